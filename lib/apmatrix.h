@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libapmatrix - give s390 AP queues to KVM guests.
+ *
+ * The one public header of libapmatrix. Every type is opaque. Every function
+ * that can fail returns 0 (or a non-negative count) on success and a negative
+ * errno on failure; constructors return NULL and set errno. The library never
+ * prints and never exits. When a function that takes a context fails, a
+ * one-line English message naming the bad part is kept in the context
+ * (apmatrix_ctx_last_error()) until the next failing call on it.
+ *
+ * Global state: none. A context is not thread-safe; use one per thread, or
+ * lock around it. Objects made from a context (host views, VMs, plans) keep
+ * a pointer to it: free them before the context.
+ *
+ * Notation (that of IBM's lszcrypt): an APQN is written "AA.DDDD", adapter
+ * and domain in hex ("05.0004"); lists "05.0004,05.0005"; ranges
+ * "05-07.0004-0007". ID lists ("05,07-09") are hex. Masks are written as
+ * /sys/bus/ap prints them: "0x" and 64 hex digits, ID 0 the most significant
+ * bit.
+ */
+#ifndef APMATRIX_H
+#define APMATRIX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Highest adapter (APID) or domain (APQI) number of the architecture. */
+#define APMATRIX_MAX_ID 255
+
+/** Size in bytes of struct kvm_s390_ap_matrix (the ioctl payload). */
+#define APMATRIX_KVM_MATRIX_SIZE 136
+
+struct apmatrix_ctx;
+struct apmatrix_matrix;
+struct apmatrix_apqns;
+struct apmatrix_host;
+struct apmatrix_card;
+struct apmatrix_queue;
+struct apmatrix_plan;
+struct apmatrix_vm;
+
+/** Library version, e.g. "0.1.0". */
+const char *apmatrix_version(void);
+
+/* ------------------------------------------------------------------------ */
+/* Context                                                                  */
+
+/**
+ * Make a context. The sysfs root is taken from the environment variable
+ * APMATRIX_SYSFS_ROOT when set (the directory that stands for /sys, as
+ * s390-tools' SYSFS_ROOT), else "/sys". The AP configuration lock file is
+ * /run/lock/s390apconfig.lock (the one s390-tools' chzdev/lszcrypt use),
+ * or APMATRIX_LOCK_FILE when set.
+ * Returns NULL with errno set on failure.
+ */
+struct apmatrix_ctx *apmatrix_ctx_new(void);
+void apmatrix_ctx_free(struct apmatrix_ctx *ctx);
+/** Set the directory that stands for /sys. Returns 0 or -errno. */
+int apmatrix_ctx_set_sysfs_root(struct apmatrix_ctx *ctx, const char *dir);
+const char *apmatrix_ctx_get_sysfs_root(const struct apmatrix_ctx *ctx);
+/** Set the lock file held while apmask/aqmask are changed. */
+int apmatrix_ctx_set_lock_file(struct apmatrix_ctx *ctx, const char *path);
+const char *apmatrix_ctx_get_lock_file(const struct apmatrix_ctx *ctx);
+/** Message of the last failing call on ctx, "" if none. */
+const char *apmatrix_ctx_last_error(const struct apmatrix_ctx *ctx);
+
+/* ------------------------------------------------------------------------ */
+/* Matrices: usage adapters x usage domains, plus control domains            */
+
+/** Which part of a matrix an ID list or mask is about. */
+enum apmatrix_part {
+	APMATRIX_ADAPTERS = 0,		/* APM */
+	APMATRIX_DOMAINS = 1,		/* AQM, usage domains */
+	APMATRIX_CONTROL_DOMAINS = 2,	/* ADM */
+};
+
+/** An empty matrix, or NULL with errno set. */
+struct apmatrix_matrix *apmatrix_matrix_new(void);
+struct apmatrix_matrix *apmatrix_matrix_dup(const struct apmatrix_matrix *m);
+void apmatrix_matrix_free(struct apmatrix_matrix *m);
+void apmatrix_matrix_clear(struct apmatrix_matrix *m);
+/** Set or clear one ID of a part. -ERANGE if id > 255, -EINVAL for a bad part. */
+int apmatrix_matrix_set(struct apmatrix_matrix *m, enum apmatrix_part part,
+			unsigned int id, bool on);
+bool apmatrix_matrix_test(const struct apmatrix_matrix *m,
+			  enum apmatrix_part part, unsigned int id);
+/** Number of IDs set in a part. */
+unsigned int apmatrix_matrix_count(const struct apmatrix_matrix *m,
+				   enum apmatrix_part part);
+/** True when no bit of any part is set. */
+bool apmatrix_matrix_is_empty(const struct apmatrix_matrix *m);
+bool apmatrix_matrix_equal(const struct apmatrix_matrix *a,
+			   const struct apmatrix_matrix *b);
+/** True when (apid, apqi) is a usage APQN of m (adapter and domain both set). */
+bool apmatrix_matrix_has_apqn(const struct apmatrix_matrix *m,
+			      unsigned int apid, unsigned int apqi);
+
+/**
+ * Parse APQN text ("05.0004", "05.0004,05.0005", "05-07.0004-0007") into the
+ * usage part of m (adapters and domains; control domains untouched). The
+ * APQNs must form a full cross product (KVM can only give adapters x
+ * domains): if they do not, -EINVAL, m unchanged, and, when missing is not
+ * NULL, it holds the APQNs the cross product would add. An empty string
+ * gives an empty usage part. On any error m is unchanged and ctx (may be
+ * NULL) holds a message naming the text that did not parse.
+ */
+int apmatrix_matrix_parse_apqns(struct apmatrix_ctx *ctx,
+				struct apmatrix_matrix *m, const char *text,
+				struct apmatrix_apqns *missing);
+/**
+ * Parse an ID list ("05,07-09", hex, as lszcrypt prints IDs; "0x"-prefixed
+ * items allowed) or a /sys/bus/ap mask ("0x" + 64 hex digits) into one part
+ * of m, replacing that part. -EINVAL or -ERANGE with a message in ctx;
+ * m unchanged on error.
+ */
+int apmatrix_matrix_parse_ids(struct apmatrix_ctx *ctx,
+			      struct apmatrix_matrix *m,
+			      enum apmatrix_part part, const char *text);
+
+/*
+ * Printers. Each writes a NUL-terminated string into buf (len bytes) and
+ * returns the length of the full string (without NUL), like snprintf: a
+ * return >= len means the text was cut. Negative errno on bad arguments.
+ */
+/** Usage APQNs in lszcrypt notation, as ranges: "05-06.0004,05-06.0007-0008". "" when empty. */
+int apmatrix_matrix_format_apqns(const struct apmatrix_matrix *m, char *buf,
+				 size_t len);
+/** One part as an ID list: "05,07-09" ("" when empty). */
+int apmatrix_matrix_format_ids(const struct apmatrix_matrix *m,
+			       enum apmatrix_part part, char *buf, size_t len);
+/** One part as a /sys/bus/ap mask: "0x" + 64 hex digits (needs len >= 67). */
+int apmatrix_matrix_format_mask(const struct apmatrix_matrix *m,
+				enum apmatrix_part part, char *buf, size_t len);
+
+/**
+ * Convert to and from the ioctl payload, struct kvm_s390_ap_matrix
+ * (APMATRIX_KVM_MATRIX_SIZE bytes, host byte order, the contract's bit
+ * order). to_kvm writes flags and zero reserved words; from_kvm ignores
+ * flags and returns -EINVAL if a reserved word is not zero.
+ */
+int apmatrix_matrix_to_kvm(const struct apmatrix_matrix *m, unsigned int flags,
+			   void *buf, size_t len);
+int apmatrix_matrix_from_kvm(struct apmatrix_matrix *m, const void *buf,
+			     size_t len);
+
+/* ------------------------------------------------------------------------ */
+/* Sets of APQNs (any shape: refused APQNs, queues taken along, ...)          */
+
+struct apmatrix_apqns *apmatrix_apqns_new(void);
+void apmatrix_apqns_free(struct apmatrix_apqns *s);
+void apmatrix_apqns_clear(struct apmatrix_apqns *s);
+/** -ERANGE if an ID is > 255. */
+int apmatrix_apqns_add(struct apmatrix_apqns *s, unsigned int apid,
+		       unsigned int apqi);
+bool apmatrix_apqns_contains(const struct apmatrix_apqns *s, unsigned int apid,
+			     unsigned int apqi);
+unsigned int apmatrix_apqns_count(const struct apmatrix_apqns *s);
+/**
+ * The idx-th APQN in ascending order (adapter, then domain). -ENOENT past
+ * the end. Walking idx 0..count-1 is linear overall.
+ */
+int apmatrix_apqns_get(const struct apmatrix_apqns *s, unsigned int idx,
+		       unsigned int *apid, unsigned int *apqi);
+/** Parse lszcrypt APQN text into s (added to what is there). */
+int apmatrix_apqns_parse(struct apmatrix_ctx *ctx, struct apmatrix_apqns *s,
+			 const char *text);
+/** "05.0004,05.0005" in ascending order; snprintf-like return. */
+int apmatrix_apqns_format(const struct apmatrix_apqns *s, char *buf,
+			  size_t len);
+/**
+ * Fill m's usage part from s. -EINVAL (m unchanged) if s is not a full
+ * cross product; then missing (if not NULL) gets the APQNs it lacks.
+ */
+int apmatrix_matrix_from_apqns(struct apmatrix_ctx *ctx,
+			       struct apmatrix_matrix *m,
+			       const struct apmatrix_apqns *s,
+			       struct apmatrix_apqns *missing);
+/** Add every usage APQN of m to s. */
+int apmatrix_apqns_add_matrix(struct apmatrix_apqns *s,
+			      const struct apmatrix_matrix *m);
+
+/* ------------------------------------------------------------------------ */
+/* Host view: a snapshot of /sys/bus/ap                                      */
+
+/** Who holds a queue on the host. */
+enum apmatrix_holder {
+	APMATRIX_HOLDER_HOST = 0,	/* apmask AND aqmask: the default zcrypt drivers */
+	APMATRIX_HOLDER_FREE = 1,	/* taken from the default drivers, bound to no driver */
+	APMATRIX_HOLDER_APMATRIX = 2,	/* bound to the apmatrix driver: can be given to a VM */
+	APMATRIX_HOLDER_OTHER = 3,	/* bound to another non-default driver (e.g. vfio_ap) */
+};
+
+/**
+ * Read the AP bus under the context's sysfs root. -ENODEV (message says
+ * so) when there is no AP bus there; -EIO/-EINVAL naming the file when a
+ * file is unreadable or malformed.
+ */
+int apmatrix_host_read(struct apmatrix_ctx *ctx, struct apmatrix_host **host);
+void apmatrix_host_free(struct apmatrix_host *host);
+/** ap_max_adapter_id / ap_max_domain_id (63 / 15 when the files are absent). */
+unsigned int apmatrix_host_max_adapter_id(const struct apmatrix_host *host);
+unsigned int apmatrix_host_max_domain_id(const struct apmatrix_host *host);
+/**
+ * Copy masks into m: APMATRIX_HOST_MASKS gives apmask as adapters and
+ * aqmask as domains (control domains empty); APMATRIX_HOST_CONFIG gives the
+ * configured adapters (cards present) and ap_usage_domain_mask /
+ * ap_control_domain_mask.
+ */
+enum apmatrix_host_masks {
+	APMATRIX_HOST_MASKS = 0,
+	APMATRIX_HOST_CONFIG = 1,
+};
+int apmatrix_host_get_masks(const struct apmatrix_host *host,
+			    enum apmatrix_host_masks which,
+			    struct apmatrix_matrix *m);
+/** Cards in ascending ID order. */
+unsigned int apmatrix_host_num_cards(const struct apmatrix_host *host);
+const struct apmatrix_card *apmatrix_host_card(const struct apmatrix_host *host,
+					       unsigned int idx);
+/** The queue (apid, apqi) if it exists, else NULL. */
+const struct apmatrix_queue *apmatrix_host_queue(const struct apmatrix_host *host,
+						 unsigned int apid,
+						 unsigned int apqi);
+
+unsigned int apmatrix_card_id(const struct apmatrix_card *card);
+/** Card type as sysfs "type" says, e.g. "CEX8C". */
+const char *apmatrix_card_type(const struct apmatrix_card *card);
+/** Raw hardware type (sysfs "hwtype"), -1 if unknown. */
+int apmatrix_card_hwtype(const struct apmatrix_card *card);
+/** 1 online, 0 offline, -1 unknown. */
+int apmatrix_card_online(const struct apmatrix_card *card);
+/** 1 configured, 0 deconfigured (standby), -1 unknown. */
+int apmatrix_card_config(const struct apmatrix_card *card);
+/** Queues in ascending domain order. */
+unsigned int apmatrix_card_num_queues(const struct apmatrix_card *card);
+const struct apmatrix_queue *apmatrix_card_queue(const struct apmatrix_card *card,
+						 unsigned int idx);
+
+unsigned int apmatrix_queue_apid(const struct apmatrix_queue *q);
+unsigned int apmatrix_queue_apqi(const struct apmatrix_queue *q);
+/** 1 online, 0 offline, -1 unknown. */
+int apmatrix_queue_online(const struct apmatrix_queue *q);
+/** Name of the driver bound to the queue ("cex4queue", "vfio_ap", "apmatrix"), NULL if none. */
+const char *apmatrix_queue_driver(const struct apmatrix_queue *q);
+enum apmatrix_holder apmatrix_queue_holder(const struct apmatrix_queue *q);
+
+/* ------------------------------------------------------------------------ */
+/* Reserve and release: move queues between the host's default drivers and   */
+/* the drivers for guests, by changing /sys/bus/ap/apmask and aqmask.         */
+
+/**
+ * Plan taking every usage APQN of want away from the default drivers
+ * (reserve), or giving them back (release). A reserve clears adapter bits,
+ * domain bits or a mix, whichever takes the fewest other existing queues
+ * from the host; a release sets the bits it must. Nothing is written.
+ * -EINVAL (message) if want has no usage APQN.
+ */
+int apmatrix_plan_reserve(struct apmatrix_ctx *ctx,
+			  const struct apmatrix_host *host,
+			  const struct apmatrix_matrix *want,
+			  struct apmatrix_plan **plan);
+int apmatrix_plan_release(struct apmatrix_ctx *ctx,
+			  const struct apmatrix_host *host,
+			  const struct apmatrix_matrix *want,
+			  struct apmatrix_plan **plan);
+void apmatrix_plan_free(struct apmatrix_plan *plan);
+/** True when the masks already are as wanted (nothing to write). */
+bool apmatrix_plan_is_noop(const struct apmatrix_plan *plan);
+/** Masks before and after: adapters = apmask, domains = aqmask. */
+int apmatrix_plan_get_masks(const struct apmatrix_plan *plan, bool after,
+			    struct apmatrix_matrix *m);
+/**
+ * Existing queues other than those wanted whose holder changes with the
+ * plan (taken from the host along with them, or given back along with
+ * them). Owned by the plan.
+ */
+const struct apmatrix_apqns *apmatrix_plan_collateral(const struct apmatrix_plan *plan);
+/**
+ * Write the plan. Holds the lock file (flock) from re-reading the masks to
+ * the last write; -EAGAIN if the masks changed since the plan was made.
+ * apmask and aqmask both change or neither: if the second write fails the
+ * first is rolled back. The error (e.g. -EBUSY: a queue is in use by a
+ * guest) and the mask that refused it are named in ctx.
+ */
+int apmatrix_plan_apply(struct apmatrix_ctx *ctx,
+			const struct apmatrix_plan *plan);
+
+/* ------------------------------------------------------------------------ */
+/* VMs                                                                       */
+
+/** Flags of apmatrix_vm_set(): the contract's KVM_S390_AP_MATRIX_* values. */
+#define APMATRIX_SET_VALIDATE_ONLY	(1U << 0)
+#define APMATRIX_SET_RESET		(1U << 1)
+
+/** Use a KVM VM fd of this process. The fd is duplicated (CLOEXEC); the caller keeps its own. */
+int apmatrix_vm_open_fd(struct apmatrix_ctx *ctx, int fd,
+			struct apmatrix_vm **vm);
+/**
+ * Use a VM of process pid: its fds that are "anon_inode:kvm-vm" in
+ * /proc/PID/fd; fd < 0 takes the only one (-EEXIST, with the candidates
+ * named, when there are several: pass fd), fd >= 0 that one. Duplicated
+ * with pidfd_open() + pidfd_getfd(). -ESRCH no such process, -EPERM/-EACCES
+ * not allowed (ptrace access is needed), -ENOENT no VM fd there.
+ */
+int apmatrix_vm_open_pid(struct apmatrix_ctx *ctx, pid_t pid, int fd,
+			 struct apmatrix_vm **vm);
+void apmatrix_vm_free(struct apmatrix_vm *vm);
+int apmatrix_vm_fd(const struct apmatrix_vm *vm);
+/** 0 when the kernel offers KVM_S390_VM_CRYPTO_SET_AP_MATRIX here, else -ENXIO (or another -errno). */
+int apmatrix_vm_probe(struct apmatrix_vm *vm);
+/** Replace the VM's whole matrix (KVM_SET_DEVICE_ATTR). Returns 0 or the kernel's -errno. */
+int apmatrix_vm_set(struct apmatrix_vm *vm, const struct apmatrix_matrix *m,
+		    unsigned int flags);
+/** Read the VM's matrix (KVM_GET_DEVICE_ATTR). */
+int apmatrix_vm_get(struct apmatrix_vm *vm, struct apmatrix_matrix *m);
+/** Give up every queue (an empty matrix). */
+int apmatrix_vm_clear(struct apmatrix_vm *vm);
+/** Turn on AP interpretation for the VM (KVM_S390_VM_CRYPTO_ENABLE_APIE). */
+int apmatrix_vm_enable_apie(struct apmatrix_vm *vm);
+/**
+ * After apmatrix_vm_set(vm, m, ...) failed with err, find what was refused,
+ * as the contract's "Naming what was refused" says: IDs out of range
+ * (-ENODEV) go to refused_ids (may be NULL), APQNs (-EADDRNOTAVAIL,
+ * -EADDRINUSE, -EBUSY) to refused (may be NULL); only VALIDATE_ONLY probes
+ * are issued, nothing changes. The message in ctx names them and the rule,
+ * e.g. "05.0004,05.0005: held by another VM (EADDRINUSE)". Returns 0 when
+ * something was named, -EAGAIN when the probes found nothing (the state
+ * changed: retry), another -errno on failure.
+ */
+int apmatrix_vm_explain(struct apmatrix_vm *vm, const struct apmatrix_matrix *m,
+			int err, struct apmatrix_apqns *refused,
+			struct apmatrix_matrix *refused_ids);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* APMATRIX_H */
