@@ -1,0 +1,602 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""End-to-end tests of apmatrix-ctl: run the built binary on fake /sys trees
+(written by tests/fixtures/mkfixture.py from tests/cli/hosts/*.json into
+temporary directories) and check its exact stdout, stderr and exit code,
+and that nothing changed where nothing may change.
+
+usage: cli_test.py --ctl PATH [--wrapper JSON-LIST] [--mock-so PATH]
+                   [--valgrind] GROUP
+
+One GROUP per meson test; TAP on stdout.
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.dirname(os.path.dirname(HERE))
+MKFIXTURE = os.path.join(SRC, "tests", "fixtures", "mkfixture.py")
+HOSTS = os.path.join(HERE, "hosts")
+
+P = "apmatrix-ctl: "
+ONES = "0x" + "f" * 64
+
+
+def mask(first_byte, rest="f"):
+    """A 64-digit mask whose first byte is first_byte and rest all rest."""
+    return "0x%02x" % first_byte + rest * 62
+
+
+class Result:
+    def __init__(self, rc, out, err):
+        self.rc, self.out, self.err = rc, out, err
+
+
+class Skip(Exception):
+    pass
+
+
+class Tests:
+    def __init__(self, opts):
+        self.opts = opts
+        self.n = 0
+        self.failed = 0
+        self.tmp = tempfile.mkdtemp(prefix="apmatrix-cli-")
+        self.lock = os.path.join(self.tmp, "s390apconfig.lock")
+        self.trees = 0
+
+    def close(self):
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # -------------------------------------------------------------- TAP
+    def ok(self, cond, name, diag=""):
+        self.n += 1
+        print("%s %d - %s" % ("ok" if cond else "not ok", self.n, name))
+        if not cond:
+            self.failed += 1
+            for line in diag.splitlines():
+                print("#   " + line)
+        sys.stdout.flush()
+        return cond
+
+    def skip(self, name, why):
+        self.n += 1
+        print("ok %d - %s # SKIP %s" % (self.n, name, why))
+
+    # -------------------------------------------------------------- trees
+    def tree(self, host="cli-a"):
+        """A fresh tree for host (tests/cli/hosts/HOST.json), as /sys."""
+        self.trees += 1
+        root = os.path.join(self.tmp, "%s-%d" % (host, self.trees))
+        subprocess.run([sys.executable, MKFIXTURE, "write",
+                        os.path.join(HOSTS, host + ".json"), root], check=True)
+        return root
+
+    def settle(self, root):
+        subprocess.run([sys.executable, MKFIXTURE, "settle", root], check=True,
+                       stdout=subprocess.DEVNULL)
+
+    # -------------------------------------------------------------- running
+    def env(self, root=None, extra=None):
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("APMATRIX_") and k != "LD_PRELOAD"}
+        env["LC_ALL"] = "C"
+        env["APMATRIX_LOCK_FILE"] = self.lock
+        if root is not None:
+            env["APMATRIX_SYSFS_ROOT"] = root
+        if extra:
+            env.update(extra)
+        return env
+
+    def cmd(self, args):
+        wrap = json.loads(self.opts.wrapper) if self.opts.wrapper else []
+        if self.opts.valgrind:
+            wrap = ["valgrind", "--quiet", "--error-exitcode=99",
+                    "--leak-check=full", "--errors-for-leak-kinds=definite,indirect",
+                    "--trace-children=no"] + wrap
+        return wrap + [self.opts.ctl] + list(args)
+
+    def run(self, args, root=None, env=None, prefix=None, pass_fds=(),
+            preexec=None):
+        argv = (prefix or []) + self.cmd(args)
+        p = subprocess.run(argv, env=self.env(root, env), capture_output=True,
+                           text=True, pass_fds=pass_fds, preexec_fn=preexec,
+                           timeout=120)
+        return Result(p.returncode, p.stdout, p.stderr)
+
+    def expect(self, name, r, rc, out=None, err=""):
+        """rc exact; out/err exact when given (err defaults to empty)."""
+        problems = []
+        if r.rc != rc:
+            problems.append("exit code %d, want %d" % (r.rc, rc))
+        if out is not None and r.out != out:
+            problems.append("stdout:\n%s\nwant:\n%s" % (r.out, out))
+        if err is not None and r.err != err:
+            problems.append("stderr:\n%s\nwant:\n%s" % (r.err, err))
+        return self.ok(not problems, name, "\n".join(problems))
+
+    def expect_error(self, name, r, rc, msg):
+        """A failure: nothing on stdout, exactly one line on stderr."""
+        return self.expect(name, r, rc, "", P + msg + "\n")
+
+
+def snapshot(root):
+    """Every path under root with its type and content or link target."""
+    snap = {}
+    for d, dirs, files in os.walk(root):
+        for n in dirs + files:
+            p = os.path.join(d, n)
+            rel = os.path.relpath(p, root)
+            if os.path.islink(p):
+                snap[rel] = ("link", os.readlink(p))
+            elif os.path.isdir(p):
+                snap[rel] = ("dir", None)
+            else:
+                with open(p, "rb") as fh:
+                    snap[rel] = ("file", fh.read())
+    return snap
+
+
+def snap_diff(a, b):
+    out = []
+    for k in sorted(set(a) | set(b)):
+        if a.get(k) != b.get(k):
+            out.append("%s: %r -> %r" % (k, a.get(k), b.get(k)))
+    return "\n".join(out[:20])
+
+
+def read(path):
+    with open(path) as fh:
+        return fh.read()
+
+
+# ===================================================================== groups
+
+LIST_A = """\
+ap_max_adapter_id=0xff
+ap_max_domain_id=0x54
+apmask=%s
+aqmask=%s
+
+CARD.DOM TYPE  STATUS   DRIVER      HOLDER
+--------------------------------------------
+05       CEX8C online   -           -
+05.0004  CEX8C online   cex4queue   host
+05.0005  CEX8C online   cex4queue   host
+05.0006  CEX8C online   cex4queue   host
+06       CEX8C online   -           -
+06.0004  CEX8C online   cex4queue   host
+06.0005  CEX8C online   cex4queue   host
+06.0006  CEX8C online   cex4queue   host
+07       CEX8A online   -           -
+07.0004  CEX8A -        vfio_ap     vfio_ap
+07.0005  CEX8A -        apmatrix    apmatrix
+07.0006  CEX8A -        -no-driver- free
+0a       CEX8P deconfig -           -
+0a.0004  CEX8P deconfig cex4queue   host
+""" % (mask(0xfe), ONES)
+
+
+def q(apqn, online, driver, holder):
+    return {"apqn": apqn, "online": online, "driver": driver, "holder": holder}
+
+
+def card(id_, type_, online, config, queues):
+    return {"id": id_, "type": type_, "online": online, "config": config,
+            "queues": queues}
+
+
+LIST_A_JSON = {
+    "format_version": 1,
+    "max_adapter_id": 255,
+    "max_domain_id": 84,
+    "apmask": mask(0xfe),
+    "aqmask": ONES,
+    "adapters": [
+        card("05", "CEX8C", True, True, [
+            q("05.0004", True, "cex4queue", "host"),
+            q("05.0005", True, "cex4queue", "host"),
+            q("05.0006", True, "cex4queue", "host")]),
+        card("06", "CEX8C", True, True, [
+            q("06.0004", True, "cex4queue", "host"),
+            q("06.0005", True, "cex4queue", "host"),
+            q("06.0006", True, "cex4queue", "host")]),
+        card("07", "CEX8A", True, True, [
+            q("07.0004", None, "vfio_ap", "vfio_ap"),
+            q("07.0005", None, "apmatrix", "apmatrix"),
+            q("07.0006", None, None, "free")]),
+        card("0a", "CEX8P", False, False, [
+            q("0a.0004", False, "cex4queue", "host")]),
+    ],
+}
+
+KEY_ORDER = ["format_version", "max_adapter_id", "max_domain_id", "apmask",
+             "aqmask", "adapters"]
+
+
+def g_list(t):
+    root = t.tree()
+    before = snapshot(root)
+    r = t.run(["list"], root)
+    t.expect("list: lszcrypt-like table of cli-a", r, 0, LIST_A)
+
+    r = t.run(["--sysfs-root", root, "list"])
+    t.expect("list: --sysfs-root before the command", r, 0, LIST_A)
+    r = t.run(["list", "--sysfs-root", root], "/nonexistent")
+    t.expect("list: --sysfs-root after the command overrides the environment",
+             r, 0, LIST_A)
+
+    r = t.run(["list", "--json"], root)
+    if t.expect("list --json: exit 0, nothing on stderr", r, 0, None):
+        pairs = json.loads(r.out, object_pairs_hook=lambda p: p)
+        t.ok([k for k, _ in pairs] == KEY_ORDER, "list --json: top-level keys in order",
+             repr([k for k, _ in pairs]))
+        doc = json.loads(r.out)
+        t.ok(doc == LIST_A_JSON, "list --json: the documented document for cli-a",
+             json.dumps(doc, indent=1))
+    r = t.run(["list", "-j"], root)
+    t.ok(r.rc == 0 and json.loads(r.out) == LIST_A_JSON, "list -j is --json")
+
+    r = t.run(["list", "07.0004-0005", "0a.0004"], root)
+    t.expect("list APQNS: only those queues and their cards", r, 0, """\
+ap_max_adapter_id=0xff
+ap_max_domain_id=0x54
+apmask=%s
+aqmask=%s
+
+CARD.DOM TYPE  STATUS   DRIVER    HOLDER
+----------------------------------------
+07       CEX8A online   -         -
+07.0004  CEX8A -        vfio_ap   vfio_ap
+07.0005  CEX8A -        apmatrix  apmatrix
+0a       CEX8P deconfig -         -
+0a.0004  CEX8P deconfig cex4queue host
+""" % (mask(0xfe), ONES))
+    r = t.run(["list", "--json", "05.0006"], root)
+    doc = json.loads(r.out) if r.rc == 0 else None
+    t.ok(doc is not None and doc["adapters"] == [card("05", "CEX8C", True, True, [
+        q("05.0006", True, "cex4queue", "host")])], "list --json APQNS filters too",
+         r.out + r.err)
+    r = t.run(["list", "08.0004"], root)
+    t.expect_error("list: an APQN that is not on the host", r, 2,
+                   "08.0004: no such queue on this host")
+    r = t.run(["list", "05.zz"], root)
+    t.ok(r.rc == 1 and r.out == "" and r.err.startswith(P) and "05.zz" in r.err
+         and r.err.count("\n") == 1, "list: bad APQN text names it, exit 1", r.err)
+    r = t.run(["list"], os.path.join(t.tmp, "no-such-dir"))
+    t.ok(r.rc == 2 and r.out == "" and r.err.startswith(P) and r.err.count("\n") == 1,
+         "list: no AP bus under the sysfs root: one line, exit 2", r.err)
+    t.ok(snapshot(root) == before, "list changes nothing", snap_diff(before, snapshot(root)))
+
+
+def plan_a_05_06_0004(tail):
+    return ("apmask: %s (unchanged)\naqmask: %s -> %s\n"
+            "also takes from the host: 0a.0004\n" % (mask(0xfe), ONES, mask(0xf7)) + tail)
+
+
+def g_reserve(t):
+    root = t.tree()
+    before = snapshot(root)
+
+    r = t.run(["reserve", "--dry-run", "05-06.0004"], root)
+    t.expect("reserve --dry-run: the domain bit takes fewest along", r, 0,
+             plan_a_05_06_0004("dry run: nothing written\n"))
+    r = t.run(["reserve", "-n", "--adapters", "05,06", "--domains", "0004"], root)
+    t.expect("reserve -n --adapters/--domains: the same plan", r, 0,
+             plan_a_05_06_0004("dry run: nothing written\n"))
+    r = t.run(["reserve", "--dry-run", "--adapters", "05-06", "--domains", "0004-0006"], root)
+    t.expect("reserve --dry-run whole cards: adapter bits, nothing else taken", r, 0,
+             "apmask: %s -> %s\naqmask: %s (unchanged)\nno other queue is affected\n"
+             "dry run: nothing written\n" % (mask(0xfe), mask(0xf8), ONES))
+    t.ok(snapshot(root) == before, "reserve --dry-run wrote nothing",
+         snap_diff(before, snapshot(root)))
+
+    r = t.run(["reserve", "07.0004-0006"], root)
+    t.expect("reserve of queues the host does not hold: nothing to do", r, 0,
+             "nothing to do: the host's default drivers hold none of these queues\n")
+    t.ok(snapshot(root) == before, "reserve with nothing to do wrote nothing",
+         snap_diff(before, snapshot(root)))
+
+    # for real: whole cards 05 and 06
+    r = t.run(["reserve", "05-06.0004-0006"], root)
+    t.expect("reserve 05-06.0004-0006", r, 0,
+             "apmask: %s -> %s\naqmask: %s (unchanged)\nno other queue is affected\n"
+             % (mask(0xfe), mask(0xf8), ONES))
+    t.ok(read(os.path.join(root, "bus/ap/apmask")).strip() == mask(0xf8),
+         "reserve wrote apmask", read(os.path.join(root, "bus/ap/apmask")))
+    t.ok(read(os.path.join(root, "bus/ap/aqmask")) == ONES + "\n",
+         "reserve left aqmask as it was", read(os.path.join(root, "bus/ap/aqmask")))
+    after = snapshot(root)
+    changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+    t.ok(changed == ["bus/ap/apmask"], "reserve changed apmask only", repr(changed))
+    t.settle(root)
+    r = t.run(["list", "05.0004", "06.0006"], root)
+    t.expect("list after reserve and the bus's rebinding: held by apmatrix", r, 0, """\
+ap_max_adapter_id=0xff
+ap_max_domain_id=0x54
+apmask=%s
+aqmask=%s
+
+CARD.DOM TYPE  STATUS DRIVER   HOLDER
+-------------------------------------
+05       CEX8C online -        -
+05.0004  CEX8C -      apmatrix apmatrix
+06       CEX8C online -        -
+06.0006  CEX8C -      apmatrix apmatrix
+""" % (mask(0xf8), ONES))
+    r = t.run(["reserve", "05.0004"], root)
+    t.expect("reserve again: nothing to do", r, 0,
+             "nothing to do: the host's default drivers hold none of these queues\n")
+
+    # the domain form for real, with a queue taken along
+    root = t.tree()
+    r = t.run(["reserve", "--adapters", "05,06", "--domains", "0004"], root)
+    t.expect("reserve --adapters 05,06 --domains 0004", r, 0, plan_a_05_06_0004(""))
+    t.ok(read(os.path.join(root, "bus/ap/aqmask")).strip() == mask(0xf7)
+         and read(os.path.join(root, "bus/ap/apmask")) == mask(0xfe) + "\n",
+         "reserve by domain wrote aqmask only")
+
+
+def g_release(t):
+    root = t.tree()
+    t.run(["reserve", "05-06.0004-0006"], root)
+    t.settle(root)
+    before = snapshot(root)
+    r = t.run(["release", "--dry-run", "05-06.0004-0006"], root)
+    t.expect("release --dry-run", r, 0,
+             "apmask: %s -> %s\naqmask: %s (unchanged)\nno other queue is affected\n"
+             "dry run: nothing written\n" % (mask(0xf8), mask(0xfe), ONES))
+    t.ok(snapshot(root) == before, "release --dry-run wrote nothing",
+         snap_diff(before, snapshot(root)))
+    r = t.run(["release", "--adapters", "05-06", "--domains", "04-06"], root)
+    t.expect("release --adapters/--domains", r, 0,
+             "apmask: %s -> %s\naqmask: %s (unchanged)\nno other queue is affected\n"
+             % (mask(0xf8), mask(0xfe), ONES))
+    t.ok(read(os.path.join(root, "bus/ap/apmask")).strip() == mask(0xfe),
+         "release wrote apmask back", read(os.path.join(root, "bus/ap/apmask")))
+    t.settle(root)
+    r = t.run(["list"], root)
+    t.expect("list after release: as before the reserve", r, 0, LIST_A)
+    r = t.run(["release", "05.0004"], root)
+    t.expect("release of a queue the host holds: nothing to do", r, 0,
+             "nothing to do: the host's default drivers already hold these queues\n")
+
+    # both masks must change: cli-b lacks adapter 05 and domain 0004
+    root = t.tree("cli-b")
+    r = t.run(["release", "--dry-run", "05.0004"], root)
+    t.expect("release --dry-run needing both masks: names what comes along", r, 0,
+             "apmask: %s -> %s\naqmask: %s -> %s\n"
+             "also gives back to the host: 05.0005,05.0006,06.0004,0a.0004\n"
+             "dry run: nothing written\n" % (mask(0xfa), mask(0xfe), mask(0xf7), ONES))
+    r = t.run(["release", "05.0004"], root)
+    t.expect("release needing both masks", r, 0,
+             "apmask: %s -> %s\naqmask: %s -> %s\n"
+             "also gives back to the host: 05.0005,05.0006,06.0004,0a.0004\n"
+             % (mask(0xfa), mask(0xfe), mask(0xf7), ONES))
+    t.ok(read(os.path.join(root, "bus/ap/apmask")).strip() == mask(0xfe)
+         and read(os.path.join(root, "bus/ap/aqmask")).strip() == ONES,
+         "release wrote both masks")
+
+
+def ro_bind_prefix(path):
+    """Run the command in a mount namespace where path is read-only."""
+    return ["unshare", "-m", "sh", "-c",
+            'mount --bind -o ro "$0" "$0" && exec "$@"', path]
+
+
+def can_ro_bind(t):
+    f = os.path.join(t.tmp, "probe-ro")
+    with open(f, "w") as fh:
+        fh.write("x")
+    p = subprocess.run(ro_bind_prefix(f) + ["sh", "-c", 'echo y > "$1"', "sh", f],
+                       capture_output=True)
+    return p.returncode != 0 and read(f) == "x" and b"Read-only" in p.stderr
+
+
+def g_rollback(t):
+    if not can_ro_bind(t):
+        t.skip("rollback tests", "cannot make a read-only bind mount here (needs root)")
+        return
+    for ro in ("aqmask", "apmask"):
+        root = t.tree("cli-b")
+        before = snapshot(root)
+        r = t.run(["release", "05.0004"], root,
+                  prefix=ro_bind_prefix(os.path.join(root, "bus/ap", ro)))
+        lines = r.err.splitlines()
+        t.ok(r.rc == 2 and len(lines) == 1 and lines[0].startswith(P)
+             and ro in lines[0],
+             "release with %s unwritable: one line naming %s, exit 2" % (ro, ro),
+             "rc %d stderr %r" % (r.rc, r.err))
+        t.ok(snapshot(root) == before,
+             "release with %s unwritable: both masks as before (rolled back)" % ro,
+             snap_diff(before, snapshot(root)))
+        root = t.tree("cli-a")
+        before = snapshot(root)
+        r = t.run(["reserve", "05-06.0004-0006"], root,
+                  prefix=ro_bind_prefix(os.path.join(root, "bus/ap", ro)))
+        if ro == "apmask":
+            t.ok(r.rc == 2 and r.err.count("\n") == 1 and "apmask" in r.err,
+                 "reserve with apmask unwritable: exit 2, names apmask", r.err)
+        else:
+            t.expect("reserve not touching the unwritable aqmask works", r, 0,
+                     "apmask: %s -> %s\naqmask: %s (unchanged)\nno other queue is affected\n"
+                     % (mask(0xfe), mask(0xf8), ONES))
+            continue
+        t.ok(snapshot(root) == before, "reserve with apmask unwritable changed nothing",
+             snap_diff(before, snapshot(root)))
+
+
+USAGE_CASES = [
+    # (name, args, message)
+    ("no command", [], "no command given (see 'apmatrix-ctl --help')"),
+    ("unknown command", ["frobnicate"],
+     "'frobnicate': unknown command (see 'apmatrix-ctl --help')"),
+    ("unknown global option", ["--bogus", "list"],
+     "unknown option '--bogus' (see 'apmatrix-ctl --help')"),
+    ("unknown global short option", ["-x", "list"],
+     "unknown option '-x' (see 'apmatrix-ctl --help')"),
+    ("--sysfs-root without its argument", ["--sysfs-root"],
+     "option '--sysfs-root' needs an argument"),
+    ("unknown option of a command", ["list", "--bogus"],
+     "list: unknown option '--bogus' (see 'apmatrix-ctl list --help')"),
+    ("unknown short option in a cluster", ["list", "-jq"],
+     "list: unknown option '-q' (see 'apmatrix-ctl list --help')"),
+    ("an option of another command", ["list", "--dry-run"],
+     "list: unknown option '--dry-run' (see 'apmatrix-ctl list --help')"),
+    ("--adapters without argument", ["reserve", "--adapters"],
+     "reserve: option '--adapters' needs an argument"),
+    ("-a without argument", ["reserve", "-a"],
+     "reserve: option '-a' needs an argument"),
+    ("reserve without APQNs", ["reserve"],
+     "reserve: no APQNs given (APQNS or --adapters/--domains)"),
+    ("release without APQNs", ["release", "--dry-run"],
+     "release: no APQNs given (APQNS or --adapters/--domains)"),
+    ("APQNS and --adapters", ["reserve", "05.0004", "--adapters", "05", "--domains", "04"],
+     "reserve: give APQNS or --adapters/--domains, not both"),
+    ("--adapters without --domains", ["reserve", "--adapters", "05"],
+     "reserve: --adapters needs --domains"),
+    ("--domains without --adapters", ["release", "--domains", "0004"],
+     "release: --domains needs --adapters"),
+    ("--adapters twice", ["reserve", "--adapters", "05", "--adapters", "06"],
+     "reserve: --adapters given twice"),
+    ("--control-domains on reserve", ["reserve", "--control-domains", "04", "05.0004"],
+     "reserve: --control-domains has no meaning here: control domains are not reserved"),
+    ("get with an argument", ["get", "--vm-fd", "3", "05.0004"],
+     "get: unexpected argument '05.0004'"),
+    ("clear with an argument", ["clear", "--pid", "1", "x"],
+     "clear: unexpected argument 'x'"),
+    ("--pid not a number", ["get", "--pid", "12ab"], "get: --pid '12ab': not a process ID"),
+    ("--pid 0", ["probe", "--pid", "0"], "probe: --pid '0': not a process ID"),
+    ("--pid negative", ["probe", "--pid=-5"], "probe: --pid '-5': not a process ID"),
+    ("--pid too big", ["probe", "-p", "99999999999"],
+     "probe: --pid '99999999999': not a process ID"),
+    ("--vm-fd not a number", ["clear", "--vm-fd", "x"],
+     "clear: --vm-fd 'x': not a file descriptor number"),
+    ("--vm-fd negative", ["clear", "--vm-fd", "-1"],
+     "clear: --vm-fd '-1': not a file descriptor number"),
+    ("--vm-fd empty", ["get", "--vm-fd="], "get: --vm-fd '': not a file descriptor number"),
+    ("set without a matrix", ["set", "--vm-fd", "3"],
+     "set: no matrix given: APQNS, --adapters/--domains or --control-domains "
+     "(to empty the VM's matrix, use clear)"),
+    ("set without a VM", ["set", "05.0004"], "set: no VM given: use --vm-fd N or --pid PID"),
+    ("get without a VM", ["get"], "get: no VM given: use --vm-fd N or --pid PID"),
+    ("clear without a VM", ["clear"], "clear: no VM given: use --vm-fd N or --pid PID"),
+    ("probe without a VM", ["probe"], "probe: no VM given: use --vm-fd N or --pid PID"),
+    ("enable-apie without a VM", ["enable-apie"],
+     "enable-apie: no VM given: use --vm-fd N or --pid PID"),
+    ("set --domains alone", ["set", "--vm-fd", "3", "--domains", "0004"],
+     "set: --domains needs --adapters"),
+]
+
+# Texts the library must refuse; the message (the library's) must name them.
+BAD_TEXT_CASES = [
+    ("reserve", ["reserve", "--dry-run", "05.00zz"], "05.00zz"),
+    ("reserve", ["reserve", "5"], "5"),
+    ("reserve", ["reserve", "05.0004-"], "05.0004-"),
+    ("reserve", ["reserve", "100.0004"], "100"),
+    ("reserve", ["reserve", "--adapters", "zz", "--domains", "04"], "zz"),
+    ("reserve", ["reserve", "--adapters", "05", "--domains", "0004,,0005"], "0004,,0005"),
+    ("release", ["release", "--adapters", "07-05", "--domains", "04"], "07-05"),
+    ("set", ["set", "--vm-fd", "0", "05.0004", "--control-domains", "1g"], "1g"),
+    ("set", ["set", "--vm-fd", "0", "--adapters", "0x1ff", "--domains", "4"], "0x1ff"),
+]
+
+
+def g_usage(t):
+    root = t.tree()
+    before = snapshot(root)
+    for name, args, msg in USAGE_CASES:
+        r = t.run(args, root)
+        t.expect_error("usage: " + name, r, 1, msg)
+    for cmd, args, bad in BAD_TEXT_CASES:
+        r = t.run(args, root)
+        lines = r.err.splitlines()
+        t.ok(r.rc == 1 and r.out == "" and len(lines) == 1 and lines[0].startswith(P)
+             and bad in lines[0], "usage: %s: %r named, exit 1" % (cmd, bad),
+             "rc %d stderr %r" % (r.rc, r.err))
+    r = t.run(["reserve", "05.0004,06.0005"], root)
+    lines = r.err.splitlines()
+    t.ok(r.rc == 1 and len(lines) == 1 and "05.0005" in lines[0] and "06.0004" in lines[0],
+         "usage: not a cross product: names the APQNs it would add", r.err)
+    t.ok(snapshot(root) == before, "usage errors changed nothing",
+         snap_diff(before, snapshot(root)))
+
+
+def g_help(t):
+    r = t.run(["--help"])
+    t.ok(r.rc == 0 and r.err == "" and r.out.startswith("Usage: apmatrix-ctl ")
+         and all(c in r.out for c in ("list", "reserve", "release", "set", "get",
+                                      "clear", "probe", "enable-apie", "Exit codes:")),
+         "--help: usage, every command, the exit codes", r.out + r.err)
+    r2 = t.run(["-h"])
+    t.ok(r2.rc == 0 and r2.out == r.out, "-h is --help")
+    for c in ("list", "reserve", "release", "set", "get", "clear", "probe", "enable-apie"):
+        r = t.run([c, "--help"])
+        t.ok(r.rc == 0 and r.err == "" and r.out.startswith("Usage: apmatrix-ctl " + c + " ")
+             and "--sysfs-root" in r.out, "%s --help" % c, r.out + r.err)
+    r = t.run(["set", "--help"])
+    t.ok(all(o in r.out for o in ("--validate-only", "--reset", "--control-domains",
+                                  "--vm-fd", "--pid", "--adapters", "--domains")),
+         "set --help names every option of set", r.out)
+    r = t.run(["list", "--bogus", "--help"])
+    t.expect_error("an unknown option before --help is still an error", r, 1,
+                   "list: unknown option '--bogus' (see 'apmatrix-ctl list --help')")
+    r = t.run(["--version"])
+    t.ok(r.rc == 0 and r.err == "" and r.out.startswith("apmatrix-ctl 0.")
+         and "(libapmatrix " in r.out and r.out.count("\n") == 1, "--version", r.out)
+    r = t.run(["-V"])
+    t.ok(r.rc == 0 and r.out.startswith("apmatrix-ctl "), "-V is --version")
+
+
+def g_stdout(t):
+    """A write error on stdout is an error, not silence."""
+    if not os.path.exists("/dev/full"):
+        t.skip("stdout write error", "no /dev/full")
+        return
+    root = t.tree()
+    argv = t.cmd(["list"])
+    with open("/dev/full", "w") as full:
+        p = subprocess.run(argv, env=t.env(root), stdout=full, stderr=subprocess.PIPE,
+                           text=True)
+    t.ok(p.returncode == 2 and p.stderr.startswith(P + "cannot write to standard output")
+         and p.stderr.count("\n") == 1, "list > /dev/full: exit 2, one line", p.stderr)
+
+
+GROUPS = {
+    "help": g_help,
+    "usage": g_usage,
+    "list": g_list,
+    "reserve": g_reserve,
+    "release": g_release,
+    "rollback": g_rollback,
+    "stdout": g_stdout,
+}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ctl", required=True)
+    ap.add_argument("--wrapper", default="")
+    ap.add_argument("--mock-so", default="")
+    ap.add_argument("--valgrind", action="store_true")
+    ap.add_argument("group", choices=sorted(GROUPS))
+    opts = ap.parse_args()
+    t = Tests(opts)
+    try:
+        GROUPS[opts.group](t)
+    except Skip as e:
+        t.skip(opts.group, str(e))
+    finally:
+        t.close()
+    print("1..%d" % t.n)
+    return 1 if t.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
