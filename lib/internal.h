@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* libapmatrix: private definitions shared by the library's source files. */
+#ifndef APMATRIX_INTERNAL_H
+#define APMATRIX_INTERNAL_H
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "apmatrix.h"
+
+#define APM_NIDS	256
+#define APM_WORDS	4
+#define APM_NPARTS	3
+#define APM_ERRLEN	1024
+
+struct apmatrix_ctx {
+	char *sysfs_root;
+	char *lock_file;
+	char err[APM_ERRLEN];
+};
+
+/*
+ * Bitmaps are kept in the architecture's order: ID n is bit (63 - n % 64)
+ * of word n / 64, as in the CRYCB, in /sys/bus/ap and in the ioctl payload.
+ */
+typedef uint64_t apm_bits[APM_WORDS];
+
+struct apmatrix_matrix {
+	apm_bits part[APM_NPARTS];
+};
+
+struct apmatrix_apqns {
+	apm_bits row[APM_NIDS];		/* row[apid]: the domains of that adapter */
+	uint16_t row_count[APM_NIDS];
+	unsigned int count;
+	/* cursor for apmatrix_apqns_get(): idx cur_idx is (cur_apid, cur_apqi) */
+	unsigned int cur_idx, cur_apid, cur_apqi;
+	bool cur_valid;
+};
+
+static inline uint64_t apm_bit(unsigned int id)
+{
+	return 1ULL << (63 - id % 64);
+}
+
+static inline bool bits_test(const apm_bits b, unsigned int id)
+{
+	return id < APM_NIDS && (b[id / 64] & apm_bit(id));
+}
+
+static inline void bits_set(apm_bits b, unsigned int id, bool on)
+{
+	if (on)
+		b[id / 64] |= apm_bit(id);
+	else
+		b[id / 64] &= ~apm_bit(id);
+}
+
+unsigned int apm_bits_count(const apm_bits b);
+bool apm_bits_empty(const apm_bits b);
+/* "0x" + 64 hex digits, no newline; out needs 67 bytes */
+void apm_bits_to_mask(const apm_bits b, char out[67]);
+/* strict kernel form: "0x" + 64 hex digits, optional trailing newline */
+int apm_bits_from_mask(apm_bits b, const char *text);
+/* ID list text, "05,07-09" (width 2 or 4 hex digits); snprintf-like */
+int apm_bits_format(const apm_bits b, int width, char *buf, size_t len);
+
+/* Set ctx's message (if ctx) and return -err. */
+int apm_fail(struct apmatrix_ctx *ctx, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void apm_set_msg(struct apmatrix_ctx *ctx, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* "Device or resource busy (EBUSY)" into buf */
+const char *apm_strerror(int err, char *buf, size_t len);
+/* "EBUSY", or NULL if unknown */
+const char *apm_errno_name(int err);
+
+/* A growing or fixed text buffer with snprintf semantics. */
+struct apm_sbuf {
+	char *buf;
+	size_t len;
+	size_t pos;
+};
+void apm_sb_init(struct apm_sbuf *sb, char *buf, size_t len);
+void apm_sb_printf(struct apm_sbuf *sb, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+int apm_sb_result(struct apm_sbuf *sb);
+
+/* host.c: read one mask file of the bus directory (kernel format) */
+int apm_read_mask_file(struct apmatrix_ctx *ctx, const char *name, apm_bits b);
+
+#endif /* APMATRIX_INTERNAL_H */

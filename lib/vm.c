@@ -1,0 +1,743 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libapmatrix: a KVM VM, its AP matrix attribute, and naming what the
+ * kernel refused (the contract's "Naming what was refused").
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "kvm-abi.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+
+#define KVM_VM_LINK "anon_inode:kvm-vm"
+
+/* the CRYCB formats 0 and 1 hold APIDs 0..63 and APQIs/control domains 0..15 */
+#define CRYCB01_MAX_APID 63
+#define CRYCB01_MAX_APQI 15
+
+struct apmatrix_vm {
+	struct apmatrix_ctx *ctx;
+	int fd;
+};
+
+static const char *errname(int err)
+{
+	const char *n = apm_errno_name(err);
+
+	return n ? n : "?";
+}
+
+static int vm_new(struct apmatrix_ctx *ctx, int fd, struct apmatrix_vm **vm)
+{
+	struct apmatrix_vm *v = calloc(1, sizeof(*v));
+
+	if (!v) {
+		close(fd);
+		return apm_fail(ctx, ENOMEM, "out of memory");
+	}
+	v->ctx = ctx;
+	v->fd = fd;
+	*vm = v;
+	return 0;
+}
+
+int apmatrix_vm_open_fd(struct apmatrix_ctx *ctx, int fd,
+			struct apmatrix_vm **vm)
+{
+	char e[160];
+	int nfd;
+
+	if (!ctx || !vm)
+		return apm_fail(ctx, EINVAL, "bad arguments to apmatrix_vm_open_fd()");
+	*vm = NULL;
+	if (fd < 0)
+		return apm_fail(ctx, EBADF, "fd %d is not a file descriptor", fd);
+	nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	if (nfd < 0)
+		return apm_fail(ctx, errno, "duplicating fd %d: %s", fd,
+				apm_strerror(errno, e, sizeof(e)));
+	return vm_new(ctx, nfd, vm);
+}
+
+static int cmp_int(const void *a, const void *b)
+{
+	int x = *(const int *)a, y = *(const int *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* What /proc/PID/fd/FD links to: length, or -errno. */
+static int fd_link(int dirfd, const char *name, char *buf, size_t len)
+{
+	ssize_t n = readlinkat(dirfd, name, buf, len - 1);
+
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return n;
+}
+
+/* the VM fds of pid, ascending; *n of them in *fds (malloc'ed) */
+static int vm_fds(struct apmatrix_ctx *ctx, pid_t pid, int **fds,
+		  unsigned int *n)
+{
+	char path[64], link[PATH_MAX], e[160];
+	unsigned int cap = 0;
+	struct dirent *de;
+	int dirfd, *v = NULL;
+	DIR *dp;
+
+	*n = 0;
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	dirfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0) {
+		int err = errno;
+
+		if (err == ENOENT)
+			return apm_fail(ctx, ESRCH, "no process %d", (int)pid);
+		if (err == EACCES || err == EPERM)
+			return apm_fail(ctx, err,
+					"not allowed to look at the fds of process %d (ptrace access is needed): %s",
+					(int)pid, apm_strerror(err, e, sizeof(e)));
+		return apm_fail(ctx, err, "opening %s: %s", path,
+				apm_strerror(err, e, sizeof(e)));
+	}
+	dp = fdopendir(dirfd);
+	if (!dp) {
+		close(dirfd);
+		return apm_fail(ctx, ENOMEM, "out of memory");
+	}
+	while ((de = readdir(dp))) {
+		char *end;
+		long fd = strtol(de->d_name, &end, 10);
+
+		if (de->d_name[0] < '0' || de->d_name[0] > '9' || *end || fd > INT_MAX)
+			continue;
+		if (fd_link(dirfd, de->d_name, link, sizeof(link)) < 0 ||
+		    strcmp(link, KVM_VM_LINK))
+			continue;
+		if (*n == cap) {
+			int *nv = realloc(v, (cap ? cap * 2 : 8) * sizeof(*v));
+
+			if (!nv) {
+				free(v);
+				closedir(dp);
+				return apm_fail(ctx, ENOMEM, "out of memory");
+			}
+			v = nv;
+			cap = cap ? cap * 2 : 8;
+		}
+		v[(*n)++] = fd;
+	}
+	closedir(dp);
+	if (*n)
+		qsort(v, *n, sizeof(*v), cmp_int);
+	*fds = v;
+	return 0;
+}
+
+/* fd of pid is a VM: 0; -ENOENT with a message otherwise */
+static int check_fd(struct apmatrix_ctx *ctx, pid_t pid, int fd)
+{
+	char path[64], link[PATH_MAX], e[160];
+	int n;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd/%d", (int)pid, fd);
+	n = fd_link(AT_FDCWD, path, link, sizeof(link));
+	if (n == -ENOENT) {
+		/* the process, or only its fd? */
+		snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+		if (access(path, F_OK))
+			return apm_fail(ctx, ESRCH, "no process %d", (int)pid);
+		return apm_fail(ctx, ENOENT, "process %d has no fd %d", (int)pid, fd);
+	}
+	if (n == -EACCES || n == -EPERM)
+		return apm_fail(ctx, -n,
+				"not allowed to look at fd %d of process %d (ptrace access is needed): %s",
+				fd, (int)pid, apm_strerror(-n, e, sizeof(e)));
+	if (n < 0)
+		return apm_fail(ctx, -n, "reading %s: %s", path,
+				apm_strerror(-n, e, sizeof(e)));
+	if (strcmp(link, KVM_VM_LINK))
+		return apm_fail(ctx, ENOENT, "fd %d of process %d is not a KVM VM: it is %s",
+				fd, (int)pid, link);
+	return 0;
+}
+
+int apmatrix_vm_open_pid(struct apmatrix_ctx *ctx, pid_t pid, int fd,
+			 struct apmatrix_vm **vm)
+{
+	char e[160];
+	int pidfd, nfd, rc, err;
+
+	if (!ctx || !vm)
+		return apm_fail(ctx, EINVAL, "bad arguments to apmatrix_vm_open_pid()");
+	*vm = NULL;
+	if (pid <= 0)
+		return apm_fail(ctx, ESRCH, "no process %d", (int)pid);
+	if (fd >= 0) {
+		rc = check_fd(ctx, pid, fd);
+		if (rc)
+			return rc;
+	} else {
+		unsigned int n, i;
+		int *fds = NULL;
+
+		rc = vm_fds(ctx, pid, &fds, &n);
+		if (rc)
+			return rc;
+		if (n == 1)
+			fd = fds[0];
+		if (n > 1) {
+			struct apm_sbuf sb;
+			char list[256];
+
+			apm_sb_init(&sb, list, sizeof(list));
+			for (i = 0; i < n; i++)
+				apm_sb_printf(&sb, "%s%d", i ? ", " : "", fds[i]);
+			if (sb.pos >= sizeof(list))
+				memcpy(list + sizeof(list) - 4, "...", 4);
+			rc = apm_fail(ctx, EEXIST,
+				      "process %d has %u KVM VM fds (%s): say which one", (int)pid,
+				      n, list);
+		}
+		free(fds);
+		if (rc)
+			return rc;
+		if (!n)
+			return apm_fail(ctx, ENOENT, "process %d has no KVM VM fd",
+					(int)pid);
+	}
+
+	pidfd = syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0) {
+		err = errno;
+		if (err == ESRCH)
+			return apm_fail(ctx, ESRCH, "no process %d", (int)pid);
+		return apm_fail(ctx, err, "pidfd_open(%d): %s", (int)pid,
+				apm_strerror(err, e, sizeof(e)));
+	}
+	nfd = syscall(SYS_pidfd_getfd, pidfd, fd, 0);	/* O_CLOEXEC is set */
+	err = errno;
+	close(pidfd);
+	if (nfd < 0) {
+		if (err == EPERM || err == EACCES)
+			return apm_fail(ctx, err,
+					"not allowed to take fd %d of process %d (ptrace access is needed): %s",
+					fd, (int)pid, apm_strerror(err, e, sizeof(e)));
+		if (err == ESRCH)
+			return apm_fail(ctx, ESRCH, "no process %d", (int)pid);
+		if (err == EBADF)
+			return apm_fail(ctx, ENOENT, "process %d has no fd %d (any more)",
+					(int)pid, fd);
+		return apm_fail(ctx, err, "pidfd_getfd(%d, fd %d): %s", (int)pid, fd,
+				apm_strerror(err, e, sizeof(e)));
+	}
+	return vm_new(ctx, nfd, vm);
+}
+
+void apmatrix_vm_free(struct apmatrix_vm *vm)
+{
+	if (!vm)
+		return;
+	close(vm->fd);
+	free(vm);
+}
+
+int apmatrix_vm_fd(const struct apmatrix_vm *vm)
+{
+	return vm ? vm->fd : -EINVAL;
+}
+
+/* ------------------------------------------------------------------------ */
+/* the ioctls */
+
+static int attr_ioctl(struct apmatrix_vm *vm, unsigned long req, __u64 attr,
+		      void *payload)
+{
+	struct apmatrix_kvm_device_attr da = {
+		.group = KVM_S390_VM_CRYPTO,
+		.attr = attr,
+		.addr = (__u64)(uintptr_t)payload,
+	};
+	int rc;
+
+	do {
+		rc = ioctl(vm->fd, req, &da);
+	} while (rc < 0 && errno == EINTR);
+	return rc < 0 ? -errno : 0;
+}
+
+static const char *req_name(unsigned long req)
+{
+	return req == APMATRIX_KVM_SET_DEVICE_ATTR ? "KVM_SET_DEVICE_ATTR" :
+	       req == APMATRIX_KVM_GET_DEVICE_ATTR ? "KVM_GET_DEVICE_ATTR" :
+						     "KVM_HAS_DEVICE_ATTR";
+}
+
+/* an attribute ioctl whose failure is put in ctx */
+static int vm_ioctl(struct apmatrix_vm *vm, unsigned long req, __u64 attr,
+		    void *payload)
+{
+	char e[160];
+	int rc = attr_ioctl(vm, req, attr, payload);
+
+	if (rc)
+		apm_set_msg(vm->ctx, "%s (%s): %s", req_name(req),
+			    attr == KVM_S390_VM_CRYPTO_ENABLE_APIE ?
+			    "KVM_S390_VM_CRYPTO_ENABLE_APIE" :
+			    "KVM_S390_VM_CRYPTO_SET_AP_MATRIX",
+			    apm_strerror(rc, e, sizeof(e)));
+	return rc;
+}
+
+int apmatrix_vm_probe(struct apmatrix_vm *vm)
+{
+	if (!vm)
+		return -EINVAL;
+	return vm_ioctl(vm, APMATRIX_KVM_HAS_DEVICE_ATTR,
+			KVM_S390_VM_CRYPTO_SET_AP_MATRIX, NULL);
+}
+
+static int do_set(struct apmatrix_vm *vm, const struct apmatrix_matrix *m,
+		  unsigned int flags, bool quiet)
+{
+	struct kvm_s390_ap_matrix k;
+
+	apmatrix_matrix_to_kvm(m, flags, &k, sizeof(k));
+	if (quiet)
+		return attr_ioctl(vm, APMATRIX_KVM_SET_DEVICE_ATTR,
+				  KVM_S390_VM_CRYPTO_SET_AP_MATRIX, &k);
+	return vm_ioctl(vm, APMATRIX_KVM_SET_DEVICE_ATTR,
+			KVM_S390_VM_CRYPTO_SET_AP_MATRIX, &k);
+}
+
+int apmatrix_vm_set(struct apmatrix_vm *vm, const struct apmatrix_matrix *m,
+		    unsigned int flags)
+{
+	if (!vm || !m)
+		return -EINVAL;
+	return do_set(vm, m, flags, false);
+}
+
+int apmatrix_vm_get(struct apmatrix_vm *vm, struct apmatrix_matrix *m)
+{
+	struct kvm_s390_ap_matrix k;
+	int rc;
+
+	if (!vm || !m)
+		return -EINVAL;
+	memset(&k, 0, sizeof(k));
+	rc = vm_ioctl(vm, APMATRIX_KVM_GET_DEVICE_ATTR,
+		      KVM_S390_VM_CRYPTO_SET_AP_MATRIX, &k);
+	if (rc)
+		return rc;
+	rc = apmatrix_matrix_from_kvm(m, &k, sizeof(k));
+	if (rc)
+		apm_set_msg(vm->ctx,
+			    "KVM_GET_DEVICE_ATTR (KVM_S390_VM_CRYPTO_SET_AP_MATRIX): the kernel returned non-zero reserved words");
+	return rc;
+}
+
+int apmatrix_vm_clear(struct apmatrix_vm *vm)
+{
+	struct apmatrix_matrix empty;
+
+	if (!vm)
+		return -EINVAL;
+	memset(&empty, 0, sizeof(empty));
+	return do_set(vm, &empty, 0, false);
+}
+
+int apmatrix_vm_enable_apie(struct apmatrix_vm *vm)
+{
+	if (!vm)
+		return -EINVAL;
+	return vm_ioctl(vm, APMATRIX_KVM_SET_DEVICE_ATTR,
+			KVM_S390_VM_CRYPTO_ENABLE_APIE, NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* explain */
+
+#define RULE_HOST	"not set aside for guests (still owned by the host's default drivers)"
+#define RULE_UNBOUND	"not bound to the apmatrix driver"
+#define RULE_INUSE	"held by another VM"
+#define RULE_BUSY	"still being reset after leaving another VM, or its reset failed"
+#define RULE_CRYCB	"beyond what this VM's CRYCB format holds"
+
+struct explain {
+	struct apmatrix_vm *vm;
+	struct apmatrix_host *host;	/* lazily read; NULL if unreadable */
+	bool host_tried;
+	struct apm_sbuf sb;
+	char msg[APM_ERRLEN];
+	bool named;
+	/* refused APQNs by rule */
+	struct apmatrix_apqns *host_held;	/* EADDRNOTAVAIL: default drivers */
+	struct apmatrix_apqns *unbound;		/* EADDRNOTAVAIL: no driver / gone */
+	struct apmatrix_apqns *inuse;		/* EADDRINUSE */
+	struct apmatrix_apqns *busy;		/* EBUSY */
+	/* EADDRNOTAVAIL, bound to another driver: one set per driver name */
+	struct other {
+		char *driver;
+		struct apmatrix_apqns *s;
+	} *other;
+	unsigned int nother;
+};
+
+static struct apmatrix_host *ex_host(struct explain *ex)
+{
+	if (!ex->host_tried) {
+		ex->host_tried = true;
+		if (apmatrix_host_read(ex->vm->ctx, &ex->host))
+			ex->host = NULL;
+	}
+	return ex->host;
+}
+
+static void ex_part(struct explain *ex, const char *what, const char *plural,
+		    const apm_bits b, int width, const char *rule, const char *extra)
+{
+	char list[600];
+	int n;
+
+	n = apm_bits_format(b, width, list, sizeof(list));
+	if (n >= (int)sizeof(list))
+		memcpy(list + sizeof(list) - 4, "...", 4);
+	apm_sb_printf(&ex->sb, "%s%s %s: %s%s (ENODEV)", ex->named ? "; " : "",
+		  apm_bits_count(b) > 1 ? plural : what, list, rule, extra);
+	ex->named = true;
+}
+
+static void ex_apqns(struct explain *ex, const struct apmatrix_apqns *s,
+		     const char *rule, const char *rule2, int err,
+		     struct apmatrix_apqns *refused)
+{
+	char list[600];
+	unsigned int i, a, d;
+	int n;
+
+	if (!s || !apmatrix_apqns_count(s))
+		return;
+	n = apmatrix_apqns_format(s, list, sizeof(list));
+	if (n >= (int)sizeof(list))
+		memcpy(list + sizeof(list) - 4, "...", 4);
+	apm_sb_printf(&ex->sb, "%s%s: %s%s (%s)", ex->named ? "; " : "", list, rule,
+		  rule2, errname(err));
+	ex->named = true;
+	for (i = 0; refused && !apmatrix_apqns_get(s, i, &a, &d); i++)
+		apmatrix_apqns_add(refused, a, d);
+}
+
+static int ex_enodev(struct explain *ex, const struct apmatrix_matrix *m,
+		     struct apmatrix_matrix *refused_ids)
+{
+	struct apmatrix_host *h = ex_host(ex);
+	unsigned int maxid[APM_NPARTS] = { APMATRIX_MAX_ID, APMATRIX_MAX_ID, APMATRIX_MAX_ID };
+	static const unsigned int crycb[APM_NPARTS] = {
+		CRYCB01_MAX_APID, CRYCB01_MAX_APQI, CRYCB01_MAX_APQI,
+	};
+	static const char *const what[APM_NPARTS] = { "adapter", "domain", "control domain" };
+	static const char *const plural[APM_NPARTS] = { "adapters", "domains", "control domains" };
+	apm_bits beyond[APM_NPARTS] = { { 0 } }, cand[APM_NPARTS] = { { 0 } };
+	struct apmatrix_matrix probe;
+	bool any_cand = false;
+	unsigned int p, id;
+	char extra[64];
+	int rc;
+
+	if (h) {
+		maxid[APMATRIX_ADAPTERS] = apmatrix_host_max_adapter_id(h);
+		maxid[APMATRIX_DOMAINS] = apmatrix_host_max_domain_id(h);
+		maxid[APMATRIX_CONTROL_DOMAINS] = apmatrix_host_max_domain_id(h);
+	}
+	memset(&probe, 0, sizeof(probe));
+	for (p = 0; p < APM_NPARTS; p++) {
+		for (id = 0; id < APM_NIDS; id++) {
+			if (!bits_test(m->part[p], id))
+				continue;
+			if (id > maxid[p]) {
+				bits_set(beyond[p], id, true);
+			} else if (id > crycb[p]) {
+				bits_set(cand[p], id, true);
+				any_cand = true;
+			}
+		}
+	}
+	/* the highest ID of each part that the host has but format 0/1 lacks */
+	for (p = 0; p < APM_NPARTS; p++)
+		for (id = APM_NIDS; id-- > 0;)
+			if (bits_test(cand[p], id)) {
+				bits_set(probe.part[p], id, true);
+				break;
+			}
+	if (any_cand) {
+		rc = do_set(ex->vm, &probe, KVM_S390_AP_MATRIX_VALIDATE_ONLY, true);
+		if (rc != -ENODEV)	/* format 2: the CRYCB holds them all */
+			memset(cand, 0, sizeof(cand));
+	}
+	for (p = 0; p < APM_NPARTS; p++) {
+		if (!apm_bits_empty(beyond[p])) {
+			snprintf(extra, sizeof(extra), " (max %s 0x%02x)", what[p],
+				 maxid[p]);
+			ex_part(ex, what[p], plural[p], beyond[p], p ? 4 : 2,
+				"beyond the host's AP configuration", extra);
+		}
+		if (!apm_bits_empty(cand[p]))
+			ex_part(ex, what[p], plural[p], cand[p], p ? 4 : 2,
+				RULE_CRYCB, "");
+		if (refused_ids)
+			for (id = 0; id < APM_NIDS; id++)
+				if (bits_test(beyond[p], id) || bits_test(cand[p], id))
+					bits_set(refused_ids->part[p], id, true);
+	}
+	return 0;
+}
+
+static struct apmatrix_apqns *ex_other(struct explain *ex, const char *driver)
+{
+	struct other *o;
+	unsigned int i;
+
+	for (i = 0; i < ex->nother; i++)
+		if (!strcmp(ex->other[i].driver, driver))
+			return ex->other[i].s;
+	o = realloc(ex->other, (ex->nother + 1) * sizeof(*o));
+	if (!o)
+		return NULL;
+	ex->other = o;
+	o = &ex->other[ex->nother];
+	o->driver = strdup(driver);
+	o->s = apmatrix_apqns_new();
+	if (!o->driver || !o->s) {
+		free(o->driver);
+		apmatrix_apqns_free(o->s);
+		return NULL;
+	}
+	ex->nother++;
+	return o->s;
+}
+
+/* an APQN refused as not available: which part of the rule, from the host view */
+static int ex_notavail(struct explain *ex, unsigned int a, unsigned int d)
+{
+	struct apmatrix_host *h = ex_host(ex);
+	const struct apmatrix_queue *q = h ? apmatrix_host_queue(h, a, d) : NULL;
+	struct apmatrix_apqns *s;
+	struct apmatrix_matrix masks;
+
+	if (!h)
+		return apmatrix_apqns_add(ex->unbound, a, d);
+	apmatrix_host_get_masks(h, APMATRIX_HOST_MASKS, &masks);
+	if (apmatrix_matrix_has_apqn(&masks, a, d))
+		return apmatrix_apqns_add(ex->host_held, a, d);
+	if (q && apmatrix_queue_holder(q) == APMATRIX_HOLDER_APMATRIX)
+		return 0;	/* available: the state changed */
+	if (q && apmatrix_queue_holder(q) == APMATRIX_HOLDER_OTHER) {
+		s = ex_other(ex, apmatrix_queue_driver(q));
+		return s ? apmatrix_apqns_add(s, a, d) : -ENOMEM;
+	}
+	return apmatrix_apqns_add(ex->unbound, a, d);
+}
+
+static int ex_addrnotavail(struct explain *ex, const struct apmatrix_matrix *m)
+{
+	unsigned int a, d;
+	int rc;
+
+	for (a = 0; a < APM_NIDS; a++)
+		for (d = 0; d < APM_NIDS; d++)
+			if (apmatrix_matrix_has_apqn(m, a, d)) {
+				rc = ex_notavail(ex, a, d);
+				if (rc)
+					return rc;
+			}
+	return 0;
+}
+
+/* one APQN refused with err by a probe */
+static int ex_refused(struct explain *ex, int err, unsigned int a, unsigned int d)
+{
+	switch (err) {
+	case EADDRNOTAVAIL:
+		return ex_notavail(ex, a, d);
+	case EADDRINUSE:
+		return apmatrix_apqns_add(ex->inuse, a, d);
+	case EBUSY:
+		return apmatrix_apqns_add(ex->busy, a, d);
+	}
+	return 0;
+}
+
+static bool per_apqn_errno(int err)
+{
+	return err == EADDRNOTAVAIL || err == EADDRINUSE || err == EBUSY;
+}
+
+static int ex_probe_fail(struct explain *ex, int rc, const char *what)
+{
+	char e[160];
+
+	return apm_fail(ex->vm->ctx, -rc, "probing %s with VALIDATE_ONLY: %s", what,
+			apm_strerror(rc, e, sizeof(e)));
+}
+
+/* VALIDATE_ONLY probes: one adapter row at a time, then each APQN of a refused row */
+static int ex_probe(struct explain *ex, const struct apmatrix_matrix *m)
+{
+	struct apmatrix_matrix probe;
+	unsigned int a, d, nd = apm_bits_count(m->part[APMATRIX_DOMAINS]);
+	char what[32];
+	int rc;
+
+	memset(&probe, 0, sizeof(probe));
+	for (a = 0; a < APM_NIDS; a++) {
+		if (!bits_test(m->part[APMATRIX_ADAPTERS], a))
+			continue;
+		memset(&probe, 0, sizeof(probe));
+		bits_set(probe.part[APMATRIX_ADAPTERS], a, true);
+		memcpy(probe.part[APMATRIX_DOMAINS], m->part[APMATRIX_DOMAINS],
+		       sizeof(apm_bits));
+		rc = do_set(ex->vm, &probe, KVM_S390_AP_MATRIX_VALIDATE_ONLY, true);
+		if (!rc)
+			continue;
+		snprintf(what, sizeof(what), "adapter %02x", a);
+		if (!per_apqn_errno(-rc))
+			return ex_probe_fail(ex, rc, what);
+		for (d = 0; d < APM_NIDS; d++) {
+			if (!bits_test(m->part[APMATRIX_DOMAINS], d))
+				continue;
+			if (nd > 1) {
+				memset(probe.part[APMATRIX_DOMAINS], 0, sizeof(apm_bits));
+				bits_set(probe.part[APMATRIX_DOMAINS], d, true);
+				rc = do_set(ex->vm, &probe,
+					    KVM_S390_AP_MATRIX_VALIDATE_ONLY, true);
+				if (rc && !per_apqn_errno(-rc)) {
+					snprintf(what, sizeof(what), "%02x.%04x", a, d);
+					return ex_probe_fail(ex, rc, what);
+				}
+			}
+			if (rc) {
+				rc = ex_refused(ex, -rc, a, d);
+				if (rc)
+					return apm_fail(ex->vm->ctx, -rc, "out of memory");
+			}
+		}
+	}
+	return 0;
+}
+
+static void ex_free(struct explain *ex)
+{
+	unsigned int i;
+
+	apmatrix_host_free(ex->host);
+	apmatrix_apqns_free(ex->host_held);
+	apmatrix_apqns_free(ex->unbound);
+	apmatrix_apqns_free(ex->inuse);
+	apmatrix_apqns_free(ex->busy);
+	for (i = 0; i < ex->nother; i++) {
+		free(ex->other[i].driver);
+		apmatrix_apqns_free(ex->other[i].s);
+	}
+	free(ex->other);
+}
+
+int apmatrix_vm_explain(struct apmatrix_vm *vm, const struct apmatrix_matrix *m,
+			int err, struct apmatrix_apqns *refused,
+			struct apmatrix_matrix *refused_ids)
+{
+	struct explain ex = { .vm = vm };
+	char e[160], rule[128];
+	unsigned int i;
+	int rc = 0;
+
+	if (!vm || !m)
+		return -EINVAL;
+	if (err < 0)
+		err = -err;
+	switch (err) {
+	case 0:
+		return apm_fail(vm->ctx, EINVAL, "nothing was refused: there is nothing to explain");
+	case EINVAL:
+		return apm_fail(vm->ctx, 0,
+				"the request had unknown flag bits or non-zero reserved words (EINVAL)");
+	case EOPNOTSUPP:
+		return apm_fail(vm->ctx, 0,
+				"the host has no AP instructions or the apmatrix driver is not loaded (EOPNOTSUPP)");
+	case ENXIO:
+		return apm_fail(vm->ctx, 0,
+				"this kernel has no KVM_S390_VM_CRYPTO_SET_AP_MATRIX (ENXIO)");
+	case ENODEV:
+	case EADDRNOTAVAIL:
+	case EADDRINUSE:
+	case EBUSY:
+		break;
+	default:
+		return apm_fail(vm->ctx, 0, "KVM_SET_DEVICE_ATTR failed: %s",
+				apm_strerror(err, e, sizeof(e)));
+	}
+
+	apm_sb_init(&ex.sb, ex.msg, sizeof(ex.msg));
+	ex.host_held = apmatrix_apqns_new();
+	ex.unbound = apmatrix_apqns_new();
+	ex.inuse = apmatrix_apqns_new();
+	ex.busy = apmatrix_apqns_new();
+	if (!ex.host_held || !ex.unbound || !ex.inuse || !ex.busy) {
+		rc = apm_fail(vm->ctx, ENOMEM, "out of memory");
+		goto out;
+	}
+
+	if (err == ENODEV)
+		rc = ex_enodev(&ex, m, refused_ids);
+	else if (err == EADDRNOTAVAIL)
+		rc = ex_addrnotavail(&ex, m);
+	else
+		rc = ex_probe(&ex, m);
+	if (rc) {
+		if (rc == -ENOMEM)
+			apm_fail(vm->ctx, ENOMEM, "out of memory");
+		goto out;
+	}
+
+	/* in the order the kernel checks the rules */
+	ex_apqns(&ex, ex.host_held, RULE_HOST, "", EADDRNOTAVAIL, refused);
+	for (i = 0; i < ex.nother; i++) {
+		snprintf(rule, sizeof(rule), "bound to %s, not to apmatrix",
+			 ex.other[i].driver);
+		ex_apqns(&ex, ex.other[i].s, rule, "", EADDRNOTAVAIL, refused);
+	}
+	ex_apqns(&ex, ex.unbound, RULE_UNBOUND, "", EADDRNOTAVAIL, refused);
+	ex_apqns(&ex, ex.inuse, RULE_INUSE, "", EADDRINUSE, refused);
+	ex_apqns(&ex, ex.busy, RULE_BUSY, "", EBUSY, refused);
+
+	if (!ex.named) {
+		rc = apm_fail(vm->ctx, EAGAIN,
+			      "the kernel refused the matrix (%s), but the probes find nothing refused now: the AP configuration changed meanwhile; try again",
+			      errname(err));
+		goto out;
+	}
+	if (ex.sb.pos >= sizeof(ex.msg))
+		memcpy(ex.msg + sizeof(ex.msg) - 4, "...", 4);
+	apm_set_msg(vm->ctx, "%s", ex.msg);
+out:
+	ex_free(&ex);
+	return rc;
+}
