@@ -1284,7 +1284,8 @@ static int parse_command(struct cli *cli, const struct command *c, int argc,
 	long v;
 	int opt, i;
 
-	snprintf(optstring, sizeof(optstring), "+:%s", c->opts);
+	/* Options may follow the APQNs: "set --pid 7 05.0004 --reset". */
+	snprintf(optstring, sizeof(optstring), ":%s", c->opts);
 	optind = 0;
 	opterr = 0;
 	while ((opt = getopt_long(argc, argv, optstring, c->longopts,

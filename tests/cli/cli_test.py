@@ -251,7 +251,7 @@ apmask=%s
 aqmask=%s
 
 CARD.DOM TYPE  STATUS   DRIVER    HOLDER
-----------------------------------------
+------------------------------------------
 07       CEX8A online   -         -
 07.0004  CEX8A -        vfio_ap   vfio_ap
 07.0005  CEX8A -        apmatrix  apmatrix
@@ -324,7 +324,7 @@ apmask=%s
 aqmask=%s
 
 CARD.DOM TYPE  STATUS DRIVER   HOLDER
--------------------------------------
+---------------------------------------
 05       CEX8C online -        -
 05.0004  CEX8C -      apmatrix apmatrix
 06       CEX8C online -        -
