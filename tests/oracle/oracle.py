@@ -1,0 +1,266 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The oracle: IBM's lszcrypt and apmatrix-ctl must see a fixture host alike.
+
+For one host of tests/fixtures/hosts: write its sysfs tree, run IBM's
+lszcrypt (s390-tools, s390x, under qemu-user) on it with SYSFS_ROOT=tree,
+and check
+  1. lszcrypt -V lists exactly the adapters (type, state) and queues
+     (state, driver) the host description says: the tree looks real to
+     IBM's tool;
+  2. lszcrypt -b and -d read the bus attributes and domain masks as meant;
+  3. `apmatrix-ctl list --json` (APMATRIX_SYSFS_ROOT=tree) agrees with
+     lszcrypt on every adapter and queue (when --ctl is given).
+Normal form: adapters {id: (type, state)}, state online/offline/deconfig;
+queues {apqn: (state, driver)}, state online/offline/deconfig or "-" when
+the queue has no zcrypt "online" attribute (not bound to cex4queue),
+driver "-no-driver-" when unbound. apmatrix-ctl's JSON has no per-queue
+"config", so for (3) a queue lszcrypt calls "deconfig" must be "offline".
+
+usage: oracle.py --host NAME [--lszcrypt CMD] [--ctl PATH] [--wrapper JSON]
+Output is TAP. Without --lszcrypt (or with an empty one) it prints SKIP and
+exits 77.
+"""
+
+import argparse
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SRC = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(SRC, "tests", "fixtures"))
+import mkfixture  # noqa: E402
+
+SKIP = 77
+
+
+class Tap:
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def ok(self, cond, name, diag=""):
+        self.n += 1
+        print("%s %d - %s" % ("ok" if cond else "not ok", self.n, name))
+        if not cond:
+            self.failed += 1
+            for line in str(diag).splitlines():
+                print("#   " + line)
+        sys.stdout.flush()
+        return cond
+
+    def done(self):
+        print("1..%d" % self.n)
+        return 1 if self.failed else 0
+
+
+def scratch_dir():
+    """Fixture trees are many small files: write them to tmpfs if we can."""
+    for d in (os.environ.get("XDG_RUNTIME_DIR"), "/dev/shm"):
+        if d and os.path.isdir(d) and os.access(d, os.W_OK):
+            return tempfile.mkdtemp(prefix="apmatrix-oracle-", dir=d)
+    return tempfile.mkdtemp(prefix="apmatrix-oracle-")
+
+
+def run(argv, env_add):
+    env = dict(os.environ)
+    env.update(env_add)
+    env["LC_ALL"] = "C"
+    p = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=300)
+    return p.returncode, p.stdout, p.stderr
+
+
+def parse_lszcrypt_v(out):
+    """lszcrypt -V table -> (adapters, queues) in normal form."""
+    lines = out.splitlines()
+    if len(lines) < 3 or not lines[0].startswith("CARD.DOMAIN") or not set(lines[1]) <= {"-"}:
+        raise ValueError("not an lszcrypt -V table:\n" + out)
+    hdr = lines[0].split()
+    want = ["CARD.DOMAIN", "TYPE", "MODE", "STATUS", "REQUESTS", "PENDING",
+            "HWTYPE", "QDEPTH", "FUNCTIONS", "DRIVER"]
+    if hdr != want:
+        raise ValueError("unexpected lszcrypt -V columns: %s" % hdr)
+    adapters, queues = {}, {}
+    for line in lines[2:]:
+        f = line.split()
+        if len(f) != len(want):
+            raise ValueError("unexpected lszcrypt -V row: %r" % line)
+        dev, typ, _mode, status = f[0], f[1], f[2], f[3]
+        driver = f[9]
+        if "." in dev:
+            queues[dev] = {"state": status, "driver": driver}
+        else:
+            adapters[dev] = {"type": typ, "state": status}
+            if driver != "cex4card":
+                raise ValueError("card %s driven by %s, not cex4card" % (dev, driver))
+    return adapters, queues
+
+
+def parse_lszcrypt_d(out):
+    """lszcrypt -d grid -> (usage ids, control ids)."""
+    usage, control = [], []
+    rows = 0
+    for line in out.splitlines():
+        f = line.split()
+        if len(f) == 17 and all(len(c) == 1 for c in f[1:]):
+            try:
+                base = int(f[0], 16)
+            except ValueError:
+                continue
+            rows += 1
+            for i, c in enumerate(f[1:]):
+                if c in ("U", "B"):
+                    usage.append(base + i)
+                if c in ("C", "B"):
+                    control.append(base + i)
+    if rows != 16:
+        raise ValueError("lszcrypt -d printed %d grid rows, want 16:\n%s" % (rows, out))
+    return usage, control
+
+
+def ctl_normal(doc):
+    adapters, queues = {}, {}
+    for c in doc["cards"]:
+        cid = c["id"]
+        if c.get("online") is True:
+            st = "online"
+        elif c.get("online") is False:
+            st = "deconfig" if c.get("config") is False else "offline"
+        else:
+            st = "-"
+        adapters[cid] = {"type": c.get("type") or "-", "state": st}
+        for q in c.get("queues", []):
+            on = q.get("online")
+            queues[q["apqn"]] = {
+                "state": "online" if on is True else "offline" if on is False else "-",
+                "driver": q.get("driver") or "-no-driver-",
+            }
+    return adapters, queues
+
+
+def diff(a, b, an, bn):
+    out = []
+    for k in sorted(set(a) | set(b)):
+        if k not in a:
+            out.append("%s: only %s lists it: %s" % (k, bn, b[k]))
+        elif k not in b:
+            out.append("%s: only %s lists it: %s" % (k, an, a[k]))
+        elif a[k] != b[k]:
+            out.append("%s: %s says %s, %s says %s" % (k, an, a[k], bn, b[k]))
+    return "\n".join(out)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--host", required=True)
+    ap.add_argument("--lszcrypt", default="")
+    ap.add_argument("--ctl")
+    ap.add_argument("--wrapper", default="")
+    o = ap.parse_args()
+
+    if not o.lszcrypt.strip():
+        print("1..0 # SKIP no lszcrypt: configure with -Dlszcrypt=CMD "
+              "(./run sysroot writes build/lszcrypt)")
+        print("SKIP: oracle %s: no lszcrypt given" % o.host, file=sys.stderr)
+        return SKIP
+    lsz = shlex.split(o.lszcrypt)
+    wrap = json.loads(o.wrapper) if o.wrapper else []
+
+    t = Tap()
+    hostfile = os.path.join(mkfixture.HOSTS_DIR, o.host + ".json")
+    x = mkfixture.expand(mkfixture.load_host(hostfile))
+    model = mkfixture.model(x)
+    if not t.ok(len(model["queues"]) > 0, "%s: the fixture has queues" % o.host,
+                "a fixture without queues proves nothing"):
+        return t.done()
+
+    tmp = scratch_dir()
+    try:
+        tree = os.path.join(tmp, o.host)
+        mkfixture.write_tree(x, tree)
+        env = {"SYSFS_ROOT": tree}
+
+        # 1. lszcrypt -V against the description
+        rc, out, err = run(lsz + ["-V"], env)
+        ok = t.ok(rc == 0 and out.strip() != "",
+                  "%s: lszcrypt -V runs and prints a table" % o.host,
+                  "exit %d\nstdout:\n%s\nstderr:\n%s" % (rc, out, err))
+        lz_adapters = lz_queues = None
+        if ok:
+            try:
+                lz_adapters, lz_queues = parse_lszcrypt_v(out)
+                t.ok(len(lz_queues) == len(model["queues"]) and len(lz_queues) > 0,
+                     "%s: lszcrypt -V lists all %d queues" % (o.host, len(model["queues"])),
+                     "lszcrypt listed %d queues:\n%s" % (len(lz_queues), out))
+                t.ok(lz_adapters == model["adapters"],
+                     "%s: lszcrypt sees the adapters as described (%d)" % (o.host, len(lz_adapters)),
+                     diff(model["adapters"], lz_adapters, "description", "lszcrypt"))
+                t.ok(lz_queues == model["queues"],
+                     "%s: lszcrypt sees the queues as described (state, driver)" % o.host,
+                     diff(model["queues"], lz_queues, "description", "lszcrypt"))
+            except ValueError as e:
+                t.ok(False, "%s: lszcrypt -V output parses" % o.host, e)
+
+        # non-verbose lszcrypt lists only what zcrypt drives
+        rc, out, err = run(lsz, env)
+        want = sorted(k for k, v in model["queues"].items() if v["driver"] == "cex4queue")
+        got = sorted(l.split()[0] for l in out.splitlines()[2:] if "." in l.split()[0])
+        t.ok(rc == 0 and got == want,
+             "%s: plain lszcrypt lists the %d queues cex4queue drives" % (o.host, len(want)),
+             "exit %d, listed %s, want %s\n%s" % (rc, got, want, err))
+
+        # 2. bus attributes and domain masks
+        rc, out, err = run(lsz + ["-b"], env)
+        h = x["host"]
+        want_b = ["ap_domain=%#x" % h.get("ap_domain", x["usage"][0] if x["usage"] else -1),
+                  "ap_max_domain_id=%#x" % x["max_d"]]
+        t.ok(rc == 0 and all(w in out.splitlines() for w in want_b),
+             "%s: lszcrypt -b reads ap_domain and ap_max_domain_id" % o.host,
+             "exit %d, want lines %s in:\n%s%s" % (rc, want_b, out, err))
+        rc, out, err = run(lsz + ["-d"], env)
+        try:
+            usage, control = parse_lszcrypt_d(out)
+            t.ok(rc == 0 and usage == x["usage"] and control == x["control"],
+                 "%s: lszcrypt -d reads the usage and control domain masks" % o.host,
+                 "usage %s want %s; control %s want %s" % (usage, x["usage"], control, x["control"]))
+        except ValueError as e:
+            t.ok(False, "%s: lszcrypt -d output parses" % o.host, "%s\n%s" % (e, err))
+
+        # 3. apmatrix-ctl list --json against lszcrypt
+        if o.ctl and lz_queues is not None:
+            rc, out, err = run(wrap + [o.ctl, "list", "--json"], {"APMATRIX_SYSFS_ROOT": tree})
+            doc = None
+            if t.ok(rc == 0, "%s: apmatrix-ctl list --json runs" % o.host,
+                    "exit %d\nstderr:\n%s" % (rc, err)):
+                try:
+                    doc = json.loads(out)
+                except ValueError as e:
+                    t.ok(False, "%s: apmatrix-ctl list --json prints JSON" % o.host, "%s\n%s" % (e, out))
+            if doc is not None:
+                ca, cq = ctl_normal(doc)
+                lq = {k: dict(v, state="offline" if v["state"] == "deconfig" else v["state"])
+                      for k, v in lz_queues.items()}
+                t.ok(ca == lz_adapters,
+                     "%s: apmatrix-ctl and lszcrypt agree on the adapters" % o.host,
+                     diff(lz_adapters, ca, "lszcrypt", "apmatrix-ctl"))
+                t.ok(cq == lq,
+                     "%s: apmatrix-ctl and lszcrypt agree on the queues" % o.host,
+                     diff(lq, cq, "lszcrypt", "apmatrix-ctl"))
+                t.ok(doc.get("max_domain_id") == x["max_d"] and doc.get("max_adapter_id") == x["max_a"],
+                     "%s: apmatrix-ctl reads ap_max_adapter_id/ap_max_domain_id" % o.host,
+                     "got %s/%s, want %s/%s" % (doc.get("max_adapter_id"), doc.get("max_domain_id"),
+                                                x["max_a"], x["max_d"]))
+        elif not o.ctl:
+            print("# apmatrix-ctl not built: only lszcrypt against the description")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return t.done()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
