@@ -155,14 +155,16 @@ cross_file() {
 	local f=$B/qemu-deps/s390x.ini
 	mkdir -p "$B/qemu-deps"
 	if [ -f "$ROOT/cross/s390x.ini.in" ]; then
-		sed "s|@SYSROOT@|$SYSROOT|g" "$ROOT/cross/s390x.ini.in" >"$f"
+		# meson 1.0 (Debian 12) knows the binary as "pkgconfig" only
+		sed -e "s|@SYSROOT@|$SYSROOT|g" -e 's/^pkg-config *=/pkgconfig =/' \
+			"$ROOT/cross/s390x.ini.in" >"$f"
 	else
 		cat >"$f" <<EOF
 [binaries]
 c = 's390x-linux-gnu-gcc'
 ar = 's390x-linux-gnu-ar'
 strip = 's390x-linux-gnu-strip'
-pkg-config = 'pkg-config'
+pkgconfig = 'pkg-config'
 [built-in options]
 c_args = ['--sysroot=$SYSROOT']
 c_link_args = ['--sysroot=$SYSROOT']
@@ -248,6 +250,8 @@ cross) cmd_cross ;;
 test) cmd_test ;;
 check) cmd_check ;;
 lib) lib_install "$B/qemu-deps/native-build" "$NATIVE_PREFIX" "" ;;
+lib-s390x) sysroot && lib_install "$B/qemu-deps/s390x-build" /usr/local "$SYSROOT" \
+	--cross-file "$(cross_file)" ;;
 all) cmd_check && cmd_test && cmd_cross ;;
 *) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
