@@ -1,0 +1,563 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * ioctl-mock: an LD_PRELOAD shim that plays a KVM VM for libapmatrix's
+ * tests (the way libnvme's test/ioctl mocks the kernel).
+ *
+ * The fake VM is any memfd named "apmatrix-fake-vm" (memfd_create()),
+ * however it reached the process (created there, inherited, or taken
+ * with pidfd_getfd()). For such an fd:
+ *   - readlink()/readlinkat() of /proc/PID/fd/N answer "anon_inode:kvm-vm",
+ *     as for a real VM fd, so apmatrix_vm_open_pid() finds it;
+ *   - ioctl() checks each call against a script and answers as scripted.
+ * Every other fd and path goes to the real functions.
+ *
+ * The script is the file named by APMATRIX_IOCTL_SCRIPT, one expected call
+ * per line, in order (blank lines and lines starting with # are skipped):
+ *
+ *   set <flags> <matrix> -> <result>     KVM_SET_DEVICE_ATTR, SET_AP_MATRIX
+ *   get -> <result> [<matrix>]           KVM_GET_DEVICE_ATTR; matrix returned on 0
+ *   has -> <result>                      KVM_HAS_DEVICE_ATTR, SET_AP_MATRIX
+ *   apie -> <result>                     KVM_SET_DEVICE_ATTR, ENABLE_APIE
+ *
+ *   <flags>   0, 1, 2, 3 (decimal or 0x), or validate / reset /
+ *             validate,reset; * matches any
+ *   <matrix>  - (empty), or fields joined by '/': lszcrypt APQN text
+ *             (05-06.0004,05-06.0007) for the usage part, a=<ids>,
+ *             d=<ids>, c=<ids> for adapters, usage domains, control
+ *             domains alone (05,07-09, hex); * matches any
+ *   <result>  0, an errno name (EBUSY, EADDRINUSE, ...) or number
+ *
+ * A call that does not match the next line (or comes after the last one)
+ * is reported on stderr, "ioctl-mock: SCRIPT:LINE: expected '...', got
+ * '...'", and fails with EPROTO. A process that made fake-VM calls exits
+ * with status 99 if any call mismatched or a scripted call was not made.
+ * When APMATRIX_IOCTL_LOG names a file, every fake-VM call is appended to
+ * it as "<op> <flags> <matrix> -> <result>" in the script's own syntax.
+ * Without APMATRIX_IOCTL_SCRIPT the fake VM answers ENOTTY, like a
+ * non-KVM file.
+ */
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "apmatrix.h"
+#include "kvm-abi.h"
+
+#define FAKE_LINK	"/memfd:apmatrix-fake-vm"
+#define KVM_VM_LINK	"anon_inode:kvm-vm"
+#define ANY_FLAGS	(~0U)
+
+struct expect {
+	char op[8];
+	unsigned int flags;		/* ANY_FLAGS: any */
+	bool any_matrix;
+	struct apmatrix_matrix *m;
+	int result;			/* errno, 0 */
+	struct apmatrix_matrix *out;	/* get: returned */
+	char *text;
+	int line;
+};
+
+static struct {
+	char *path;
+	struct expect *v;
+	unsigned int n, pos;
+	bool used;
+	unsigned int failures;
+} S;
+
+typedef int (*ioctl_fn)(int, unsigned long, ...);
+typedef ssize_t (*readlink_fn)(const char *, char *, size_t);
+typedef ssize_t (*readlinkat_fn)(int, const char *, char *, size_t);
+
+static void *real(const char *name)
+{
+	void *p = dlsym(RTLD_NEXT, name);
+
+	if (!p) {
+		fprintf(stderr, "ioctl-mock: no real %s\n", name);
+		_exit(98);
+	}
+	return p;
+}
+
+static ssize_t real_readlink(const char *path, char *buf, size_t len)
+{
+	static readlink_fn fn;
+
+	if (!fn)
+		fn = (readlink_fn)real("readlink");
+	return fn(path, buf, len);
+}
+
+static ssize_t real_readlinkat(int dirfd, const char *path, char *buf, size_t len)
+{
+	static readlinkat_fn fn;
+
+	if (!fn)
+		fn = (readlinkat_fn)real("readlinkat");
+	return fn(dirfd, path, buf, len);
+}
+
+static bool is_fake_target(const char *buf, ssize_t n)
+{
+	size_t l = strlen(FAKE_LINK);
+
+	return n >= (ssize_t)l && !memcmp(buf, FAKE_LINK, l);
+}
+
+static ssize_t as_vm(char *buf, size_t len, ssize_t n)
+{
+	size_t l = strlen(KVM_VM_LINK);
+
+	if (!is_fake_target(buf, n))
+		return n;
+	if (l > len)
+		l = len;
+	memcpy(buf, KVM_VM_LINK, l);
+	return l;
+}
+
+ssize_t readlink(const char *path, char *buf, size_t len)
+{
+	return as_vm(buf, len, real_readlink(path, buf, len));
+}
+
+ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t len)
+{
+	return as_vm(buf, len, real_readlinkat(dirfd, path, buf, len));
+}
+
+/* what _FORTIFY_SOURCE builds call instead */
+ssize_t __readlink_chk(const char *path, char *buf, size_t len, size_t buflen)
+{
+	if (len > buflen)
+		abort();
+	return readlink(path, buf, len);
+}
+
+ssize_t __readlinkat_chk(int dirfd, const char *path, char *buf, size_t len,
+			 size_t buflen)
+{
+	if (len > buflen)
+		abort();
+	return readlinkat(dirfd, path, buf, len);
+}
+
+static bool is_fake_fd(int fd)
+{
+	char path[64], buf[256];
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = real_readlink(path, buf, sizeof(buf));
+	return is_fake_target(buf, n);
+}
+
+/* ------------------------------------------------------------------------ */
+/* the script */
+
+static const struct {
+	const char *name;
+	int err;
+} errnos[] = {
+	{ "EPERM", EPERM }, { "ENOENT", ENOENT }, { "ESRCH", ESRCH },
+	{ "EINTR", EINTR }, { "EIO", EIO }, { "ENXIO", ENXIO },
+	{ "EBADF", EBADF }, { "EAGAIN", EAGAIN }, { "ENOMEM", ENOMEM },
+	{ "EACCES", EACCES }, { "EFAULT", EFAULT }, { "EBUSY", EBUSY },
+	{ "EEXIST", EEXIST }, { "ENODEV", ENODEV }, { "EINVAL", EINVAL },
+	{ "ENOTTY", ENOTTY }, { "ENOSPC", ENOSPC }, { "ERANGE", ERANGE },
+	{ "ENOSYS", ENOSYS }, { "EOPNOTSUPP", EOPNOTSUPP },
+	{ "EADDRINUSE", EADDRINUSE }, { "EADDRNOTAVAIL", EADDRNOTAVAIL },
+	{ "EPROTO", EPROTO }, { "ETIMEDOUT", ETIMEDOUT },
+};
+
+static const char *err_name(int err)
+{
+	unsigned int i;
+
+	for (i = 0; i < sizeof(errnos) / sizeof(errnos[0]); i++)
+		if (errnos[i].err == err)
+			return errnos[i].name;
+	return NULL;
+}
+
+static __attribute__((noreturn, format(printf, 2, 3)))
+void script_error(int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "ioctl-mock: %s:%d: ", S.path ? S.path : "?", line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	_exit(98);
+}
+
+static bool parse_result(const char *tok, int *err)
+{
+	char *end;
+	unsigned int i;
+	long v;
+
+	for (i = 0; i < sizeof(errnos) / sizeof(errnos[0]); i++)
+		if (!strcmp(tok, errnos[i].name)) {
+			*err = errnos[i].err;
+			return true;
+		}
+	v = strtol(tok, &end, 0);
+	if (*end || v < 0 || v > 4095)
+		return false;
+	*err = v;
+	return true;
+}
+
+static bool parse_flags(const char *tok, unsigned int *flags)
+{
+	char *end;
+
+	if (!strcmp(tok, "*")) {
+		*flags = ANY_FLAGS;
+		return true;
+	}
+	if (!strcmp(tok, "validate")) {
+		*flags = KVM_S390_AP_MATRIX_VALIDATE_ONLY;
+		return true;
+	}
+	if (!strcmp(tok, "reset")) {
+		*flags = KVM_S390_AP_MATRIX_RESET;
+		return true;
+	}
+	if (!strcmp(tok, "validate,reset") || !strcmp(tok, "reset,validate")) {
+		*flags = KVM_S390_AP_MATRIX_VALIDATE_ONLY | KVM_S390_AP_MATRIX_RESET;
+		return true;
+	}
+	*flags = strtoul(tok, &end, 0);
+	return *tok && !*end && *flags != ANY_FLAGS;
+}
+
+static void or_into(struct apmatrix_matrix *m, const struct apmatrix_matrix *f)
+{
+	unsigned int p, id;
+
+	for (p = APMATRIX_ADAPTERS; p <= APMATRIX_CONTROL_DOMAINS; p++)
+		for (id = 0; id <= APMATRIX_MAX_ID; id++)
+			if (apmatrix_matrix_test(f, p, id))
+				apmatrix_matrix_set(m, p, id, true);
+}
+
+static struct apmatrix_matrix *parse_matrix(int line, const char *tok)
+{
+	struct apmatrix_matrix *m = apmatrix_matrix_new();
+	struct apmatrix_matrix *f = apmatrix_matrix_new();
+	struct apmatrix_ctx *ctx = apmatrix_ctx_new();
+	char *copy = strdup(tok), *field, *save = NULL;
+	int rc = 0;
+
+	if (!m || !f || !ctx || !copy)
+		script_error(line, "out of memory");
+	if (strcmp(tok, "-")) {
+		for (field = strtok_r(copy, "/", &save); field && !rc;
+		     field = strtok_r(NULL, "/", &save)) {
+			apmatrix_matrix_clear(f);
+			if (field[0] && field[1] == '=') {
+				enum apmatrix_part part =
+					field[0] == 'a' ? APMATRIX_ADAPTERS :
+					field[0] == 'd' ? APMATRIX_DOMAINS :
+					field[0] == 'c' ? APMATRIX_CONTROL_DOMAINS : 99;
+
+				if (part == 99)
+					script_error(line, "bad matrix field '%s' (a=, d=, c=)", field);
+				rc = apmatrix_matrix_parse_ids(ctx, f, part, field + 2);
+			} else {
+				rc = apmatrix_matrix_parse_apqns(ctx, f, field, NULL);
+			}
+			or_into(m, f);
+		}
+	}
+	if (rc)
+		script_error(line, "bad matrix '%s': %s", tok, apmatrix_ctx_last_error(ctx));
+	free(copy);
+	apmatrix_matrix_free(f);
+	apmatrix_ctx_free(ctx);
+	return m;
+}
+
+static void free_script(void)
+{
+	unsigned int i;
+
+	for (i = 0; i < S.n; i++) {
+		apmatrix_matrix_free(S.v[i].m);
+		apmatrix_matrix_free(S.v[i].out);
+		free(S.v[i].text);
+	}
+	free(S.v);
+	free(S.path);
+	memset(&S, 0, sizeof(S));
+}
+
+static void parse_line(struct expect *e, char *text, int line)
+{
+	char *tok[8], *save = NULL, *p;
+	unsigned int n = 0, arrow;
+
+	e->text = strdup(text);
+	e->line = line;
+	for (p = strtok_r(text, " \t", &save); p; p = strtok_r(NULL, " \t", &save)) {
+		if (n == 8)
+			script_error(line, "too many words");
+		tok[n++] = p;
+	}
+	for (arrow = 0; arrow < n && strcmp(tok[arrow], "->"); arrow++)
+		;
+	if (arrow == n || arrow + 1 == n)
+		script_error(line, "no '-> <result>'");
+	if (strlen(tok[0]) >= sizeof(e->op))
+		script_error(line, "unknown call '%s' (set, get, has, apie)", tok[0]);
+	strcpy(e->op, tok[0]);
+	if (!parse_result(tok[arrow + 1], &e->result))
+		script_error(line, "bad result '%s' (0, an errno name or number)",
+			     tok[arrow + 1]);
+	if (!strcmp(e->op, "set")) {
+		if (arrow != 3 || n != 5)
+			script_error(line, "want: set <flags> <matrix> -> <result>");
+		if (!parse_flags(tok[1], &e->flags))
+			script_error(line, "bad flags '%s'", tok[1]);
+		e->any_matrix = !strcmp(tok[2], "*");
+		if (!e->any_matrix)
+			e->m = parse_matrix(line, tok[2]);
+	} else if (!strcmp(e->op, "get")) {
+		if (arrow != 1 || n > 4 || (n == 4 && e->result))
+			script_error(line, "want: get -> 0 <matrix>, or get -> <errno>");
+		e->out = parse_matrix(line, n == 4 ? tok[3] : "-");
+	} else if (!strcmp(e->op, "has") || !strcmp(e->op, "apie")) {
+		if (arrow != 1 || n != 3)
+			script_error(line, "want: %s -> <result>", e->op);
+	} else {
+		script_error(line, "unknown call '%s' (set, get, has, apie)", e->op);
+	}
+}
+
+static void load_script(const char *path)
+{
+	char *line = NULL;
+	size_t cap = 0;
+	int lineno = 0;
+	FILE *f;
+
+	free_script();
+	S.path = strdup(path);
+	f = fopen(path, "re");
+	if (!f)
+		script_error(0, "cannot open: %s", strerror(errno));
+	while (getline(&line, &cap, f) >= 0) {
+		char *p = line;
+		struct expect *v;
+
+		lineno++;
+		p[strcspn(p, "\r\n")] = '\0';
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p || *p == '#')
+			continue;
+		v = realloc(S.v, (S.n + 1) * sizeof(*v));
+		if (!v)
+			script_error(lineno, "out of memory");
+		S.v = v;
+		memset(&S.v[S.n], 0, sizeof(S.v[S.n]));
+		parse_line(&S.v[S.n], p, lineno);
+		S.n++;
+	}
+	free(line);
+	fclose(f);
+}
+
+/* the matrix in the script's syntax */
+static void matrix_text(const struct apmatrix_matrix *m, char *buf, size_t len)
+{
+	size_t n = 0;
+	int na = apmatrix_matrix_count(m, APMATRIX_ADAPTERS);
+	int nd = apmatrix_matrix_count(m, APMATRIX_DOMAINS);
+
+	buf[0] = '\0';
+	if (na && nd) {
+		apmatrix_matrix_format_apqns(m, buf, len);
+	} else {
+		if (na) {
+			n = strlen(buf);
+			snprintf(buf + n, len - n, "a=");
+			n = strlen(buf);
+			apmatrix_matrix_format_ids(m, APMATRIX_ADAPTERS, buf + n, len - n);
+		}
+		if (nd) {
+			n = strlen(buf);
+			snprintf(buf + n, len - n, "%sd=", n ? "/" : "");
+			n = strlen(buf);
+			apmatrix_matrix_format_ids(m, APMATRIX_DOMAINS, buf + n, len - n);
+		}
+	}
+	if (apmatrix_matrix_count(m, APMATRIX_CONTROL_DOMAINS)) {
+		n = strlen(buf);
+		snprintf(buf + n, len - n, "%sc=", n ? "/" : "");
+		n = strlen(buf);
+		apmatrix_matrix_format_ids(m, APMATRIX_CONTROL_DOMAINS, buf + n, len - n);
+	}
+	if (!buf[0])
+		snprintf(buf, len, "-");
+}
+
+static void log_call(const char *desc, int result)
+{
+	const char *path = getenv("APMATRIX_IOCTL_LOG");
+	const char *name = err_name(result);
+	FILE *f;
+
+	if (!path || !*path)
+		return;
+	f = fopen(path, "ae");
+	if (!f)
+		return;
+	if (!result)
+		fprintf(f, "%s -> 0\n", desc);
+	else if (name)
+		fprintf(f, "%s -> %s\n", desc, name);
+	else
+		fprintf(f, "%s -> %d\n", desc, result);
+	fclose(f);
+}
+
+static int mismatch(const struct expect *e, const char *got)
+{
+	if (e)
+		fprintf(stderr, "ioctl-mock: %s:%d: expected '%s', got '%s'\n", S.path,
+			e->line, e->text, got);
+	else
+		fprintf(stderr, "ioctl-mock: %s: unexpected call '%s' after the last line\n",
+			S.path, got);
+	S.failures++;
+	log_call(got, EPROTO);
+	errno = EPROTO;
+	return -1;
+}
+
+static int fake_ioctl(unsigned long req, void *arg)
+{
+	const char *path = getenv("APMATRIX_IOCTL_SCRIPT");
+	struct apmatrix_kvm_device_attr *da = arg;
+	struct apmatrix_matrix *m = NULL;
+	unsigned int flags = 0, i;
+	struct kvm_s390_ap_matrix k;
+	char desc[1200], mt[1100];
+	const char *op = NULL;
+	struct expect *e;
+	int rc;
+
+	if (!path || !*path) {
+		errno = ENOTTY;
+		return -1;
+	}
+	if (!S.path || strcmp(S.path, path))
+		load_script(path);
+	S.used = true;
+
+	if (!da || da->group != KVM_S390_VM_CRYPTO) {
+		snprintf(desc, sizeof(desc), "ioctl 0x%lx group %u", req,
+			 da ? da->group : 0);
+	} else if (req == APMATRIX_KVM_SET_DEVICE_ATTR &&
+		   da->attr == KVM_S390_VM_CRYPTO_ENABLE_APIE) {
+		op = "apie";
+	} else if (da->attr != KVM_S390_VM_CRYPTO_SET_AP_MATRIX) {
+		snprintf(desc, sizeof(desc), "ioctl 0x%lx attr %llu", req,
+			 (unsigned long long)da->attr);
+	} else if (req == APMATRIX_KVM_HAS_DEVICE_ATTR) {
+		op = "has";
+	} else if (req == APMATRIX_KVM_GET_DEVICE_ATTR) {
+		op = "get";
+	} else if (req == APMATRIX_KVM_SET_DEVICE_ATTR) {
+		op = "set";
+		memcpy(&k, (void *)(uintptr_t)da->addr, sizeof(k));
+		flags = k.flags;
+		m = apmatrix_matrix_new();
+		for (i = 0; i < sizeof(k.reserved) / sizeof(k.reserved[0]); i++)
+			if (k.reserved[i])
+				break;
+		if (!m || i < sizeof(k.reserved) / sizeof(k.reserved[0]) ||
+		    apmatrix_matrix_from_kvm(m, &k, sizeof(k))) {
+			apmatrix_matrix_free(m);
+			return mismatch(S.pos < S.n ? &S.v[S.pos++] : NULL,
+					"set with non-zero reserved words");
+		}
+		matrix_text(m, mt, sizeof(mt));
+		snprintf(desc, sizeof(desc), "set %u %s", flags, mt);
+	} else {
+		snprintf(desc, sizeof(desc), "ioctl 0x%lx", req);
+	}
+	if (op && strcmp(op, "set"))
+		snprintf(desc, sizeof(desc), "%s", op);
+	if (!op)
+		return mismatch(S.pos < S.n ? &S.v[S.pos++] : NULL, desc);
+	if (S.pos >= S.n) {
+		apmatrix_matrix_free(m);
+		return mismatch(NULL, desc);
+	}
+	e = &S.v[S.pos++];
+	rc = strcmp(e->op, op) ||
+	     (m && e->flags != ANY_FLAGS && e->flags != flags) ||
+	     (m && !e->any_matrix && !apmatrix_matrix_equal(e->m, m));
+	apmatrix_matrix_free(m);
+	if (rc)
+		return mismatch(e, desc);
+	if (e->result) {
+		log_call(desc, e->result);
+		errno = e->result;
+		return -1;
+	}
+	if (!strcmp(op, "get"))
+		apmatrix_matrix_to_kvm(e->out, 0, (void *)(uintptr_t)da->addr,
+				       sizeof(struct kvm_s390_ap_matrix));
+	log_call(desc, 0);
+	return 0;
+}
+
+int ioctl(int fd, unsigned long req, ...)
+{
+	static ioctl_fn real_ioctl;
+	va_list ap;
+	void *arg;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	if (is_fake_fd(fd))
+		return fake_ioctl(req, arg);
+	if (!real_ioctl)
+		real_ioctl = (ioctl_fn)real("ioctl");
+	return real_ioctl(fd, req, arg);
+}
+
+static __attribute__((destructor)) void check_done(void)
+{
+	bool bad;
+
+	if (!S.used)
+		return;
+	bad = S.failures || S.pos < S.n;
+	if (S.pos < S.n)
+		fprintf(stderr,
+			"ioctl-mock: %s: %u scripted call(s) not made, first: line %d '%s'\n",
+			S.path, S.n - S.pos, S.v[S.pos].line, S.v[S.pos].text);
+	free_script();
+	if (bad)
+		_exit(99);
+}
