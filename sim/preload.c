@@ -1,0 +1,606 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * libapsim-preload.so - makes an unmodified program talk to the simulated
+ * host (apsimd) as if it ran on an s390 host with KVM:
+ *
+ *   open("/dev/kvm")                 a marker fd (a memfd named apsim-kvm),
+ *                                    also when the machine has no /dev/kvm
+ *   ioctl(kvm, KVM_CREATE_VM)        a new connection to apsimd: the VM fd
+ *   ioctl(vm, KVM_{HAS,SET,GET}_DEVICE_ATTR)
+ *                                    sent to apsimd, its errno returned; the
+ *                                    payload is copied in (SET, never back)
+ *                                    or out (GET)
+ *   readlink[at]() of /proc/PID/fd/N "anon_inode:kvm-vm" for VM sockets (of
+ *                                    any process: apsimd knows their inodes),
+ *                                    "/dev/kvm" for the marker
+ *   open+write of <root>/bus/ap/apmask|aqmask
+ *                                    the write goes to apsimd, which runs the
+ *                                    in_use() veto and rebinds queues
+ *
+ * Only active when APMATRIX_SIM_SOCKET is set. No state is shared between
+ * processes other than through apsimd.
+ */
+/* define open and open64 both, under their own names */
+#undef _FILE_OFFSET_BITS
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "apsim-proto.h"
+
+/* the KVM ABI (include/uapi/linux/kvm.h), stable since 3.10 */
+struct apsim_kvm_device_attr {
+	uint32_t flags;
+	uint32_t group;
+	uint64_t attr;
+	uint64_t addr;
+};
+#define APSIM_KVMIO 0xAE
+#define APSIM_KVM_GET_API_VERSION _IO(APSIM_KVMIO, 0x00)
+#define APSIM_KVM_CREATE_VM _IO(APSIM_KVMIO, 0x01)
+#define APSIM_KVM_CHECK_EXTENSION _IO(APSIM_KVMIO, 0x03)
+#define APSIM_KVM_SET_DEVICE_ATTR _IOW(APSIM_KVMIO, 0xe1, struct apsim_kvm_device_attr)
+#define APSIM_KVM_GET_DEVICE_ATTR _IOW(APSIM_KVMIO, 0xe2, struct apsim_kvm_device_attr)
+#define APSIM_KVM_HAS_DEVICE_ATTR _IOW(APSIM_KVMIO, 0xe3, struct apsim_kvm_device_attr)
+#define APSIM_KVM_CAP_VM_ATTRIBUTES 101
+#define APSIM_MATRIX_SIZE 136
+#define APSIM_GROUP_CRYPTO 2
+#define APSIM_ATTR_SET_AP_MATRIX 6
+
+#define KVM_MARKER_NAME "apsim-kvm"
+#define KVM_MARKER_LINK "/memfd:" KVM_MARKER_NAME " (deleted)"
+#define MAX_TRACKED 4096
+
+#define EXPORT __attribute__((visibility("default")))
+
+static int (*real_open)(const char *, int, ...);
+static int (*real_openat)(int, const char *, int, ...);
+static int (*real_ioctl)(int, unsigned long, ...);
+static ssize_t (*real_write)(int, const void *, size_t);
+static int (*real_close)(int);
+static ssize_t (*real_readlink)(const char *, char *, size_t);
+static ssize_t (*real_readlinkat)(int, const char *, char *, size_t);
+
+/* fds of this process opened on apmask (1) / aqmask (2) */
+static int mask_fd[MAX_TRACKED];
+
+static void init_real(void)
+{
+	if (real_open)
+		return;
+	real_openat = dlsym(RTLD_NEXT, "openat");
+	real_ioctl = dlsym(RTLD_NEXT, "ioctl");
+	real_write = dlsym(RTLD_NEXT, "write");
+	real_close = dlsym(RTLD_NEXT, "close");
+	real_readlink = dlsym(RTLD_NEXT, "readlink");
+	real_readlinkat = dlsym(RTLD_NEXT, "readlinkat");
+	__atomic_store_n(&real_open, dlsym(RTLD_NEXT, "open"), __ATOMIC_RELEASE);
+}
+
+static const char *sock_path(void)
+{
+	const char *s = getenv(APSIM_SOCKET_ENV);
+
+	return s && *s ? s : NULL;
+}
+
+static int sim_connect(void)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *p = sock_path();
+	int fd, e;
+
+	if (!p || strlen(p) >= sizeof(sa.sun_path)) {
+		errno = ENODEV;
+		return -1;
+	}
+	strcpy(sa.sun_path, p);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		e = errno;
+		real_close(fd);
+		errno = e == ENOENT || e == ECONNREFUSED ? ENODEV : e;
+		return -1;
+	}
+	return fd;
+}
+
+static int xfer(int fd, const struct apsim_req *q, int pass_fd)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { (void *)q, offsetof(struct apsim_req, data) + q->len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+	int rfd = fd;
+	ssize_t n;
+
+	if (pass_fd >= 0) {
+		memset(cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+	}
+	do {
+		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -EIO;
+	return rfd;
+}
+
+static int recv_reply(int fd, struct apsim_reply *r)
+{
+	ssize_t n;
+
+	do {
+		n = recv(fd, r, sizeof(*r), 0);
+	} while (n < 0 && errno == EINTR);
+	if (n < (ssize_t)offsetof(struct apsim_reply, data) || r->magic != APSIM_MAGIC)
+		return -EIO;
+	return 0;
+}
+
+/* a request on a connection of its own */
+static int sim_call(struct apsim_req *q, struct apsim_reply *r)
+{
+	int fd = sim_connect(), rc;
+
+	if (fd < 0)
+		return -errno;
+	q->magic = APSIM_MAGIC;
+	rc = xfer(fd, q, -1);
+	if (rc >= 0)
+		rc = recv_reply(fd, r);
+	real_close(fd);
+	return rc < 0 ? rc : 0;
+}
+
+/* a request on a VM connection, the reply through a socketpair of ours */
+static int vm_call(int vmfd, struct apsim_req *q, struct apsim_reply *r)
+{
+	int sp[2], rc;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp))
+		return -errno;
+	q->magic = APSIM_MAGIC;
+	rc = xfer(vmfd, q, sp[1]);
+	real_close(sp[1]);
+	if (rc >= 0)
+		rc = recv_reply(sp[0], r);
+	real_close(sp[0]);
+	return rc < 0 ? rc : 0;
+}
+
+/* is fd a connection to apsimd? */
+static bool is_sim_socket(int fd)
+{
+	struct sockaddr_un sa;
+	socklen_t len = sizeof(sa);
+	struct stat st;
+	const char *p = sock_path();
+
+	if (!p || fstat(fd, &st) || !S_ISSOCK(st.st_mode))
+		return false;
+	memset(&sa, 0, sizeof(sa));
+	if (getpeername(fd, (struct sockaddr *)&sa, &len) || sa.sun_family != AF_UNIX)
+		return false;
+	return !strncmp(sa.sun_path, p, sizeof(sa.sun_path));
+}
+
+static bool is_kvm_marker(int fd)
+{
+	char p[64], link[64];
+	ssize_t n;
+
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	n = real_readlink(p, link, sizeof(link) - 1);
+	if (n <= 0)
+		return false;
+	link[n] = '\0';
+	return !strcmp(link, KVM_MARKER_LINK);
+}
+
+static int create_vm(unsigned long type)
+{
+	struct apsim_req q;
+	struct apsim_reply *r;
+	struct stat st;
+	const char *f = getenv("APMATRIX_SIM_CRYCB_FORMAT");
+	int fd, rc;
+
+	if (type != 0) {
+		errno = EINVAL;	/* no user-controlled VMs in the simulation */
+		return -1;
+	}
+	fd = sim_connect();
+	if (fd < 0)
+		return -1;
+	r = malloc(sizeof(*r));
+	if (!r || fstat(fd, &st)) {
+		free(r);
+		real_close(fd);
+		errno = ENOMEM;
+		return -1;
+	}
+	memset(&q, 0, sizeof(q));
+	q.magic = APSIM_MAGIC;
+	q.op = APSIM_HELLO_VM;
+	q.arg0 = f && *f ? atoi(f) : 2;
+	q.arg1 = (int64_t)st.st_ino;
+	rc = xfer(fd, &q, -1);
+	if (rc >= 0)
+		rc = recv_reply(fd, r);
+	if (!rc && r->err)
+		rc = r->err;
+	free(r);
+	if (rc) {
+		real_close(fd);
+		errno = -rc;
+		return -1;
+	}
+	return fd;
+}
+
+static int attr_ioctl(int fd, unsigned long req, struct apsim_kvm_device_attr *a)
+{
+	struct apsim_req q;
+	struct apsim_reply *r;
+	struct iovec local, remote;
+	bool matrix;
+	int rc;
+
+	memset(&q, 0, offsetof(struct apsim_req, data));
+	q.group = a->group;
+	q.attr = a->attr;
+	matrix = a->group == APSIM_GROUP_CRYPTO && a->attr == APSIM_ATTR_SET_AP_MATRIX;
+	if (req == APSIM_KVM_HAS_DEVICE_ATTR) {
+		q.op = APSIM_HAS_ATTR;
+	} else if (req == APSIM_KVM_SET_DEVICE_ATTR) {
+		q.op = APSIM_SET_ATTR;
+		if (matrix) {
+			q.len = APSIM_MATRIX_SIZE;
+			local.iov_base = q.data;
+			local.iov_len = APSIM_MATRIX_SIZE;
+			remote.iov_base = (void *)(uintptr_t)a->addr;
+			remote.iov_len = APSIM_MATRIX_SIZE;
+			/* copy_from_user: a bad address is EFAULT, not a crash */
+			if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) != APSIM_MATRIX_SIZE)
+				q.flags |= APSIM_F_BADADDR;
+		}
+	} else {
+		q.op = APSIM_GET_ATTR;
+		q.len = matrix ? APSIM_MATRIX_SIZE : 0;
+	}
+	r = malloc(sizeof(*r));
+	if (!r) {
+		errno = ENOMEM;
+		return -1;
+	}
+	rc = vm_call(fd, &q, r);
+	if (!rc)
+		rc = r->err;
+	if (!rc && q.op == APSIM_GET_ATTR && q.len) {
+		local.iov_base = r->data;
+		local.iov_len = q.len;
+		remote.iov_base = (void *)(uintptr_t)a->addr;
+		remote.iov_len = q.len;
+		if (process_vm_writev(getpid(), &local, 1, &remote, 1, 0) != (ssize_t)q.len)
+			rc = -EFAULT;
+	}
+	free(r);
+	if (rc) {
+		errno = -rc;
+		return -1;
+	}
+	return 0;
+}
+
+EXPORT int ioctl(int fd, unsigned long req, ...)
+{
+	va_list ap;
+	void *arg;
+
+	va_start(ap, req);
+	arg = va_arg(ap, void *);
+	va_end(ap);
+	init_real();
+	if (_IOC_TYPE(req) != APSIM_KVMIO || !sock_path())
+		return real_ioctl(fd, req, arg);
+	if (req == APSIM_KVM_HAS_DEVICE_ATTR || req == APSIM_KVM_SET_DEVICE_ATTR ||
+	    req == APSIM_KVM_GET_DEVICE_ATTR) {
+		if (!is_sim_socket(fd))
+			return real_ioctl(fd, req, arg);
+		if (!arg) {
+			errno = EFAULT;
+			return -1;
+		}
+		return attr_ioctl(fd, req, arg);
+	}
+	if (!is_kvm_marker(fd)) {
+		if (is_sim_socket(fd)) {
+			errno = ENOTTY;	/* a VM ioctl the simulation does not have */
+			return -1;
+		}
+		return real_ioctl(fd, req, arg);
+	}
+	switch (req) {
+	case APSIM_KVM_GET_API_VERSION:
+		return 12;
+	case APSIM_KVM_CHECK_EXTENSION:
+		return (unsigned long)arg == APSIM_KVM_CAP_VM_ATTRIBUTES ? 1 : 0;
+	case APSIM_KVM_CREATE_VM:
+		return create_vm((unsigned long)arg);
+	default:
+		errno = ENOTTY;
+		return -1;
+	}
+}
+
+/* ---- /dev/kvm and the mask files ------------------------------------------- */
+
+static int sim_root(char *buf, size_t len)
+{
+	static char root[PATH_MAX];
+	struct apsim_req q;
+	struct apsim_reply *r;
+	int rc;
+
+	if (!root[0]) {
+		memset(&q, 0, offsetof(struct apsim_req, data));
+		q.op = APSIM_ROOT;
+		r = malloc(sizeof(*r));
+		if (!r)
+			return -ENOMEM;
+		rc = sim_call(&q, r);
+		if (!rc && !r->err)
+			snprintf(root, sizeof(root), "%s", r->data);
+		free(r);
+		if (!root[0])
+			return -ENODEV;
+	}
+	snprintf(buf, len, "%s", root);
+	return 0;
+}
+
+/* 1 apmask, 2 aqmask of the simulated tree, else 0 */
+static int mask_file(int dirfd, const char *path)
+{
+	char dir[PATH_MAX], real[PATH_MAX], root[PATH_MAX], want[PATH_MAX + 16];
+	const char *base = strrchr(path, '/');
+	int which;
+
+	base = base ? base + 1 : path;
+	if (!strcmp(base, "apmask"))
+		which = 1;
+	else if (!strcmp(base, "aqmask"))
+		which = 2;
+	else
+		return 0;
+	if (path[0] != '/' && dirfd != AT_FDCWD) {
+		char p[64];
+		ssize_t n;
+
+		snprintf(p, sizeof(p), "/proc/self/fd/%d", dirfd);
+		n = real_readlink(p, dir, sizeof(dir) - 1);
+		if (n <= 0)
+			return 0;
+		dir[n] = '\0';
+		snprintf(dir + n, sizeof(dir) - (size_t)n, "/%.*s", (int)(base - path), path);
+	} else {
+		snprintf(dir, sizeof(dir), "%.*s", (int)(base - path), path);
+		if (!dir[0])
+			strcpy(dir, ".");
+	}
+	if (!realpath(dir, real) || sim_root(root, sizeof(root)))
+		return 0;
+	snprintf(want, sizeof(want), "%s/bus/ap", root);
+	return strcmp(real, want) ? 0 : which;
+}
+
+static int open_common(int dirfd, const char *path, int flags, mode_t mode, bool at)
+{
+	int fd, which;
+
+	init_real();
+	if (path && sock_path()) {
+		if (!strcmp(path, "/dev/kvm"))
+			return memfd_create(KVM_MARKER_NAME, (flags & O_CLOEXEC) ? MFD_CLOEXEC : 0);
+		if ((flags & O_ACCMODE) != O_RDONLY && (which = mask_file(dirfd, path))) {
+			fd = memfd_create(which == 1 ? "apsim-apmask" : "apsim-aqmask",
+					  (flags & O_CLOEXEC) ? MFD_CLOEXEC : 0);
+			if (fd >= 0 && fd < MAX_TRACKED)
+				__atomic_store_n(&mask_fd[fd], which, __ATOMIC_SEQ_CST);
+			return fd;
+		}
+	}
+	return at ? real_openat(dirfd, path, flags, mode) : real_open(path, flags, mode);
+}
+
+EXPORT int open(const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	va_list ap;
+
+	if (flags & (O_CREAT | __O_TMPFILE)) {
+		va_start(ap, flags);
+		mode = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	return open_common(AT_FDCWD, path, flags, mode, false);
+}
+
+EXPORT int open64(const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	va_list ap;
+
+	if (flags & (O_CREAT | __O_TMPFILE)) {
+		va_start(ap, flags);
+		mode = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	return open_common(AT_FDCWD, path, flags, mode, false);
+}
+
+EXPORT int openat(int dirfd, const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	va_list ap;
+
+	if (flags & (O_CREAT | __O_TMPFILE)) {
+		va_start(ap, flags);
+		mode = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	return open_common(dirfd, path, flags, mode, true);
+}
+
+EXPORT int openat64(int dirfd, const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	va_list ap;
+
+	if (flags & (O_CREAT | __O_TMPFILE)) {
+		va_start(ap, flags);
+		mode = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	return open_common(dirfd, path, flags, mode, true);
+}
+
+/* _FORTIFY_SOURCE entry points */
+EXPORT int __open_2(const char *path, int flags)
+{
+	return open_common(AT_FDCWD, path, flags, 0, false);
+}
+
+EXPORT int __open64_2(const char *path, int flags)
+{
+	return open_common(AT_FDCWD, path, flags, 0, false);
+}
+
+EXPORT int __openat_2(int dirfd, const char *path, int flags)
+{
+	return open_common(dirfd, path, flags, 0, true);
+}
+
+EXPORT int __openat64_2(int dirfd, const char *path, int flags)
+{
+	return open_common(dirfd, path, flags, 0, true);
+}
+
+EXPORT ssize_t write(int fd, const void *buf, size_t count)
+{
+	struct apsim_req q;
+	struct apsim_reply *r;
+	int which, rc;
+
+	init_real();
+	which = fd >= 0 && fd < MAX_TRACKED ? __atomic_load_n(&mask_fd[fd], __ATOMIC_SEQ_CST) : 0;
+	if (!which)
+		return real_write(fd, buf, count);
+	/* one write is one sysfs store */
+	if (count >= APSIM_DATA_MAX) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(&q, 0, offsetof(struct apsim_req, data));
+	q.op = APSIM_MASK_WRITE;
+	q.arg0 = which - 1;
+	q.len = (uint32_t)count;
+	memcpy(q.data, buf, count);
+	q.data[count] = '\0';
+	r = malloc(sizeof(*r));
+	if (!r) {
+		errno = ENOMEM;
+		return -1;
+	}
+	rc = sim_call(&q, r);
+	if (!rc)
+		rc = r->err;
+	free(r);
+	if (rc) {
+		errno = -rc;
+		return -1;
+	}
+	return (ssize_t)count;
+}
+
+EXPORT int close(int fd)
+{
+	init_real();
+	if (fd >= 0 && fd < MAX_TRACKED)
+		__atomic_store_n(&mask_fd[fd], 0, __ATOMIC_SEQ_CST);
+	return real_close(fd);
+}
+
+/* "socket:[INODE]" of a VM -> "anon_inode:kvm-vm"; the marker -> "/dev/kvm" */
+static ssize_t fix_link(char *buf, size_t len, ssize_t n)
+{
+	char tmp[64];
+	struct apsim_req q;
+	struct apsim_reply *r;
+	unsigned long long ino;
+	const char *repl = NULL;
+	size_t l;
+	int rc;
+
+	if (n <= 0 || !sock_path() || (size_t)n >= sizeof(tmp))
+		return n;
+	memcpy(tmp, buf, (size_t)n);
+	tmp[n] = '\0';
+	if (!strcmp(tmp, KVM_MARKER_LINK)) {
+		repl = "/dev/kvm";
+	} else if (sscanf(tmp, "socket:[%llu]", &ino) == 1) {
+		memset(&q, 0, offsetof(struct apsim_req, data));
+		q.op = APSIM_IS_VM;
+		q.arg1 = (int64_t)ino;
+		r = malloc(sizeof(*r));
+		if (!r)
+			return n;
+		rc = sim_call(&q, r);
+		if (!rc && !r->err)
+			repl = "anon_inode:kvm-vm";
+		free(r);
+	}
+	if (!repl)
+		return n;
+	l = strlen(repl);
+	if (l > len)
+		l = len;
+	memcpy(buf, repl, l);
+	return (ssize_t)l;
+}
+
+EXPORT ssize_t readlink(const char *path, char *buf, size_t len)
+{
+	init_real();
+	return fix_link(buf, len, real_readlink(path, buf, len));
+}
+
+EXPORT ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t len)
+{
+	init_real();
+	return fix_link(buf, len, real_readlinkat(dirfd, path, buf, len));
+}

@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* userspace stand-in for <linux/errno.h>: the uapi header (glibc uses it too) */
+#include_next <linux/errno.h>

@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The simulated s390 host around the real arch/s390/kvm/ap_matrix.c: the
+ * AP bus (apmask/aqmask, queue devices and their drivers, configuration
+ * changes), the AP driver's host operations, PQAP(ZAPQ/TAPQ) with
+ * injectable behaviours, and the KVM side (VMs with a CRYCB,
+ * kvm_arch_crypto_set_masks, the device-attribute dispatch of
+ * kvm-s390.c).
+ *
+ * Masks are 4 x 64-bit words in the architecture's order: ID n is bit
+ * (63 - n % 64) of word n / 64 (as /sys/bus/ap and the CRYCB).
+ *
+ * This header has no kernel types: apsimd.c and bench code use it as a
+ * plain library. Functions return 0 or a negative errno.
+ */
+#ifndef APSIM_SIMHOST_H
+#define APSIM_SIMHOST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define SIM_IDS 256
+
+enum sim_driver {
+	SIM_DRV_NONE = 0,
+	SIM_DRV_CEX4QUEUE = 1,	/* the default zcrypt driver */
+	SIM_DRV_APMATRIX = 2,
+	SIM_DRV_VFIO_AP = 3,
+};
+
+/* how a queue answers ZAPQ/TAPQ */
+enum sim_reset_mode {
+	SIM_RESET_NORMAL = 0,	/* TAPQ says "reset in progress" once, then done */
+	SIM_RESET_SLOW = 1,	/* "in progress" for n TAPQ polls */
+	SIM_RESET_NEVER = 2,	/* never finishes */
+	SIM_RESET_SE_BUSY = 3,	/* first ZAPQ: "state change in progress" (SE bind/associate
+				 * under way) and nothing is reset: must be issued again */
+	SIM_RESET_SE_FAILED = 4,/* TAPQ answers "association failed" until ZAPQ is re-issued */
+};
+
+struct sim_masks {
+	uint64_t apm[4];
+	uint64_t aqm[4];
+	uint64_t adm[4];
+};
+
+struct sim_queue_info {
+	bool exists;
+	enum sim_driver driver;
+	bool default_owned;	/* apmask AND aqmask bit */
+	unsigned long zaps;	/* ZAPQs issued */
+	unsigned long resets;	/* resets that completed */
+	int guest_data;		/* id of the VM whose data is in the queue, 0 = zeroized */
+	bool resetting;		/* a reset was started and not seen complete */
+};
+
+struct sim_stats {
+	unsigned long kicks;		/* kvm_arch_crypto_set/clear_masks calls (vCPU kick rounds) */
+	unsigned long set_calls, get_calls, has_calls;
+	unsigned long zaps, tapqs;
+	unsigned long mask_writes, mask_refused;
+	unsigned long violations;	/* see shim.c; plus the sim's own checks */
+	unsigned long leaks;		/* a queue reached a guest with another guest's data */
+	unsigned long vms;		/* live VMs */
+	int module_refs;		/* pins on the driver module (0 when idle) */
+};
+
+struct sim_vm;
+
+/* ---- host ----------------------------------------------------------- */
+/* Make the host: limits (ap_max_adapter_id / ap_max_domain_id), no queue yet,
+ * apmask = aqmask = all ones (everything to the default drivers). */
+int sim_host_init(unsigned int max_apid, unsigned int max_apqi);
+/* Register / unregister the AP driver's host operations with KVM. */
+int sim_host_register(void);
+void sim_host_unregister(void);
+bool sim_host_registered(void);
+void sim_host_set_ap_instructions(bool on);
+void sim_host_limits(unsigned int *max_apid, unsigned int *max_apqi);
+
+/* A queue device appears (bound to the driver the masks say, or to drv). */
+void sim_host_add_queue(unsigned int apid, unsigned int apqi, enum sim_driver drv);
+void sim_host_queue_info(unsigned int apid, unsigned int apqi, struct sim_queue_info *qi);
+/* Set the masks without the veto (initial state from a tree). */
+void sim_host_load_masks(const uint64_t apmask[4], const uint64_t aqmask[4]);
+void sim_host_get_masks(uint64_t apmask[4], uint64_t aqmask[4]);
+/*
+ * A write to /sys/bus/ap/apmask (which = 0) or aqmask (1), with the AP
+ * bus's text syntax ("0x..." or "+N,-M-K"). -EINVAL bad text; -EBUSY an
+ * APQN given back to the default drivers is in use by a guest (the real
+ * kvm_s390_ap_matrix_in_use() veto). On success the queues are rebound as
+ * the AP bus does.
+ */
+int sim_host_mask_write(int which, const char *text);
+/* An adapter / domains leave the configuration: the driver's
+ * on_config_changed (config_removed), then remove() of each queue device. */
+void sim_host_config_remove(const uint64_t apm_gone[4], const uint64_t aqm_gone[4]);
+/* Unbind a queue from its driver through sysfs (remove() for apmatrix). */
+int sim_host_unbind(unsigned int apid, unsigned int apqi);
+/* Bind a driverless queue to drv. -EBUSY if bound, -ENODEV if absent. */
+int sim_host_bind(unsigned int apid, unsigned int apqi, enum sim_driver drv);
+void sim_host_set_reset_mode(unsigned int apid, unsigned int apqi,
+			     enum sim_reset_mode mode, unsigned int polls);
+/* Queues whose driver or presence changed since the last call (for the tree). */
+void sim_host_for_each_changed(void (*fn)(unsigned int apid, unsigned int apqi,
+					 const struct sim_queue_info *qi, void *arg),
+			       void *arg);
+/* The reset wait (the KUnit tunables of ap_matrix.c): TAPQ every interval_ms
+ * (0: no sleep), at most polls times; a negative value keeps the current one. */
+void sim_host_set_reset_timing(int interval_ms, int polls);
+void sim_host_stats(struct sim_stats *st);
+/* Inject an allocation failure at the n-th kernel allocation from now. */
+void sim_host_fail_alloc(long nth);
+/* Kernel log (printk): the last lines, oldest first, into buf. */
+size_t sim_host_dmesg(char *buf, size_t len);
+void sim_host_set_log_echo(bool on);
+
+/* ---- VMs (struct kvm) -------------------------------------------------- */
+/* crycb_format: 0, 1 or 2 (CRYCB_FORMAT0/1/2). */
+struct sim_vm *sim_vm_create(int crycb_format);
+/* kvm_arch_destroy_vm(): kvm_s390_ap_matrix_destroy(), then free. */
+void sim_vm_destroy(struct sim_vm *vm);
+int sim_vm_id(const struct sim_vm *vm);
+/* The device-attribute ioctls as kvm-s390.c dispatches them. payload is the
+ * "user memory" attr.addr points to (NULL: a bad address). */
+int sim_vm_has_attr(struct sim_vm *vm, uint64_t group, uint64_t attr);
+int sim_vm_set_attr(struct sim_vm *vm, uint64_t group, uint64_t attr, void *payload);
+int sim_vm_get_attr(struct sim_vm *vm, uint64_t group, uint64_t attr, void *payload);
+/* What the guest sees: the CRYCB masks (per its format) and whether APIE is on. */
+void sim_vm_crycb(struct sim_vm *vm, struct sim_masks *m, bool *apie);
+unsigned long sim_vm_kicks(struct sim_vm *vm);
+/* The VM's s390dbf event lines, oldest first. */
+size_t sim_vm_events(struct sim_vm *vm, char *buf, size_t len);
+
+#endif /* APSIM_SIMHOST_H */
