@@ -510,8 +510,8 @@ struct kvm_s390_ap_matrix {
 	__u32 reserved[9];	/* must be zero; 0 from GET */
 };
 
-#define KVM_S390_AP_MATRIX_VALIDATE_ONLY	(1U << 0)
-#define KVM_S390_AP_MATRIX_RESET		(1U << 1)
+#define KVM_S390_AP_MATRIX_VALIDATE_ONLY	0x1U
+#define KVM_S390_AP_MATRIX_RESET		0x2U
 
 /* kvm attributes for migration mode */
 #define KVM_S390_VM_MIGRATION_STOP	0
