@@ -55,8 +55,8 @@ static const struct {
 	{ RC_USAGE, "usage error: bad option, argument or APQN text" },
 	{ RC_HOST, "host error: /sys/bus/ap unreadable or malformed, a mask write failed, lock or system error" },
 	{ RC_REFUSED, "the kernel's rules refused the matrix (ENODEV, EADDRNOTAVAIL, EADDRINUSE, EBUSY, EINVAL)" },
-	{ RC_UNSUPPORTED, "not supported: the kernel or host does not offer the interface (ENXIO, EOPNOTSUPP, ENOTTY)" },
-	{ RC_NO_VM, "VM not found or not allowed: no such process, no or several VM fds, bad --vm-fd, EPERM/EACCES" },
+	{ RC_UNSUPPORTED, "not supported: the kernel or host does not offer the interface (ENXIO, EOPNOTSUPP)" },
+	{ RC_NO_VM, "VM not found or not allowed: no such process, no or several VM fds, a --vm-fd that is not open or not a VM (EBADF, ENOTTY), EPERM/EACCES" },
 	{ RC_RETRY, "the host said no for now: a mask write vetoed (EBUSY: a queue is in use by a guest) or the state changed (EAGAIN): retry" },
 };
 
@@ -774,7 +774,6 @@ static int vm_exit_code(int err)
 	switch (-err) {
 	case ENXIO:
 	case EOPNOTSUPP:
-	case ENOTTY:
 	case ENOSYS:
 		return RC_UNSUPPORTED;
 	case ENODEV:
@@ -789,6 +788,7 @@ static int vm_exit_code(int err)
 	case EACCES:
 	case EEXIST:
 	case EBADF:
+	case ENOTTY:		/* the fd is not a KVM VM */
 		return RC_NO_VM;
 	case EAGAIN:
 		return RC_RETRY;
@@ -858,7 +858,9 @@ static int open_vm(struct cli *cli, const struct args *a,
 	if (err < 0) {
 		const char *m = apmatrix_ctx_last_error(cli->ctx);
 
-		if (m && *m)
+		if (m && *m && err == -EEXIST && a->have_pid)
+			errmsg("%s with --vm-fd", m);	/* "...: say which one" */
+		else if (m && *m)
 			errmsg("%s", m);
 		else
 			errmsg("%s: %s (%s)", what, strerror(-err), ERRNAME(err));

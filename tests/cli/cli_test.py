@@ -568,6 +568,304 @@ def g_stdout(t):
          and p.stderr.count("\n") == 1, "list > /dev/full: exit 2, one line", p.stderr)
 
 
+# ===================================================================== VMs
+# The VM commands run with tests/ioctl-mock preloaded: a memfd named
+# "apmatrix-fake-vm" is a KVM VM to it, and every ioctl on it must be the
+# next line of the script (else the process exits 99), so each script
+# checks the payload: flags, usage APQNs, control domains, in order.
+
+FAKE_VM = "apmatrix-fake-vm"
+SET_OK = "valid: the kernel accepts this matrix; nothing changed\n"
+
+
+def need_mock(t):
+    if not t.opts.mock_so:
+        raise Skip("no ioctl mock (tests/ioctl-mock not built)")
+
+
+def mock_env(t, script_lines, log=None):
+    path = os.path.join(t.tmp, "script-%d" % t.n)
+    with open(path, "w") as fh:
+        fh.write("\n".join(script_lines) + "\n")
+    asan = os.environ.get("ASAN_OPTIONS", "")
+    env = {"LD_PRELOAD": t.opts.mock_so, "APMATRIX_IOCTL_SCRIPT": path,
+           "ASAN_OPTIONS": (asan + ":" if asan else "") + "verify_asan_link_order=0"}
+    if log:
+        env["APMATRIX_IOCTL_LOG"] = log
+    return env
+
+
+def vm_run(t, args, script, root=None):
+    """apmatrix-ctl ARGS --vm-fd N with a fake VM as fd N."""
+    fd = os.memfd_create(FAKE_VM, 0)
+    try:
+        return t.run(args + ["--vm-fd", str(fd)], root, env=mock_env(t, script),
+                     pass_fds=(fd,))
+    finally:
+        os.close(fd)
+
+
+# (name, args, script, exit code, stdout, stderr)
+VM_CASES = [
+    ("probe: available", ["probe"], ["has -> 0"], 0,
+     "KVM_S390_VM_CRYPTO_SET_AP_MATRIX: available\n", ""),
+    ("probe: not available (ENXIO)", ["probe"], ["has -> ENXIO"], 4,
+     "KVM_S390_VM_CRYPTO_SET_AP_MATRIX: not available\n", ""),
+    ("probe: not a VM (ENOTTY)", ["probe"], ["has -> ENOTTY"], 5, "",
+     P + "probe: not a KVM VM file descriptor (ENOTTY)\n"),
+    ("probe: other error", ["probe"], ["has -> EIO"], 2, "",
+     P + "probe: Input/output error (EIO)\n"),
+
+    ("set APQNs and control domains", ["set", "05-06.0004", "--control-domains", "0004"],
+     ["set 0 05-06.0004/c=0004 -> 0"], 0, "", ""),
+    ("set: options after the APQNs", ["set", "05.0004", "--reset", "-c", "0b"],
+     ["set reset 05.0004/c=000b -> 0"], 0, "", ""),
+    ("set --validate-only", ["set", "--validate-only", "05-06.0004-0005"],
+     ["set validate 05-06.0004-0005 -> 0"], 0, SET_OK, ""),
+    ("set --reset", ["set", "--reset", "05.0004"], ["set reset 05.0004 -> 0"], 0, "", ""),
+    ("set --validate-only --reset", ["set", "--validate-only", "--reset", "05.0004"],
+     ["set validate,reset 05.0004 -> 0"], 0, SET_OK, ""),
+    ("set --adapters --domains --control-domains",
+     ["set", "--adapters", "05,06", "--domains", "0004-0005", "--control-domains", "04,0b"],
+     ["set 0 05-06.0004-0005/c=0004,000b -> 0"], 0, "", ""),
+    ("set with masks", ["set", "-a", "0x06" + "0" * 62, "-d", "0x08" + "0" * 62],
+     ["set 0 05-06.0004 -> 0"], 0, "", ""),
+    ("set control domains only", ["set", "--control-domains", "0004"],
+     ["set 0 c=0004 -> 0"], 0, "", ""),
+    ("set several APQNS arguments", ["set", "05.0004", "05.0005"],
+     ["set 0 05.0004-0005 -> 0"], 0, "", ""),
+
+    ("set: EINVAL", ["set", "05.0004"], ["set 0 05.0004 -> EINVAL"], 3, "",
+     P + "set: the kernel refused the request: unknown flag bits or non-zero reserved "
+     "fields (EINVAL)\n"),
+    ("set: EOPNOTSUPP", ["set", "05.0004"], ["set 0 05.0004 -> EOPNOTSUPP"], 4, "",
+     P + "set: the host has no AP instructions or no apmatrix AP driver is registered "
+     "(EOPNOTSUPP)\n"),
+    ("set: ENXIO", ["set", "05.0004"], ["set 0 05.0004 -> ENXIO"], 4, "",
+     P + "set: the kernel does not offer KVM_S390_VM_CRYPTO_SET_AP_MATRIX on this VM "
+     "(ENXIO)\n"),
+    ("set: ENOTTY", ["set", "05.0004"], ["set 0 05.0004 -> ENOTTY"], 5, "",
+     P + "set: not a KVM VM file descriptor (ENOTTY)\n"),
+    ("set: EPERM", ["set", "05.0004"], ["set 0 05.0004 -> EPERM"], 5, "",
+     P + "set: not permitted (EPERM)\n"),
+    ("set: EFAULT", ["set", "05.0004"], ["set 0 05.0004 -> EFAULT"], 2, "",
+     P + "set: Bad address (EFAULT)\n"),
+
+    ("set: EADDRINUSE names every APQN held elsewhere",
+     ["set", "05-06.0004-0005", "--control-domains", "0004"],
+     ["set 0 05-06.0004-0005/c=0004 -> EADDRINUSE",
+      "set validate 05.0004-0005 -> EADDRINUSE",
+      "set validate 05.0004 -> EADDRINUSE",
+      "set validate 05.0005 -> EADDRINUSE",
+      "set validate 06.0004-0005 -> 0"], 3, "",
+     P + "05.0004,05.0005: held by another VM (EADDRINUSE)\n"),
+    ("set --validate-only: EADDRINUSE is explained too",
+     ["set", "--validate-only", "05.0004-0005"],
+     ["set validate 05.0004-0005 -> EADDRINUSE",
+      "set validate 05.0004-0005 -> EADDRINUSE",
+      "set validate 05.0004 -> 0",
+      "set validate 05.0005 -> EADDRINUSE"], 3, "",
+     P + "05.0005: held by another VM (EADDRINUSE)\n"),
+    ("set: EADDRINUSE and EBUSY at once, each named with its rule",
+     ["set", "--reset", "05-06.0004-0005"],
+     ["set reset 05-06.0004-0005 -> EADDRINUSE",
+      "set validate 05.0004-0005 -> EADDRINUSE",
+      "set validate 05.0004 -> EADDRINUSE",
+      "set validate 05.0005 -> 0",
+      "set validate 06.0004-0005 -> EBUSY",
+      "set validate 06.0004 -> 0",
+      "set validate 06.0005 -> EBUSY"], 3, "",
+     P + "05.0004: held by another VM (EADDRINUSE); 06.0005: still being reset after "
+     "leaving another VM, or its reset failed (EBUSY)\n"),
+    ("set: EBUSY", ["set", "05.0004"],
+     ["set 0 05.0004 -> EBUSY", "set validate 05.0004 -> EBUSY"], 3, "",
+     P + "05.0004: still being reset after leaving another VM, or its reset failed "
+     "(EBUSY)\n"),
+    ("set: refused but the probes find nothing: retry (exit 6)", ["set", "05.0004"],
+     ["set 0 05.0004 -> EADDRINUSE", "set validate 05.0004 -> 0"], 6, "",
+     P + "the kernel refused the matrix (EADDRINUSE), but the probes find nothing "
+     "refused now: the AP configuration changed meanwhile; try again\n"),
+    ("set: a probe fails otherwise: the rule is still named", ["set", "05.0004"],
+     ["set 0 05.0004 -> EADDRINUSE", "set validate 05.0004 -> EIO"], 3, "",
+     P + "set: an APQN is held by another VM (EADDRINUSE)\n"),
+    ("set: ENODEV beyond the CRYCB format (probe of the highest domain)",
+     ["set", "05.0004,05.0010"],
+     ["set 0 05.0004,05.0010 -> ENODEV", "set validate d=0010 -> ENODEV"], 3, "",
+     P + "domain 0010: beyond what this VM's CRYCB format holds (ENODEV)\n"),
+
+    ("get", ["get"], ["get -> 0 05-06.0004,05-06.0007-0008/c=0004,000b"], 0,
+     "apqns: 05-06.0004,05-06.0007-0008\nadapters: 05-06\ndomains: 0004,0007-0008\n"
+     "control domains: 0004,000b\n", ""),
+    ("get: an empty matrix", ["get"], ["get -> 0 -"], 0,
+     "apqns: none\nadapters: none\ndomains: none\ncontrol domains: none\n", ""),
+    ("get: ENXIO", ["get"], ["get -> ENXIO"], 4, "",
+     P + "get: the kernel does not offer KVM_S390_VM_CRYPTO_SET_AP_MATRIX on this VM "
+     "(ENXIO)\n"),
+    ("get: EOPNOTSUPP", ["get", "--json"], ["get -> EOPNOTSUPP"], 4, "",
+     P + "get: the host has no AP instructions or no apmatrix AP driver is registered "
+     "(EOPNOTSUPP)\n"),
+
+    ("clear", ["clear"], ["set 0 - -> 0"], 0, "", ""),
+    ("clear: EACCES", ["clear"], ["set 0 - -> EACCES"], 5, "",
+     P + "clear: not permitted (EACCES)\n"),
+    ("clear: ENXIO", ["clear"], ["set 0 - -> ENXIO"], 4, "",
+     P + "clear: the kernel does not offer KVM_S390_VM_CRYPTO_SET_AP_MATRIX on this VM "
+     "(ENXIO)\n"),
+
+    ("enable-apie", ["enable-apie"], ["apie -> 0"], 0, "", ""),
+    ("enable-apie: ENXIO", ["enable-apie"], ["apie -> ENXIO"], 4, "",
+     P + "enable-apie: the kernel or host does not offer AP interpretation for this VM "
+     "(ENXIO)\n"),
+    ("enable-apie: EPERM", ["enable-apie"], ["apie -> EPERM"], 5, "",
+     P + "enable-apie: not permitted (EPERM)\n"),
+]
+
+GET_JSON = {
+    "format_version": 1,
+    "apqns": ["05.0004", "05.0007", "06.0004", "06.0007"],
+    "adapters": ["05", "06"],
+    "domains": ["0004", "0007"],
+    "control_domains": ["000b"],
+    "apm": mask(0x06, "0"),
+    "aqm": "0x09" + "0" * 62,
+    "adm": "0x0010" + "0" * 60,
+}
+
+
+def g_vm(t):
+    need_mock(t)
+    for name, args, script, rc, out, err in VM_CASES:
+        r = vm_run(t, args, script)
+        t.expect(name, r, rc, out, err)
+
+    r = vm_run(t, ["get", "--json"], ["get -> 0 05-06.0004,05-06.0007/c=000b"])
+    if t.expect("get --json: exit 0", r, 0, None):
+        pairs = json.loads(r.out, object_pairs_hook=lambda p: p)
+        t.ok([k for k, _ in pairs] == list(GET_JSON), "get --json: keys in order",
+             repr([k for k, _ in pairs]))
+        t.ok(json.loads(r.out) == GET_JSON, "get --json: the documented document", r.out)
+
+    # refusals that are explained from the host's sysfs (no probe ioctls)
+    root = t.tree()
+    before = snapshot(root)
+    r = vm_run(t, ["set", "05.0004,07.0004"], ["set 0 05.0004,07.0004 -> EADDRNOTAVAIL"],
+               root)
+    t.expect("set: EADDRNOTAVAIL names each APQN with why, from sysfs", r, 3, "",
+             P + "05.0004: not set aside for guests (still owned by the host's default "
+             "drivers) (EADDRNOTAVAIL); 07.0004: bound to vfio_ap, not to apmatrix "
+             "(EADDRNOTAVAIL)\n")
+    r = vm_run(t, ["set", "--validate-only", "07.0004-0006"],
+               ["set validate 07.0004-0006 -> EADDRNOTAVAIL"], root)
+    t.expect("set: EADDRNOTAVAIL, queue with no driver; the apmatrix one is not named",
+             r, 3, "",
+             P + "07.0004: bound to vfio_ap, not to apmatrix (EADDRNOTAVAIL); 07.0006: "
+             "not bound to the apmatrix driver (EADDRNOTAVAIL)\n")
+    r = vm_run(t, ["set", "05.0004,05.0055"], ["set 0 05.0004,05.0055 -> ENODEV"], root)
+    t.expect("set: ENODEV beyond the host's ap_max_domain_id", r, 3, "",
+             P + "domain 0055: beyond the host's AP configuration (max domain 0x54) "
+             "(ENODEV)\n")
+    t.ok(snapshot(root) == before, "VM commands never write to sysfs",
+         snap_diff(before, snapshot(root)))
+
+    # the mock's own check: a call the script did not expect fails the run
+    r = vm_run(t, ["set", "05.0004"], ["set 0 05.0005 -> 0"])
+    t.ok(r.rc == 99, "sanity: a payload other than the script's is caught (exit 99)",
+         "rc %d %r" % (r.rc, r.err))
+
+    # fds that are not VMs
+    r = t.run(["get", "--vm-fd", "1000"], env=mock_env(t, []))
+    t.expect_error("--vm-fd of a closed fd", r, 5,
+                   "duplicating fd 1000: Bad file descriptor (EBADF)")
+    rfd, wfd = os.pipe()
+    try:
+        r = t.run(["probe", "--vm-fd", str(rfd)], env=mock_env(t, []), pass_fds=(rfd,))
+    finally:
+        os.close(rfd)
+        os.close(wfd)
+    t.expect_error("--vm-fd of a pipe: not a VM (ENOTTY)", r, 5,
+                   "probe: not a KVM VM file descriptor (ENOTTY)")
+
+
+class Holder:
+    """A child process holding `count` fake VM fds (and its stdin)."""
+
+    def __init__(self, count=1):
+        code = ("import os, sys\n"
+                "fds = [os.memfd_create(%r, 0) for _ in range(%d)]\n"
+                "print(os.getpid(), *fds, flush=True)\n"
+                "sys.stdin.read()\n" % (FAKE_VM, count))
+        self.p = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True)
+        words = self.p.stdout.readline().split()
+        self.pid = int(words[0])
+        self.fds = [int(w) for w in words[1:]]
+
+    def close(self):
+        self.p.stdin.close()
+        self.p.wait(timeout=30)
+
+
+def g_pid(t):
+    need_mock(t)
+    h = Holder(1)
+    try:
+        r = t.run(["get", "--pid", str(h.pid)],
+                  env=mock_env(t, ["get -> 0 05.0004"]))
+        t.expect("--pid: the process's only VM fd", r, 0,
+                 "apqns: 05.0004\nadapters: 05\ndomains: 0004\ncontrol domains: none\n")
+        r = t.run(["set", "-p", str(h.pid), "--vm-fd", str(h.fds[0]), "05.0004"],
+                  env=mock_env(t, ["set 0 05.0004 -> 0"]))
+        t.expect("--pid --vm-fd: that fd", r, 0, "", "")
+        r = t.run(["probe", "--pid", str(h.pid), "--vm-fd", "0"], env=mock_env(t, []))
+        t.ok(r.rc == 5 and r.out == "" and r.err.startswith(
+            P + "fd 0 of process %d is not a KVM VM: it is " % h.pid)
+            and r.err.count("\n") == 1, "--pid --vm-fd of a non-VM fd: exit 5", r.err)
+        r = t.run(["probe", "--pid", str(h.pid), "--vm-fd", "999"], env=mock_env(t, []))
+        t.expect_error("--pid --vm-fd of an fd it does not have", r, 5,
+                       "process %d has no fd 999" % h.pid)
+    finally:
+        h.close()
+
+    h = Holder(2)
+    try:
+        r = t.run(["get", "--pid", str(h.pid)], env=mock_env(t, []))
+        t.expect_error("--pid with several VM fds: names them and --vm-fd", r, 5,
+                       "process %d has 2 KVM VM fds (%d, %d): say which one with --vm-fd"
+                       % (h.pid, h.fds[0], h.fds[1]))
+        r = t.run(["clear", "--pid", str(h.pid), "--vm-fd", str(h.fds[1])],
+                  env=mock_env(t, ["set 0 - -> 0"]))
+        t.expect("--pid with several VM fds and --vm-fd", r, 0, "", "")
+    finally:
+        h.close()
+
+    p = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"],
+                         stdin=subprocess.PIPE)
+    try:
+        r = t.run(["probe", "--pid", str(p.pid)], env=mock_env(t, []))
+        t.expect_error("--pid of a process without a VM fd", r, 5,
+                       "process %d has no KVM VM fd" % p.pid)
+    finally:
+        p.stdin.close()
+        p.wait()
+    r = t.run(["probe", "--pid", str(p.pid)], env=mock_env(t, []))
+    t.expect_error("--pid of a process that is gone", r, 5, "no process %d" % p.pid)
+
+    if os.geteuid() != 0:
+        t.skip("--pid without permission", "needs root to run as another user")
+        return
+    h = Holder(1)
+    try:
+        os.chmod(t.tmp, 0o755)
+        r = t.run(["get", "--pid", str(h.pid)], env=mock_env(t, []),
+                  preexec=lambda: (os.setgid(65534), os.setuid(65534)))
+        t.ok(r.rc == 5 and r.out == "" and r.err.startswith(
+            P + "not allowed to look at the fds of process %d" % h.pid)
+            and r.err.count("\n") == 1, "--pid of another user's process: exit 5", r.err)
+    finally:
+        os.chmod(t.tmp, 0o700)
+        h.close()
+
+
 GROUPS = {
     "help": g_help,
     "usage": g_usage,
@@ -576,6 +874,8 @@ GROUPS = {
     "release": g_release,
     "rollback": g_rollback,
     "stdout": g_stdout,
+    "vm": g_vm,
+    "pid": g_pid,
 }
 
 
