@@ -125,7 +125,9 @@ def parse_lszcrypt_d(out):
 
 def ctl_normal(doc):
     adapters, queues = {}, {}
-    for c in doc["cards"]:
+    if "adapters" not in doc:
+        raise ValueError("no 'adapters' in apmatrix-ctl list --json")
+    for c in doc["adapters"]:
         cid = c["id"]
         if c.get("online") is True:
             st = "online"
@@ -242,7 +244,12 @@ def main():
                 except ValueError as e:
                     t.ok(False, "%s: apmatrix-ctl list --json prints JSON" % o.host, "%s\n%s" % (e, out))
             if doc is not None:
-                ca, cq = ctl_normal(doc)
+                try:
+                    ca, cq = ctl_normal(doc)
+                except (ValueError, KeyError, TypeError) as e:
+                    t.ok(False, "%s: apmatrix-ctl list --json has the documented shape" % o.host,
+                         "%r\n%s" % (e, json.dumps(doc, indent=1)[:3000]))
+                    return t.done()
                 lq = {k: dict(v, state="offline" if v["state"] == "deconfig" else v["state"])
                       for k, v in lz_queues.items()}
                 t.ok(ca == lz_adapters,
