@@ -12,7 +12,8 @@
  * Every other fd and path goes to the real functions.
  *
  * The script is the file named by APMATRIX_IOCTL_SCRIPT, one expected call
- * per line, in order (blank lines and lines starting with # are skipped):
+ * per line, in order (blank lines and lines starting with # are skipped);
+ * it is read again from its first line when it is rewritten:
  *
  *   set <flags> <matrix> -> <result>     KVM_SET_DEVICE_ATTR, SET_AP_MATRIX
  *   get -> <result> [<matrix>]           KVM_GET_DEVICE_ATTR; matrix returned on 0
@@ -45,6 +46,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "apmatrix.h"
@@ -67,6 +69,7 @@ struct expect {
 
 static struct {
 	char *path;
+	struct stat st;		/* of the script when loaded */
 	struct expect *v;
 	unsigned int n, pos;
 	bool used;
@@ -359,7 +362,7 @@ static void load_script(const char *path)
 	free_script();
 	S.path = strdup(path);
 	f = fopen(path, "re");
-	if (!f)
+	if (!f || fstat(fileno(f), &S.st))
 		script_error(0, "cannot open: %s", strerror(errno));
 	while (getline(&line, &cap, f) >= 0) {
 		char *p = line;
@@ -451,6 +454,19 @@ static int mismatch(const struct expect *e, const char *got)
 	return -1;
 }
 
+/* the script file was rewritten since it was loaded: start it afresh */
+static bool changed(const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return true;
+	return st.st_ino != S.st.st_ino || st.st_dev != S.st.st_dev ||
+	       st.st_size != S.st.st_size ||
+	       st.st_mtim.tv_sec != S.st.st_mtim.tv_sec ||
+	       st.st_mtim.tv_nsec != S.st.st_mtim.tv_nsec;
+}
+
 static int fake_ioctl(unsigned long req, void *arg)
 {
 	const char *path = getenv("APMATRIX_IOCTL_SCRIPT");
@@ -467,7 +483,7 @@ static int fake_ioctl(unsigned long req, void *arg)
 		errno = ENOTTY;
 		return -1;
 	}
-	if (!S.path || strcmp(S.path, path))
+	if (!S.path || strcmp(S.path, path) || changed(path))
 		load_script(path);
 	S.used = true;
 

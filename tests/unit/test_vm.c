@@ -1,0 +1,659 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libapmatrix unit tests: VM ioctls, open_pid and explain(), against
+ * tests/ioctl-mock (preloaded by meson): a memfd named apmatrix-fake-vm
+ * is the VM, APMATRIX_IOCTL_SCRIPT the calls it expects. A test whose
+ * script is not used up exits 99 (the mock's check), so each test also
+ * asserts that exactly the scripted calls were made.
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "apmatrix.h"
+#include "tutil.h"
+
+static struct tree t;
+static struct apmatrix_ctx *ctx;
+static struct apmatrix_vm *vm;
+static char expect[4096];
+
+static void setup(void)
+{
+	tree_init(&t, "all", "all");
+	ctx = tree_ctx(&t);
+	vm = NULL;
+	unsetenv("APMATRIX_IOCTL_SCRIPT");
+	unsetenv("APMATRIX_IOCTL_LOG");
+}
+
+static void teardown(void)
+{
+	apmatrix_vm_free(vm);
+	apmatrix_ctx_free(ctx);
+	tree_free(&t);
+}
+
+static int fake_vm_fd(void)
+{
+	int fd = memfd_create("apmatrix-fake-vm", MFD_CLOEXEC);
+
+	ck_assert_int_ge(fd, 0);
+	return fd;
+}
+
+static void script(const char *text)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s/script", t.dir);
+	write_file(p, text);
+	setenv("APMATRIX_IOCTL_SCRIPT", p, 1);
+}
+
+/* a VM on a fresh fake fd, with the script */
+static void open_vm(const char *text)
+{
+	int fd = fake_vm_fd();
+
+	script(text);
+	ck_assert_int_eq(apmatrix_vm_open_fd(ctx, fd, &vm), 0);
+	close(fd);
+}
+
+/* adapters x domains from two ID lists */
+static struct apmatrix_matrix *mat2(const char *adapters, const char *domains)
+{
+	struct apmatrix_matrix *m = apmatrix_matrix_new();
+
+	ck_assert_int_eq(apmatrix_matrix_parse_ids(NULL, m, APMATRIX_ADAPTERS, adapters), 0);
+	ck_assert_int_eq(apmatrix_matrix_parse_ids(NULL, m, APMATRIX_DOMAINS, domains), 0);
+	return m;
+}
+
+static const char *fmt_apqns(const struct apmatrix_apqns *s)
+{
+	static char buf[1024];
+
+	ck_assert_int_lt(apmatrix_apqns_format(s, buf, sizeof(buf)), sizeof(buf));
+	return buf;
+}
+
+/* ------------------------------------------------------------------------ */
+
+START_TEST(vm_open_fd)
+{
+	int fd = fake_vm_fd();
+
+	ck_assert_int_eq(apmatrix_vm_open_fd(ctx, fd, &vm), 0);
+	ck_assert_int_ne(apmatrix_vm_fd(vm), fd);
+	ck_assert_int_ge(apmatrix_vm_fd(vm), 3);
+	ck_assert_int_eq(fcntl(apmatrix_vm_fd(vm), F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+	close(fd);	/* the VM keeps its own */
+	ck_assert_int_ge(fcntl(apmatrix_vm_fd(vm), F_GETFD), 0);
+	apmatrix_vm_free(vm);
+	vm = NULL;
+
+	ck_assert_int_eq(apmatrix_vm_open_fd(ctx, -1, &vm), -EBADF);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), "fd -1 is not a file descriptor");
+	ck_assert_int_eq(apmatrix_vm_open_fd(ctx, 999, &vm), -EBADF);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "duplicating fd 999: Bad file descriptor (EBADF)");
+	ck_assert_ptr_null(vm);
+	ck_assert_int_eq(apmatrix_vm_open_fd(NULL, 0, &vm), -EINVAL);
+	ck_assert_int_eq(apmatrix_vm_open_fd(ctx, 0, NULL), -EINVAL);
+	ck_assert_int_eq(apmatrix_vm_fd(NULL), -EINVAL);
+	apmatrix_vm_free(NULL);
+}
+END_TEST
+
+/* every ioctl, its payload and its answer */
+START_TEST(vm_ioctls)
+{
+	struct apmatrix_matrix *m = mat("05-06.0004");
+	struct apmatrix_matrix *got = apmatrix_matrix_new();
+	char buf[256];
+
+	open_vm("# every call libapmatrix makes\n"
+		"has -> 0\n"
+		"set 0 05-06.0004/c=0004 -> 0\n"
+		"\n"
+		"set reset 05-06.0004/c=0004 -> 0\n"
+		"set validate,reset 05-06.0004/c=0004 -> 0\n"
+		"get -> 0 05-06.0004-0005/c=0001\n"
+		"set 0 - -> 0\n"
+		"apie -> 0\n"
+		"has -> ENXIO\n"
+		"set validate 05-06.0004/c=0004 -> EADDRINUSE\n"
+		"get -> EBUSY\n"
+		"apie -> EOPNOTSUPP\n"
+		"set 0 - -> EBUSY\n");
+	apmatrix_matrix_set(m, APMATRIX_CONTROL_DOMAINS, 4, true);
+	ck_assert_int_eq(apmatrix_vm_probe(vm), 0);
+	ck_assert_int_eq(apmatrix_vm_set(vm, m, 0), 0);
+	ck_assert_int_eq(apmatrix_vm_set(vm, m, APMATRIX_SET_RESET), 0);
+	ck_assert_int_eq(apmatrix_vm_set(vm, m, APMATRIX_SET_RESET | APMATRIX_SET_VALIDATE_ONLY), 0);
+	ck_assert_int_eq(apmatrix_vm_get(vm, got), 0);
+	apmatrix_matrix_format_apqns(got, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "05-06.0004-0005");
+	apmatrix_matrix_format_ids(got, APMATRIX_CONTROL_DOMAINS, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "0001");
+	ck_assert_int_eq(apmatrix_vm_clear(vm), 0);
+	ck_assert_int_eq(apmatrix_vm_enable_apie(vm), 0);
+
+	ck_assert_int_eq(apmatrix_vm_probe(vm), -ENXIO);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "KVM_HAS_DEVICE_ATTR (KVM_S390_VM_CRYPTO_SET_AP_MATRIX): No such device or address (ENXIO)");
+	ck_assert_int_eq(apmatrix_vm_set(vm, m, APMATRIX_SET_VALIDATE_ONLY), -EADDRINUSE);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "KVM_SET_DEVICE_ATTR (KVM_S390_VM_CRYPTO_SET_AP_MATRIX): Address already in use (EADDRINUSE)");
+	ck_assert_int_eq(apmatrix_vm_get(vm, got), -EBUSY);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "KVM_GET_DEVICE_ATTR (KVM_S390_VM_CRYPTO_SET_AP_MATRIX): Device or resource busy (EBUSY)");
+	ck_assert_int_eq(apmatrix_vm_enable_apie(vm), -EOPNOTSUPP);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "KVM_SET_DEVICE_ATTR (KVM_S390_VM_CRYPTO_ENABLE_APIE): Operation not supported (EOPNOTSUPP)");
+	ck_assert_int_eq(apmatrix_vm_clear(vm), -EBUSY);
+
+	ck_assert_int_eq(apmatrix_vm_set(NULL, m, 0), -EINVAL);
+	ck_assert_int_eq(apmatrix_vm_set(vm, NULL, 0), -EINVAL);
+	ck_assert_int_eq(apmatrix_vm_get(vm, NULL), -EINVAL);
+	ck_assert_int_eq(apmatrix_vm_probe(NULL), -EINVAL);
+	ck_assert_int_eq(apmatrix_vm_clear(NULL), -EINVAL);
+	ck_assert_int_eq(apmatrix_vm_enable_apie(NULL), -EINVAL);
+	apmatrix_matrix_free(m);
+	apmatrix_matrix_free(got);
+}
+END_TEST
+
+/* the mock's log, in the script's syntax */
+START_TEST(vm_log)
+{
+	struct apmatrix_matrix *m = mat("05.0004");
+	char p[PATH_MAX], buf[512];
+	FILE *f;
+	size_t n;
+
+	snprintf(p, sizeof(p), "%s/log", t.dir);
+	setenv("APMATRIX_IOCTL_LOG", p, 1);
+	open_vm("has -> 0\nset * * -> EBUSY\nset 1 * -> 0\n");
+	apmatrix_matrix_set(m, APMATRIX_ADAPTERS, 0x20, true);
+	ck_assert_int_eq(apmatrix_vm_probe(vm), 0);
+	ck_assert_int_eq(apmatrix_vm_set(vm, m, 2), -EBUSY);
+	apmatrix_matrix_clear(m);
+	apmatrix_matrix_set(m, APMATRIX_ADAPTERS, 0x20, true);
+	ck_assert_int_eq(apmatrix_vm_set(vm, m, 1), 0);
+	f = fopen(p, "r");
+	ck_assert_ptr_nonnull(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	ck_assert_str_eq(buf, "has -> 0\n"
+			      "set 2 05.0004,20.0004 -> EBUSY\n"
+			      "set 1 a=20 -> 0\n");
+	apmatrix_matrix_free(m);
+}
+END_TEST
+
+/* a payload the script did not expect: EPROTO now, exit status 99 at the end */
+START_TEST(mock_mismatch)
+{
+	struct apmatrix_matrix *m = mat("06.0004");
+
+	open_vm("set 0 05.0004 -> 0\n");
+	ck_assert_int_eq(apmatrix_vm_set(vm, m, 0), -EPROTO);
+	apmatrix_matrix_free(m);
+}
+END_TEST
+
+START_TEST(mock_leftover)
+{
+	open_vm("has -> 0\nhas -> 0\n");
+	ck_assert_int_eq(apmatrix_vm_probe(vm), 0);
+}
+END_TEST
+
+START_TEST(mock_extra_call)
+{
+	open_vm("has -> 0\n");
+	ck_assert_int_eq(apmatrix_vm_probe(vm), 0);
+	ck_assert_int_eq(apmatrix_vm_probe(vm), -EPROTO);
+}
+END_TEST
+
+/* no script: the fake VM is a file without ioctls; other fds are untouched */
+START_TEST(mock_passthrough)
+{
+	int fd = fake_vm_fd();
+
+	ck_assert_int_eq(apmatrix_vm_open_fd(ctx, fd, &vm), 0);
+	ck_assert_int_eq(apmatrix_vm_probe(vm), -ENOTTY);
+	apmatrix_vm_free(vm);
+	vm = NULL;
+	close(fd);
+	script("has -> 0\n");	/* not used: /dev/null is no fake VM */
+	fd = open("/dev/null", O_RDONLY);
+	ck_assert_int_eq(apmatrix_vm_open_fd(ctx, fd, &vm), 0);
+	ck_assert_int_eq(apmatrix_vm_probe(vm), -ENOTTY);
+	close(fd);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* open_pid */
+
+START_TEST(open_pid_self)
+{
+	int fd = fake_vm_fd();
+
+	script("has -> 0\n");
+	ck_assert_int_eq(apmatrix_vm_open_pid(ctx, getpid(), -1, &vm), 0);
+	ck_assert_int_ne(apmatrix_vm_fd(vm), fd);
+	ck_assert_int_eq(fcntl(apmatrix_vm_fd(vm), F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+	ck_assert_int_eq(apmatrix_vm_probe(vm), 0);
+	apmatrix_vm_free(vm);
+	vm = NULL;
+	ck_assert_int_eq(apmatrix_vm_open_pid(ctx, getpid(), fd, &vm), 0);
+	close(fd);
+}
+END_TEST
+
+/* another process's VM fd, as a VMM would hold it */
+START_TEST(open_pid_child)
+{
+	int ready[2], done[2], fd, status;
+	pid_t pid;
+	char c;
+
+	ck_assert_int_eq(pipe(ready), 0);
+	ck_assert_int_eq(pipe(done), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (!pid) {
+		fd = memfd_create("apmatrix-fake-vm", 0);
+		if (fd < 0 || write(ready[1], "r", 1) != 1)
+			_exit(1);
+		close(done[1]);
+		if (read(done[0], &c, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(done[0]);
+	ck_assert_int_eq(read(ready[0], &c, 1), 1);
+	script("set 0 05.0004 -> 0\n");
+	ck_assert_int_eq(apmatrix_vm_open_pid(ctx, pid, -1, &vm), 0);
+	{
+		struct apmatrix_matrix *m = mat("05.0004");
+
+		ck_assert_int_eq(apmatrix_vm_set(vm, m, 0), 0);
+		apmatrix_matrix_free(m);
+	}
+	close(done[1]);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+END_TEST
+
+START_TEST(open_pid_errors)
+{
+	int a = fake_vm_fd(), b = fake_vm_fd(), fd, status;
+	char p[PATH_MAX];
+	pid_t pid;
+
+	snprintf(expect, sizeof(expect), "process %d has 2 KVM VM fds (%d, %d): say which one",
+		 (int)getpid(), a < b ? a : b, a < b ? b : a);
+	ck_assert_int_eq(apmatrix_vm_open_pid(ctx, getpid(), -1, &vm), -EEXIST);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), expect);
+	ck_assert_ptr_null(vm);
+	ck_assert_int_eq(apmatrix_vm_open_pid(ctx, getpid(), b, &vm), 0);
+	apmatrix_vm_free(vm);
+	vm = NULL;
+	close(a);
+	close(b);
+
+	snprintf(expect, sizeof(expect), "process %d has no KVM VM fd", (int)getpid());
+	ck_assert_int_eq(apmatrix_vm_open_pid(ctx, getpid(), -1, &vm), -ENOENT);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), expect);
+
+	snprintf(p, sizeof(p), "%s/notavm", t.dir);
+	write_file(p, "x");
+	fd = open(p, O_RDONLY);
+	snprintf(expect, sizeof(expect), "fd %d of process %d is not a KVM VM: it is %s", fd,
+		 (int)getpid(), p);
+	ck_assert_int_eq(apmatrix_vm_open_pid(ctx, getpid(), fd, &vm), -ENOENT);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), expect);
+	close(fd);
+
+	snprintf(expect, sizeof(expect), "process %d has no fd 999", (int)getpid());
+	ck_assert_int_eq(apmatrix_vm_open_pid(ctx, getpid(), 999, &vm), -ENOENT);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), expect);
+
+	/* a process that is gone */
+	pid = fork();
+	if (!pid)
+		_exit(0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	snprintf(expect, sizeof(expect), "no process %d", (int)pid);
+	ck_assert_int_eq(apmatrix_vm_open_pid(ctx, pid, -1, &vm), -ESRCH);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), expect);
+	ck_assert_int_eq(apmatrix_vm_open_pid(ctx, pid, 3, &vm), -ESRCH);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), expect);
+	ck_assert_int_eq(apmatrix_vm_open_pid(ctx, 0, -1, &vm), -ESRCH);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), "no process 0");
+	ck_assert_int_eq(apmatrix_vm_open_pid(ctx, getpid(), -1, NULL), -EINVAL);
+	ck_assert_ptr_null(vm);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------ */
+/* explain */
+
+/* the host of tests/unit/test_host.c: see there */
+static void populate(void)
+{
+	char m[68];
+
+	tree_bus_attr(&t, "apmask", mask_text("0-5,7-255", m));
+	tree_bus_attr(&t, "aqmask", mask_text("0-4,6-255", m));
+	tree_card(&t, 5, "CEX8C\n", 14, 1, 1);
+	tree_card(&t, 6, "CEX8A\n", 14, 0, 1);
+	tree_card(&t, 7, NULL, 13, -2, 0);
+	tree_queue(&t, 5, 4, 1, "cex4queue");
+	tree_queue(&t, 5, 5, 1, "apmatrix");
+	tree_queue(&t, 6, 4, 0, "vfio_ap");
+	tree_queue(&t, 6, 5, -2, NULL);
+	tree_queue(&t, 7, 4, -2, "cex4queue");
+}
+
+START_TEST(explain_enodev_host)
+{
+	struct apmatrix_matrix *m = mat2("05,40-41", "0004,0060");
+	struct apmatrix_matrix *ids = apmatrix_matrix_new();
+	char buf[64];
+
+	tree_bus_attr(&t, "ap_max_adapter_id", "63\n");
+	tree_bus_attr(&t, "ap_max_domain_id", "84\n");
+	apmatrix_matrix_set(m, APMATRIX_CONTROL_DOMAINS, 0x55, true);
+	/* beyond the host: no probe needed; domains 0060 and 0055 are past 0x54 */
+	open_vm("");
+	ck_assert_int_eq(apmatrix_vm_explain(vm, m, -ENODEV, NULL, ids), 0);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "adapters 40-41: beyond the host's AP configuration (max adapter 0x3f) (ENODEV); "
+			 "domain 0060: beyond the host's AP configuration (max domain 0x54) (ENODEV); "
+			 "control domain 0055: beyond the host's AP configuration (max control domain 0x54) (ENODEV)");
+	apmatrix_matrix_format_ids(ids, APMATRIX_ADAPTERS, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "40-41");
+	apmatrix_matrix_format_ids(ids, APMATRIX_DOMAINS, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "0060");
+	apmatrix_matrix_format_ids(ids, APMATRIX_CONTROL_DOMAINS, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "0055");
+	apmatrix_matrix_free(m);
+	apmatrix_matrix_free(ids);
+}
+END_TEST
+
+START_TEST(explain_enodev_crycb)
+{
+	struct apmatrix_matrix *m = mat2("05,41-42", "0004,0010");
+	struct apmatrix_matrix *ids = apmatrix_matrix_new();
+	char buf[64];
+
+	/* host max 0xff: the highest IDs past format 0/1 are probed */
+	open_vm("set validate 42.0010 -> ENODEV\n");
+	ck_assert_int_eq(apmatrix_vm_explain(vm, m, ENODEV, NULL, ids), 0);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "adapters 41-42: beyond what this VM's CRYCB format holds (ENODEV); "
+			 "domain 0010: beyond what this VM's CRYCB format holds (ENODEV)");
+	apmatrix_matrix_format_ids(ids, APMATRIX_ADAPTERS, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "41-42");
+	apmatrix_matrix_format_ids(ids, APMATRIX_DOMAINS, buf, sizeof(buf));
+	ck_assert_str_eq(buf, "0010");
+	apmatrix_matrix_free(m);
+	apmatrix_matrix_free(ids);
+}
+END_TEST
+
+START_TEST(explain_enodev_mixed)
+{
+	struct apmatrix_matrix *m = mat2("05,40", "0004,0020");
+
+	tree_bus_attr(&t, "ap_max_adapter_id", "63\n");
+	apmatrix_matrix_set(m, APMATRIX_CONTROL_DOMAINS, 0x30, true);
+	apmatrix_matrix_set(m, APMATRIX_CONTROL_DOMAINS, 0x01, true);
+	open_vm("set validate d=0020/c=0030 -> ENODEV\n");
+	ck_assert_int_eq(apmatrix_vm_explain(vm, m, ENODEV, NULL, NULL), 0);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "adapter 40: beyond the host's AP configuration (max adapter 0x3f) (ENODEV); "
+			 "domain 0020: beyond what this VM's CRYCB format holds (ENODEV); "
+			 "control domain 0030: beyond what this VM's CRYCB format holds (ENODEV)");
+	apmatrix_matrix_free(m);
+}
+END_TEST
+
+/* format 2 holds them all and the host has them: the state changed */
+START_TEST(explain_enodev_nothing)
+{
+	struct apmatrix_matrix *m = mat("41.0004");
+	struct apmatrix_matrix *ids = apmatrix_matrix_new();
+
+	open_vm("set validate a=41 -> 0\n");
+	ck_assert_int_eq(apmatrix_vm_explain(vm, m, -ENODEV, NULL, ids), -EAGAIN);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "the kernel refused the matrix (ENODEV), but the probes find nothing refused now: "
+			 "the AP configuration changed meanwhile; try again");
+	ck_assert(apmatrix_matrix_is_empty(ids));
+	apmatrix_matrix_free(m);
+	apmatrix_matrix_free(ids);
+}
+END_TEST
+
+START_TEST(explain_addrnotavail)
+{
+	struct apmatrix_matrix *m = mat("05-07.0004-0005");
+	struct apmatrix_apqns *refused = apmatrix_apqns_new();
+
+	populate();
+	open_vm("");
+	ck_assert_int_eq(apmatrix_vm_explain(vm, m, -EADDRNOTAVAIL, refused, NULL), 0);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "05.0004,07.0004: not set aside for guests (still owned by the host's default drivers) (EADDRNOTAVAIL); "
+			 "06.0004: bound to vfio_ap, not to apmatrix (EADDRNOTAVAIL); "
+			 "06.0005,07.0005: not bound to the apmatrix driver (EADDRNOTAVAIL)");
+	ck_assert_str_eq(fmt_apqns(refused), "05.0004,06.0004,06.0005,07.0004,07.0005");
+	apmatrix_matrix_free(m);
+	apmatrix_apqns_free(refused);
+}
+END_TEST
+
+START_TEST(explain_addrnotavail_nothing)
+{
+	struct apmatrix_matrix *m = mat("05.0005");
+
+	populate();
+	open_vm("");
+	ck_assert_int_eq(apmatrix_vm_explain(vm, m, -EADDRNOTAVAIL, NULL, NULL), -EAGAIN);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "the kernel refused the matrix (EADDRNOTAVAIL), but the probes find nothing refused now: "
+			 "the AP configuration changed meanwhile; try again");
+	apmatrix_matrix_free(m);
+}
+END_TEST
+
+/* one row probe per adapter, then one probe per APQN of a refused row */
+START_TEST(explain_inuse)
+{
+	struct apmatrix_matrix *m = mat("05-06.0004-0005");
+	struct apmatrix_apqns *refused = apmatrix_apqns_new();
+
+	apmatrix_matrix_set(m, APMATRIX_CONTROL_DOMAINS, 1, true);	/* not probed */
+	open_vm("set validate 05.0004-0005 -> 0\n"
+		"set validate 06.0004-0005 -> EADDRINUSE\n"
+		"set validate 06.0004 -> 0\n"
+		"set validate 06.0005 -> EADDRINUSE\n");
+	ck_assert_int_eq(apmatrix_vm_explain(vm, m, -EADDRINUSE, refused, NULL), 0);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), "06.0005: held by another VM (EADDRINUSE)");
+	ck_assert_str_eq(fmt_apqns(refused), "06.0005");
+	apmatrix_matrix_free(m);
+	apmatrix_apqns_free(refused);
+}
+END_TEST
+
+/* every refused APQN is named, each with its own rule */
+START_TEST(explain_mixed)
+{
+	struct apmatrix_matrix *m = mat("05-07.0004-0005");
+	struct apmatrix_apqns *refused = apmatrix_apqns_new();
+
+	populate();
+	open_vm("set validate 05.0004-0005 -> EBUSY\n"
+		"set validate 05.0004 -> EBUSY\n"
+		"set validate 05.0005 -> 0\n"
+		"set validate 06.0004-0005 -> EADDRINUSE\n"
+		"set validate 06.0004 -> EADDRINUSE\n"
+		"set validate 06.0005 -> EADDRINUSE\n"
+		"set validate 07.0004-0005 -> EADDRNOTAVAIL\n"
+		"set validate 07.0004 -> EADDRNOTAVAIL\n"
+		"set validate 07.0005 -> 0\n");
+	ck_assert_int_eq(apmatrix_vm_explain(vm, m, EADDRINUSE, refused, NULL), 0);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "07.0004: not set aside for guests (still owned by the host's default drivers) (EADDRNOTAVAIL); "
+			 "06.0004,06.0005: held by another VM (EADDRINUSE); "
+			 "05.0004: still being reset after leaving another VM, or its reset failed (EBUSY)");
+	ck_assert_str_eq(fmt_apqns(refused), "05.0004,06.0004,06.0005,07.0004");
+	apmatrix_matrix_free(m);
+	apmatrix_apqns_free(refused);
+}
+END_TEST
+
+/* one domain: the row probe is the APQN probe */
+START_TEST(explain_busy_one_domain)
+{
+	struct apmatrix_matrix *m = mat("05-06.0004");
+
+	open_vm("set validate 05.0004 -> EBUSY\n"
+		"set validate 06.0004 -> 0\n");
+	ck_assert_int_eq(apmatrix_vm_explain(vm, m, -EBUSY, NULL, NULL), 0);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "05.0004: still being reset after leaving another VM, or its reset failed (EBUSY)");
+	apmatrix_matrix_free(m);
+}
+END_TEST
+
+START_TEST(explain_probes_nothing)
+{
+	struct apmatrix_matrix *m = mat("05-06.0004");
+
+	open_vm("set validate 05.0004 -> 0\n"
+		"set validate 06.0004 -> 0\n");
+	ck_assert_int_eq(apmatrix_vm_explain(vm, m, -EADDRINUSE, NULL, NULL), -EAGAIN);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "the kernel refused the matrix (EADDRINUSE), but the probes find nothing refused now: "
+			 "the AP configuration changed meanwhile; try again");
+	apmatrix_matrix_free(m);
+}
+END_TEST
+
+START_TEST(explain_probe_fails)
+{
+	struct apmatrix_matrix *m = mat("05-06.0004-0005");
+
+	open_vm("set validate 05.0004-0005 -> EOPNOTSUPP\n");
+	ck_assert_int_eq(apmatrix_vm_explain(vm, m, -EADDRINUSE, NULL, NULL), -EOPNOTSUPP);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "probing adapter 05 with VALIDATE_ONLY: Operation not supported (EOPNOTSUPP)");
+	apmatrix_vm_free(vm);
+	vm = NULL;
+	open_vm("set validate 05.0004-0005 -> EBUSY\n"
+		"set validate 05.0004 -> ENXIO\n");
+	ck_assert_int_eq(apmatrix_vm_explain(vm, m, -EBUSY, NULL, NULL), -ENXIO);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "probing 05.0004 with VALIDATE_ONLY: No such device or address (ENXIO)");
+	apmatrix_matrix_free(m);
+}
+END_TEST
+
+START_TEST(explain_rules)
+{
+	struct apmatrix_matrix *m = mat("05.0004");
+
+	open_vm("");
+	ck_assert_int_eq(apmatrix_vm_explain(vm, m, -EINVAL, NULL, NULL), 0);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "the request had unknown flag bits or non-zero reserved words (EINVAL)");
+	ck_assert_int_eq(apmatrix_vm_explain(vm, m, -EOPNOTSUPP, NULL, NULL), 0);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "the host has no AP instructions or the apmatrix driver is not loaded (EOPNOTSUPP)");
+	ck_assert_int_eq(apmatrix_vm_explain(vm, m, ENXIO, NULL, NULL), 0);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "this kernel has no KVM_S390_VM_CRYPTO_SET_AP_MATRIX (ENXIO)");
+	ck_assert_int_eq(apmatrix_vm_explain(vm, m, -ENOMEM, NULL, NULL), 0);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "KVM_SET_DEVICE_ATTR failed: Cannot allocate memory (ENOMEM)");
+	ck_assert_int_eq(apmatrix_vm_explain(vm, m, 0, NULL, NULL), -EINVAL);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "nothing was refused: there is nothing to explain");
+	ck_assert_int_eq(apmatrix_vm_explain(NULL, m, -EBUSY, NULL, NULL), -EINVAL);
+	ck_assert_int_eq(apmatrix_vm_explain(vm, NULL, -EBUSY, NULL, NULL), -EINVAL);
+	apmatrix_matrix_free(m);
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("vm");
+	TCase *tc = tcase_create("ioctl");
+	TCase *tp = tcase_create("open_pid");
+	TCase *te = tcase_create("explain");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, vm_open_fd);
+	tcase_add_test(tc, vm_ioctls);
+	tcase_add_test(tc, vm_log);
+	tcase_add_exit_test(tc, mock_mismatch, 99);
+	tcase_add_exit_test(tc, mock_leftover, 99);
+	tcase_add_exit_test(tc, mock_extra_call, 99);
+	tcase_add_test(tc, mock_passthrough);
+	suite_add_tcase(s, tc);
+
+	tcase_add_checked_fixture(tp, setup, teardown);
+	tcase_add_test(tp, open_pid_self);
+	tcase_add_test(tp, open_pid_child);
+	tcase_add_test(tp, open_pid_errors);
+	suite_add_tcase(s, tp);
+
+	tcase_add_checked_fixture(te, setup, teardown);
+	tcase_add_test(te, explain_enodev_host);
+	tcase_add_test(te, explain_enodev_crycb);
+	tcase_add_test(te, explain_enodev_mixed);
+	tcase_add_test(te, explain_enodev_nothing);
+	tcase_add_test(te, explain_addrnotavail);
+	tcase_add_test(te, explain_addrnotavail_nothing);
+	tcase_add_test(te, explain_inuse);
+	tcase_add_test(te, explain_mixed);
+	tcase_add_test(te, explain_busy_one_domain);
+	tcase_add_test(te, explain_probes_nothing);
+	tcase_add_test(te, explain_probe_fails);
+	tcase_add_test(te, explain_rules);
+	suite_add_tcase(s, te);
+	return s;
+}
+
+int main(void)
+{
+	SRunner *sr = srunner_create(suite());
+	int failed;
+
+	/* the mock's exit-status check needs each test in its own process */
+	srunner_set_fork_status(sr, CK_FORK);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
