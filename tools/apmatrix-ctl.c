@@ -741,6 +741,13 @@ static int reserve_release(struct cli *cli, struct args *a, bool reserve)
 	/* Our own lines first, should apply fail after a partial write. */
 	fflush(stdout);
 	err = apmatrix_plan_apply(cli->ctx, plan);
+	if (err == -EBUSY && !reserve) {
+		/* The AP bus's veto: an APQN going back is assigned to a guest. */
+		errmsg("%s: a guest holds a queue this would give back to the host (clear or change that VM first)",
+		       CTX_MSG(cli, err));
+		rc = RC_RETRY;
+		goto out;
+	}
 	if (err < 0) {
 		errmsg("%s", CTX_MSG(cli, err));
 		rc = (err == -EBUSY || err == -EAGAIN) ? RC_RETRY : RC_HOST;

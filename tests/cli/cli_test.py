@@ -6,7 +6,7 @@ temporary directories) and check its exact stdout, stderr and exit code,
 and that nothing changed where nothing may change.
 
 usage: cli_test.py --ctl PATH [--wrapper JSON-LIST] [--mock-so PATH]
-                   [--valgrind] GROUP
+                   [--fault-so PATH] [--valgrind] GROUP
 
 One GROUP per meson test; TAP on stdout.
 """
@@ -871,6 +871,73 @@ def g_pid(t):
         h.close()
 
 
+def g_faults(t):
+    """What the kernel's AP bus does that a plain file cannot, through the
+    sysfs-fault shim: a vetoed mask write (EBUSY), a refused one (EINVAL),
+    a mask changed by someone else before the lock was taken; and a lock
+    file that cannot be opened."""
+    if not t.opts.fault_so:
+        raise Skip("no sysfs-fault shim")
+
+    def fault(**kw):
+        asan = os.environ.get("ASAN_OPTIONS", "")
+        env = {"LD_PRELOAD": t.opts.fault_so,
+               "ASAN_OPTIONS": (asan + ":" if asan else "") + "verify_asan_link_order=0"}
+        env.update(kw)
+        return env
+
+    plan_b = ("apmask: %s -> %s\naqmask: %s -> %s\n"
+              "also gives back to the host: 05.0005,05.0006,06.0004,0a.0004\n"
+              % (mask(0xfa), mask(0xfe), mask(0xf7), ONES))
+    for m in ("apmask", "aqmask"):
+        root = t.tree("cli-b")
+        before = snapshot(root)
+        r = t.run(["release", "05.0004"], root, env=fault(APMATRIX_FAULT_WRITE=m + ":EBUSY"))
+        lines = r.err.splitlines()
+        t.ok(r.rc == 6 and r.out == plan_b and len(lines) == 1 and lines[0].startswith(P)
+             and m in lines[0] and "EBUSY" in lines[0] and lines[0].endswith(
+                 ": a guest holds a queue this would give back to the host "
+                 "(clear or change that VM first)"),
+             "release vetoed by the bus on %s (EBUSY): one line, exit 6" % m,
+             "rc %d stdout %r stderr %r" % (r.rc, r.out, r.err))
+        t.ok(snapshot(root) == before, "release vetoed on %s: both masks as before" % m,
+             snap_diff(before, snapshot(root)))
+
+    root = t.tree()
+    before = snapshot(root)
+    r = t.run(["reserve", "05-06.0004"], root, env=fault(APMATRIX_FAULT_WRITE="aqmask:EINVAL"))
+    t.ok(r.rc == 2 and r.out == plan_a_05_06_0004("") and r.err.count("\n") == 1
+         and r.err.startswith(P) and "aqmask" in r.err and "EINVAL" in r.err,
+         "reserve with aqmask refused (EINVAL): exit 2", "rc %d %r" % (r.rc, r.err))
+    t.ok(snapshot(root) == before, "refused mask write changed nothing",
+         snap_diff(before, snapshot(root)))
+
+    root = t.tree()
+    aq = os.path.join(root, "bus/ap/aqmask")
+    other = mask(0xfb)  # someone else took domain 0005 meanwhile
+    r = t.run(["reserve", "05-06.0004"], root,
+              env=fault(APMATRIX_FAULT_ON_LOCK=aq + ":" + other))
+    lines = r.err.splitlines()
+    t.ok(r.rc == 6 and r.out == plan_a_05_06_0004("") and len(lines) == 1
+         and lines[0].startswith(P),
+         "reserve when a mask changed before the lock: one line, exit 6",
+         "rc %d stdout %r stderr %r" % (r.rc, r.out, r.err))
+    t.ok(read(aq) == other + "\n" and read(os.path.join(root, "bus/ap/apmask"))
+         == mask(0xfe) + "\n", "the other program's change stands, nothing of ours written")
+
+    root = t.tree()
+    before = snapshot(root)
+    lock = os.path.join(t.tmp, "no-such-dir", "lock")
+    r = t.run(["reserve", "05-06.0004"], root, env={"APMATRIX_LOCK_FILE": lock})
+    t.ok(r.rc == 2 and r.out == plan_a_05_06_0004("") and r.err.count("\n") == 1
+         and r.err.startswith(P) and lock in r.err,
+         "reserve without a usable lock file: names it, exit 2", r.err)
+    t.ok(snapshot(root) == before, "no lock, no write", snap_diff(before, snapshot(root)))
+    r = t.run(["reserve", "--dry-run", "05-06.0004"], root, env={"APMATRIX_LOCK_FILE": lock})
+    t.expect("reserve --dry-run needs no lock", r, 0,
+             plan_a_05_06_0004("dry run: nothing written\n"))
+
+
 GROUPS = {
     "help": g_help,
     "usage": g_usage,
@@ -881,6 +948,7 @@ GROUPS = {
     "stdout": g_stdout,
     "vm": g_vm,
     "pid": g_pid,
+    "faults": g_faults,
 }
 
 
@@ -889,6 +957,7 @@ def main():
     ap.add_argument("--ctl", required=True)
     ap.add_argument("--wrapper", default="")
     ap.add_argument("--mock-so", default="")
+    ap.add_argument("--fault-so", default="")
     ap.add_argument("--valgrind", action="store_true")
     ap.add_argument("group", choices=sorted(GROUPS))
     opts = ap.parse_args()
