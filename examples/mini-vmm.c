@@ -180,6 +180,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	/* before anything can be reported: a signal is never lost */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGUSR1);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigprocmask(SIG_BLOCK, &sigs, NULL);
+	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+	if (sfd < 0)
+		return 2;
 
 	v.ctx = apmatrix_ctx_new();
 	v.m = apmatrix_matrix_new();
@@ -222,14 +231,6 @@ int main(int argc, char **argv)
 		return 3;
 	printf("mini-vmm: running pid %d vm-fd %d\n", (int)getpid(), vmfd);
 
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGUSR1);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	sigprocmask(SIG_BLOCK, &sigs, NULL);
-	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
-	if (sfd < 0)
-		return 2;
 	for (;;) {
 		pfd[0].fd = sfd;
 		pfd[0].events = POLLIN;

@@ -499,8 +499,7 @@ static int ctl(char *line, struct out *o)
 	} else if (!strcmp(argv[0], "ap-instructions") && argc == 2) {
 		sim_host_set_ap_instructions(atoi(argv[1]) != 0);
 	} else if (!strcmp(argv[0], "quit")) {
-		S.stop = 1;
-		shutdown(S.lfd, SHUT_RDWR);
+		S.stop = 1;	/* the listener is shut down after the reply */
 		outf(o, "bye\n");
 	} else {
 		return -EINVAL;
@@ -625,7 +624,9 @@ static void *conn_thread(void *arg)
 		r->val = e->id;
 		send_reply(fd, r);
 		vm_loop(e);
-		/* EOF: the last copy of the VM fd was closed */
+		/* EOF: the last copy of the VM fd was closed; the VM is listed
+		 * until kvm_arch_destroy_vm() is done with it */
+		sim_vm_destroy(e->vm);
 		pthread_mutex_lock(&S.lock);
 		{
 			struct vm_entry **pp;
@@ -637,7 +638,6 @@ static void *conn_thread(void *arg)
 				}
 		}
 		pthread_mutex_unlock(&S.lock);
-		sim_vm_destroy(e->vm);
 		free(e);
 		goto out;
 	}
@@ -676,6 +676,8 @@ static void *conn_thread(void *arg)
 		r->err = -ENOTTY;
 	}
 	send_reply(fd, r);
+	if (S.stop)
+		shutdown(S.lfd, SHUT_RDWR);
 out:
 	close(fd);
 	free(q);

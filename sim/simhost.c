@@ -489,6 +489,24 @@ static int parse_mask(const char *str, const unsigned long *cur, unsigned long *
 	return *str ? -EINVAL : 0;
 }
 
+/* ap_device_remove() -> ap_queue_remove(): after the driver's remove(), the
+ * AP bus zeroizes the queue (ZAPQ) and its state machine sees the reset
+ * through; without a lock, like the bus's own work */
+static void bus_queue_reset(unsigned int apqn)
+{
+	struct ap_queue_status st;
+	int i;
+
+	st = ap_zapq(apqn, 0);
+	if (st.response_code != R_NORMAL)
+		return;
+	for (i = 0; i < 1000; i++) {
+		st = ap_tapq(apqn, NULL);
+		if (st.response_code != R_RESET_IN_PROGRESS)
+			break;
+	}
+}
+
 /* queue devices of the driver "remove()"d, then probed by their new driver:
  * ap_bus_revise_bindings() after a mask change */
 static void revise_bindings(void)
@@ -525,6 +543,7 @@ static void revise_bindings(void)
 		mutex_unlock(&ap_perms_mutex);
 		for (apqn = 0; apqn < nremoved; apqn++) {
 			kvm_s390_ap_matrix_queue_removed(removed[apqn]);
+			bus_queue_reset(removed[apqn]);
 			mutex_lock(&ap_perms_mutex);
 			H.q[removed[apqn]].driver = default_binding(removed[apqn] >> 8,
 								    removed[apqn] & 0xff);
@@ -629,9 +648,10 @@ int sim_host_unbind(unsigned int apid, unsigned int apqi)
 		return -ENODEV;
 	if (was == SIM_DRV_NONE)
 		return -ENODEV;
-	/* device_release_driver() -> the driver's remove() */
+	/* device_release_driver() -> the driver's remove(), then the bus's ZAPQ */
 	if (was == SIM_DRV_APMATRIX)
 		kvm_s390_ap_matrix_queue_removed(apqn);
+	bus_queue_reset(apqn);
 	mutex_lock(&ap_perms_mutex);
 	q->driver = SIM_DRV_NONE;
 	q->changed = true;
