@@ -61,7 +61,7 @@ git -C "$WT" diff --quiet HEAD -- ||
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-git -C "$WT" format-patch -q -o "$tmp" "$base"..HEAD
+git -C "$WT" -c core.abbrev=12 format-patch -q -o "$tmp" "$base"..HEAD
 
 # do not silently drop someone else's patch
 if [ $FORCE = 0 ]; then
