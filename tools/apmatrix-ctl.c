@@ -183,27 +183,27 @@ struct command {
 /* ------------------------------------------------------------------------ */
 /* Small helpers                                                             */
 
-static struct apmatrix_ctx *cli_ctx(struct cli *cli)
+/* Make the library context; RC_OK or an exit code (message printed). */
+static int cli_ctx(struct cli *cli)
 {
 	int err;
 
-	if (cli->ctx)
-		return cli->ctx;
 	cli->ctx = apmatrix_ctx_new();
 	if (!cli->ctx) {
 		errmsg("cannot make a libapmatrix context: %s", strerror(errno));
-		return NULL;
+		return RC_HOST;
 	}
 	if (cli->sysfs_root) {
 		err = apmatrix_ctx_set_sysfs_root(cli->ctx, cli->sysfs_root);
 		if (err < 0) {
+			const char *m = apmatrix_ctx_last_error(cli->ctx);
+
 			errmsg("--sysfs-root '%s': %s", cli->sysfs_root,
-			       strerror(-err));
-			apmatrix_ctx_free(cli->ctx);
-			cli->ctx = NULL;
+			       m && *m ? m : strerror(-err));
+			return err == -ENOMEM ? RC_HOST : RC_USAGE;
 		}
 	}
-	return cli->ctx;
+	return RC_OK;
 }
 
 /* The context's last message, or a fallback built from err. */
@@ -1434,11 +1434,9 @@ int main(int argc, char **argv)
 		free(a.apqns);
 		return finish_stdout(-1 - rc);
 	}
-	if (!cli_ctx(&cli)) {
-		free(a.apqns);
-		return RC_HOST;
-	}
-	rc = c->run(&cli, &a);
+	rc = cli_ctx(&cli);
+	if (rc == RC_OK)
+		rc = c->run(&cli, &a);
 	apmatrix_ctx_free(cli.ctx);
 	free(a.apqns);
 	return finish_stdout(rc);

@@ -303,6 +303,12 @@ def g_reserve(t):
     t.ok(snapshot(root) == before, "reserve with nothing to do wrote nothing",
          snap_diff(before, snapshot(root)))
 
+    nobus = os.path.join(t.tmp, "no-bus")
+    os.mkdir(nobus)
+    r = t.run(["reserve", "05.0004", "--sysfs-root", nobus], root)
+    t.expect_error("reserve without an AP bus: exit 2", r, 2,
+                   "no AP bus at %s/bus/ap (no s390 AP bus here)" % nobus)
+
     # for real: whole cards 05 and 06
     r = t.run(["reserve", "05-06.0004-0006"], root)
     t.expect("reserve 05-06.0004-0006", r, 0,
@@ -492,6 +498,8 @@ USAGE_CASES = [
      "enable-apie: no VM given: use --vm-fd N or --pid PID"),
     ("set --domains alone", ["set", "--vm-fd", "3", "--domains", "0004"],
      "set: --domains needs --adapters"),
+    ("--sysfs-root empty", ["list", "--sysfs-root", ""],
+     "--sysfs-root '': the sysfs root must be a directory name, not empty"),
 ]
 
 # Texts the library must refuse; the message (the library's) must name them.
