@@ -230,6 +230,9 @@ int apmatrix_vm_open_pid(struct apmatrix_ctx *ctx, pid_t pid, int fd,
 		err = errno;
 		if (err == ESRCH)
 			return apm_fail(ctx, ESRCH, "no process %d", (int)pid);
+		if (err == ENOSYS)
+			return apm_fail(ctx, ENOSYS,
+					"this kernel has no pidfd_open() (Linux 5.6 or later is needed to take a VM fd from a process)");
 		return apm_fail(ctx, err, "pidfd_open(%d): %s", (int)pid,
 				apm_strerror(err, e, sizeof(e)));
 	}
@@ -246,6 +249,9 @@ int apmatrix_vm_open_pid(struct apmatrix_ctx *ctx, pid_t pid, int fd,
 		if (err == EBADF)
 			return apm_fail(ctx, ENOENT, "process %d has no fd %d (any more)",
 					(int)pid, fd);
+		if (err == ENOSYS)
+			return apm_fail(ctx, ENOSYS,
+					"this kernel has no pidfd_getfd() (Linux 5.6 or later is needed to take a VM fd from a process)");
 		return apm_fail(ctx, err, "pidfd_getfd(%d, fd %d): %s", (int)pid, fd,
 				apm_strerror(err, e, sizeof(e)));
 	}
