@@ -87,6 +87,7 @@ typedef long long ktime_t;
 #undef static_assert
 #define static_assert(...) _Static_assert(__VA_ARGS__)
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define sizeof_field(TYPE, MEMBER) sizeof((((TYPE *)0)->MEMBER))
 #define container_of(ptr, type, member) \
 	((type *)((char *)(ptr) - offsetof(type, member)))
 #define __stringify_1(x) #x
