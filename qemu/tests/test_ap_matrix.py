@@ -129,6 +129,11 @@ class Qmp:
         self.p.wait(timeout=30)
 
 
+def opt(text):
+    """A value in -device's key=value syntax: a comma is written ",,"."""
+    return text.replace(",", ",,")
+
+
 def refused(qemu, name, device, message):
     """-device DEVICE must make QEMU exit 1 printing exactly MESSAGE."""
     rc, out, err = qemu.run("-device", device)
@@ -139,9 +144,9 @@ def refused(qemu, name, device, message):
 
 def help_tests(qemu):
     rc, out, err = qemu.run("-device", "ap-matrix,help", base=False)
-    want_apqns = ("  apqns=<str>            - usage APQNs in lszcrypt notation "
+    want_apqns = ("  apqns=<string>         - usage APQNs in lszcrypt notation "
                   "(05.0004,05-07.0004-0007); settable at run time")
-    want_cdoms = ("  control-domains=<str>  - control domains as hex IDs "
+    want_cdoms = ("  control-domains=<string> - control domains as hex IDs "
                   "(04,06-07); settable at run time")
     lines = out.split("\n")
     check("help: -device ap-matrix,help exits 0", rc == 0, f"exit {rc}\n{err}")
@@ -163,23 +168,26 @@ def parse_tests(qemu, lib):
                        ("05", "05"),
                        ("100.0004", "100"),
                        ("05.0004,06.0005", "05.0005,06.0004"),
-                       ("05.0004,,", ",")]:
+                       ("05.0004,", ",")]:
         ret, msg = lib.apqns_error(text)
         check(f"parse: libapmatrix refuses apqns={text}",
               ret < 0 and part in msg, f"ret {ret}, message {msg!r}")
         refused(qemu, f"parse: QEMU refuses apqns={text} with the library's message",
-                f"ap-matrix,apqns={text}", f"ap-matrix: apqns: {msg}")
+                f"ap-matrix,apqns={opt(text)}", f"ap-matrix: apqns: {msg}")
 
-    for text, part in [("zz", "zz"), ("100", "100"), ("04,,", ",")]:
+    for text, part in [("zz", "zz"), ("100", "100"), ("04,", ",")]:
         ret, msg = lib.ids_error(text)
         check(f"parse: libapmatrix refuses control-domains={text}",
               ret < 0 and part in msg, f"ret {ret}, message {msg!r}")
         refused(qemu, f"parse: QEMU refuses control-domains={text}",
-                f"ap-matrix,apqns=05.0004,control-domains={text}",
+                f"ap-matrix,apqns=05.0004,control-domains={opt(text)}",
                 f"ap-matrix: control-domains: {msg}")
 
-    # the text is checked before anything else, also under TCG
+    # JSON -device: lszcrypt lists as they are, no comma doubling
     ret, msg = lib.apqns_error("05.0004,06.0005")
+    dev = '{"driver":"ap-matrix","apqns":"05.0004,06.0005"}'
+    refused(qemu, "parse: JSON -device, a list that is not adapters x domains",
+            dev, f"ap-matrix: apqns: {msg}")
     check("parse: a non-cross-product names the missing APQNs",
           "05.0005,06.0004" in msg, msg)
 
@@ -189,6 +197,12 @@ def tcg_tests(qemu):
            "not with accelerator tcg")
     refused(qemu, "tcg: a good matrix is refused under TCG",
             "ap-matrix,apqns=05-06.0004-0005,control-domains=04-05", msg)
+    refused(qemu, "tcg: a good list (commas doubled) is refused under TCG",
+            "ap-matrix,apqns=" + opt("05.0004,05.0005,06.0004,06.0005")
+            + ",control-domains=" + opt("04,06-07"), msg)
+    refused(qemu, "tcg: a good list (JSON -device) is refused under TCG",
+            '{"driver":"ap-matrix","apqns":"05.0004,05.0005",'
+            '"control-domains":"04,06"}', msg)
     refused(qemu, "tcg: an empty ap-matrix is refused under TCG",
             "ap-matrix", msg)
     refused(qemu, "tcg: a /sys/bus/ap mask is good text too",
@@ -222,10 +236,10 @@ def qmp_tests(qemu):
     try:
         r = q.cmd("device-list-properties", typename="ap-matrix")
         props = {p["name"]: p for p in r.get("return", [])}
-        check("qmp: device-list-properties has apqns (str)",
-              props.get("apqns", {}).get("type") == "str", json.dumps(r))
-        check("qmp: device-list-properties has control-domains (str)",
-              props.get("control-domains", {}).get("type") == "str",
+        check("qmp: device-list-properties has apqns (string)",
+              props.get("apqns", {}).get("type") == "string", json.dumps(r))
+        check("qmp: device-list-properties has control-domains (string)",
+              props.get("control-domains", {}).get("type") == "string",
               json.dumps(r))
 
         r = q.cmd("qom-list-types", implements="ap-device")
@@ -234,7 +248,7 @@ def qmp_tests(qemu):
               json.dumps(r))
 
         r = q.cmd("device_add", driver="ap-matrix", apqns="05.0004")
-        want = "Device 'ap-matrix' can not be hotplugged on this machine"
+        want = "Parameter 'driver' expects a pluggable device type"
         check("qmp: device_add ap-matrix is refused (set apqns with qom-set)",
               r.get("error", {}).get("desc") == want, json.dumps(r))
 
