@@ -158,7 +158,9 @@ git config core.autocrlf false
 # bytes depend only on the blobs of the files it touches, so
 # format-patch gives the same output as from a full tree; the rest of the
 # tree is on disk, untracked, for checkpatch and the builds. (-f: Debian's
-# top-level .gitignore ignores "/*".)
+# top-level .gitignore ignores "/*".) LICENSES/ is committed too:
+# checkpatch's spdxcheck.py reads it from HEAD.
+git add -f LICENSES
 mapfile -t base_files < <(sed -n 's|^diff --git a/\([^ ]*\) b/.*|\1|p' "${PATCHES[@]}" | sort -u)
 for f in "${base_files[@]}"; do
 	if [ -e "$f" ]; then git add -f -- "$f"; fi
