@@ -18,6 +18,28 @@
  * "05-07.0004-0007". ID lists ("05,07-09") are hex. Masks are written as
  * /sys/bus/ap prints them: "0x" and 64 hex digits, ID 0 the most significant
  * bit.
+ *
+ * What the parsers take, exactly:
+ * - An ID is one or more hex digits, either case, no sign ("5", "05",
+ *   "0005" are the same); its value must be <= 0xff (-ERANGE otherwise).
+ *   In APQN text no "0x" prefix; in ID lists each number may have one.
+ * - Items are separated by commas; blanks (space, tab, newline) around
+ *   items and at both ends are ignored, blanks inside an item are not.
+ *   Empty items, a leading or a trailing comma are errors.
+ * - A mask is "0x" followed by exactly 64 hex digits (a trailing newline
+ *   is fine, so a file's contents can be passed as read). Shorter "0x"
+ *   text is an ID ("0x05" is ID 5); "0x" and 9 to 63 or more than 64
+ *   digits is refused as a bad mask. The kernel's own ap_hex2bitmap()
+ *   also takes shorter masks, filled from ID 0 ("0x8" = ID 0); that reads
+ *   too easily as a number, so it is not accepted here.
+ * Printers write lower-case hex, adapters with 2 digits and domains
+ * (usage and control) with 4, as lszcrypt does, and use a range for every
+ * run of two or more IDs.
+ * Messages quote the bad part: "bad adapter '5x' in '5x.0004'", "adapter
+ * 100 (0x100) is beyond 0xff in '100.0004'", "range 07-05 is backwards in
+ * '07-05.0004'", "trailing comma in '05.0004,'", "APQNs 05.0004,06.0005 are
+ * not a full adapters x domains matrix: it would also need
+ * 05.0005,06.0004". Messages longer than 1023 characters end in "...".
  */
 #ifndef APMATRIX_H
 #define APMATRIX_H
@@ -199,7 +221,9 @@ enum apmatrix_holder {
 /**
  * Read the AP bus under the context's sysfs root. -ENODEV (message says
  * so) when there is no AP bus there; -EIO/-EINVAL naming the file when a
- * file is unreadable or malformed.
+ * file is unreadable or malformed. Cards and queues are found in
+ * bus/ap/devices (following its symlinks into devices/ap) and in each
+ * card's directory; a device that vanishes while it is read is skipped.
  */
 int apmatrix_host_read(struct apmatrix_ctx *ctx, struct apmatrix_host **host);
 void apmatrix_host_free(struct apmatrix_host *host);
@@ -209,8 +233,10 @@ unsigned int apmatrix_host_max_domain_id(const struct apmatrix_host *host);
 /**
  * Copy masks into m: APMATRIX_HOST_MASKS gives apmask as adapters and
  * aqmask as domains (control domains empty); APMATRIX_HOST_CONFIG gives the
- * configured adapters (cards present) and ap_usage_domain_mask /
- * ap_control_domain_mask.
+ * configured adapters (ap_adapter_mask, the QCI APM; without it, the
+ * cards present that are not deconfigured) and ap_usage_domain_mask /
+ * ap_control_domain_mask (without them: the domains of the queues present,
+ * and no control domains). "not supported" (no QCI) counts as absent.
  */
 enum apmatrix_host_masks {
 	APMATRIX_HOST_MASKS = 0,
@@ -229,14 +255,19 @@ const struct apmatrix_queue *apmatrix_host_queue(const struct apmatrix_host *hos
 						 unsigned int apqi);
 
 unsigned int apmatrix_card_id(const struct apmatrix_card *card);
-/** Card type as sysfs "type" says, e.g. "CEX8C". */
+/** Card type as sysfs "type" says, e.g. "CEX8C"; NULL when there is none
+ * (the file exists only while the card is bound to cex4card). */
 const char *apmatrix_card_type(const struct apmatrix_card *card);
+/** Name of the driver bound to the card ("cex4card"), NULL if none. */
+const char *apmatrix_card_driver(const struct apmatrix_card *card);
 /** Raw hardware type (sysfs "hwtype"), -1 if unknown. */
 int apmatrix_card_hwtype(const struct apmatrix_card *card);
 /** 1 online, 0 offline, -1 unknown. */
 int apmatrix_card_online(const struct apmatrix_card *card);
 /** 1 configured, 0 deconfigured (standby), -1 unknown. */
 int apmatrix_card_config(const struct apmatrix_card *card);
+/** 1 check-stopped, 0 not, -1 unknown. */
+int apmatrix_card_chkstop(const struct apmatrix_card *card);
 /** Queues in ascending domain order. */
 unsigned int apmatrix_card_num_queues(const struct apmatrix_card *card);
 const struct apmatrix_queue *apmatrix_card_queue(const struct apmatrix_card *card,
@@ -244,8 +275,11 @@ const struct apmatrix_queue *apmatrix_card_queue(const struct apmatrix_card *car
 
 unsigned int apmatrix_queue_apid(const struct apmatrix_queue *q);
 unsigned int apmatrix_queue_apqi(const struct apmatrix_queue *q);
-/** 1 online, 0 offline, -1 unknown. */
+/** 1 online, 0 offline, -1 unknown (no zcrypt driver bound). */
 int apmatrix_queue_online(const struct apmatrix_queue *q);
+/** The queue's own "config" and "chkstop": 1, 0, or -1 unknown. */
+int apmatrix_queue_config(const struct apmatrix_queue *q);
+int apmatrix_queue_chkstop(const struct apmatrix_queue *q);
 /** Name of the driver bound to the queue ("cex4queue", "vfio_ap", "apmatrix"), NULL if none. */
 const char *apmatrix_queue_driver(const struct apmatrix_queue *q);
 enum apmatrix_holder apmatrix_queue_holder(const struct apmatrix_queue *q);
@@ -256,10 +290,20 @@ enum apmatrix_holder apmatrix_queue_holder(const struct apmatrix_queue *q);
 
 /**
  * Plan taking every usage APQN of want away from the default drivers
- * (reserve), or giving them back (release). A reserve clears adapter bits,
- * domain bits or a mix, whichever takes the fewest other existing queues
- * from the host; a release sets the bits it must. Nothing is written.
+ * (reserve), or giving them back (release). Nothing is written.
  * -EINVAL (message) if want has no usage APQN.
+ *
+ * A reserve must clear, for every wanted APQN the default drivers still
+ * hold, its adapter bit in apmask or its domain bit in aqmask. Those APQNs
+ * are A x D (A: wanted adapters still in apmask, D: wanted domains still
+ * in aqmask), a complete bipartite graph, so the bits cleared contain all
+ * of A or all of D; clearing more only costs more. Both are computed; each
+ * takes along the existing queues outside want that the default drivers
+ * hold and whose adapter (resp. domain) bit it clears. The one that takes
+ * fewer wins; on a tie the one that clears fewer bits; then the adapters.
+ * When A or D is empty the plan is a no-op.
+ * A release sets every wanted adapter bit in apmask and every wanted
+ * domain bit in aqmask.
  */
 int apmatrix_plan_reserve(struct apmatrix_ctx *ctx,
 			  const struct apmatrix_host *host,
@@ -282,11 +326,15 @@ int apmatrix_plan_get_masks(const struct apmatrix_plan *plan, bool after,
  */
 const struct apmatrix_apqns *apmatrix_plan_collateral(const struct apmatrix_plan *plan);
 /**
- * Write the plan. Holds the lock file (flock) from re-reading the masks to
- * the last write; -EAGAIN if the masks changed since the plan was made.
- * apmask and aqmask both change or neither: if the second write fails the
- * first is rolled back. The error (e.g. -EBUSY: a queue is in use by a
- * guest) and the mask that refused it are named in ctx.
+ * Write the plan. Holds the lock file (flock, LOCK_EX; the file is made
+ * with mode 0644 if missing, its directory is not) from re-reading the
+ * masks to the last write; -EAGAIN if the masks changed since the plan was
+ * made. Each mask is written as the kernel prints it, "0x" + 64 hex digits
+ * + "\n", with one open/write/close, apmask first. apmask and aqmask both
+ * change or neither: if the second write fails the first is rolled back.
+ * The error (e.g. -EBUSY: a queue is in use by a guest) and the mask that
+ * refused it are named in ctx: "writing aqmask: Device or resource busy
+ * (EBUSY); apmask rolled back". A no-op plan writes nothing, takes no lock.
  */
 int apmatrix_plan_apply(struct apmatrix_ctx *ctx,
 			const struct apmatrix_plan *plan);
@@ -298,15 +346,22 @@ int apmatrix_plan_apply(struct apmatrix_ctx *ctx,
 #define APMATRIX_SET_VALIDATE_ONLY	(1U << 0)
 #define APMATRIX_SET_RESET		(1U << 1)
 
-/** Use a KVM VM fd of this process. The fd is duplicated (CLOEXEC); the caller keeps its own. */
+/**
+ * Use a KVM VM fd of this process. The fd is duplicated (CLOEXEC); the
+ * caller keeps its own. -EBADF when fd is not open; -ENOTTY when
+ * /proc/self/fd says it is no KVM VM ("fd 0 is not a KVM VM: it is
+ * /dev/pts/0"; without /proc it is taken as it is).
+ */
 int apmatrix_vm_open_fd(struct apmatrix_ctx *ctx, int fd,
 			struct apmatrix_vm **vm);
 /**
  * Use a VM of process pid: its fds that are "anon_inode:kvm-vm" in
  * /proc/PID/fd; fd < 0 takes the only one (-EEXIST, with the candidates
- * named, when there are several: pass fd), fd >= 0 that one. Duplicated
+ * named, when there are several: pass fd; fds that kcmp() shows to be the
+ * same open file count once), fd >= 0 that one. Duplicated
  * with pidfd_open() + pidfd_getfd(). -ESRCH no such process, -EPERM/-EACCES
- * not allowed (ptrace access is needed), -ENOENT no VM fd there.
+ * not allowed (ptrace access is needed), -ENOENT no VM fd there (also: fd
+ * is not open, or is no VM), -ENOSYS the kernel lacks pidfd_getfd() (5.6).
  */
 int apmatrix_vm_open_pid(struct apmatrix_ctx *ctx, pid_t pid, int fd,
 			 struct apmatrix_vm **vm);
@@ -324,14 +379,31 @@ int apmatrix_vm_clear(struct apmatrix_vm *vm);
 /** Turn on AP interpretation for the VM (KVM_S390_VM_CRYPTO_ENABLE_APIE). */
 int apmatrix_vm_enable_apie(struct apmatrix_vm *vm);
 /**
- * After apmatrix_vm_set(vm, m, ...) failed with err, find what was refused,
- * as the contract's "Naming what was refused" says: IDs out of range
- * (-ENODEV) go to refused_ids (may be NULL), APQNs (-EADDRNOTAVAIL,
- * -EADDRINUSE, -EBUSY) to refused (may be NULL); only VALIDATE_ONLY probes
- * are issued, nothing changes. The message in ctx names them and the rule,
- * e.g. "05.0004,05.0005: held by another VM (EADDRINUSE)". Returns 0 when
- * something was named, -EAGAIN when the probes found nothing (the state
- * changed: retry), another -errno on failure.
+ * After apmatrix_vm_set(vm, m, ...) failed with err (negative or positive),
+ * find what was refused, as the contract's "Naming what was refused" says:
+ * IDs out of range (-ENODEV) are added to refused_ids (may be NULL), APQNs
+ * (-EADDRNOTAVAIL, -EADDRINUSE, -EBUSY) to refused (may be NULL); only
+ * VALIDATE_ONLY probes are issued, nothing changes. The message in ctx
+ * names them and the rule, e.g. "05.0004,05.0005: held by another VM
+ * (EADDRINUSE)"; several rules are joined by "; ", in the kernel's order.
+ * - ENODEV: IDs beyond the host's ap_max_adapter_id / ap_max_domain_id
+ *   ("adapter 40: beyond the host's AP configuration (max adapter 0x3f)");
+ *   IDs the host has but CRYCB formats 0/1 lack (APID > 63, domain > 15):
+ *   one probe with the highest of them tells whether this VM's format
+ *   holds them ("... beyond what this VM's CRYCB format holds").
+ * - EADDRNOTAVAIL: from the host view: "not set aside for guests (still
+ *   owned by the host's default drivers)", "bound to vfio_ap, not to
+ *   apmatrix", "not bound to the apmatrix driver".
+ * - EADDRINUSE, EBUSY: a probe per adapter row (its adapter x all wanted
+ *   domains, no control domains), then per APQN of each refused row; each
+ *   APQN is reported with the rule its own probe gave ("held by another
+ *   VM", "still being reset after leaving another VM, or its reset
+ *   failed", or one of the above).
+ * - EINVAL, EOPNOTSUPP, ENXIO and any other errno name no APQN: the
+ *   message says what the rule means, and 0 is returned.
+ * Returns 0 when something was named, -EAGAIN when the probes found
+ * nothing (the state changed: retry), -EINVAL for err 0, another -errno
+ * when a probe failed for another reason (message names the probe).
  */
 int apmatrix_vm_explain(struct apmatrix_vm *vm, const struct apmatrix_matrix *m,
 			int err, struct apmatrix_apqns *refused,

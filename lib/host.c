@@ -14,8 +14,10 @@
  *   bus/ap/devices/cardXX          -> ../../../devices/ap/cardXX
  *     hwtype, raw_hwtype, depth, config  "%d\n"; type (zcrypt) "CEX8C\n";
  *     online (zcrypt) "%d\n"
+ *     chkstop "%d\n"; driver -> .../bus/ap/drivers/cex4card
  *   bus/ap/devices/XX.YYYY         -> ../../../devices/ap/cardXX/XX.YYYY
- *     online (zcrypt) "%d\n"; driver -> .../bus/ap/drivers/NAME
+ *     config, chkstop "%d\n"; online (zcrypt) "%d\n";
+ *     driver -> .../bus/ap/drivers/NAME
  * Every path is opened relative to a directory fd, so the symlinks of
  * real sysfs are followed.
  */
@@ -32,7 +34,7 @@
 
 struct apmatrix_queue {
 	unsigned int apid, apqi;
-	int online;
+	int online, config, chkstop;
 	char *driver;
 	enum apmatrix_holder holder;
 };
@@ -40,7 +42,8 @@ struct apmatrix_queue {
 struct apmatrix_card {
 	unsigned int id;
 	char *type;
-	int hwtype, online, config;
+	char *driver;
+	int hwtype, online, config, chkstop;
 	bool seen;			/* has a cardXX directory */
 	struct apmatrix_queue *qmap[APM_NIDS];
 	struct apmatrix_queue **queues;
@@ -241,8 +244,32 @@ static struct apmatrix_card *get_card(struct apmatrix_host *h, unsigned int id)
 	c->hwtype = -1;
 	c->online = -1;
 	c->config = -1;
+	c->chkstop = -1;
 	h->cmap[id] = c;
 	return c;
+}
+
+/* the basename of dirfd's "driver" link in *driver, NULL if it has none */
+static int read_driver(struct reader *r, int dirfd, const char *dir,
+		       char **driver)
+{
+	char link[PATH_MAX];
+	const char *base;
+	ssize_t n;
+
+	n = readlinkat(dirfd, "driver", link, sizeof(link) - 1);
+	if (n < 0 && errno != ENOENT)
+		return read_fail(r, dir, "driver", errno);
+	if (n < 0)
+		return 0;
+	link[n] = '\0';
+	while (n > 1 && link[n - 1] == '/')
+		link[--n] = '\0';
+	base = strrchr(link, '/');
+	*driver = strdup(base ? base + 1 : link);
+	if (!*driver)
+		return apm_fail(r->ctx, ENOMEM, "out of memory");
+	return 0;
 }
 
 static int read_card(struct reader *r, int cardfd, const char *name,
@@ -266,6 +293,10 @@ static int read_card(struct reader *r, int cardfd, const char *name,
 		rc = read_bool(r, cardfd, name, "online", &c->online);
 	if (!rc)
 		rc = read_bool(r, cardfd, name, "config", &c->config);
+	if (!rc)
+		rc = read_bool(r, cardfd, name, "chkstop", &c->chkstop);
+	if (!rc && !c->driver)
+		rc = read_driver(r, cardfd, name, &c->driver);
 	return rc;
 }
 
@@ -275,8 +306,6 @@ static int read_queue(struct reader *r, int qfd, const char *dir,
 	struct apmatrix_host *h = r->host;
 	struct apmatrix_card *c = get_card(h, a);
 	struct apmatrix_queue *q;
-	char link[PATH_MAX];
-	ssize_t n;
 	int rc;
 
 	if (!c)
@@ -290,22 +319,14 @@ static int read_queue(struct reader *r, int qfd, const char *dir,
 	q->apid = a;
 	q->apqi = d;
 	rc = read_bool(r, qfd, dir, "online", &q->online);
+	if (!rc)
+		rc = read_bool(r, qfd, dir, "config", &q->config);
+	if (!rc)
+		rc = read_bool(r, qfd, dir, "chkstop", &q->chkstop);
+	if (!rc)
+		rc = read_driver(r, qfd, dir, &q->driver);
 	if (rc)
 		return rc;
-	n = readlinkat(qfd, "driver", link, sizeof(link) - 1);
-	if (n < 0 && errno != ENOENT)
-		return read_fail(r, dir, "driver", errno);
-	if (n >= 0) {
-		const char *base;
-
-		link[n] = '\0';
-		while (n > 1 && link[n - 1] == '/')
-			link[--n] = '\0';
-		base = strrchr(link, '/');
-		q->driver = strdup(base ? base + 1 : link);
-		if (!q->driver)
-			return apm_fail(r->ctx, ENOMEM, "out of memory");
-	}
 	if (bits_test(h->apmask, a) && bits_test(h->aqmask, d))
 		q->holder = APMATRIX_HOLDER_HOST;
 	else if (!q->driver)
@@ -521,6 +542,7 @@ void apmatrix_host_free(struct apmatrix_host *host)
 		}
 		free(c->queues);
 		free(c->type);
+		free(c->driver);
 		free(c);
 	}
 	free(host->cards);
@@ -604,6 +626,16 @@ int apmatrix_card_config(const struct apmatrix_card *card)
 	return card ? card->config : -1;
 }
 
+int apmatrix_card_chkstop(const struct apmatrix_card *card)
+{
+	return card ? card->chkstop : -1;
+}
+
+const char *apmatrix_card_driver(const struct apmatrix_card *card)
+{
+	return card ? card->driver : NULL;
+}
+
 unsigned int apmatrix_card_num_queues(const struct apmatrix_card *card)
 {
 	return card ? card->nqueues : 0;
@@ -630,6 +662,16 @@ unsigned int apmatrix_queue_apqi(const struct apmatrix_queue *q)
 int apmatrix_queue_online(const struct apmatrix_queue *q)
 {
 	return q ? q->online : -1;
+}
+
+int apmatrix_queue_config(const struct apmatrix_queue *q)
+{
+	return q ? q->config : -1;
+}
+
+int apmatrix_queue_chkstop(const struct apmatrix_queue *q)
+{
+	return q ? q->chkstop : -1;
 }
 
 const char *apmatrix_queue_driver(const struct apmatrix_queue *q)

@@ -275,7 +275,8 @@ static int range_err(struct apmatrix_ctx *ctx, const char *kind,
 		     const char *s, const char *e, unsigned long long v,
 		     const char *cs, const char *ce)
 {
-	if (v == ULLONG_MAX)
+	/* the value in hex, unless the text already is "0x..." or it is huge */
+	if (v == ULLONG_MAX || (e - s > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')))
 		return apm_fail(ctx, ERANGE, "%s %.*s is beyond 0xff in '%.*s'",
 				kind, (int)(e - s), s, (int)(ce - cs), cs);
 	return apm_fail(ctx, ERANGE, "%s %.*s (0x%llx) is beyond 0xff in '%.*s'",

@@ -14,6 +14,7 @@
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/kcmp.h>
 
 #include "internal.h"
 #include "kvm-abi.h"
@@ -57,10 +58,21 @@ static int vm_new(struct apmatrix_ctx *ctx, int fd, struct apmatrix_vm **vm)
 	return 0;
 }
 
+/* What /proc/PID/fd/FD links to: length, or -errno. */
+static int fd_link(int dirfd, const char *name, char *buf, size_t len)
+{
+	ssize_t n = readlinkat(dirfd, name, buf, len - 1);
+
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return n;
+}
+
 int apmatrix_vm_open_fd(struct apmatrix_ctx *ctx, int fd,
 			struct apmatrix_vm **vm)
 {
-	char e[160];
+	char e[160], path[64], link[PATH_MAX];
 	int nfd;
 
 	if (!ctx || !vm)
@@ -72,6 +84,13 @@ int apmatrix_vm_open_fd(struct apmatrix_ctx *ctx, int fd,
 	if (nfd < 0)
 		return apm_fail(ctx, errno, "duplicating fd %d: %s", fd,
 				apm_strerror(errno, e, sizeof(e)));
+	/* say now, not at the first ioctl, when it is no VM (no /proc: trust it) */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", nfd);
+	if (fd_link(AT_FDCWD, path, link, sizeof(link)) >= 0 &&
+	    strcmp(link, KVM_VM_LINK)) {
+		close(nfd);
+		return apm_fail(ctx, ENOTTY, "fd %d is not a KVM VM: it is %s", fd, link);
+	}
 	return vm_new(ctx, nfd, vm);
 }
 
@@ -82,15 +101,25 @@ static int cmp_int(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-/* What /proc/PID/fd/FD links to: length, or -errno. */
-static int fd_link(int dirfd, const char *name, char *buf, size_t len)
+/*
+ * Keep one fd of each open VM: a VMM that handed its fd to
+ * apmatrix_vm_open_fd() holds two of the same file. kcmp() tells (it
+ * needs the same ptrace access as pidfd_getfd(); without it, or without
+ * CONFIG_KCMP, the fds stay as they are). Different VMs cannot be told
+ * apart by inode: every anon_inode file shares one.
+ */
+static void dedup(pid_t pid, int *v, unsigned int *n)
 {
-	ssize_t n = readlinkat(dirfd, name, buf, len - 1);
+	unsigned int i, j, kept = 0;
 
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	return n;
+	for (i = 0; i < *n; i++) {
+		for (j = 0; j < kept; j++)
+			if (syscall(SYS_kcmp, pid, pid, KCMP_FILE, v[j], v[i]) == 0)
+				break;
+		if (j == kept)
+			v[kept++] = v[i];
+	}
+	*n = kept;
 }
 
 /* the VM fds of pid, ascending; *n of them in *fds (malloc'ed) */
@@ -148,6 +177,7 @@ static int vm_fds(struct apmatrix_ctx *ctx, pid_t pid, int **fds,
 	closedir(dp);
 	if (*n)
 		qsort(v, *n, sizeof(*v), cmp_int);
+	dedup(pid, v, n);
 	*fds = v;
 	return 0;
 }

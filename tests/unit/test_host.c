@@ -30,6 +30,19 @@ static void teardown(void)
 	tree_free(&t);
 }
 
+static const char *card_path(const char *rel)
+{
+	static char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s/%s", t.sys, rel);
+	return p;
+}
+
+static void card_attr(const char *rel, const char *content)
+{
+	write_file(card_path(rel), content);
+}
+
 /* the host of most tests: see the comment of host_holders */
 static void populate(void)
 {
@@ -43,6 +56,14 @@ static void populate(void)
 	tree_queue(&t, 6, 4, 0, "vfio_ap");
 	tree_queue(&t, 6, 5, -2, NULL);
 	tree_queue(&t, 7, 4, -2, "cex4queue");
+	/* what 6.12 has beside: card and queue config/chkstop, card driver */
+	card_attr("devices/ap/card05/chkstop", "0\n");
+	card_attr("devices/ap/card06/chkstop", "1\n");
+	card_attr("devices/ap/card05/05.0004/config", "1\n");
+	card_attr("devices/ap/card05/05.0004/chkstop", "0\n");
+	card_attr("devices/ap/card06/06.0004/config", "0\n");
+	card_attr("devices/ap/card06/06.0004/chkstop", "1\n");
+	ck_assert_int_eq(symlink("../../../bus/ap/drivers/cex4card", card_path("devices/ap/card05/driver")), 0);
 }
 
 static const char *ids(const struct apmatrix_matrix *m, enum apmatrix_part p)
@@ -78,6 +99,8 @@ START_TEST(host_holders)
 	ck_assert_int_eq(apmatrix_card_hwtype(c), 14);
 	ck_assert_int_eq(apmatrix_card_online(c), 1);
 	ck_assert_int_eq(apmatrix_card_config(c), 1);
+	ck_assert_int_eq(apmatrix_card_chkstop(c), 0);
+	ck_assert_str_eq(apmatrix_card_driver(c), "cex4card");
 	ck_assert_uint_eq(apmatrix_card_num_queues(c), 2);
 	q = apmatrix_card_queue(c, 0);
 	ck_assert_uint_eq(apmatrix_queue_apid(q), 5);
@@ -85,7 +108,11 @@ START_TEST(host_holders)
 	ck_assert_int_eq(apmatrix_queue_online(q), 1);
 	ck_assert_str_eq(apmatrix_queue_driver(q), "cex4queue");
 	ck_assert_int_eq(apmatrix_queue_holder(q), APMATRIX_HOLDER_HOST);
+	ck_assert_int_eq(apmatrix_queue_config(q), 1);
+	ck_assert_int_eq(apmatrix_queue_chkstop(q), 0);
 	q = apmatrix_card_queue(c, 1);
+	ck_assert_int_eq(apmatrix_queue_config(q), -1);
+	ck_assert_int_eq(apmatrix_queue_chkstop(q), -1);
 	ck_assert_uint_eq(apmatrix_queue_apqi(q), 5);
 	ck_assert_str_eq(apmatrix_queue_driver(q), "apmatrix");
 	ck_assert_int_eq(apmatrix_queue_holder(q), APMATRIX_HOLDER_APMATRIX);
@@ -95,7 +122,11 @@ START_TEST(host_holders)
 	ck_assert_uint_eq(apmatrix_card_id(c), 6);
 	ck_assert_str_eq(apmatrix_card_type(c), "CEX8A");
 	ck_assert_int_eq(apmatrix_card_online(c), 0);
+	ck_assert_int_eq(apmatrix_card_chkstop(c), 1);
+	ck_assert_ptr_null(apmatrix_card_driver(c));
 	q = apmatrix_host_queue(host, 6, 4);
+	ck_assert_int_eq(apmatrix_queue_config(q), 0);
+	ck_assert_int_eq(apmatrix_queue_chkstop(q), 1);
 	ck_assert_ptr_eq(q, apmatrix_card_queue(c, 0));
 	ck_assert_int_eq(apmatrix_queue_online(q), 0);
 	ck_assert_str_eq(apmatrix_queue_driver(q), "vfio_ap");
@@ -111,6 +142,7 @@ START_TEST(host_holders)
 	ck_assert_int_eq(apmatrix_card_hwtype(c), 13);
 	ck_assert_int_eq(apmatrix_card_online(c), -1);
 	ck_assert_int_eq(apmatrix_card_config(c), 0);
+	ck_assert_int_eq(apmatrix_card_chkstop(c), -1);
 	q = apmatrix_host_queue(host, 7, 4);
 	ck_assert_int_eq(apmatrix_queue_holder(q), APMATRIX_HOLDER_HOST);
 	ck_assert_int_eq(apmatrix_queue_online(q), -1);
@@ -292,6 +324,10 @@ static const struct bad_file {
 	{ "devices/05.0004/online", "yes\n", -EINVAL, "%s/bus/ap/devices/05.0004/online: 'yes' is not a number" },
 	{ "devices/05.0004/online", "DIR", -EIO,
 	  "reading %s/bus/ap/devices/05.0004/online: Is a directory (EISDIR)" },
+	{ "devices/card05/chkstop", "?\n", -EINVAL, "%s/bus/ap/devices/card05/chkstop: '?' is not a number" },
+	{ "devices/05.0004/config", "\n", -EINVAL, "%s/bus/ap/devices/05.0004/config: '' is not a number" },
+	{ "devices/card05/driver", "DIR", -EIO,
+	  "reading %s/bus/ap/devices/card05/driver: Invalid argument (EINVAL)" },
 	{ "devices/card05/type", "DIR", -EIO,
 	  "reading %s/bus/ap/devices/card05/type: Is a directory (EISDIR)" },
 };
@@ -328,6 +364,10 @@ START_TEST(host_null_accessors)
 	ck_assert_uint_eq(apmatrix_card_num_queues(NULL), 0);
 	ck_assert_ptr_null(apmatrix_card_queue(NULL, 0));
 	ck_assert_int_eq(apmatrix_queue_online(NULL), -1);
+	ck_assert_int_eq(apmatrix_queue_config(NULL), -1);
+	ck_assert_int_eq(apmatrix_queue_chkstop(NULL), -1);
+	ck_assert_int_eq(apmatrix_card_chkstop(NULL), -1);
+	ck_assert_ptr_null(apmatrix_card_driver(NULL));
 	ck_assert_ptr_null(apmatrix_queue_driver(NULL));
 	apmatrix_host_free(NULL);
 }

@@ -13,12 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "apmatrix.h"
+#include "kvm-abi.h"
 #include "tutil.h"
 
 static struct tree t;
@@ -232,17 +234,29 @@ END_TEST
 /* no script: the fake VM is a file without ioctls; other fds are untouched */
 START_TEST(mock_passthrough)
 {
+	struct apmatrix_kvm_device_attr da = { .group = KVM_S390_VM_CRYPTO };
 	int fd = fake_vm_fd();
 
 	ck_assert_int_eq(apmatrix_vm_open_fd(ctx, fd, &vm), 0);
 	ck_assert_int_eq(apmatrix_vm_probe(vm), -ENOTTY);
-	apmatrix_vm_free(vm);
-	vm = NULL;
 	close(fd);
 	script("has -> 0\n");	/* not used: /dev/null is no fake VM */
 	fd = open("/dev/null", O_RDONLY);
-	ck_assert_int_eq(apmatrix_vm_open_fd(ctx, fd, &vm), 0);
-	ck_assert_int_eq(apmatrix_vm_probe(vm), -ENOTTY);
+	ck_assert_int_eq(ioctl(fd, APMATRIX_KVM_HAS_DEVICE_ATTR, &da), -1);
+	ck_assert(errno == ENOTTY || errno == ENOSYS);	/* ENOSYS: qemu-user */
+	close(fd);
+}
+END_TEST
+
+/* an fd that is no VM is refused at once */
+START_TEST(open_fd_not_vm)
+{
+	int fd = open("/dev/null", O_RDONLY);
+
+	snprintf(expect, sizeof(expect), "fd %d is not a KVM VM: it is /dev/null", fd);
+	ck_assert_int_eq(apmatrix_vm_open_fd(ctx, fd, &vm), -ENOTTY);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), expect);
+	ck_assert_ptr_null(vm);
 	close(fd);
 }
 END_TEST
@@ -348,6 +362,35 @@ START_TEST(open_pid_child)
 	close(done[1]);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+END_TEST
+
+/* a VMM that gave its fd to apmatrix_vm_open_fd() holds two of one VM */
+START_TEST(open_pid_same_vm_twice)
+{
+	int a = fake_vm_fd(), b = dup(a), c = fake_vm_fd();
+	bool kcmp_ok = syscall(SYS_kcmp, getpid(), getpid(), 0 /* KCMP_FILE */, a, b) == 0;
+
+	if (no_pidfd(getpid(), a))
+		return;
+	close(c);
+	script("has -> 0\n");
+	if (kcmp_ok) {
+		ck_assert_int_eq(apmatrix_vm_open_pid(ctx, getpid(), -1, &vm), 0);
+		ck_assert_int_eq(apmatrix_vm_probe(vm), 0);
+	} else {	/* valgrind, some qemu-user: no kcmp() */
+		ck_assert_int_eq(apmatrix_vm_open_pid(ctx, getpid(), -1, &vm), -EEXIST);
+		ck_assert_int_eq(apmatrix_vm_open_pid(ctx, getpid(), a, &vm), 0);
+		ck_assert_int_eq(apmatrix_vm_probe(vm), 0);
+	}
+	apmatrix_vm_free(vm);
+	vm = NULL;
+	/* two VMs stay two */
+	c = fake_vm_fd();
+	ck_assert_int_eq(apmatrix_vm_open_pid(ctx, getpid(), -1, &vm), -EEXIST);
+	close(a);
+	close(b);
+	close(c);
 }
 END_TEST
 
@@ -671,11 +714,13 @@ static Suite *suite(void)
 	tcase_add_exit_test(tc, mock_leftover, 99);
 	tcase_add_exit_test(tc, mock_extra_call, 99);
 	tcase_add_test(tc, mock_passthrough);
+	tcase_add_test(tc, open_fd_not_vm);
 	suite_add_tcase(s, tc);
 
 	tcase_add_checked_fixture(tp, setup, teardown);
 	tcase_add_test(tp, open_pid_self);
 	tcase_add_test(tp, open_pid_child);
+	tcase_add_test(tp, open_pid_same_vm_twice);
 	tcase_add_test(tp, open_pid_errors);
 	suite_add_tcase(s, tp);
 
