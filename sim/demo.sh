@@ -53,9 +53,10 @@ say "3. Start two VMs (examples/mini-vmm: /dev/kvm, KVM_CREATE_VM, one SET at st
 mkfifo "$W/a" "$W/b"
 LD_PRELOAD=$PRELOAD "$BUILD/examples/mini-vmm" 03.0005-0006 <"$W/a" >"$W/a.out" 2>&1 & VMA=$!
 exec 7>"$W/a"
+until grep -q running "$W/a.out"; do sleep 0.05; done	# VM A is vm1
 LD_PRELOAD=$PRELOAD "$BUILD/examples/mini-vmm" 05.0005 <"$W/b" >"$W/b.out" 2>&1 & VMB=$!
 exec 8>"$W/b"
-until grep -q running "$W/a.out" && grep -q running "$W/b.out"; do sleep 0.05; done
+until grep -q running "$W/b.out"; do sleep 0.05; done	# VM B is vm2
 echo "VM A (pid $VMA):"; cat "$W/a.out"
 echo "VM B (pid $VMB):"; cat "$W/b.out"
 echo; echo "VM A's CRYCB:"; guest 1
