@@ -11,6 +11,17 @@
 
 #include "tutil.h"
 
+const char *tmp_base(void)
+{
+	const char *t = getenv("TMPDIR");
+
+	if (t && *t)
+		return t;
+	if (!access("/dev/shm", W_OK | X_OK))
+		return "/dev/shm";
+	return "/tmp";
+}
+
 void write_file(const char *path, const char *content)
 {
 	FILE *f = fopen(path, "w");
@@ -109,7 +120,7 @@ void tree_init(struct tree *t, const char *apmask_ids, const char *aqmask_ids)
 {
 	char p[PATH_MAX], m[68];
 
-	snprintf(t->dir, sizeof(t->dir), "/tmp/apmatrix-unit-XXXXXX");
+	snprintf(t->dir, sizeof(t->dir), "%s/apmatrix-unit-XXXXXX", tmp_base());
 	ck_assert(mkdtemp(t->dir));
 	snprintf(t->sys, sizeof(t->sys), "%s/sys", t->dir);
 	snprintf(t->lock, sizeof(t->lock), "%s/s390apconfig.lock", t->dir);

@@ -42,6 +42,9 @@ struct apmatrix_ctx *tree_ctx(struct tree *t);
  * nibble by nibble, independently of the library. */
 const char *mask_text(const char *ids, char buf[68]);
 
+/* where temp trees go: $TMPDIR, else /dev/shm (tmpfs: fast) if usable, else /tmp */
+const char *tmp_base(void);
+
 void write_file(const char *path, const char *content);
 void mkdir_p(const char *path);
 void rm_rf(const char *path);
