@@ -414,6 +414,7 @@ int apmatrix_vm_enable_apie(struct apmatrix_vm *vm)
 
 #define RULE_HOST	"not set aside for guests (still owned by the host's default drivers)"
 #define RULE_UNBOUND	"not bound to the apmatrix driver"
+#define RULE_NOTAVAIL	"not available to apmatrix (not set aside for guests, or not bound to the apmatrix driver; the host's AP bus could not be read to tell which)"
 #define RULE_INUSE	"held by another VM"
 #define RULE_BUSY	"still being reset after leaving another VM, or its reset failed"
 #define RULE_CRYCB	"beyond what this VM's CRYCB format holds"
@@ -428,6 +429,7 @@ struct explain {
 	/* refused APQNs by rule */
 	struct apmatrix_apqns *host_held;	/* EADDRNOTAVAIL: default drivers */
 	struct apmatrix_apqns *unbound;		/* EADDRNOTAVAIL: no driver / gone */
+	struct apmatrix_apqns *notavail;	/* EADDRNOTAVAIL: no host view */
 	struct apmatrix_apqns *inuse;		/* EADDRINUSE */
 	struct apmatrix_apqns *busy;		/* EBUSY */
 	/* EADDRNOTAVAIL, bound to another driver: one set per driver name */
@@ -580,7 +582,7 @@ static int ex_notavail(struct explain *ex, unsigned int a, unsigned int d)
 	struct apmatrix_matrix masks;
 
 	if (!h)
-		return apmatrix_apqns_add(ex->unbound, a, d);
+		return apmatrix_apqns_add(ex->notavail, a, d);
 	apmatrix_host_get_masks(h, APMATRIX_HOST_MASKS, &masks);
 	if (apmatrix_matrix_has_apqn(&masks, a, d))
 		return apmatrix_apqns_add(ex->host_held, a, d);
@@ -687,6 +689,7 @@ static void ex_free(struct explain *ex)
 	apmatrix_host_free(ex->host);
 	apmatrix_apqns_free(ex->host_held);
 	apmatrix_apqns_free(ex->unbound);
+	apmatrix_apqns_free(ex->notavail);
 	apmatrix_apqns_free(ex->inuse);
 	apmatrix_apqns_free(ex->busy);
 	for (i = 0; i < ex->nother; i++) {
@@ -734,9 +737,10 @@ int apmatrix_vm_explain(struct apmatrix_vm *vm, const struct apmatrix_matrix *m,
 	apm_sb_init(&ex.sb, ex.msg, sizeof(ex.msg));
 	ex.host_held = apmatrix_apqns_new();
 	ex.unbound = apmatrix_apqns_new();
+	ex.notavail = apmatrix_apqns_new();
 	ex.inuse = apmatrix_apqns_new();
 	ex.busy = apmatrix_apqns_new();
-	if (!ex.host_held || !ex.unbound || !ex.inuse || !ex.busy) {
+	if (!ex.host_held || !ex.unbound || !ex.notavail || !ex.inuse || !ex.busy) {
 		rc = apm_fail(vm->ctx, ENOMEM, "out of memory");
 		goto out;
 	}
@@ -761,6 +765,7 @@ int apmatrix_vm_explain(struct apmatrix_vm *vm, const struct apmatrix_matrix *m,
 		ex_apqns(&ex, ex.other[i].s, rule, "", EADDRNOTAVAIL, refused);
 	}
 	ex_apqns(&ex, ex.unbound, RULE_UNBOUND, "", EADDRNOTAVAIL, refused);
+	ex_apqns(&ex, ex.notavail, RULE_NOTAVAIL, "", EADDRNOTAVAIL, refused);
 	ex_apqns(&ex, ex.inuse, RULE_INUSE, "", EADDRINUSE, refused);
 	ex_apqns(&ex, ex.busy, RULE_BUSY, "", EBUSY, refused);
 

@@ -536,6 +536,25 @@ START_TEST(explain_enodev_mixed)
 }
 END_TEST
 
+/* no host view: only the CRYCB probe can tell; EADDRNOTAVAIL names no cause */
+START_TEST(explain_no_host)
+{
+	struct apmatrix_matrix *m = mat2("05,40", "0004");
+
+	snprintf(expect, sizeof(expect), "%s/gone", t.dir);
+	ck_assert_int_eq(apmatrix_ctx_set_sysfs_root(ctx, expect), 0);
+	open_vm("set validate a=40 -> ENODEV\n");
+	ck_assert_int_eq(apmatrix_vm_explain(vm, m, -ENODEV, NULL, NULL), 0);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "adapter 40: beyond what this VM's CRYCB format holds (ENODEV)");
+	ck_assert_int_eq(apmatrix_vm_explain(vm, m, -EADDRNOTAVAIL, NULL, NULL), 0);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "05.0004,40.0004: not available to apmatrix (not set aside for guests, or not bound "
+			 "to the apmatrix driver; the host's AP bus could not be read to tell which) (EADDRNOTAVAIL)");
+	apmatrix_matrix_free(m);
+}
+END_TEST
+
 /* format 2 holds them all and the host has them: the state changed */
 START_TEST(explain_enodev_nothing)
 {
@@ -734,6 +753,7 @@ static Suite *suite(void)
 	tcase_add_test(te, explain_enodev_crycb);
 	tcase_add_test(te, explain_enodev_mixed);
 	tcase_add_test(te, explain_enodev_nothing);
+	tcase_add_test(te, explain_no_host);
 	tcase_add_test(te, explain_addrnotavail);
 	tcase_add_test(te, explain_addrnotavail_nothing);
 	tcase_add_test(te, explain_inuse);
