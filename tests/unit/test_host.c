@@ -231,7 +231,7 @@ START_TEST(host_odd_trees)
 	char p[PATH_MAX];
 	const struct apmatrix_card *c;
 
-	tree_card(&t, 0x0a, "CEX7P\n", 13, 1, 1);
+	tree_card(&t, 0x0a, "CEX7P\n", 13, 7, -9);	/* odd values of 0/1 files */
 	/* 0a.0003 only under the card */
 	snprintf(p, sizeof(p), "%s/devices/ap/card0a/0a.0003", t.sys);
 	mkdir_p(p);
@@ -258,6 +258,8 @@ START_TEST(host_odd_trees)
 	ck_assert_uint_eq(apmatrix_host_num_cards(host), 2);
 	c = apmatrix_host_card(host, 0);
 	ck_assert_uint_eq(apmatrix_card_id(c), 0x0a);
+	ck_assert_int_eq(apmatrix_card_online(c), 1);
+	ck_assert_int_eq(apmatrix_card_config(c), -1);
 	ck_assert_uint_eq(apmatrix_card_num_queues(c), 1);
 	ck_assert_uint_eq(apmatrix_queue_apqi(apmatrix_card_queue(c, 0)), 3);
 	ck_assert_int_eq(apmatrix_queue_holder(apmatrix_card_queue(c, 0)), APMATRIX_HOLDER_HOST);
@@ -324,6 +326,10 @@ static const struct bad_file {
 	{ "devices/05.0004/online", "yes\n", -EINVAL, "%s/bus/ap/devices/05.0004/online: 'yes' is not a number" },
 	{ "devices/05.0004/online", "DIR", -EIO,
 	  "reading %s/bus/ap/devices/05.0004/online: Is a directory (EISDIR)" },
+	{ "ap_adapter_mask", "0x1\n", -EINVAL,
+	  "%s/bus/ap/ap_adapter_mask: '0x1' is not a mask (0x and 64 hex digits)" },
+	{ "ap_control_domain_mask", "nope\n", -EINVAL,
+	  "%s/bus/ap/ap_control_domain_mask: 'nope' is not a mask (0x and 64 hex digits)" },
 	{ "devices/card05/chkstop", "?\n", -EINVAL, "%s/bus/ap/devices/card05/chkstop: '?' is not a number" },
 	{ "devices/05.0004/config", "\n", -EINVAL, "%s/bus/ap/devices/05.0004/config: '' is not a number" },
 	{ "devices/card05/driver", "DIR", -EIO,
@@ -347,6 +353,24 @@ START_TEST(host_bad_files)
 	ck_assert_int_eq(apmatrix_host_read(ctx, &host), b->rc);
 	ck_assert_ptr_null(host);
 	snprintf(expect, sizeof(expect), b->msg, t.sys);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), expect);
+}
+END_TEST
+
+/* a NUL byte is not sysfs text */
+START_TEST(host_nul_byte)
+{
+	static const char text[] = "0x8000000000000000000000000000000000000000000000000000000000000000\0x\n";
+	char p[PATH_MAX];
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s/bus/ap/apmask", t.sys);
+	f = fopen(p, "w");
+	ck_assert_uint_eq(fwrite(text, 1, sizeof(text) - 1, f), sizeof(text) - 1);
+	fclose(f);
+	ck_assert_int_eq(apmatrix_host_read(ctx, &host), -EINVAL);
+	snprintf(expect, sizeof(expect), "%s/bus/ap/apmask: '' is not a mask (0x and 64 hex digits)",
+		 t.sys);
 	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), expect);
 }
 END_TEST
@@ -386,6 +410,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, host_env_root);
 	tcase_add_test(tc, host_no_bus);
 	tcase_add_loop_test(tc, host_bad_files, 0, sizeof(bad_files) / sizeof(bad_files[0]));
+	tcase_add_test(tc, host_nul_byte);
 	tcase_add_test(tc, host_null_accessors);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);

@@ -345,6 +345,20 @@ START_TEST(parse_apqns_bad)
 }
 END_TEST
 
+/* a message longer than the context keeps is cut with "..." */
+START_TEST(long_message)
+{
+	char text[3000];
+
+	memset(text, 'z', sizeof(text) - 1);
+	text[sizeof(text) - 1] = '\0';
+	ck_assert_int_eq(apmatrix_matrix_parse_ids(ctx, m, APMATRIX_ADAPTERS, text), -EINVAL);
+	ck_assert_uint_eq(strlen(apmatrix_ctx_last_error(ctx)), 1023);
+	ck_assert(!strncmp(apmatrix_ctx_last_error(ctx), "bad adapter 'zzz", 16));
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx) + 1020, "...");
+}
+END_TEST
+
 START_TEST(cross_product_missing)
 {
 	struct apmatrix_apqns *missing = apmatrix_apqns_new();
@@ -695,6 +709,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, parse_apqns_good);
 	tcase_add_loop_test(tc, parse_apqns_bad, 0, sizeof(bad_apqns) / sizeof(bad_apqns[0]));
 	tcase_add_test(tc, cross_product_missing);
+	tcase_add_test(tc, long_message);
 	tcase_add_test(tc, parse_ids_good);
 	tcase_add_loop_test(tc, parse_ids_bad, 0, sizeof(bad_ids) / sizeof(bad_ids[0]));
 	tcase_add_test(tc, parse_ids_args);

@@ -417,6 +417,21 @@ START_TEST(open_pid_errors)
 	close(a);
 	close(b);
 
+	/* many VMs: the list is cut */
+	{
+		int many[80], i;
+
+		for (i = 0; i < 80; i++)
+			many[i] = fake_vm_fd();
+		ck_assert_int_eq(apmatrix_vm_open_pid(ctx, getpid(), -1, &vm), -EEXIST);
+		snprintf(expect, sizeof(expect), "process %d has 80 KVM VM fds (%d, %d, ", (int)getpid(),
+			 many[0], many[1]);
+		ck_assert(!strncmp(apmatrix_ctx_last_error(ctx), expect, strlen(expect)));
+		ck_assert_ptr_nonnull(strstr(apmatrix_ctx_last_error(ctx), "...): say which one"));
+		for (i = 0; i < 80; i++)
+			close(many[i]);
+	}
+
 	snprintf(expect, sizeof(expect), "process %d has no KVM VM fd", (int)getpid());
 	ck_assert_int_eq(apmatrix_vm_open_pid(ctx, getpid(), -1, &vm), -ENOENT);
 	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), expect);
@@ -574,17 +589,43 @@ END_TEST
 
 START_TEST(explain_addrnotavail)
 {
-	struct apmatrix_matrix *m = mat("05-07.0004-0005");
+	struct apmatrix_matrix *m = mat("05-08.0004-0005");
 	struct apmatrix_apqns *refused = apmatrix_apqns_new();
 
 	populate();
+	tree_card(&t, 8, "CEX8C\n", 14, 1, 1);
+	tree_queue(&t, 8, 5, 1, "vfio_ap");
+	tree_queue(&t, 8, 4, 1, "other_drv");
 	open_vm("");
 	ck_assert_int_eq(apmatrix_vm_explain(vm, m, -EADDRNOTAVAIL, refused, NULL), 0);
 	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
-			 "05.0004,07.0004: not set aside for guests (still owned by the host's default drivers) (EADDRNOTAVAIL); "
-			 "06.0004: bound to vfio_ap, not to apmatrix (EADDRNOTAVAIL); "
+			 /* 08.0004: the masks give it to the host, whatever it is bound to */
+			 "05.0004,07.0004,08.0004: not set aside for guests (still owned by the host's default drivers) (EADDRNOTAVAIL); "
+			 "06.0004,08.0005: bound to vfio_ap, not to apmatrix (EADDRNOTAVAIL); "
 			 "06.0005,07.0005: not bound to the apmatrix driver (EADDRNOTAVAIL)");
-	ck_assert_str_eq(fmt_apqns(refused), "05.0004,06.0004,06.0005,07.0004,07.0005");
+	ck_assert_str_eq(fmt_apqns(refused), "05.0004,06.0004,06.0005,07.0004,07.0005,08.0004,08.0005");
+	apmatrix_matrix_free(m);
+	apmatrix_apqns_free(refused);
+}
+END_TEST
+
+/* thousands of refused APQNs: each list and the whole message are cut with "..." */
+START_TEST(explain_long_message)
+{
+	struct apmatrix_matrix *m = mat("00-ff.0000-00ff");
+	struct apmatrix_apqns *refused = apmatrix_apqns_new();
+	char m68[68];
+	const char *msg;
+
+	tree_bus_attr(&t, "aqmask", mask_text("0-127", m68));
+	open_vm("");
+	ck_assert_int_eq(apmatrix_vm_explain(vm, m, -EADDRNOTAVAIL, refused, NULL), 0);
+	ck_assert_uint_eq(apmatrix_apqns_count(refused), 65536);
+	msg = apmatrix_ctx_last_error(ctx);
+	ck_assert_uint_eq(strlen(msg), 1023);
+	ck_assert(!strncmp(msg, "00.0000,00.0001,00.0002,", 24));
+	ck_assert_ptr_nonnull(strstr(msg, "...: not set aside for guests (still owned by the host's default drivers) (EADDRNOTAVAIL); "));
+	ck_assert_str_eq(msg + 1020, "...");
 	apmatrix_matrix_free(m);
 	apmatrix_apqns_free(refused);
 }
@@ -714,6 +755,9 @@ START_TEST(explain_rules)
 	ck_assert_int_eq(apmatrix_vm_explain(vm, m, -ENOMEM, NULL, NULL), 0);
 	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
 			 "KVM_SET_DEVICE_ATTR failed: Cannot allocate memory (ENOMEM)");
+	ck_assert_int_eq(apmatrix_vm_explain(vm, m, 200, NULL, NULL), 0);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "KVM_SET_DEVICE_ATTR failed: Unknown error 200 (errno 200)");
 	ck_assert_int_eq(apmatrix_vm_explain(vm, m, 0, NULL, NULL), -EINVAL);
 	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
 			 "nothing was refused: there is nothing to explain");
@@ -756,6 +800,7 @@ static Suite *suite(void)
 	tcase_add_test(te, explain_no_host);
 	tcase_add_test(te, explain_addrnotavail);
 	tcase_add_test(te, explain_addrnotavail_nothing);
+	tcase_add_test(te, explain_long_message);
 	tcase_add_test(te, explain_inuse);
 	tcase_add_test(te, explain_mixed);
 	tcase_add_test(te, explain_busy_one_domain);
