@@ -6,9 +6,11 @@
 #   qemu/build.sh cross    qemu-system-s390x for an s390x host (the KVM path),
 #                          against an s390x sysroot and libapmatrix cross-built
 #   qemu/build.sh test     native build, then qemu/tests/ on it
+#   qemu/build.sh test-s390x  cross build, then qemu/tests/ on it under
+#                          qemu-s390x-static (TCG; big-endian device + library)
 #   qemu/build.sh check    the series: git am on the pristine base and
 #                          scripts/checkpatch.pl on each patch
-#   qemu/build.sh all      check, native, test, cross
+#   qemu/build.sh all      check, test, test-s390x
 #
 # Everything goes to build/ (git-ignored):
 #   build/qemu-src          the source (qemu/get-source.sh), base + series
@@ -29,7 +31,7 @@ SYSROOT_PACKAGES=libc6-dev,libglib2.0-dev,libpixman-1-dev,zlib1g-dev,libgcc-12-d
 # Host packages QEMU's build needs beyond ./run deps (see /work/briefs/packages.md).
 HOST_PACKAGES=(dpkg-dev libglib2.0-dev libpixman-1-dev zlib1g-dev ninja-build
 	meson python3-venv flex bison pkg-config gcc-s390x-linux-gnu
-	binutils-s390x-linux-gnu mmdebstrap)
+	binutils-s390x-linux-gnu mmdebstrap qemu-user-static file)
 
 # Smallest build that has the machine and the device: no tools, docs, UIs,
 # block drivers; only the s390x system emulator.
@@ -218,6 +220,17 @@ cmd_test() {
 		--libapmatrix "$NATIVE_PREFIX/lib/libapmatrix.so"
 }
 
+# The s390x (big-endian) build under qemu-user: the same TCG tests, so the
+# device and libapmatrix are exercised as s390x code too (no KVM there).
+cmd_test_s390x() {
+	cmd_cross
+	say "qemu/tests on the s390x build, under qemu-s390x-static"
+	python3 "$ROOT/qemu/tests/test_ap_matrix.py" \
+		--qemu "$B/qemu-s390x/qemu-system-s390x" \
+		--libapmatrix "$NATIVE_PREFIX/lib/libapmatrix.so" \
+		--wrapper "qemu-s390x-static -L $SYSROOT -E LD_LIBRARY_PATH=/usr/local/lib"
+}
+
 cmd_check() {
 	deps
 	source_tree
@@ -248,10 +261,11 @@ case ${1:-} in
 native) cmd_native ;;
 cross) cmd_cross ;;
 test) cmd_test ;;
+test-s390x) cmd_test_s390x ;;
 check) cmd_check ;;
 lib) lib_install "$B/qemu-deps/native-build" "$NATIVE_PREFIX" "" ;;
 lib-s390x) sysroot && lib_install "$B/qemu-deps/s390x-build" /usr/local "$SYSROOT" \
 	--cross-file "$(cross_file)" ;;
-all) cmd_check && cmd_test && cmd_cross ;;
+all) cmd_check && cmd_test && cmd_test_s390x ;;
 *) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -18,6 +18,7 @@ import json
 import os
 import platform
 import select
+import shlex
 import subprocess
 import sys
 import tempfile
@@ -78,13 +79,13 @@ class Lib:
 
 
 class Qemu:
-    def __init__(self, binary, bios):
-        self.binary = binary
-        self.base = [binary, "-machine", "s390-ccw-virtio,accel=tcg",
+    def __init__(self, binary, bios, wrapper=()):
+        self.binary = list(wrapper) + [binary]
+        self.base = self.binary + ["-machine", "s390-ccw-virtio,accel=tcg",
                      "-nodefaults", "-S", "-display", "none", "-bios", bios]
 
     def run(self, *args, base=True, timeout=60):
-        argv = (self.base if base else [self.binary]) + list(args)
+        argv = (self.base if base else self.binary) + list(args)
         p = subprocess.run(argv, stdin=subprocess.DEVNULL,
                            capture_output=True, text=True, timeout=timeout)
         return p.returncode, p.stdout, p.stderr
@@ -291,7 +292,11 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--qemu", required=True)
     ap.add_argument("--libapmatrix", required=True)
+    ap.add_argument("--wrapper", default="",
+                    help="runs --qemu, e.g. 'qemu-s390x-static -L SYSROOT' "
+                    "for the s390x build")
     args = ap.parse_args()
+    wrapper = shlex.split(args.wrapper)
 
     libdir = os.path.dirname(os.path.abspath(args.libapmatrix))
     os.environ["LD_LIBRARY_PATH"] = ":".join(
@@ -304,14 +309,15 @@ def main():
         bios = os.path.join(tmp, "s390-ccw.img")
         with open(bios, "wb") as f:
             f.write(b"\0" * 8)
-        qemu = Qemu(args.qemu, bios)
+        qemu = Qemu(args.qemu, bios, wrapper)
 
         help_tests(qemu)
         parse_tests(qemu, lib)
         tcg_tests(qemu)
         vfio_ap_tests(qemu)
         qmp_tests(qemu)
-        kvm_tests(args.qemu, bios)
+        if not wrapper:
+            kvm_tests(args.qemu, bios)
 
     print(f"qemu tests: {len(PASSED)} passed, {len(FAILED)} failed")
     return 1 if FAILED else 0
