@@ -43,8 +43,19 @@ sec_uri=$(uris debian-security | head -n1)
 : "${main_uri:=http://deb.debian.org/debian}"
 : "${sec_uri:=http://deb.debian.org/debian-security}"
 
-if ! grep -rqs '^Types:.*deb-src' /etc/apt/sources.list.d/ &&
-   ! grep -qs '^deb-src' /etc/apt/sources.list; then
+# Source entries for bookworm already there (deb822 or one-line format)?
+has_deb_src() {
+	local f
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -r "$f" ] || continue
+		grep -qs '^Types:.*deb-src' "$f" && grep -qs '^Suites:.*bookworm' "$f" &&
+			return 0
+	done
+	grep -hqs '^deb-src .* bookworm' /etc/apt/sources.list \
+		/etc/apt/sources.list.d/*.list
+}
+
+if ! has_deb_src; then
 	echo "get-source: adding deb-src entries in $list"
 	cat >"$list" <<EOT
 Types: deb-src
