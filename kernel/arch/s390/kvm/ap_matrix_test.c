@@ -980,31 +980,51 @@ static void test_config_removed(struct kunit *test)
 	struct kvm *d = apm_vm(test, CRYCB_FORMAT2);
 	unsigned long apm[4] = {}, aqm[4] = {};
 	struct kvm_s390_crypto_cb crycb_c;
+	struct kvm_s390_ap_matrix m;
 
+	/* 5.2 FAILED: its reset never finished */
+	KUNIT_ASSERT_EQ(test, set(d, mx(5, 5, 2, 2), 0), 0);
+	fake->tapq_default = RC_RESET_IN_PROGRESS;
+	KUNIT_ASSERT_EQ(test, set(d, mx_empty(), 0), 0);
+	fake->tapq_default = RC_NORMAL;
+	KUNIT_ASSERT_TRUE(test,
+			  is_marker(kvm_s390_ap_matrix_owner(APQN(5, 2)),
+				    KVM_S390_AP_MATRIX_FAILED));
+	fake->nzapq = 0;
+
+	/* adapter 1 is in A's and in B's matrix */
 	KUNIT_ASSERT_EQ(test, set(a, mx(1, 2, 1, 2), 0), 0);
-	KUNIT_ASSERT_EQ(test, set(b, mx(3, 3, 1, 1), 0), 0);
-	KUNIT_ASSERT_EQ(test, set(c, mx(4, 4, 3, 3), 0), 0);
+	m = mx(3, 3, 3, 3);
+	mbit(m.apm, 1);
+	KUNIT_ASSERT_EQ(test, set(b, m, 0), 0);
+	KUNIT_ASSERT_EQ(test, set(c, mx(4, 4, 4, 4), 0), 0);
 	crycb_c = *c->arch.crypto.crycb;
+
+	/* adapter 1 and domain 2 leave the host configuration */
 	set_bit_inv(1, apm);
-	set_bit_inv(1, aqm);
+	set_bit_inv(2, aqm);
 	kvm_s390_ap_matrix_config_removed(apm, aqm);
 
 	KUNIT_EXPECT_EQ(test, a->arch.crypto.crycb->apcb1.apm[0], 1ULL << 61);
-	KUNIT_EXPECT_EQ(test, a->arch.crypto.crycb->apcb1.aqm[0], 1ULL << 61);
+	KUNIT_EXPECT_EQ(test, a->arch.crypto.crycb->apcb1.aqm[0], 1ULL << 62);
 	KUNIT_EXPECT_EQ(test, b->arch.crypto.crycb->apcb1.apm[0], 1ULL << 60);
-	KUNIT_EXPECT_EQ(test, b->arch.crypto.crycb->apcb1.aqm[0], 0);
+	KUNIT_EXPECT_EQ(test, b->arch.crypto.crycb->apcb1.aqm[0], 1ULL << 60);
 	KUNIT_EXPECT_EQ(test, memcmp(&crycb_c, c->arch.crypto.crycb,
 				     sizeof(crycb_c)), 0);
-	/* 1.1, 1.2, 2.1 left A, 3.1 left B */
+	/* 1.1, 1.2, 2.2 left A, 1.3 left B: reset and released */
 	KUNIT_EXPECT_EQ(test, fake->nzapq, 4);
-	KUNIT_EXPECT_PTR_EQ(test, kvm_s390_ap_matrix_owner(APQN(2, 2)),
-			    (void *)a);
 	KUNIT_EXPECT_NULL(test, kvm_s390_ap_matrix_owner(APQN(1, 1)));
 	KUNIT_EXPECT_NULL(test, kvm_s390_ap_matrix_owner(APQN(1, 2)));
-	KUNIT_EXPECT_NULL(test, kvm_s390_ap_matrix_owner(APQN(2, 1)));
-	KUNIT_EXPECT_NULL(test, kvm_s390_ap_matrix_owner(APQN(3, 1)));
-	KUNIT_EXPECT_PTR_EQ(test, kvm_s390_ap_matrix_owner(APQN(4, 3)),
+	KUNIT_EXPECT_NULL(test, kvm_s390_ap_matrix_owner(APQN(2, 2)));
+	KUNIT_EXPECT_NULL(test, kvm_s390_ap_matrix_owner(APQN(1, 3)));
+	KUNIT_EXPECT_PTR_EQ(test, kvm_s390_ap_matrix_owner(APQN(2, 1)),
+			    (void *)a);
+	KUNIT_EXPECT_PTR_EQ(test, kvm_s390_ap_matrix_owner(APQN(3, 3)),
+			    (void *)b);
+	KUNIT_EXPECT_PTR_EQ(test, kvm_s390_ap_matrix_owner(APQN(4, 4)),
 			    (void *)c);
+	/* the failed reset of a queue that left the configuration is gone */
+	KUNIT_EXPECT_NULL(test, kvm_s390_ap_matrix_owner(APQN(5, 2)));
 	KUNIT_EXPECT_EQ(test, set(d, mx(1, 1, 2, 2), 0), 0);
 }
 
