@@ -86,6 +86,8 @@ static_assert(offsetof(struct kvm_s390_ap_matrix, reserved) == 100);
 /* owner table values other than a struct kvm pointer */
 #define AP_MATRIX_RESETTING	xa_mk_value(KVM_S390_AP_MATRIX_RESETTING)
 #define AP_MATRIX_FAILED	xa_mk_value(KVM_S390_AP_MATRIX_FAILED)
+#define AP_MATRIX_RESETTING_GONE \
+	xa_mk_value(KVM_S390_AP_MATRIX_RESETTING_GONE)
 
 /* queues reset together, waiting for them with one bound */
 #define AP_MATRIX_RESET_BATCH	64
@@ -107,7 +109,7 @@ struct kvm_s390_ap_matrix_guest {
 };
 
 static DEFINE_MUTEX(ap_matrix_lock);
-/* APQN -> owning struct kvm, AP_MATRIX_RESETTING or AP_MATRIX_FAILED */
+/* APQN -> owning struct kvm or one of the markers above */
 static DEFINE_XARRAY(ap_matrix_owners);
 static LIST_HEAD(ap_matrix_guests);
 static const struct kvm_s390_ap_host_ops *ap_matrix_ops;
@@ -320,6 +322,7 @@ static void ap_matrix_release_batch(struct kvm *kvm,
 				    struct ap_matrix_reset *r, unsigned int n)
 {
 	unsigned int i, apid, apqi;
+	void *entry;
 
 	mutex_lock(&ap_matrix_lock);
 	for (i = 0; i < n; i++) {
@@ -333,8 +336,13 @@ static void ap_matrix_release_batch(struct kvm *kvm,
 					 "AP queue %02x.%04x: reset did not finish",
 					 apid, apqi);
 		}
-		if (!r[i].leaving ||
-		    xa_load(&ap_matrix_owners, r[i].apqn) != AP_MATRIX_RESETTING)
+		if (!r[i].leaving)
+			continue;
+		entry = xa_load(&ap_matrix_owners, r[i].apqn);
+		/* a queue that left the driver or host meanwhile is free */
+		if (entry == AP_MATRIX_RESETTING_GONE)
+			xa_erase(&ap_matrix_owners, r[i].apqn);
+		if (entry != AP_MATRIX_RESETTING)
 			continue;
 		if (r[i].state == AP_MATRIX_RESET_DONE)
 			xa_erase(&ap_matrix_owners, r[i].apqn);
@@ -757,6 +765,9 @@ void kvm_s390_ap_matrix_queue_removed(unsigned int apqn)
 	entry = xa_load(&ap_matrix_owners, apqn);
 	if (entry == AP_MATRIX_FAILED)
 		xa_erase(&ap_matrix_owners, apqn);
+	else if (entry == AP_MATRIX_RESETTING)
+		xa_store(&ap_matrix_owners, apqn, AP_MATRIX_RESETTING_GONE,
+			 GFP_KERNEL);
 	if (!entry || xa_is_value(entry)) {
 		mutex_unlock(&ap_matrix_lock);
 		return;
@@ -798,12 +809,19 @@ void kvm_s390_ap_matrix_config_removed(unsigned long *apm_gone,
 	unsigned long apqn;
 	void *entry;
 
+	/* forget failed resets; resets under way free the queue at the end */
 	mutex_lock(&ap_matrix_lock);
-	xa_for_each(&ap_matrix_owners, apqn, entry)
-		if (entry == AP_MATRIX_FAILED &&
-		    (test_bit_inv(AP_MATRIX_APID(apqn), apm_gone) ||
-		     test_bit_inv(AP_MATRIX_APQI(apqn), aqm_gone)))
+	xa_for_each(&ap_matrix_owners, apqn, entry) {
+		if (!xa_is_value(entry) ||
+		    !(test_bit_inv(AP_MATRIX_APID(apqn), apm_gone) ||
+		      test_bit_inv(AP_MATRIX_APQI(apqn), aqm_gone)))
+			continue;
+		if (entry == AP_MATRIX_FAILED)
 			xa_erase(&ap_matrix_owners, apqn);
+		else if (entry == AP_MATRIX_RESETTING)
+			xa_store(&ap_matrix_owners, apqn,
+				 AP_MATRIX_RESETTING_GONE, GFP_KERNEL);
+	}
 	mutex_unlock(&ap_matrix_lock);
 
 	for (;;) {

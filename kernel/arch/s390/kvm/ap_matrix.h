@@ -15,10 +15,14 @@ int kvm_s390_ap_matrix_get(struct kvm *kvm, struct kvm_device_attr *attr);
 int kvm_s390_ap_matrix_has(void);
 void kvm_s390_ap_matrix_destroy(struct kvm *kvm);
 
-/* owner table markers: a queue left a VM and is being reset, or failed to */
+/*
+ * owner table markers: a queue left a VM and is being reset; its reset did
+ * not finish; it left the AP driver or the host while being reset
+ */
 enum {
 	KVM_S390_AP_MATRIX_RESETTING = 1,
 	KVM_S390_AP_MATRIX_FAILED = 2,
+	KVM_S390_AP_MATRIX_RESETTING_GONE = 3,
 };
 
 /* reset wait: poll TAPQ every interval_ms, at most polls times */

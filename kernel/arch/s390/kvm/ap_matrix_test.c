@@ -895,6 +895,55 @@ static void test_se_reissue(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, kvm_s390_ap_matrix_owner(APQN(2, 2)));
 }
 
+static void hook_remove(unsigned int apqn)
+{
+	ctx->hook_calls++;
+	if (ctx->hook_calls == 1)
+		kvm_s390_ap_matrix_queue_removed(apqn);
+	else if (ctx->hook_calls == 2)
+		ctx->hook_rc = set(ctx->other, mx(apqn >> 8, apqn >> 8,
+						  apqn & 0xff, apqn & 0xff), 0);
+}
+
+static void hook_config_removed(unsigned int apqn)
+{
+	unsigned long apm[4] = {}, aqm[4] = {};
+
+	ctx->hook_calls++;
+	if (ctx->hook_calls == 1) {
+		set_bit_inv(apqn >> 8, apm);
+		kvm_s390_ap_matrix_config_removed(apm, aqm);
+	}
+}
+
+/* a queue that leaves the driver/host during its reset is freed after it */
+static void test_removed_during_reset(struct kunit *test)
+{
+	struct kvm *a = apm_vm(test, CRYCB_FORMAT2);
+	struct kvm *b = apm_vm(test, CRYCB_FORMAT2);
+
+	kvm_s390_ap_matrix_tunables.polls = 3;
+	KUNIT_ASSERT_EQ(test, set(a, mx(1, 1, 1, 1), 0), 0);
+	fake->tapq_default = RC_RESET_IN_PROGRESS;
+	ctx->other = b;
+	fake->on_tapq = hook_remove;
+	KUNIT_EXPECT_EQ(test, set(a, mx_empty(), 0), 0);
+	fake->on_tapq = NULL;
+	/* still resetting after its removal: not claimable yet */
+	KUNIT_EXPECT_EQ(test, ctx->hook_rc, -EBUSY);
+	KUNIT_EXPECT_NULL(test, kvm_s390_ap_matrix_owner(APQN(1, 1)));
+
+	/* the same when the adapter leaves the host configuration */
+	KUNIT_ASSERT_EQ(test, set(a, mx(2, 2, 1, 1), 0), 0);
+	ctx->hook_calls = 0;
+	fake->on_tapq = hook_config_removed;
+	KUNIT_EXPECT_EQ(test, set(a, mx_empty(), 0), 0);
+	fake->on_tapq = NULL;
+	KUNIT_EXPECT_NULL(test, kvm_s390_ap_matrix_owner(APQN(2, 1)));
+	fake->tapq_default = RC_NORMAL;
+	KUNIT_EXPECT_EQ(test, set(b, mx(1, 2, 1, 1), 0), 0);
+}
+
 static void test_destroy_releases(struct kunit *test)
 {
 	struct kvm *a = apm_vm(test, CRYCB_FORMAT2);
@@ -1049,6 +1098,7 @@ static struct kunit_case ap_matrix_test_cases[] = {
 	KUNIT_CASE(test_handover_order),
 	KUNIT_CASE(test_reset_bound_failed),
 	KUNIT_CASE(test_se_reissue),
+	KUNIT_CASE(test_removed_during_reset),
 	KUNIT_CASE(test_destroy_releases),
 	KUNIT_CASE(test_in_use),
 	KUNIT_CASE(test_queue_removed),
