@@ -110,14 +110,37 @@ lib_install() {
 	DESTDIR=$destdir meson install -C "$dir" --no-rebuild --quiet >/dev/null
 }
 
+# Configure a build directory once; again from scratch when the command
+# (flags, pkg-config environment) changed since. Meson keeps the pkg-config
+# environment of the first configure for its regenerations.
+configure_qemu() {
+	# $1 build dir, $2 label, rest: the command
+	local dir=$1 label=$2 want
+	shift 2
+	want=$(printf '%q ' "$@")
+	if [ -f "$dir/build.ninja" ] &&
+	   [ "$(cat "$dir/.apmatrix-configure" 2>/dev/null)" = "$want" ]; then
+		return 0
+	fi
+	say "configuring QEMU ($label) in ${dir#"$ROOT"/}"
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	(cd "$dir" && nice -n 19 "$@" >configure.log 2>&1) ||
+		{ tail -30 "$dir/configure.log"; die "configure failed"; }
+	echo "$want" >"$dir/.apmatrix-configure"
+}
+
 ninja_timed() {
-	# $1 build dir, $2 label
-	local t0 t1
+	# $1 build dir, $2 label, rest: the environment (env ...) of configure,
+	# which a meson regeneration during the build needs as well
+	local dir=$1 label=$2 t0 t1
+	shift 2
 	t0=$(now)
-	nice -n 19 ninja -C "$1" -j"$JOBS" qemu-system-s390x >"$1/build.log" 2>&1 ||
-		{ tail -40 "$1/build.log"; die "$2 build failed (log: $1/build.log)"; }
+	nice -n 19 "$@" ninja -C "$dir" -j"$JOBS" qemu-system-s390x \
+		>"$dir/build.log" 2>&1 ||
+		{ tail -40 "$dir/build.log"; die "$label build failed (log: $dir/build.log)"; }
 	t1=$(now)
-	echo "qemu/build.sh: $2 build: $((t1 - t0)) s ($(grep -c '^\[' "$1/build.log") steps)"
+	echo "qemu/build.sh: $label build: $((t1 - t0)) s ($(grep -c '^\[' "$dir/build.log") steps)"
 }
 
 cmd_native() {
@@ -126,15 +149,12 @@ cmd_native() {
 	say "libapmatrix (native) into build/qemu-deps/native"
 	lib_install "$B/qemu-deps/native-build" "$NATIVE_PREFIX" ""
 	local dir=$B/qemu-native
-	export PKG_CONFIG_PATH=$NATIVE_PREFIX/lib/pkgconfig
-	if [ ! -f "$dir/build.ninja" ]; then
-		say "configuring QEMU (native) in build/qemu-native"
-		mkdir -p "$dir"
-		(cd "$dir" && nice -n 19 "$SRC/configure" "${CONFIGURE_COMMON[@]}" \
-			>configure.log 2>&1) || { tail -30 "$dir/configure.log"; die "configure failed"; }
-	fi
+	local env=(env -u PKG_CONFIG_SYSROOT_DIR -u PKG_CONFIG_LIBDIR
+		PKG_CONFIG_PATH="$NATIVE_PREFIX/lib/pkgconfig")
+	configure_qemu "$dir" native "${env[@]}" \
+		"$SRC/configure" "${CONFIGURE_COMMON[@]}"
 	say "building QEMU (native)"
-	ninja_timed "$dir" native
+	ninja_timed "$dir" native "${env[@]}"
 	LD_LIBRARY_PATH=$NATIVE_PREFIX/lib \
 		"$dir/qemu-system-s390x" -device ap-matrix,help >/dev/null ||
 		die "the native qemu-system-s390x has no ap-matrix device"
@@ -191,20 +211,17 @@ cmd_cross() {
 	lib_install "$B/qemu-deps/s390x-build" /usr/local "$SYSROOT" \
 		--cross-file "$(cross_file)"
 	local dir=$B/qemu-s390x
-	export PKG_CONFIG=pkg-config
-	export PKG_CONFIG_SYSROOT_DIR=$SYSROOT
-	export PKG_CONFIG_LIBDIR=$SYSROOT/usr/local/lib/pkgconfig:$SYSROOT/usr/lib/s390x-linux-gnu/pkgconfig:$SYSROOT/usr/share/pkgconfig
-	if [ ! -f "$dir/build.ninja" ]; then
-		say "configuring QEMU (s390x host, KVM) in build/qemu-s390x"
-		mkdir -p "$dir"
-		(cd "$dir" && nice -n 19 "$SRC/configure" "${CONFIGURE_COMMON[@]}" \
-			--cross-prefix=s390x-linux-gnu- --enable-kvm \
-			--extra-cflags="--sysroot=$SYSROOT" \
-			--extra-ldflags="--sysroot=$SYSROOT" \
-			>configure.log 2>&1) || { tail -30 "$dir/configure.log"; die "configure failed"; }
-	fi
+	# PKG_CONFIG_PATH would win over the sysroot: never pass it here
+	local env=(env -u PKG_CONFIG_PATH PKG_CONFIG=pkg-config
+		PKG_CONFIG_SYSROOT_DIR="$SYSROOT"
+		PKG_CONFIG_LIBDIR="$SYSROOT/usr/local/lib/pkgconfig:$SYSROOT/usr/lib/s390x-linux-gnu/pkgconfig:$SYSROOT/usr/share/pkgconfig")
+	configure_qemu "$dir" "s390x host, KVM" "${env[@]}" \
+		"$SRC/configure" "${CONFIGURE_COMMON[@]}" \
+		--cross-prefix=s390x-linux-gnu- --enable-kvm \
+		--extra-cflags="--sysroot=$SYSROOT" \
+		--extra-ldflags="--sysroot=$SYSROOT"
 	say "building QEMU (s390x host)"
-	ninja_timed "$dir" cross
+	ninja_timed "$dir" cross "${env[@]}"
 	file "$dir/qemu-system-s390x" | grep -q 'IBM S/390' ||
 		die "build/qemu-s390x/qemu-system-s390x is not an s390x binary"
 	s390x-linux-gnu-readelf -d "$dir/qemu-system-s390x" | grep -q 'libapmatrix' ||
