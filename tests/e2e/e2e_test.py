@@ -217,10 +217,12 @@ class E2E(unittest.TestCase):
         self.s = Sim(self.host, self.polls)
 
     def tearDown(self):
-        stats = self.s.close()
-        with open(os.path.join(self.s.dir, "apsimd.log")) as fh:
-            log = fh.read()
-        shutil.rmtree(self.s.dir, ignore_errors=True)
+        try:
+            stats = self.s.close()
+            with open(os.path.join(self.s.dir, "apsimd.log")) as fh:
+                log = fh.read()
+        finally:
+            shutil.rmtree(self.s.dir, ignore_errors=True)
         self.assertEqual(stats.get("violations"), "0", log)
         self.assertEqual(stats.get("leaks"), "0", log)
         self.assertEqual(stats.get("module_refs"), "0", log)
