@@ -192,26 +192,33 @@ int main(int argc, char **argv)
 
 	v.ctx = apmatrix_ctx_new();
 	v.m = apmatrix_matrix_new();
-	if (!v.ctx || !v.m)
-		return 2;
-	if (parse_matrix(&v, optind < argc ? argv[optind] : "", v.m))
-		return 1;
+	if (!v.ctx || !v.m) {
+		rc = 2;
+		goto out;
+	}
+	if (parse_matrix(&v, optind < argc ? argv[optind] : "", v.m)) {
+		rc = 1;
+		goto out;
+	}
 
 	kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm < 0) {
 		fprintf(stderr, "mini-vmm: /dev/kvm: %s\n", strerror(errno));
-		return 2;
+		rc = 2;
+		goto out;
 	}
 	vmfd = ioctl(kvm, KVM_CREATE_VM_IOCTL, 0UL);
 	close(kvm);
 	if (vmfd < 0) {
 		fprintf(stderr, "mini-vmm: KVM_CREATE_VM: %s\n", strerror(errno));
-		return 2;
+		rc = 2;
+		goto out;
 	}
 	rc = apmatrix_vm_open_fd(v.ctx, vmfd, &v.vm);
 	if (rc) {
 		fprintf(stderr, "mini-vmm: %s\n", apmatrix_ctx_last_error(v.ctx));
-		return 2;
+		rc = 2;
+		goto out;
 	}
 	/* the library keeps its own copy; hold one VM fd, so that
 	 * "apmatrix-ctl --pid" finds exactly one */
@@ -221,14 +228,19 @@ int main(int argc, char **argv)
 	if (rc) {
 		fprintf(stderr, "mini-vmm: the kernel does not offer the AP matrix attribute: %s\n",
 			strerror(-rc));
-		return 2;
+		rc = 2;
+		goto out;
 	}
 	if (apie && apmatrix_vm_enable_apie(v.vm))
 		fprintf(stderr, "mini-vmm: enable APIE: %s\n", apmatrix_ctx_last_error(v.ctx));
-	if (do_reserve && !apmatrix_matrix_is_empty(v.m) && reserve(&v, v.m))
-		return 2;
-	if (!apmatrix_matrix_is_empty(v.m) && give(&v, v.m, 0, "start"))
-		return 3;
+	if (do_reserve && !apmatrix_matrix_is_empty(v.m) && reserve(&v, v.m)) {
+		rc = 2;
+		goto out;
+	}
+	if (!apmatrix_matrix_is_empty(v.m) && give(&v, v.m, 0, "start")) {
+		rc = 3;
+		goto out;
+	}
 	printf("mini-vmm: running pid %d vm-fd %d\n", (int)getpid(), vmfd);
 
 	for (;;) {
@@ -271,8 +283,10 @@ int main(int argc, char **argv)
 		}
 	}
 	printf("mini-vmm: exiting\n");
+out:
+	/* every way out frees what it made (a leak aborts the ASan build) */
 	apmatrix_vm_free(v.vm);
 	apmatrix_matrix_free(v.m);
 	apmatrix_ctx_free(v.ctx);
-	return 0;
+	return rc;
 }

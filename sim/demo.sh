@@ -35,7 +35,17 @@ export APMATRIX_SIM_SOCKET="$W/sock" APMATRIX_SYSFS_ROOT="$W/sys" APMATRIX_LOCK_
 APSIMD_PID=$!
 "$BUILD/sim/apsimctl" wait
 PRELOAD="$BUILD/sim/libapsim-preload.so"
-ctl() { echo "\$ apmatrix-ctl $*"; LD_PRELOAD=$PRELOAD "$BUILD/tools/apmatrix-ctl" "$@" || echo "(exit $?)"; echo; }
+# ctl [=N] ARGS...: run apmatrix-ctl; the demo stops if its exit code is not N (default 0)
+ctl() {
+	want=0
+	case "$1" in =*) want=${1#=}; shift ;; esac
+	echo "\$ apmatrix-ctl $*"
+	rc=0
+	LD_PRELOAD=$PRELOAD "$BUILD/tools/apmatrix-ctl" "$@" || rc=$?
+	[ "$rc" -eq 0 ] || echo "(exit $rc)"
+	[ "$rc" -eq "$want" ] || { echo "demo: exit $rc, expected $want" >&2; exit 1; }
+	echo
+}
 sim() { "$BUILD/sim/apsimctl" "$@"; }
 say() { printf '\n=== %s\n\n' "$*"; }
 guest() { # what the guest's CRYCB holds
@@ -63,7 +73,7 @@ echo; echo "VM A's CRYCB:"; guest 1
 echo "VM B's CRYCB:"; guest 2
 
 say "4. VM B asks for a queue VM A holds: refused, nothing changes"
-ctl set --pid "$VMB" 03.0005,05.0005
+ctl =3 set --pid "$VMB" 03.0005,05.0005
 echo "VM B's CRYCB is unchanged:"; guest 2
 echo; echo "the kernel's s390dbf line for VM B:"; sim events 2 | grep refused | tail -1
 
@@ -91,3 +101,6 @@ ctl list
 
 say "Simulator checks"
 sim stats | grep -E 'violations|leaks|kicks'
+# the story holds only if the simulated kernel saw no rule broken and leaked nothing
+sim stats | awk '/violations|leaks/ && $NF != 0 { bad = 1 } END { exit bad }' ||
+	{ echo "demo: the simulator counted violations or leaks" >&2; exit 1; }
