@@ -359,8 +359,11 @@ kunit_check() {
 	echo "apmatrix suite: $pass/$total tests passed"
 	STEP_NOTE="apmatrix $pass/$total passed"
 	KUNIT_RESULT+=("$name: apmatrix $pass/$total passed")
+	# for ./run's "N passed, N failed" total
+	echo "$name $pass $total" >>"$BUILD/kunit-counts"
 }
 declare -a KUNIT_RESULT=()
+rm -f "$BUILD/kunit-counts"
 
 #
 # kunit (shape A)
