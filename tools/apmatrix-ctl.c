@@ -270,11 +270,16 @@ static const char *holder_name(const struct apmatrix_queue *q)
 	return "other";
 }
 
-/* lszcrypt's STATUS: deconfig wins, then online/offline, "-" if unknown. */
-static const char *status_name(int config, int online)
+/*
+ * lszcrypt's STATUS of a card or a queue, from its own attributes:
+ * deconfig wins, then checkstop, then online/offline, "-" if unknown.
+ */
+static const char *status_name(int config, int chkstop, int online)
 {
 	if (config == 0)
 		return "deconfig";
+	if (chkstop > 0)
+		return "checkstop";
 	if (online > 0)
 		return "online";
 	if (online == 0)
@@ -438,16 +443,17 @@ static int list_human(const struct apmatrix_host *host,
 	for (i = 0; i < ncards; i++) {
 		const struct apmatrix_card *c = apmatrix_host_card(host, i);
 		const char *type = apmatrix_card_type(c);
-		int config = apmatrix_card_config(c);
+		const char *cdrv = apmatrix_card_driver(c);
 
 		if (!card_selected(filter, c))
 			continue;
 		snprintf(rows[nrows].id, sizeof(rows[nrows].id), "%02x",
 			 apmatrix_card_id(c));
 		rows[nrows].type = type ? type : "-";
-		rows[nrows].status = status_name(config,
+		rows[nrows].status = status_name(apmatrix_card_config(c),
+						 apmatrix_card_chkstop(c),
 						 apmatrix_card_online(c));
-		rows[nrows].driver = "-";
+		rows[nrows].driver = cdrv ? cdrv : "-no-driver-";
 		rows[nrows].holder = "-";
 		nrows++;
 		for (j = 0; j < apmatrix_card_num_queues(c); j++) {
@@ -460,7 +466,8 @@ static int list_human(const struct apmatrix_host *host,
 				 "%02x.%04x", apmatrix_queue_apid(q),
 				 apmatrix_queue_apqi(q));
 			rows[nrows].type = type ? type : "-";
-			rows[nrows].status = status_name(config,
+			rows[nrows].status = status_name(apmatrix_queue_config(q),
+						apmatrix_queue_chkstop(q),
 						apmatrix_queue_online(q));
 			rows[nrows].driver = drv ? drv : "-no-driver-";
 			rows[nrows].holder = holder_name(q);
@@ -524,6 +531,7 @@ static int list_json(const struct apmatrix_host *host,
 	for (i = 0; i < ncards; i++) {
 		const struct apmatrix_card *c = apmatrix_host_card(host, i);
 		const char *type = apmatrix_card_type(c);
+		const char *cdrv = apmatrix_card_driver(c);
 		struct json_object *jc, *qs;
 
 		if (!card_selected(filter, c))
@@ -533,8 +541,11 @@ static int list_json(const struct apmatrix_host *host,
 		snprintf(buf, sizeof(buf), "%02x", apmatrix_card_id(c));
 		json_add(jc, "id", json_object_new_string(buf));
 		json_add(jc, "type", type ? json_object_new_string(type) : NULL);
+		json_add(jc, "driver",
+			 cdrv ? json_object_new_string(cdrv) : NULL);
 		json_add(jc, "online", json_tristate(apmatrix_card_online(c)));
 		json_add(jc, "config", json_tristate(apmatrix_card_config(c)));
+		json_add(jc, "chkstop", json_tristate(apmatrix_card_chkstop(c)));
 		for (j = 0; j < apmatrix_card_num_queues(c); j++) {
 			const struct apmatrix_queue *q = apmatrix_card_queue(c, j);
 			const char *drv = apmatrix_queue_driver(q);
@@ -548,6 +559,10 @@ static int list_json(const struct apmatrix_host *host,
 			json_add(jq, "apqn", json_object_new_string(buf));
 			json_add(jq, "online",
 				 json_tristate(apmatrix_queue_online(q)));
+			json_add(jq, "config",
+				 json_tristate(apmatrix_queue_config(q)));
+			json_add(jq, "chkstop",
+				 json_tristate(apmatrix_queue_chkstop(q)));
 			json_add(jq, "driver",
 				 drv ? json_object_new_string(drv) : NULL);
 			json_add(jq, "holder",

@@ -166,30 +166,31 @@ aqmask=%s
 
 CARD.DOM TYPE  STATUS   DRIVER      HOLDER
 --------------------------------------------
-05       CEX8C online   -           -
+05       CEX8C online   cex4card    -
 05.0004  CEX8C online   cex4queue   host
 05.0005  CEX8C online   cex4queue   host
 05.0006  CEX8C online   cex4queue   host
-06       CEX8C online   -           -
+06       CEX8C online   cex4card    -
 06.0004  CEX8C online   cex4queue   host
 06.0005  CEX8C online   cex4queue   host
 06.0006  CEX8C online   cex4queue   host
-07       CEX8A online   -           -
+07       CEX8A online   cex4card    -
 07.0004  CEX8A -        vfio_ap     vfio_ap
 07.0005  CEX8A -        apmatrix    apmatrix
 07.0006  CEX8A -        -no-driver- free
-0a       CEX8P deconfig -           -
+0a       CEX8P deconfig cex4card    -
 0a.0004  CEX8P deconfig cex4queue   host
 """ % (mask(0xfe), ONES)
 
 
-def q(apqn, online, driver, holder):
-    return {"apqn": apqn, "online": online, "driver": driver, "holder": holder}
+def q(apqn, online, driver, holder, config=True, chkstop=False):
+    return {"apqn": apqn, "online": online, "config": config, "chkstop": chkstop,
+            "driver": driver, "holder": holder}
 
 
-def card(id_, type_, online, config, queues):
-    return {"id": id_, "type": type_, "online": online, "config": config,
-            "queues": queues}
+def card(id_, type_, online, config, queues, chkstop=False, driver="cex4card"):
+    return {"id": id_, "type": type_, "driver": driver, "online": online,
+            "config": config, "chkstop": chkstop, "queues": queues}
 
 
 LIST_A_JSON = {
@@ -212,9 +213,42 @@ LIST_A_JSON = {
             q("07.0005", None, "apmatrix", "apmatrix"),
             q("07.0006", None, None, "free")]),
         card("0a", "CEX8P", False, False, [
-            q("0a.0004", False, "cex4queue", "host")]),
+            q("0a.0004", False, "cex4queue", "host", config=False)]),
     ],
 }
+
+LIST_C = """\
+ap_max_adapter_id=0xff
+ap_max_domain_id=0x54
+apmask=%s
+aqmask=%s
+
+CARD.DOM TYPE  STATUS    DRIVER      HOLDER
+-------------------------------------------
+01       CEX8C online    cex4card    -
+01.0000  CEX8C online    cex4queue   host
+01.0001  CEX8C offline   cex4queue   host
+02       CEX8C checkstop cex4card    -
+02.0000  CEX8C checkstop cex4queue   host
+02.0001  CEX8C checkstop cex4queue   host
+03       CEX7A deconfig  cex4card    -
+03.0000  CEX7A deconfig  cex4queue   host
+04       CEX8P online    cex4card    -
+04.0001  CEX8P -         -no-driver- free
+""" % (mask(0xf7), ONES)
+
+LIST_C_ADAPTERS = [
+    card("01", "CEX8C", True, True, [
+        q("01.0000", True, "cex4queue", "host"),
+        q("01.0001", False, "cex4queue", "host")]),
+    card("02", "CEX8C", False, True, [
+        q("02.0000", False, "cex4queue", "host", chkstop=True),
+        q("02.0001", False, "cex4queue", "host", chkstop=True)], chkstop=True),
+    card("03", "CEX7A", False, False, [
+        q("03.0000", False, "cex4queue", "host", config=False)]),
+    card("04", "CEX8P", True, True, [
+        q("04.0001", None, None, "free")]),
+]
 
 KEY_ORDER = ["format_version", "max_adapter_id", "max_domain_id", "apmask",
              "aqmask", "adapters"]
@@ -252,10 +286,10 @@ aqmask=%s
 
 CARD.DOM TYPE  STATUS   DRIVER    HOLDER
 ------------------------------------------
-07       CEX8A online   -         -
+07       CEX8A online   cex4card  -
 07.0004  CEX8A -        vfio_ap   vfio_ap
 07.0005  CEX8A -        apmatrix  apmatrix
-0a       CEX8P deconfig -         -
+0a       CEX8P deconfig cex4card  -
 0a.0004  CEX8P deconfig cex4queue host
 """ % (mask(0xfe), ONES))
     r = t.run(["list", "--json", "05.0006"], root)
@@ -273,6 +307,17 @@ CARD.DOM TYPE  STATUS   DRIVER    HOLDER
     t.ok(r.rc == 2 and r.out == "" and r.err.startswith(P) and r.err.count("\n") == 1,
          "list: no AP bus under the sysfs root: one line, exit 2", r.err)
     t.ok(snapshot(root) == before, "list changes nothing", snap_diff(before, snapshot(root)))
+
+    # STATUS and DRIVER as lszcrypt shows them: a queue set offline on its
+    # own, a check-stopped card, a deconfigured card, a queue with no driver
+    root = t.tree("cli-c")
+    r = t.run(["list"], root)
+    t.expect("list: checkstop, deconfig, offline and no driver", r, 0, LIST_C)
+    r = t.run(["list", "--json"], root)
+    doc = json.loads(r.out) if r.rc == 0 else None
+    t.ok(doc is not None and doc["adapters"] == LIST_C_ADAPTERS,
+         "list --json: config and chkstop of cards and queues, the card driver",
+         r.err + json.dumps(doc, indent=1))
 
 
 def plan_a_05_06_0004(tail):
@@ -331,9 +376,9 @@ aqmask=%s
 
 CARD.DOM TYPE  STATUS DRIVER   HOLDER
 ---------------------------------------
-05       CEX8C online -        -
+05       CEX8C online cex4card -
 05.0004  CEX8C -      apmatrix apmatrix
-06       CEX8C online -        -
+06       CEX8C online cex4card -
 06.0006  CEX8C -      apmatrix apmatrix
 """ % (mask(0xf8), ONES))
     r = t.run(["reserve", "05.0004"], root)

@@ -10,12 +10,19 @@ and check
      IBM's tool;
   2. lszcrypt -b and -d read the bus attributes and domain masks as meant;
   3. `apmatrix-ctl list --json` (APMATRIX_SYSFS_ROOT=tree) agrees with
-     lszcrypt on every adapter and queue (when --ctl is given).
+     lszcrypt on every adapter (type, state, driver) and queue (state,
+     driver), and its "chkstop" flags are those of the description
+     (when --ctl is given).
 Normal form: adapters {id: (type, state)}, state online/offline/deconfig;
 queues {apqn: (state, driver)}, state online/offline/deconfig or "-" when
 the queue has no zcrypt "online" attribute (not bound to cex4queue),
-driver "-no-driver-" when unbound. apmatrix-ctl's JSON has no per-queue
-"config", so for (3) a queue lszcrypt calls "deconfig" must be "offline".
+driver "-no-driver-" when unbound. The state of a card or queue comes from
+its own "config", "chkstop" and "online" attributes, lszcrypt's order:
+config 0 is "deconfig", then chkstop 1 "checkstop", then online. The
+lszcrypt of the sysroot predates "checkstop" and says "offline" for such a
+device (its online is 0), so for (3) apmatrix-ctl's "checkstop" matches
+lszcrypt's "checkstop" or "offline", and (3) checks the chkstop flags
+against the description separately.
 
 usage: oracle.py --host NAME [--lszcrypt CMD] [--ctl PATH] [--wrapper JSON]
 Output is TAP. Without --lszcrypt (or with an empty one) it prints SKIP and
@@ -86,7 +93,7 @@ def parse_lszcrypt_v(out):
             "HWTYPE", "QDEPTH", "FUNCTIONS", "DRIVER"]
     if hdr != want:
         raise ValueError("unexpected lszcrypt -V columns: %s" % hdr)
-    adapters, queues = {}, {}
+    adapters, queues, card_drivers = {}, {}, {}
     for line in lines[2:]:
         f = line.split()
         if len(f) != len(want):
@@ -97,9 +104,10 @@ def parse_lszcrypt_v(out):
             queues[dev] = {"state": status, "driver": driver}
         else:
             adapters[dev] = {"type": typ, "state": status}
+            card_drivers[dev] = driver
             if driver != "cex4card":
                 raise ValueError("card %s driven by %s, not cex4card" % (dev, driver))
-    return adapters, queues
+    return adapters, queues, card_drivers
 
 
 def parse_lszcrypt_d(out):
@@ -124,26 +132,60 @@ def parse_lszcrypt_d(out):
     return usage, control
 
 
+def ctl_state(dev):
+    """lszcrypt's STATUS from a card's or queue's JSON booleans."""
+    for key in ("online", "config", "chkstop"):
+        if key not in dev:
+            raise KeyError("%s has no %r" % (dev.get("id") or dev.get("apqn"), key))
+    if dev["config"] is False:
+        return "deconfig"
+    if dev["chkstop"] is True:
+        return "checkstop"
+    return {True: "online", False: "offline", None: "-"}[dev["online"]]
+
+
 def ctl_normal(doc):
-    adapters, queues = {}, {}
+    """-> (adapters, queues, card drivers, chkstop APQNs and card IDs)."""
+    adapters, queues, card_drivers, chkstop = {}, {}, {}, set()
     if "adapters" not in doc:
         raise ValueError("no 'adapters' in apmatrix-ctl list --json")
     for c in doc["adapters"]:
         cid = c["id"]
-        if c.get("online") is True:
-            st = "online"
-        elif c.get("online") is False:
-            st = "deconfig" if c.get("config") is False else "offline"
-        else:
-            st = "-"
-        adapters[cid] = {"type": c.get("type") or "-", "state": st}
-        for q in c.get("queues", []):
-            on = q.get("online")
+        adapters[cid] = {"type": c.get("type") or "-", "state": ctl_state(c)}
+        card_drivers[cid] = c["driver"] or "-no-driver-"
+        if c["chkstop"] is True:
+            chkstop.add(cid)
+        for q in c["queues"]:
             queues[q["apqn"]] = {
-                "state": "online" if on is True else "offline" if on is False else "-",
+                "state": ctl_state(q),
                 "driver": q.get("driver") or "-no-driver-",
             }
-    return adapters, queues
+            if q["chkstop"] is True:
+                chkstop.add(q["apqn"])
+    return adapters, queues, card_drivers, chkstop
+
+
+def as_lszcrypt(ctl, lz):
+    """ctl's normal form with "checkstop" read as an older lszcrypt reads
+    it ("offline") wherever lszcrypt said "offline" for that device."""
+    out = {}
+    for k, v in ctl.items():
+        if v["state"] == "checkstop" and lz.get(k, {}).get("state") == "offline":
+            v = dict(v, state="offline")
+        out[k] = v
+    return out
+
+
+def description_chkstop(x):
+    """Card IDs and APQNs the description makes check-stopped."""
+    out = set()
+    for apid, c in x["cards"].items():
+        if c["state"] == "chkstop":
+            out.add("%02x" % apid)
+    for c, q in mkfixture.all_queues(x):
+        if c["state"] == "chkstop":
+            out.add("%02x.%04x" % (q["apid"], q["apqi"]))
+    return out
 
 
 def diff(a, b, an, bn):
@@ -193,10 +235,10 @@ def main():
         ok = t.ok(rc == 0 and out.strip() != "",
                   "%s: lszcrypt -V runs and prints a table" % o.host,
                   "exit %d\nstdout:\n%s\nstderr:\n%s" % (rc, out, err))
-        lz_adapters = lz_queues = None
+        lz_adapters = lz_queues = lz_card_drivers = None
         if ok:
             try:
-                lz_adapters, lz_queues = parse_lszcrypt_v(out)
+                lz_adapters, lz_queues, lz_card_drivers = parse_lszcrypt_v(out)
                 t.ok(len(lz_queues) == len(model["queues"]) and len(lz_queues) > 0,
                      "%s: lszcrypt -V lists all %d queues" % (o.host, len(model["queues"])),
                      "lszcrypt listed %d queues:\n%s" % (len(lz_queues), out))
@@ -246,19 +288,28 @@ def main():
                     t.ok(False, "%s: apmatrix-ctl list --json prints JSON" % o.host, "%s\n%s" % (e, out))
             if doc is not None:
                 try:
-                    ca, cq = ctl_normal(doc)
+                    ca, cq, cdrv, cchk = ctl_normal(doc)
                 except (ValueError, KeyError, TypeError) as e:
                     t.ok(False, "%s: apmatrix-ctl list --json has the documented shape" % o.host,
                          "%r\n%s" % (e, json.dumps(doc, indent=1)[:3000]))
                     return t.done()
-                lq = {k: dict(v, state="offline" if v["state"] == "deconfig" else v["state"])
-                      for k, v in lz_queues.items()}
+                ca = as_lszcrypt(ca, lz_adapters)
+                cq = as_lszcrypt(cq, lz_queues)
                 t.ok(ca == lz_adapters,
                      "%s: apmatrix-ctl and lszcrypt agree on the adapters" % o.host,
                      diff(lz_adapters, ca, "lszcrypt", "apmatrix-ctl"))
-                t.ok(cq == lq,
-                     "%s: apmatrix-ctl and lszcrypt agree on the queues" % o.host,
-                     diff(lq, cq, "lszcrypt", "apmatrix-ctl"))
+                t.ok(cdrv == lz_card_drivers,
+                     "%s: apmatrix-ctl and lszcrypt agree on the card drivers" % o.host,
+                     diff(lz_card_drivers, cdrv, "lszcrypt", "apmatrix-ctl"))
+                t.ok(cq == lz_queues,
+                     "%s: apmatrix-ctl and lszcrypt agree on the queues (state from "
+                     "config, chkstop, online; driver)" % o.host,
+                     diff(lz_queues, cq, "lszcrypt", "apmatrix-ctl"))
+                want_chk = description_chkstop(x)
+                t.ok(cchk == want_chk,
+                     "%s: apmatrix-ctl's chkstop flags are the description's (%d)"
+                     % (o.host, len(want_chk)),
+                     "apmatrix-ctl %s, description %s" % (sorted(cchk), sorted(want_chk)))
                 t.ok(doc.get("max_domain_id") == x["max_d"] and doc.get("max_adapter_id") == x["max_a"],
                      "%s: apmatrix-ctl reads ap_max_adapter_id/ap_max_domain_id" % o.host,
                      "got %s/%s, want %s/%s" % (doc.get("max_adapter_id"), doc.get("max_domain_id"),
