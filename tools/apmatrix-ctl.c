@@ -666,6 +666,72 @@ static int print_mask_change(const char *name, const struct apmatrix_matrix *bef
 	return 0;
 }
 
+/* {"before": "0x...", "after": "0x..."} of one mask, NULL on error. */
+static struct json_object *json_mask_change(const struct apmatrix_matrix *before,
+					    const struct apmatrix_matrix *after,
+					    enum apmatrix_part part)
+{
+	struct json_object *o;
+	char b[80], n[80];
+
+	if (apmatrix_matrix_format_mask(before, part, b, sizeof(b)) < 0 ||
+	    apmatrix_matrix_format_mask(after, part, n, sizeof(n)) < 0)
+		return NULL;
+	o = json_object_new_object();
+	if (!o)
+		return NULL;
+	json_add(o, "before", json_object_new_string(b));
+	json_add(o, "after", json_object_new_string(n));
+	return o;
+}
+
+/*
+ * reserve/release --json: the plan and whether it was written, one
+ * document (format in the man page). Printed after the write, also when
+ * it failed ("applied": false).
+ */
+static int plan_json(const struct apmatrix_plan *plan, bool applied)
+{
+	struct json_object *root, *ap = NULL, *aq = NULL, *coll;
+	struct apmatrix_matrix *before, *after;
+	const struct apmatrix_apqns *c = apmatrix_plan_collateral(plan);
+	unsigned int i, n = c ? apmatrix_apqns_count(c) : 0, apid, apqi;
+	char buf[16];
+	int rc = RC_HOST;
+
+	before = apmatrix_matrix_new();
+	after = apmatrix_matrix_new();
+	root = json_object_new_object();
+	coll = json_object_new_array();
+	if (!before || !after || !root || !coll ||
+	    apmatrix_plan_get_masks(plan, false, before) < 0 ||
+	    apmatrix_plan_get_masks(plan, true, after) < 0 ||
+	    !(ap = json_mask_change(before, after, APMATRIX_ADAPTERS)) ||
+	    !(aq = json_mask_change(before, after, APMATRIX_DOMAINS))) {
+		errmsg("cannot read the plan's masks");
+		json_object_put(ap);
+		json_object_put(coll);
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (apmatrix_apqns_get(c, i, &apid, &apqi) < 0)
+			break;
+		snprintf(buf, sizeof(buf), "%02x.%04x", apid, apqi);
+		json_object_array_add(coll, json_object_new_string(buf));
+	}
+	json_add(root, "format_version", json_object_new_int(1));
+	json_add(root, "apmask", ap);
+	json_add(root, "aqmask", aq);
+	json_add(root, "collateral", coll);
+	json_add(root, "applied", json_object_new_boolean(applied));
+	rc = print_json(root);
+out:
+	json_object_put(root);
+	apmatrix_matrix_free(after);
+	apmatrix_matrix_free(before);
+	return rc;
+}
+
 static int reserve_release(struct cli *cli, struct args *a, bool reserve)
 {
 	struct apmatrix_matrix *want, *before = NULL, *after = NULL;
@@ -718,6 +784,19 @@ static int reserve_release(struct cli *cli, struct args *a, bool reserve)
 		goto out;
 	}
 
+	if (a->json && (apmatrix_plan_is_noop(plan) || a->dry_run)) {
+		rc = plan_json(plan, false);
+		goto out;
+	}
+	if (a->json) {
+		err = apmatrix_plan_apply(cli->ctx, plan);
+		rc = plan_json(plan, err == 0);
+		if (err == 0)
+			goto out;
+		/* the document first, then the error */
+		fflush(stdout);
+		goto apply_failed;
+	}
 	if (apmatrix_plan_is_noop(plan)) {
 		printf("nothing to do: %s\n", reserve ?
 		       "the host's default drivers hold none of these queues" :
@@ -756,6 +835,11 @@ static int reserve_release(struct cli *cli, struct args *a, bool reserve)
 	/* Our own lines first, should apply fail after a partial write. */
 	fflush(stdout);
 	err = apmatrix_plan_apply(cli->ctx, plan);
+	if (err == 0) {
+		rc = RC_OK;
+		goto out;
+	}
+apply_failed:
 	if (err == -EBUSY && !reserve) {
 		/* The AP bus's veto: an APQN going back is assigned to a guest. */
 		errmsg("%s: a guest holds a queue this would give back to the host (clear or change that VM first)",
@@ -763,12 +847,8 @@ static int reserve_release(struct cli *cli, struct args *a, bool reserve)
 		rc = RC_RETRY;
 		goto out;
 	}
-	if (err < 0) {
-		errmsg("%s", CTX_MSG(cli, err));
-		rc = (err == -EBUSY || err == -EAGAIN) ? RC_RETRY : RC_HOST;
-		goto out;
-	}
-	rc = RC_OK;
+	errmsg("%s", CTX_MSG(cli, err));
+	rc = (err == -EBUSY || err == -EAGAIN) ? RC_RETRY : RC_HOST;
 out:
 	apmatrix_matrix_free(after);
 	apmatrix_matrix_free(before);
@@ -1152,7 +1232,8 @@ static const struct option list_lopts[] = {
 static const struct option resrel_lopts[] = {
 	LOPT_HELP, LOPT_SYSFS, LOPT_MATRIX,
 	{ "control-domains", required_argument, NULL, OPT_CONTROL },
-	{ "dry-run", no_argument, NULL, OPT_DRY_RUN }, LOPT_END
+	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+	{ "json", no_argument, NULL, OPT_JSON }, LOPT_END
 };
 static const struct option set_lopts[] = {
 	LOPT_HELP, LOPT_SYSFS, LOPT_VM, LOPT_MATRIX,
@@ -1179,18 +1260,22 @@ static const struct command commands[] = {
 	},
 	{
 		.name = "reserve", .run = cmd_reserve,
-		.usage = "reserve [--dry-run] APQNS... | reserve [--dry-run] --adapters IDS --domains IDS",
+		.usage = "reserve [--dry-run] [--json] APQNS... | reserve [--dry-run] [--json] --adapters IDS --domains IDS",
 		.summary = "take queues away from the host's default drivers (apmask/aqmask)",
-		.opts = "hna:d:c:", .longopts = resrel_lopts, .max_args = -1,
+		.opts = "hjna:d:c:", .longopts = resrel_lopts, .max_args = -1,
 		.help = "  -n, --dry-run            print the plan, write nothing\n"
+			"  -j, --json               print the plan and its outcome as JSON\n"
+			"                           (format in apmatrix-ctl(8))\n"
 			HELP_MATRIX HELP_COMMON,
 	},
 	{
 		.name = "release", .run = cmd_release,
-		.usage = "release [--dry-run] APQNS... | release [--dry-run] --adapters IDS --domains IDS",
+		.usage = "release [--dry-run] [--json] APQNS... | release [--dry-run] [--json] --adapters IDS --domains IDS",
 		.summary = "give queues back to the host's default drivers",
-		.opts = "hna:d:c:", .longopts = resrel_lopts, .max_args = -1,
+		.opts = "hjna:d:c:", .longopts = resrel_lopts, .max_args = -1,
 		.help = "  -n, --dry-run            print the plan, write nothing\n"
+			"  -j, --json               print the plan and its outcome as JSON\n"
+			"                           (format in apmatrix-ctl(8))\n"
 			HELP_MATRIX HELP_COMMON,
 	},
 	{

@@ -325,9 +325,50 @@ def plan_a_05_06_0004(tail):
             "also takes from the host: 0a.0004\n" % (mask(0xfe), ONES, mask(0xf7)) + tail)
 
 
+PLAN_KEYS = ["format_version", "apmask", "aqmask", "collateral", "applied"]
+
+
+def plan_doc(ap, aq, collateral, applied):
+    """The reserve/release --json document: ap, aq are (before, after)."""
+    return {"format_version": 1,
+            "apmask": {"before": ap[0], "after": ap[1]},
+            "aqmask": {"before": aq[0], "after": aq[1]},
+            "collateral": collateral, "applied": applied}
+
+
+def expect_plan(t, name, r, rc, doc, err=""):
+    """r printed exactly doc (keys in the documented order), exit rc."""
+    got = None
+    try:
+        pairs = json.loads(r.out, object_pairs_hook=lambda p: p)
+        got = json.loads(r.out)
+    except ValueError:
+        pairs = []
+    keys = [k for k, _ in pairs]
+    err_ok = r.err == err if isinstance(err, str) else err(r.err)
+    return t.ok(r.rc == rc and got == doc and keys == PLAN_KEYS and err_ok, name,
+                "rc %d (want %d)\nstdout:\n%s\nwant:\n%s\nstderr: %r"
+                % (r.rc, rc, r.out, json.dumps(doc, indent=2), r.err))
+
+
 def g_reserve(t):
     root = t.tree()
     before = snapshot(root)
+
+    r = t.run(["reserve", "--json", "--dry-run", "05-06.0004"], root)
+    expect_plan(t, "reserve --json --dry-run: the plan, not applied", r, 0,
+                plan_doc((mask(0xfe), mask(0xfe)), (ONES, mask(0xf7)), ["0a.0004"], False))
+    r = t.run(["reserve", "-jn", "--adapters", "05-06", "--domains", "0004-0006"], root)
+    expect_plan(t, "reserve -jn whole cards: nothing taken along", r, 0,
+                plan_doc((mask(0xfe), mask(0xf8)), (ONES, ONES), [], False))
+    r = t.run(["reserve", "--json", "07.0004-0006"], root)
+    expect_plan(t, "reserve --json with nothing to do: masks unchanged, not applied", r, 0,
+                plan_doc((mask(0xfe), mask(0xfe)), (ONES, ONES), [], False))
+    r = t.run(["reserve", "--json", "05.00zz"], root)
+    t.ok(r.rc == 1 and r.out == "" and r.err.count("\n") == 1 and "05.00zz" in r.err,
+         "reserve --json with bad APQN text: no JSON, one line, exit 1", r.out + r.err)
+    t.ok(snapshot(root) == before, "reserve --json --dry-run and no-op wrote nothing",
+         snap_diff(before, snapshot(root)))
 
     r = t.run(["reserve", "--dry-run", "05-06.0004"], root)
     t.expect("reserve --dry-run: the domain bit takes fewest along", r, 0,
@@ -393,6 +434,14 @@ CARD.DOM TYPE  STATUS DRIVER   HOLDER
          and read(os.path.join(root, "bus/ap/apmask")) == mask(0xfe) + "\n",
          "reserve by domain wrote aqmask only")
 
+    # --json for real
+    root = t.tree()
+    r = t.run(["reserve", "--json", "05-06.0004"], root)
+    expect_plan(t, "reserve --json: the plan, applied", r, 0,
+                plan_doc((mask(0xfe), mask(0xfe)), (ONES, mask(0xf7)), ["0a.0004"], True))
+    t.ok(read(os.path.join(root, "bus/ap/aqmask")) == mask(0xf7) + "\n",
+         "reserve --json wrote aqmask", read(os.path.join(root, "bus/ap/aqmask")))
+
 
 def g_release(t):
     root = t.tree()
@@ -433,6 +482,24 @@ def g_release(t):
     t.ok(read(os.path.join(root, "bus/ap/apmask")).strip() == mask(0xfe)
          and read(os.path.join(root, "bus/ap/aqmask")).strip() == ONES,
          "release wrote both masks")
+
+    coll_b = ["05.0005", "05.0006", "06.0004", "0a.0004"]
+    root = t.tree("cli-b")
+    before = snapshot(root)
+    r = t.run(["release", "--json", "--dry-run", "05.0004"], root)
+    expect_plan(t, "release --json --dry-run: both masks, what comes along", r, 0,
+                plan_doc((mask(0xfa), mask(0xfe)), (mask(0xf7), ONES), coll_b, False))
+    t.ok(snapshot(root) == before, "release --json --dry-run wrote nothing",
+         snap_diff(before, snapshot(root)))
+    r = t.run(["release", "-j", "05.0004"], root)
+    expect_plan(t, "release -j: applied", r, 0,
+                plan_doc((mask(0xfa), mask(0xfe)), (mask(0xf7), ONES), coll_b, True))
+    t.ok(read(os.path.join(root, "bus/ap/apmask")).strip() == mask(0xfe)
+         and read(os.path.join(root, "bus/ap/aqmask")).strip() == ONES,
+         "release --json wrote both masks")
+    r = t.run(["release", "--json", "05.0004"], root)
+    expect_plan(t, "release --json with nothing to do: not applied", r, 0,
+                plan_doc((mask(0xfe), mask(0xfe)), (ONES, ONES), [], False))
 
 
 def ro_bind_prefix(path):
@@ -951,6 +1018,19 @@ def g_faults(t):
              "rc %d stdout %r stderr %r" % (r.rc, r.out, r.err))
         t.ok(snapshot(root) == before, "release vetoed on %s: both masks as before" % m,
              snap_diff(before, snapshot(root)))
+
+    # --json: the document says "applied": false, the error follows on stderr
+    root = t.tree("cli-b")
+    before = snapshot(root)
+    r = t.run(["release", "--json", "05.0004"], root,
+              env=fault(APMATRIX_FAULT_WRITE="aqmask:EBUSY"))
+    expect_plan(t, "release --json vetoed (EBUSY): not applied, one line, exit 6", r, 6,
+                plan_doc((mask(0xfa), mask(0xfe)), (mask(0xf7), ONES),
+                         ["05.0005", "05.0006", "06.0004", "0a.0004"], False),
+                lambda e: e.count("\n") == 1 and e.startswith(P) and "EBUSY" in e
+                and e.endswith("(clear or change that VM first)\n"))
+    t.ok(snapshot(root) == before, "release --json vetoed: both masks as before",
+         snap_diff(before, snapshot(root)))
 
     root = t.tree()
     before = snapshot(root)
