@@ -480,7 +480,7 @@ int apmatrix_matrix_parse_apqns(struct apmatrix_ctx *ctx,
 				struct apmatrix_matrix *m, const char *text,
 				struct apmatrix_apqns *missing)
 {
-	struct apmatrix_apqns *set;
+	struct apmatrix_apqns *set = NULL;
 	int rc;
 
 	if (!m)
@@ -747,7 +747,7 @@ int apmatrix_apqns_get(const struct apmatrix_apqns *s, unsigned int idx,
 int apmatrix_apqns_parse(struct apmatrix_ctx *ctx, struct apmatrix_apqns *s,
 			 const char *text)
 {
-	struct apmatrix_apqns *set;
+	struct apmatrix_apqns *set = NULL;
 	unsigned int a, i;
 	int rc;
 
