@@ -7,7 +7,8 @@
  *                                   of 1 adapter x 6 domains, with NVMS other
  *                                   VMs each holding 1 x 6 of a 256x256 host;
  *                                   then the same check done the vfio_ap way
- *                                   (AND against every other VM's matrix)
+ *                                   (vfio_ap_mdev_verify_no_sharing: a list walk
+ *                                   ANDing against every other mdev's matrix)
  *   bench-set reconf NA ND NC       KVM ioctls and vCPU kick rounds of one
  *                                   reconfiguration of NA x ND (+NC control
  *                                   domains) of a running VM
@@ -83,23 +84,75 @@ __attribute__((noinline)) int measured_apmatrix(struct sim_vm *vm, struct kmatri
 	return sim_vm_set_attr(vm, GROUP_CRYPTO, ATTR_SET_AP_MATRIX, m);
 }
 
-/* vfio_ap_mdev_verify_no_sharing(): the new matrix against every other mdev's */
-__attribute__((noinline)) int measured_vfio(const struct kmatrix *all, unsigned int n,
+/*
+ * The vfio_ap way, modelled on vfio_ap_mdev_verify_no_sharing() (6.12
+ * drivers/s390/crypto/vfio_ap_ops.c l.913-951): walk the list of every
+ * mdev (each a separate allocation: struct ap_matrix_mdev starts with a
+ * struct vfio_device, so list node and matrix sit far apart from the next
+ * mdev's), clear two scratch bitmaps, and AND the new apm, then aqm,
+ * against that mdev's with the kernel's out-of-line __bitmap_and().
+ */
+struct mdev_like {
+	char vdev[512];			/* struct vfio_device comes first */
+	struct mdev_like *next;		/* node in matrix_dev->mdev_list */
+	struct { uint64_t apm[4], aqm[4], adm[4]; } matrix;
+	char rest[256];			/* shadow_apcb, qtable, ... */
+};
+
+__attribute__((noinline)) static int bitmap_and_ool(uint64_t *dst, const uint64_t *a,
+						    const uint64_t *b, unsigned int nbits)
+{
+	unsigned int k, lim = nbits / 64;
+	uint64_t result = 0;
+
+	for (k = 0; k < lim; k++)
+		result |= (dst[k] = a[k] & b[k]);
+	return result != 0;
+}
+
+__attribute__((noinline)) int measured_vfio(const struct mdev_like *list,
 					    const struct kmatrix *m)
 {
-	unsigned int i, w;
-	int ap, aq;
+	uint64_t apm[4], aqm[4];
+	const struct mdev_like *o;
 
-	for (i = 0; i < n; i++) {
-		ap = aq = 0;
-		for (w = 0; w < 4; w++) {
-			ap |= (all[i].apm[w] & m->apm[w]) != 0;
-			aq |= (all[i].aqm[w] & m->aqm[w]) != 0;
-		}
-		if (ap && aq)
-			return -1;
+	for (o = list; o; o = o->next) {
+		memset(apm, 0, sizeof(apm));
+		memset(aqm, 0, sizeof(aqm));
+		if (!bitmap_and_ool(apm, m->apm, o->matrix.apm, 256))
+			continue;
+		if (!bitmap_and_ool(aqm, m->aqm, o->matrix.aqm, 256))
+			continue;
+		return -1;	/* -EADDRINUSE */
 	}
 	return 0;
+}
+
+static struct mdev_like *mdev_list(const struct kmatrix *all, unsigned int n)
+{
+	struct mdev_like *head = NULL, *o;
+	unsigned int i;
+
+	for (i = n; i-- > 0;) {
+		o = calloc(1, sizeof(*o));
+		if (!o)
+			exit(2);
+		memcpy(o->matrix.apm, all[i].apm, sizeof(o->matrix.apm));
+		memcpy(o->matrix.aqm, all[i].aqm, sizeof(o->matrix.aqm));
+		o->next = head;
+		head = o;
+	}
+	return head;
+}
+
+static void mdev_list_free(struct mdev_like *o)
+{
+	struct mdev_like *next;
+
+	for (; o; o = next) {
+		next = o->next;
+		free(o);
+	}
 }
 
 static int bench_set(unsigned int n, unsigned int iters)
@@ -107,6 +160,7 @@ static int bench_set(unsigned int n, unsigned int iters)
 	struct sim_vm **vms = calloc(n + 1, sizeof(*vms));
 	struct kmatrix *all = calloc(n + 1, sizeof(*all));
 	struct kmatrix mine, empty;
+	struct mdev_like *mdevs;
 	uint64_t *t = calloc(iters, sizeof(*t)), t0;
 	unsigned int i, d;
 	volatile int sink = 0;
@@ -137,11 +191,13 @@ static int bench_set(unsigned int n, unsigned int iters)
 	}
 	qsort(t, iters, sizeof(*t), cmp_u64);
 	printf("apmatrix_ns %llu\n", (unsigned long long)t[iters / 2]);
+	mdevs = mdev_list(all, n);
 	for (i = 0; i < iters; i++) {
 		t0 = now_ns();
-		sink += measured_vfio(all, n, &mine);
+		sink += measured_vfio(mdevs, &mine);
 		t[i] = now_ns() - t0;
 	}
+	mdev_list_free(mdevs);
 	qsort(t, iters, sizeof(*t), cmp_u64);
 	printf("vfio_ns %llu\n", (unsigned long long)t[iters / 2]);
 	(void)sink;
