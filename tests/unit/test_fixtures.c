@@ -312,11 +312,9 @@ int main(void)
 {
 	const char *hd = getenv("APMATRIX_FIXTURE_HOSTS");
 	struct dirent *de;
-	SRunner *sr;
 	Suite *s;
 	TCase *tc;
 	DIR *dp;
-	int failed;
 
 	if (!hd || !(dp = opendir(hd))) {
 		fprintf(stderr, "APMATRIX_FIXTURE_HOSTS is not a directory: run through meson test\n");
@@ -343,9 +341,5 @@ int main(void)
 	tcase_add_loop_test(tc, fixture_reserve_release, 0, nhosts);
 	tcase_set_timeout(tc, 120);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return run_suite(s);
 }

@@ -274,3 +274,14 @@ struct apmatrix_matrix *mat(const char *apqns)
 	apmatrix_ctx_free(ctx);
 	return m;
 }
+
+int run_suite(Suite *s)
+{
+	SRunner *sr = srunner_create(s);
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}

@@ -3,6 +3,7 @@
 #ifndef TUTIL_H
 #define TUTIL_H
 
+#include <check.h>
 #include <limits.h>
 #include <stdbool.h>
 
@@ -48,6 +49,9 @@ const char *tmp_base(void);
 void write_file(const char *path, const char *content);
 void mkdir_p(const char *path);
 void rm_rf(const char *path);
+
+/* run every test of s (freed here); the exit status for main() */
+int run_suite(Suite *s);
 
 /* a matrix from APQN text; the test fails if it does not parse */
 struct apmatrix_matrix *mat(const char *apqns);
