@@ -20,6 +20,9 @@ import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+sys.path.insert(0, os.path.dirname(HERE))
+from tap import Tap  # noqa: E402
 SRC = os.path.dirname(os.path.dirname(HERE))
 MKFIXTURE = os.path.join(SRC, "tests", "fixtures", "mkfixture.py")
 HOSTS = os.path.join(HERE, "hosts")
@@ -42,11 +45,10 @@ class Skip(Exception):
     pass
 
 
-class Tests:
+class Tests(Tap):
     def __init__(self, opts):
+        super().__init__()
         self.opts = opts
-        self.n = 0
-        self.failed = 0
         self.tmp = tempfile.mkdtemp(prefix="apmatrix-cli-")
         self.lock = os.path.join(self.tmp, "s390apconfig.lock")
         self.trees = 0
@@ -55,16 +57,6 @@ class Tests:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     # -------------------------------------------------------------- TAP
-    def ok(self, cond, name, diag=""):
-        self.n += 1
-        print("%s %d - %s" % ("ok" if cond else "not ok", self.n, name))
-        if not cond:
-            self.failed += 1
-            for line in diag.splitlines():
-                print("#   " + line)
-        sys.stdout.flush()
-        return cond
-
     def subset(self, cases, names):
         """All cases; under --valgrind only those named (a case is a tuple
         whose first item is its name). Each apmatrix-ctl run under memcheck
@@ -76,10 +68,6 @@ class Tests:
         self.ok(set(names) <= have, "valgrind subset: every case it names exists",
                 "unknown: %s" % sorted(set(names) - have))
         return [c for c in cases if c[0] in names]
-
-    def skip(self, name, why):
-        self.n += 1
-        print("ok %d - %s # SKIP %s" % (self.n, name, why))
 
     # -------------------------------------------------------------- trees
     def tree(self, host="cli-a"):
@@ -1144,8 +1132,7 @@ def main():
         t.skip(opts.group, str(e))
     finally:
         t.close()
-    print("1..%d" % t.n)
-    return 1 if t.failed else 0
+    return t.done()
 
 
 if __name__ == "__main__":

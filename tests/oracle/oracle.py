@@ -42,29 +42,11 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(os.path.dirname(HERE))
 sys.dont_write_bytecode = True  # no __pycache__ in the source tree
 sys.path.insert(0, os.path.join(SRC, "tests", "fixtures"))
+sys.path.insert(0, os.path.join(SRC, "tests"))
 import mkfixture  # noqa: E402
+from tap import Tap  # noqa: E402
 
 SKIP = 77
-
-
-class Tap:
-    def __init__(self):
-        self.n = 0
-        self.failed = 0
-
-    def ok(self, cond, name, diag=""):
-        self.n += 1
-        print("%s %d - %s" % ("ok" if cond else "not ok", self.n, name))
-        if not cond:
-            self.failed += 1
-            for line in str(diag).splitlines():
-                print("#   " + line)
-        sys.stdout.flush()
-        return cond
-
-    def done(self):
-        print("1..%d" % self.n)
-        return 1 if self.failed else 0
 
 
 def scratch_dir():
