@@ -78,27 +78,14 @@ mkdir -p "$KDIR/patches"
 rm -f "$KDIR"/patches/*.patch
 cp "$tmp"/*.patch "$KDIR/patches/"
 
-tree_to_overlay() {
-	case $1 in
-	arch/s390/include/uapi/asm/kvm.h) echo include/uapi/asm/kvm.h ;;
-	*) echo "$1" ;;
-	esac
-}
-overlay_to_tree() {
-	case $1 in
-	include/uapi/asm/kvm.h) echo arch/s390/include/uapi/asm/kvm.h ;;
-	*) echo "$1" ;;
-	esac
-}
+# shellcheck source=kernel/overlay.sh
+. "$KDIR/overlay.sh"
 
 changed=$(git -C "$WT" diff --name-only "$base"..HEAD)
 # existing overlay files: refresh, or remove when the series no longer
 # changes them
-while IFS= read -r -d '' f; do
-	rel=${f#"$KDIR"/}
-	case $rel in
-	patches/*|test.sh|mkseries.sh|README*) continue ;;
-	esac
+while IFS= read -r -d '' rel; do
+	f=$KDIR/$rel
 	t=$(overlay_to_tree "$rel")
 	if grep -qxF "$t" <<<"$changed" && [ -f "$WT/$t" ]; then
 		cp "$WT/$t" "$f"
@@ -106,7 +93,7 @@ while IFS= read -r -d '' f; do
 		echo "removing kernel/$rel (the series does not change $t)"
 		rm -f "$f"
 	fi
-done < <(find "$KDIR" -type f -print0)
+done < <(overlay_files "$KDIR")
 # new files and the UAPI header
 {
 	git -C "$WT" diff --name-only --diff-filter=A "$base"..HEAD

@@ -181,26 +181,13 @@ git log --oneline base..HEAD
 # overlay
 #
 step overlay "overlay files == tree, series' new files in overlay"
-overlay_to_tree() {
-	case $1 in
-	include/uapi/asm/kvm.h) echo arch/s390/include/uapi/asm/kvm.h ;;
-	*) echo "$1" ;;
-	esac
-}
-tree_to_overlay() {
-	case $1 in
-	arch/s390/include/uapi/asm/kvm.h) echo include/uapi/asm/kvm.h ;;
-	*) echo "$1" ;;
-	esac
-}
+# shellcheck source=kernel/overlay.sh
+. "$KDIR/overlay.sh"
 errors=0
 nover=0
 changed=$(git diff --name-only base..HEAD)
-while IFS= read -r -d '' f; do
-	rel=${f#"$KDIR"/}
-	case $rel in
-	patches/*|test.sh|mkseries.sh|README*) continue ;;
-	esac
+while IFS= read -r -d '' rel; do
+	f=$KDIR/$rel
 	t=$(overlay_to_tree "$rel")
 	nover=$((nover + 1))
 	if [ ! -f "$t" ]; then
@@ -214,7 +201,7 @@ while IFS= read -r -d '' f; do
 		echo "overlay kernel/$rel: $t is not changed by the series" >&2
 		errors=$((errors + 1))
 	fi
-done < <(find "$KDIR" -type f -print0 | sort -z)
+done < <(overlay_files "$KDIR")
 while IFS= read -r t; do
 	[ -n "$t" ] || continue
 	o=$(tree_to_overlay "$t")
