@@ -46,11 +46,13 @@ _Static_assert(offsetof(struct kvm_s390_ap_matrix, apm) == 0, "apm at 0");
 _Static_assert(offsetof(struct kvm_s390_ap_matrix, aqm) == 32, "aqm at 32");
 _Static_assert(offsetof(struct kvm_s390_ap_matrix, adm) == 64, "adm at 64");
 _Static_assert(offsetof(struct kvm_s390_ap_matrix, flags) == 96, "flags at 96");
-_Static_assert(offsetof(struct kvm_s390_ap_matrix, reserved) == 100, "reserved at 100");
+_Static_assert(offsetof(struct kvm_s390_ap_matrix, grant_fd) == 100, "grant_fd at 100");
+_Static_assert(offsetof(struct kvm_s390_ap_matrix, reserved) == 104, "reserved at 104");
 _Static_assert(KVM_S390_VM_CRYPTO == 2, "group KVM_S390_VM_CRYPTO");
 _Static_assert(KVM_S390_VM_CRYPTO_ENABLE_APIE == 4, "ENABLE_APIE");
 _Static_assert(KVM_S390_VM_CRYPTO_SET_AP_MATRIX == 6, "SET_AP_MATRIX");
 _Static_assert(KVM_S390_AP_MATRIX_VALIDATE_ONLY == 1, "VALIDATE_ONLY");
 _Static_assert(KVM_S390_AP_MATRIX_RESET == 2, "RESET");
+_Static_assert(KVM_S390_AP_MATRIX_GRANT == 4, "GRANT");
 
 #endif /* APMATRIX_KVM_ABI_H */

@@ -54,7 +54,8 @@ static_assert(offsetof(struct kvm_s390_ap_matrix, apm) == 0);
 static_assert(offsetof(struct kvm_s390_ap_matrix, aqm) == 32);
 static_assert(offsetof(struct kvm_s390_ap_matrix, adm) == 64);
 static_assert(offsetof(struct kvm_s390_ap_matrix, flags) == 96);
-static_assert(offsetof(struct kvm_s390_ap_matrix, reserved) == 100);
+static_assert(offsetof(struct kvm_s390_ap_matrix, grant_fd) == 100);
+static_assert(offsetof(struct kvm_s390_ap_matrix, reserved) == 104);
 
 #define AP_MATRIX_IDS		256
 #define AP_MATRIX_WORDS		BITS_TO_LONGS(AP_MATRIX_IDS)

@@ -507,11 +507,13 @@ struct kvm_s390_ap_matrix {
 	__u64 aqm[4];		/* usage domains (APQI 0..255) */
 	__u64 adm[4];		/* control domains (0..255) */
 	__u32 flags;		/* KVM_S390_AP_MATRIX_* ; 0 from GET */
-	__u32 reserved[9];	/* must be zero; 0 from GET */
+	__s32 grant_fd;		/* with KVM_S390_AP_MATRIX_GRANT; else 0 */
+	__u32 reserved[8];	/* must be zero; 0 from GET */
 };
 
 #define KVM_S390_AP_MATRIX_VALIDATE_ONLY	0x1U
 #define KVM_S390_AP_MATRIX_RESET		0x2U
+#define KVM_S390_AP_MATRIX_GRANT		0x4U
 
 /* kvm attributes for migration mode */
 #define KVM_S390_VM_MIGRATION_STOP	0
