@@ -5,14 +5,34 @@
  * The AP bus is replaced by fake host operations; a VM is a zeroed struct
  * kvm with a real CRYCB, so the real kvm_arch_crypto_set_masks() writes the
  * masks (there are no vCPUs to block).
+ *
+ * Concurrency is tested with kthreads: the fake operations can hold the
+ * first TAPQ until the test releases it, and record every ZAPQ of a queue
+ * the test marked as held by another VM.  Every wait is bounded; a thread
+ * that does not finish fails its test and is left alone, never killed.
+ *
+ * Allocation failures are injected with the failslab fail-nth mechanism
+ * (CONFIG_FAILSLAB, CONFIG_FAULT_INJECTION_DEBUG_FS in .kunitconfig).
  */
 
 #include <kunit/test.h>
+#include <linux/anon_inodes.h>
+#include <linux/capability.h>
+#include <linux/completion.h>
+#include <linux/cred.h>
+#include <linux/debugfs.h>
+#include <linux/fdtable.h>
+#include <linux/file.h>
+#include <linux/fs.h>
+#include <linux/kthread.h>
 #include <linux/kvm_host.h>
 #include <linux/mman.h>
+#include <linux/sched/signal.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <linux/xarray.h>
+#include <asm/apmatrix.h>
 #include <asm/debug.h>
 #include <asm/kvm_ap_matrix.h>
 
@@ -30,6 +50,13 @@
 
 #define MAX_VMS			80
 #define MAX_EVENTS		256
+#define MAX_THREADS		8
+#define MAX_FDS			16
+
+/* the bound of every wait for something that must happen */
+#define LONG_WAIT		(10 * HZ)
+/* how long a thread that must be blocked is watched */
+#define SHORT_WAIT		(HZ / 5)
 
 enum { EV_ZAPQ = 1, EV_TAPQ };
 
@@ -41,15 +68,30 @@ struct fake_event {
 /* the fake AP bus */
 struct fake_host {
 	struct mutex lock;		/* plays ap_perms_mutex */
-	unsigned int max_apid, max_apqi;
+	struct task_struct *lock_owner;
+	atomic_t nunlock;
+	struct completion unlocked;	/* completed by every unlock */
+	struct kvm_s390_ap_host_config cfg;
 	DECLARE_BITMAP(unavailable, NR_APQNS);
+	/* TAPQ of these answers "reset in progress" forever */
+	DECLARE_BITMAP(stuck, NR_APQNS);
+	/* queues the test gave to another VM: a ZAPQ of one is a bug */
+	DECLARE_BITMAP(hazard, NR_APQNS);
+	atomic_t hazard_zapq;
+	u16 zapqs[NR_APQNS];		/* ZAPQs per APQN */
 	/* scripted answers, consumed in order, then the default */
 	u8 zapq_script[8], tapq_script[8];
 	unsigned int zapq_len, zapq_pos, tapq_len, tapq_pos;
 	u8 zapq_default, tapq_default;
+	spinlock_t ev_lock;		/* events and scripts */
 	struct fake_event ev[MAX_EVENTS];
 	unsigned int nev, nzapq, ntapq;
-	bool locked_in_reset;		/* ZAPQ/TAPQ seen under the lock */
+	bool locked_in_reset;		/* ZAPQ/TAPQ under the AP lock */
+	/* hold the first TAPQ until tapq_release */
+	bool block_tapq;
+	atomic_t tapq_calls;
+	struct completion tapq_entered, tapq_release;
+	bool tapq_timed_out;
 	/* CRYCB of a VM, copied at the first ZAPQ */
 	struct kvm_s390_crypto_cb *watch;
 	struct kvm_s390_crypto_cb snap;
@@ -57,12 +99,20 @@ struct fake_host {
 	void (*on_tapq)(unsigned int apqn);
 };
 
+struct apm_thread;
+struct failslab_knobs;
+static void failslab_restore(struct failslab_knobs *k);
+
 struct apm_ctx {
-	struct fake_host *fake;
 	const struct kvm_s390_ap_host_ops *saved_ops;
 	struct kvm_s390_ap_matrix_tunables saved_tunables;
 	struct kvm *vms[MAX_VMS];
 	unsigned int nvms;
+	struct apm_thread *threads[MAX_THREADS];
+	unsigned int nthreads;
+	int fds[MAX_FDS];
+	unsigned int nfds;
+	struct failslab_knobs *failslab;	/* to restore */
 	/* for the on_tapq hooks */
 	struct kunit *test;
 	struct kvm *other;
@@ -71,23 +121,34 @@ struct apm_ctx {
 	unsigned int hook_calls;
 };
 
-static struct fake_host *fake;
+/*
+ * Static, not per test: a thread that outlives its test (a failure) must
+ * not touch freed memory.
+ */
+static struct fake_host fake_host;
+static struct fake_host *fake = &fake_host;
 static struct apm_ctx *ctx;
 
-static void fake_lock(void)
+static int fake_lock(void)
 {
-	mutex_lock(&fake->lock);
+	int rc = mutex_lock_killable(&fake->lock);
+
+	if (!rc)
+		WRITE_ONCE(fake->lock_owner, current);
+	return rc;
 }
 
 static void fake_unlock(void)
 {
+	WRITE_ONCE(fake->lock_owner, NULL);
 	mutex_unlock(&fake->lock);
+	atomic_inc(&fake->nunlock);
+	complete(&fake->unlocked);
 }
 
-static void fake_limits(unsigned int *max_apid, unsigned int *max_apqi)
+static void fake_config(struct kvm_s390_ap_host_config *cfg)
 {
-	*max_apid = fake->max_apid;
-	*max_apqi = fake->max_apqi;
+	*cfg = fake->cfg;
 }
 
 static int fake_available(unsigned int apqn)
@@ -98,13 +159,23 @@ static int fake_available(unsigned int apqn)
 
 static void fake_record(u8 type, unsigned int apqn)
 {
+	spin_lock(&fake->ev_lock);
 	if (fake->nev < MAX_EVENTS) {
 		fake->ev[fake->nev].type = type;
 		fake->ev[fake->nev].apqn = apqn;
 	}
 	fake->nev++;
-	if (mutex_is_locked(&fake->lock))
+	if (type == EV_ZAPQ) {
+		fake->nzapq++;
+		fake->zapqs[apqn]++;
+		if (test_bit(apqn, fake->hazard))
+			atomic_inc(&fake->hazard_zapq);
+	} else {
+		fake->ntapq++;
+	}
+	if (READ_ONCE(fake->lock_owner) == current)
 		fake->locked_in_reset = true;
+	spin_unlock(&fake->ev_lock);
 }
 
 static struct ap_queue_status fake_status(u8 rc)
@@ -116,27 +187,40 @@ static struct ap_queue_status fake_status(u8 rc)
 
 static struct ap_queue_status fake_zapq(unsigned int apqn)
 {
-	u8 rc = fake->zapq_default;
+	u8 rc;
 
+	fake_record(EV_ZAPQ, apqn);
+	spin_lock(&fake->ev_lock);
+	rc = fake->zapq_default;
 	if (fake->zapq_pos < fake->zapq_len)
 		rc = fake->zapq_script[fake->zapq_pos++];
-	fake_record(EV_ZAPQ, apqn);
-	fake->nzapq++;
 	if (fake->watch && !fake->snapped) {
 		fake->snap = *fake->watch;
 		fake->snapped = true;
 	}
+	spin_unlock(&fake->ev_lock);
 	return fake_status(rc);
 }
 
 static struct ap_queue_status fake_tapq(unsigned int apqn)
 {
-	u8 rc = fake->tapq_default;
+	u8 rc;
 
+	if (READ_ONCE(fake->block_tapq) &&
+	    atomic_inc_return(&fake->tapq_calls) == 1) {
+		complete(&fake->tapq_entered);
+		if (!wait_for_completion_timeout(&fake->tapq_release,
+						 LONG_WAIT))
+			WRITE_ONCE(fake->tapq_timed_out, true);
+	}
+	fake_record(EV_TAPQ, apqn);
+	spin_lock(&fake->ev_lock);
+	rc = fake->tapq_default;
 	if (fake->tapq_pos < fake->tapq_len)
 		rc = fake->tapq_script[fake->tapq_pos++];
-	fake_record(EV_TAPQ, apqn);
-	fake->ntapq++;
+	if (test_bit(apqn, fake->stuck))
+		rc = RC_RESET_IN_PROGRESS;
+	spin_unlock(&fake->ev_lock);
 	if (fake->on_tapq)
 		fake->on_tapq(apqn);
 	return fake_status(rc);
@@ -146,25 +230,145 @@ static const struct kvm_s390_ap_host_ops fake_ops = {
 	.owner = THIS_MODULE,
 	.lock = fake_lock,
 	.unlock = fake_unlock,
-	.limits = fake_limits,
+	.config = fake_config,
 	.available = fake_available,
 	.zapq = fake_zapq,
 	.tapq = fake_tapq,
 };
 
+/* hold the first TAPQ from now on until fake_release_tapq() */
+static void fake_block_first_tapq(void)
+{
+	atomic_set(&fake->tapq_calls, 0);
+	reinit_completion(&fake->tapq_entered);
+	reinit_completion(&fake->tapq_release);
+	WRITE_ONCE(fake->block_tapq, true);
+}
+
+static void fake_release_tapq(void)
+{
+	WRITE_ONCE(fake->block_tapq, false);
+	complete_all(&fake->tapq_release);
+}
+
+/*
+ * Threads.  A thread runs one operation and completes ->done; it accepts
+ * SIGKILL, so a test can interrupt a wait.
+ */
+struct apm_thread {
+	struct task_struct *task;
+	struct completion done;
+	int (*fn)(struct apm_thread *t);
+	struct kvm *kvm;
+	struct kvm_s390_ap_matrix m;
+	unsigned int apqn;
+	int rc;
+	bool finished;
+};
+
+static int apm_thread_main(void *data)
+{
+	struct apm_thread *t = data;
+
+	allow_signal(SIGKILL);
+	t->rc = t->fn(t);
+	complete(&t->done);
+	return 0;
+}
+
+static struct apm_thread *apm_thread_start(struct kunit *test,
+					   int (*fn)(struct apm_thread *t),
+					   struct kvm *kvm,
+					   struct kvm_s390_ap_matrix m,
+					   unsigned int apqn)
+{
+	struct apm_thread *t;
+
+	KUNIT_ASSERT_LT(test, ctx->nthreads, MAX_THREADS);
+	/* not kunit memory: a stuck thread may outlive the test */
+	t = kzalloc(sizeof(*t), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, t);
+	init_completion(&t->done);
+	t->fn = fn;
+	t->kvm = kvm;
+	t->m = m;
+	t->apqn = apqn;
+	t->task = kthread_create(apm_thread_main, t, "apm-test/%u",
+				 ctx->nthreads);
+	if (IS_ERR(t->task)) {
+		kfree(t);
+		KUNIT_FAIL_AND_ABORT(test, "kthread_create failed");
+	}
+	get_task_struct(t->task);
+	ctx->threads[ctx->nthreads++] = t;
+	wake_up_process(t->task);
+	return t;
+}
+
+/* wait at most @timeout for @t to finish; true if it did */
+static bool apm_thread_wait(struct apm_thread *t, unsigned long timeout)
+{
+	if (!t->finished)
+		t->finished = wait_for_completion_timeout(&t->done, timeout);
+	return t->finished;
+}
+
+static void apm_thread_reap(struct kunit *test, struct apm_thread *t)
+{
+	if (!apm_thread_wait(t, LONG_WAIT)) {
+		KUNIT_FAIL(test, "thread %s did not finish; left behind",
+			   t->task->comm);
+		return;
+	}
+	kthread_stop_put(t->task);
+	kfree(t);
+}
+
+static int thread_set(struct apm_thread *t)
+{
+	return kvm_s390_ap_matrix_set_matrix(t->kvm, &t->m);
+}
+
+static int thread_destroy(struct apm_thread *t)
+{
+	kvm_s390_ap_matrix_destroy(t->kvm);
+	return 0;
+}
+
+static int thread_queue_removed(struct apm_thread *t)
+{
+	kvm_s390_ap_matrix_queue_removed(t->apqn);
+	return 0;
+}
+
+static bool in_use(unsigned int apid, unsigned int apqi);
+
+static int thread_in_use(struct apm_thread *t)
+{
+	return in_use(t->apqn >> 8, t->apqn & 0xff);
+}
+
+static void apm_fake_reset(void)
+{
+	memset(fake, 0, sizeof(*fake));
+	mutex_init(&fake->lock);
+	spin_lock_init(&fake->ev_lock);
+	init_completion(&fake->unlocked);
+	init_completion(&fake->tapq_entered);
+	init_completion(&fake->tapq_release);
+	fake->cfg.max_apid = 255;
+	fake->cfg.max_apqi = 255;
+	bitmap_fill(fake->cfg.adm, 256);
+	fake->zapq_default = RC_NORMAL;
+	fake->tapq_default = RC_NORMAL;
+}
+
 static int apm_test_init(struct kunit *test)
 {
 	ctx = kunit_kzalloc(test, sizeof(*ctx), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, ctx);
-	fake = kunit_kzalloc(test, sizeof(*fake), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, fake);
-	ctx->fake = fake;
 	ctx->test = test;
-	mutex_init(&fake->lock);
-	fake->max_apid = 255;
-	fake->max_apqi = 255;
-	fake->zapq_default = RC_NORMAL;
-	fake->tapq_default = RC_NORMAL;
+	apm_fake_reset();
 
 	ctx->saved_tunables = kvm_s390_ap_matrix_tunables;
 	kvm_s390_ap_matrix_tunables.interval_ms = 0;
@@ -183,9 +387,27 @@ static void apm_vm_free(struct kvm *kvm)
 	kvfree(kvm);
 }
 
+/*
+ * Wait until no reset runs in the background.
+ * TODO(kernel hook): replace with the kernel's flush hook when it exists.
+ */
+static void apm_flush(void)
+{
+}
+
 static void apm_test_exit(struct kunit *test)
 {
 	unsigned int i;
+
+	if (ctx->failslab)
+		failslab_restore(ctx->failslab);
+	/* let every thread finish first */
+	fake_release_tapq();
+	bitmap_zero(fake->stuck, NR_APQNS);
+	for (i = 0; i < ctx->nthreads; i++)
+		apm_thread_reap(test, ctx->threads[i]);
+	for (i = 0; i < ctx->nfds; i++)
+		close_fd(ctx->fds[i]);
 
 	fake->on_tapq = NULL;
 	fake->watch = NULL;
@@ -196,10 +418,18 @@ static void apm_test_exit(struct kunit *test)
 	for (i = 0; i < ctx->nvms; i++)
 		if (ctx->vms[i])
 			apm_vm_free(ctx->vms[i]);
+	apm_flush();
 	KUNIT_EXPECT_TRUE(test, kvm_s390_ap_matrix_idle());
 	kvm_s390_ap_matrix_swap_ops(ctx->saved_ops);
 	kvm_s390_ap_matrix_tunables = ctx->saved_tunables;
 }
+
+static int dummy_pqap(struct kvm_vcpu *vcpu)
+{
+	return 0;
+}
+
+static crypto_hook dummy_pqap_hook = dummy_pqap;
 
 /* a VM with a CRYCB of format @fmt (CRYCB_FORMAT0/1/2) */
 static struct kvm *apm_vm(struct kunit *test, u32 fmt)
@@ -208,6 +438,7 @@ static struct kvm *apm_vm(struct kunit *test, u32 fmt)
 	struct kvm_s390_crypto_cb *crycb;
 	char name[32];
 	struct kvm *kvm;
+	int n;
 
 	KUNIT_ASSERT_LT(test, ctx->nvms, MAX_VMS);
 	kvm = kvzalloc(sizeof(*kvm), GFP_KERNEL);
@@ -216,7 +447,10 @@ static struct kvm *apm_vm(struct kunit *test, u32 fmt)
 	KUNIT_ASSERT_NOT_NULL(test, crycb);
 	mutex_init(&kvm->lock);
 	xa_init(&kvm->vcpu_array);
-	snprintf(name, sizeof(name), "apm-test-%d", atomic_inc_return(&seq));
+	init_rwsem(&kvm->arch.crypto.pqap_hook_rwsem);
+	n = atomic_inc_return(&seq);
+	kvm->userspace_pid = 10000 + n;
+	snprintf(name, sizeof(name), "apm-test-%d", n);
 	kvm->arch.dbf = debug_register(name, 1, 1, 7 * sizeof(long));
 	KUNIT_ASSERT_NOT_NULL(test, kvm->arch.dbf);
 	kvm->arch.crypto.crycb = crycb;
@@ -271,6 +505,15 @@ static int set(struct kvm *kvm, struct kvm_s390_ap_matrix m, u32 flags)
 	return kvm_s390_ap_matrix_set_matrix(kvm, &m);
 }
 
+/* SET with a grant */
+static int set_g(struct kvm *kvm, struct kvm_s390_ap_matrix m, u32 flags,
+		 int fd)
+{
+	m.flags = flags | KVM_S390_AP_MATRIX_GRANT;
+	m.grant_fd = fd;
+	return kvm_s390_ap_matrix_set_matrix(kvm, &m);
+}
+
 static int validate(struct kvm *kvm, struct kvm_s390_ap_matrix m)
 {
 	return set(kvm, m, KVM_S390_AP_MATRIX_VALIDATE_ONLY);
@@ -289,6 +532,20 @@ static bool in_use(unsigned int apid, unsigned int apqi)
 static bool is_marker(void *entry, unsigned long marker)
 {
 	return xa_is_value(entry) && xa_to_value(entry) == marker;
+}
+
+static enum kvm_s390_ap_queue_state qstate(unsigned int apqn)
+{
+	pid_t pid;
+
+	return kvm_s390_ap_matrix_queue_state(apqn, &pid);
+}
+
+/* the VM's CRYCB is all zero (no AP masks) */
+static bool crycb_zero(struct kvm *kvm)
+{
+	return !memchr_inv(kvm->arch.crypto.crycb, 0,
+			   sizeof(*kvm->arch.crypto.crycb));
 }
 
 static int get(struct kvm *kvm, struct kvm_s390_ap_matrix *out)
@@ -312,6 +569,68 @@ static int get(struct kvm *kvm, struct kvm_s390_ap_matrix *out)
 	return rc;
 }
 
+/* GET equals the masks of @m */
+static bool get_is(struct kvm *kvm, struct kvm_s390_ap_matrix m)
+{
+	struct kvm_s390_ap_matrix g;
+
+	if (get(kvm, &g))
+		return false;
+	return !memcmp(g.apm, m.apm, sizeof(m.apm)) &&
+	       !memcmp(g.aqm, m.aqm, sizeof(m.aqm)) &&
+	       !memcmp(g.adm, m.adm, sizeof(m.adm));
+}
+
+/* a grant for the masks of @m; closed at the end of the test */
+static int grant(struct kunit *test, struct kvm_s390_ap_matrix m)
+{
+	struct apmatrix_grant req;
+	int fd;
+
+	memset(&req, 0, sizeof(req));
+	memcpy(req.apm, m.apm, sizeof(req.apm));
+	memcpy(req.aqm, m.aqm, sizeof(req.aqm));
+	memcpy(req.adm, m.adm, sizeof(req.adm));
+	fd = kvm_s390_ap_matrix_grant_create(&req);
+	KUNIT_ASSERT_GE(test, fd, 0);
+	KUNIT_ASSERT_LT(test, ctx->nfds, MAX_FDS);
+	ctx->fds[ctx->nfds++] = fd;
+	return fd;
+}
+
+/* forget a grant fd the test closed itself */
+static void forget_fd(int fd)
+{
+	unsigned int i;
+
+	for (i = 0; i < ctx->nfds; i++)
+		if (ctx->fds[i] == fd)
+			ctx->fds[i] = ctx->fds[--ctx->nfds];
+}
+
+/*
+ * Run without CAP_SYS_ADMIN until admin_restore(): the credentials of the
+ * test thread lose it, as a VMM's would.
+ */
+static const struct cred *admin_drop(struct kunit *test)
+{
+	const struct cred *old;
+	struct cred *new;
+
+	new = prepare_creds();
+	KUNIT_ASSERT_NOT_NULL(test, new);
+	cap_lower(new->cap_effective, CAP_SYS_ADMIN);
+	old = override_creds(new);
+	put_cred(new);
+	KUNIT_ASSERT_FALSE(test, capable(CAP_SYS_ADMIN));
+	return old;
+}
+
+static void admin_restore(const struct cred *old)
+{
+	revert_creds(old);
+}
+
 static void test_layout(struct kunit *test)
 {
 	KUNIT_EXPECT_EQ(test, sizeof(struct kvm_s390_ap_matrix), 136);
@@ -319,28 +638,67 @@ static void test_layout(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, offsetof(struct kvm_s390_ap_matrix, aqm), 32);
 	KUNIT_EXPECT_EQ(test, offsetof(struct kvm_s390_ap_matrix, adm), 64);
 	KUNIT_EXPECT_EQ(test, offsetof(struct kvm_s390_ap_matrix, flags), 96);
-	KUNIT_EXPECT_EQ(test, offsetof(struct kvm_s390_ap_matrix, reserved),
+	KUNIT_EXPECT_EQ(test, offsetof(struct kvm_s390_ap_matrix, grant_fd),
 			100);
+	KUNIT_EXPECT_EQ(test, offsetof(struct kvm_s390_ap_matrix, reserved),
+			104);
 	KUNIT_EXPECT_EQ(test, KVM_S390_VM_CRYPTO_SET_AP_MATRIX, 6);
 	KUNIT_EXPECT_EQ(test, KVM_S390_AP_MATRIX_VALIDATE_ONLY, 1U);
 	KUNIT_EXPECT_EQ(test, KVM_S390_AP_MATRIX_RESET, 2U);
+	KUNIT_EXPECT_EQ(test, KVM_S390_AP_MATRIX_GRANT, 4U);
+	KUNIT_EXPECT_EQ(test, sizeof(struct apmatrix_grant), 136);
 }
 
-static void test_rule_einval(struct kunit *test)
+static const struct file_operations not_a_grant_fops = {
+	.owner = THIS_MODULE,
+};
+
+/*
+ * EINVAL: unknown flags, reserved, grant_fd without GRANT, GRANT with an
+ * open file that is not a grant; EBADF: GRANT with a closed fd
+ */
+static void test_rule_einval_ebadf(struct kunit *test)
 {
 	struct kvm *a = apm_vm(test, CRYCB_FORMAT2);
 	struct kvm_s390_ap_matrix m = mx(1, 1, 1, 1);
+	int fd, other;
 	unsigned int i;
 
-	KUNIT_EXPECT_EQ(test, set(a, m, 1U << 2), -EINVAL);
+	KUNIT_EXPECT_EQ(test, set(a, m, 1U << 3), -EINVAL);
 	KUNIT_EXPECT_EQ(test, set(a, m, 1U << 31), -EINVAL);
 	for (i = 0; i < ARRAY_SIZE(m.reserved); i++) {
 		m = mx(1, 1, 1, 1);
 		m.reserved[i] = 1;
 		KUNIT_EXPECT_EQ(test, set(a, m, 0), -EINVAL);
 	}
+	/*
+	 * grant_fd without GRANT, even that of a real grant (unless it is 0:
+	 * the test runs with the kernel threads' file table, where a grant
+	 * may get fd 0)
+	 */
+	fd = grant(test, mx(1, 1, 1, 1));
+	m = mx(1, 1, 1, 1);
+	m.grant_fd = fd ? fd : 1;
+	KUNIT_EXPECT_EQ(test, set(a, m, 0), -EINVAL);
+	m.grant_fd = -1;
+	KUNIT_EXPECT_EQ(test, set(a, m, 0), -EINVAL);
+	/* an open file that is not a grant */
+	other = anon_inode_getfd("apm-test", &not_a_grant_fops, NULL,
+				 O_CLOEXEC);
+	KUNIT_ASSERT_GE(test, other, 0);
+	KUNIT_EXPECT_EQ(test, set_g(a, mx(1, 1, 1, 1), 0, other), -EINVAL);
+	close_fd(other);
+	/* a closed fd, a negative one */
+	KUNIT_EXPECT_EQ(test, set_g(a, mx(1, 1, 1, 1), 0, other), -EBADF);
+	KUNIT_EXPECT_EQ(test, set_g(a, mx(1, 1, 1, 1), 0, -1), -EBADF);
+	KUNIT_EXPECT_EQ(test, set_g(a, mx(1, 1, 1, 1), 0, INT_MAX), -EBADF);
+	/* EINVAL comes before EBADF */
+	KUNIT_EXPECT_EQ(test, set_g(a, mx(1, 1, 1, 1), 1U << 3, other),
+			-EINVAL);
 	KUNIT_EXPECT_NULL(test, kvm_s390_ap_matrix_owner(APQN(1, 1)));
 	KUNIT_EXPECT_EQ(test, fake->nzapq, 0);
+	/* the same grant fd, passed properly, works */
+	KUNIT_EXPECT_EQ(test, set_g(a, mx(1, 1, 1, 1), 0, fd), 0);
 }
 
 static void test_rule_eopnotsupp_and_has(struct kunit *test)
@@ -367,8 +725,8 @@ static void test_rule_enodev_host_limits(struct kunit *test)
 	struct kvm *a = apm_vm(test, CRYCB_FORMAT2);
 	struct kvm_s390_ap_matrix m;
 
-	fake->max_apid = 10;
-	fake->max_apqi = 5;
+	fake->cfg.max_apid = 10;
+	fake->cfg.max_apqi = 5;
 	KUNIT_EXPECT_EQ(test, set(a, mx(11, 11, 0, 0), 0), -ENODEV);
 	KUNIT_EXPECT_EQ(test, set(a, mx(0, 0, 6, 6), 0), -ENODEV);
 	m = mx(0, 0, 0, 0);
@@ -381,6 +739,33 @@ static void test_rule_enodev_host_limits(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, set(a, m, 0), 0);
 	KUNIT_EXPECT_PTR_EQ(test, kvm_s390_ap_matrix_owner(APQN(10, 5)),
 			    (void *)a);
+}
+
+/*
+ * A control domain must be in the host's configured control domains (QCI
+ * adm), even for CAP_SYS_ADMIN, even one inside max_apqi.
+ */
+static void test_rule_enodev_host_adm(struct kunit *test)
+{
+	struct kvm *a = apm_vm(test, CRYCB_FORMAT2);
+	struct kvm_s390_ap_matrix m;
+
+	bitmap_zero(fake->cfg.adm, 256);
+	set_bit_inv(3, fake->cfg.adm);
+	set_bit_inv(200, fake->cfg.adm);
+	m = mx(1, 1, 0x0b, 0x0b);
+	mbit(m.adm, 0x0b);	/* a usage domain, but not a control domain */
+	KUNIT_EXPECT_EQ(test, set(a, m, 0), -ENODEV);
+	KUNIT_EXPECT_EQ(test, validate(a, m), -ENODEV);
+	KUNIT_EXPECT_NULL(test, kvm_s390_ap_matrix_owner(APQN(1, 0x0b)));
+	m = mx(1, 1, 0x0b, 0x0b);
+	mbit(m.adm, 3);
+	mbit(m.adm, 200);
+	KUNIT_EXPECT_EQ(test, set(a, m, 0), 0);
+	/* a control domain the VM holds that leaves the host's adm */
+	clear_bit_inv(200, fake->cfg.adm);
+	KUNIT_EXPECT_EQ(test, set(a, m, 0), -ENODEV);
+	KUNIT_EXPECT_TRUE(test, get_is(a, m));
 }
 
 /* CRYCB formats 0 and 1 hold APIDs 0..63 and APQIs 0..15, format 2 all */
@@ -398,12 +783,23 @@ static void test_crycb_format_limits(struct kunit *test)
 		m = mx(0, 0, 0, 0);
 		mbit(m.adm, 16);
 		KUNIT_EXPECT_EQ(test, set(vm, m, 0), -ENODEV);
-		KUNIT_EXPECT_EQ(test, set(vm, mx(63, 63, 15 - i, 15 - i), 0),
+		/* the edges: 3f.000f fits, 40.0000 and 02.0010 do not */
+		KUNIT_EXPECT_EQ(test, set(vm, mx(0x40, 0x40, 0, 0), 0),
+				-ENODEV);
+		KUNIT_EXPECT_EQ(test, set(vm, mx(2, 2, 0x10, 0x10), 0),
+				-ENODEV);
+		KUNIT_EXPECT_EQ(test, validate(vm, mx(2, 2, 0x10, 0x10)),
+				-ENODEV);
+		KUNIT_EXPECT_NULL(test, kvm_s390_ap_matrix_owner(APQN(2, 0x10)));
+		KUNIT_EXPECT_EQ(test, set(vm, mx(0x3f, 0x3f, 0xf, 0xf), 0), 0);
+		KUNIT_EXPECT_EQ(test, set(vm, mx_empty(), 0), 0);
+		apm_flush();
+		KUNIT_EXPECT_EQ(test, set(vm, mx(63, 63, 13 - i, 13 - i), 0),
 				0);
 		KUNIT_EXPECT_EQ(test, vm->arch.crypto.crycb->apcb0.apm[0], 1ULL);
 		KUNIT_EXPECT_EQ(test,
 				*(u16 *)vm->arch.crypto.crycb->apcb0.aqm,
-				1U << i);
+				1U << (i + 2));
 	}
 	b = apm_vm(test, CRYCB_FORMAT2);
 	m = mx(64, 64, 16, 16);
@@ -495,29 +891,46 @@ static void test_rule_order(struct kunit *test)
 	struct kvm *b = apm_vm(test, CRYCB_FORMAT2);
 	struct kvm *f1 = apm_vm(test, CRYCB_FORMAT1);
 	struct kvm_s390_ap_matrix m;
+	const struct cred *old;
+	int closed, g;
 
 	/* 3.1 FAILED (its reset never finished), 4.1 elsewhere, 5.1 A's */
 	KUNIT_ASSERT_EQ(test, set(b, mx(3, 3, 1, 1), 0), 0);
 	fake->tapq_default = RC_RESET_IN_PROGRESS;
 	KUNIT_ASSERT_EQ(test, set(b, mx_empty(), 0), 0);
+	apm_flush();
 	fake->tapq_default = RC_NORMAL;
-	KUNIT_ASSERT_TRUE(test,
-			  is_marker(kvm_s390_ap_matrix_owner(APQN(3, 1)),
-				    KVM_S390_AP_MATRIX_FAILED));
+	KUNIT_ASSERT_EQ(test, qstate(APQN(3, 1)),
+			KVM_S390_AP_QUEUE_RESET_FAILED);
 	set_bit(APQN(4, 1), fake->unavailable);
 	KUNIT_ASSERT_EQ(test, set(a, mx(5, 5, 1, 1), 0), 0);
+	g = grant(test, mx(3, 5, 1, 1));
+	closed = grant(test, mx(3, 5, 1, 1));
+	forget_fd(closed);
+	close_fd(closed);
 
-	/* EINVAL before EOPNOTSUPP */
-	kvm_s390_ap_matrix_swap_ops(NULL);
-	KUNIT_EXPECT_EQ(test, set(f1, mx(64, 64, 0, 0), 1U << 5), -EINVAL);
-	/* EOPNOTSUPP before ENODEV */
-	KUNIT_EXPECT_EQ(test, set(f1, mx(64, 64, 0, 0), 0), -EOPNOTSUPP);
-	kvm_s390_ap_matrix_swap_ops(&fake_ops);
-	/* ENODEV before EADDRNOTAVAIL, EADDRINUSE, EBUSY */
 	m = mx(3, 5, 1, 1);
 	mbit(m.apm, 64);
+	kvm_s390_ap_matrix_swap_ops(NULL);
+	f1->arch.crypto.pqap_hook = &dummy_pqap_hook;
+	old = admin_drop(test);
+	/* EINVAL before EBADF */
+	KUNIT_EXPECT_EQ(test, set_g(f1, m, 1U << 5, closed), -EINVAL);
+	/* EBADF before EOPNOTSUPP */
+	KUNIT_EXPECT_EQ(test, set_g(f1, m, 0, closed), -EBADF);
+	/* EOPNOTSUPP before EEXIST */
+	KUNIT_EXPECT_EQ(test, set(f1, m, 0), -EOPNOTSUPP);
+	kvm_s390_ap_matrix_swap_ops(&fake_ops);
+	/* EEXIST before ENODEV */
+	KUNIT_EXPECT_EQ(test, set(f1, m, 0), -EEXIST);
+	f1->arch.crypto.pqap_hook = NULL;
+	/* ENODEV before EPERM */
 	KUNIT_EXPECT_EQ(test, set(f1, m, 0), -ENODEV);
-	/* EADDRNOTAVAIL before EBUSY and EADDRINUSE, whatever comes first */
+	/* EPERM before EADDRNOTAVAIL, EADDRINUSE, EBUSY */
+	KUNIT_EXPECT_EQ(test, set(b, mx(3, 5, 1, 1), 0), -EPERM);
+	/* with a grant: EADDRNOTAVAIL before EBUSY and EADDRINUSE */
+	KUNIT_EXPECT_EQ(test, set_g(b, mx(3, 5, 1, 1), 0, g), -EADDRNOTAVAIL);
+	admin_restore(old);
 	KUNIT_EXPECT_EQ(test, set(b, mx(3, 5, 1, 1), 0), -EADDRNOTAVAIL);
 	/* EADDRINUSE before EBUSY although the busy 3.1 comes first */
 	m = mx(3, 3, 1, 1);
@@ -614,7 +1027,7 @@ static void test_atomic_refusal(struct kunit *test)
 				  KVM_S390_AP_MATRIX_RESET), -EADDRNOTAVAIL);
 	m = mx(1, 4, 1, 4);
 	mbit(m.aqm, 200);
-	fake->max_apqi = 100;
+	fake->cfg.max_apqi = 100;
 	KUNIT_EXPECT_EQ(test, set(a, m, 0), -ENODEV);
 
 	for (apqn = 0; apqn < NR_APQNS; apqn++) {
@@ -690,7 +1103,6 @@ static void test_release_by_empty_matrix(struct kunit *test)
 {
 	struct kvm *a = apm_vm(test, CRYCB_FORMAT2);
 	struct kvm *b = apm_vm(test, CRYCB_FORMAT2);
-	struct kvm_s390_crypto_cb zero;
 	struct kvm_s390_ap_matrix m, g;
 
 	m = mx(1, 2, 3, 4);
@@ -698,9 +1110,8 @@ static void test_release_by_empty_matrix(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, set(a, m, 0), 0);
 	KUNIT_EXPECT_EQ(test, set(a, mx_empty(), 0), 0);
 	KUNIT_EXPECT_EQ(test, fake->nzapq, 4);
-	memset(&zero, 0, sizeof(zero));
-	KUNIT_EXPECT_EQ(test, memcmp(&a->arch.crypto.crycb->apcb1,
-				     &zero.apcb1, sizeof(zero.apcb1)), 0);
+	KUNIT_EXPECT_NULL(test, memchr_inv(&a->arch.crypto.crycb->apcb1, 0,
+					   sizeof(a->arch.crypto.crycb->apcb1)));
 	KUNIT_ASSERT_EQ(test, get(a, &g), 0);
 	KUNIT_EXPECT_EQ(test, g.apm[0] | g.aqm[0] | g.adm[0], 0);
 	KUNIT_EXPECT_EQ(test, set(b, mx(1, 2, 3, 4), 0), 0);
@@ -829,6 +1240,7 @@ static void test_reset_bound_failed(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, set(a, mx(1, 1, 1, 1), 0), 0);
 	fake->tapq_default = RC_RESET_IN_PROGRESS;
 	KUNIT_EXPECT_EQ(test, set(a, mx_empty(), 0), 0);
+	apm_flush();
 	KUNIT_EXPECT_EQ(test, fake->nzapq, 1);
 	KUNIT_EXPECT_EQ(test, fake->ntapq, 3);
 	KUNIT_EXPECT_TRUE(test,
@@ -907,12 +1319,12 @@ static void hook_remove(unsigned int apqn)
 
 static void hook_config_removed(unsigned int apqn)
 {
-	unsigned long apm[4] = {}, aqm[4] = {};
+	unsigned long apm[4] = {}, aqm[4] = {}, adm[4] = {};
 
 	ctx->hook_calls++;
 	if (ctx->hook_calls == 1) {
 		set_bit_inv(apqn >> 8, apm);
-		kvm_s390_ap_matrix_config_removed(apm, aqm);
+		kvm_s390_ap_matrix_config_removed(apm, aqm, adm);
 	}
 }
 
@@ -1027,7 +1439,7 @@ static void test_config_removed(struct kunit *test)
 	struct kvm *b = apm_vm(test, CRYCB_FORMAT2);
 	struct kvm *c = apm_vm(test, CRYCB_FORMAT2);
 	struct kvm *d = apm_vm(test, CRYCB_FORMAT2);
-	unsigned long apm[4] = {}, aqm[4] = {};
+	unsigned long apm[4] = {}, aqm[4] = {}, adm[4] = {};
 	struct kvm_s390_crypto_cb crycb_c;
 	struct kvm_s390_ap_matrix m;
 
@@ -1035,6 +1447,7 @@ static void test_config_removed(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, set(d, mx(5, 5, 2, 2), 0), 0);
 	fake->tapq_default = RC_RESET_IN_PROGRESS;
 	KUNIT_ASSERT_EQ(test, set(d, mx_empty(), 0), 0);
+	apm_flush();
 	fake->tapq_default = RC_NORMAL;
 	KUNIT_ASSERT_TRUE(test,
 			  is_marker(kvm_s390_ap_matrix_owner(APQN(5, 2)),
@@ -1052,7 +1465,7 @@ static void test_config_removed(struct kunit *test)
 	/* adapter 1 and domain 2 leave the host configuration */
 	set_bit_inv(1, apm);
 	set_bit_inv(2, aqm);
-	kvm_s390_ap_matrix_config_removed(apm, aqm);
+	kvm_s390_ap_matrix_config_removed(apm, aqm, adm);
 
 	KUNIT_EXPECT_EQ(test, a->arch.crypto.crycb->apcb1.apm[0], 1ULL << 61);
 	KUNIT_EXPECT_EQ(test, a->arch.crypto.crycb->apcb1.aqm[0], 1ULL << 62);
@@ -1077,12 +1490,886 @@ static void test_config_removed(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, set(d, mx(1, 1, 2, 2), 0), 0);
 }
 
+
+/* a VM whose AP configuration belongs to vfio_ap is refused, whole */
+static void test_rule_eexist(struct kunit *test)
+{
+	struct kvm *a = apm_vm(test, CRYCB_FORMAT2);
+	struct kvm *b = apm_vm(test, CRYCB_FORMAT2);
+
+	KUNIT_ASSERT_EQ(test, set(a, mx(1, 1, 1, 1), 0), 0);
+	b->arch.crypto.pqap_hook = &dummy_pqap_hook;
+	KUNIT_EXPECT_EQ(test, set(b, mx(2, 2, 2, 2), 0), -EEXIST);
+	KUNIT_EXPECT_EQ(test, validate(b, mx(2, 2, 2, 2)), -EEXIST);
+	KUNIT_EXPECT_EQ(test, set(b, mx(2, 2, 2, 2),
+				  KVM_S390_AP_MATRIX_RESET), -EEXIST);
+	KUNIT_EXPECT_EQ(test, set(b, mx_empty(), 0), -EEXIST);
+	/* before the rules that look at other VMs and ranges */
+	KUNIT_EXPECT_EQ(test, set(b, mx(1, 1, 1, 1), 0), -EEXIST);
+	fake->cfg.max_apid = 10;
+	KUNIT_EXPECT_EQ(test, set(b, mx(11, 11, 1, 1), 0), -EEXIST);
+	fake->cfg.max_apid = 255;
+	KUNIT_EXPECT_NULL(test, kvm_s390_ap_matrix_owner(APQN(2, 2)));
+	KUNIT_EXPECT_TRUE(test, crycb_zero(b));
+	KUNIT_EXPECT_EQ(test, fake->nzapq, 0);
+	b->arch.crypto.pqap_hook = NULL;
+	KUNIT_EXPECT_EQ(test, set(b, mx(2, 2, 2, 2), 0), 0);
+}
+
+/* test_rule_eperm, without CAP_SYS_ADMIN: A holds @m under grant @g */
+static void eperm_keep_reduce(struct kunit *test, struct kvm *a, struct kvm *b,
+			      struct kvm_s390_ap_matrix m, int g)
+{
+	/* keeping, resetting, reducing, emptying: no authority needed */
+	KUNIT_EXPECT_EQ(test, set(a, m, 0), 0);
+	KUNIT_EXPECT_EQ(test, set(a, m, KVM_S390_AP_MATRIX_RESET), 0);
+	KUNIT_EXPECT_EQ(test, fake->nzapq, 2);
+	KUNIT_EXPECT_EQ(test, set(a, mx(1, 1, 1, 1), 0), 0);
+	KUNIT_EXPECT_TRUE(test, get_is(a, mx(1, 1, 1, 1)));
+	/* what was given up needs authority again */
+	KUNIT_EXPECT_EQ(test, set(a, mx(1, 1, 1, 2), 0), -EPERM);
+	KUNIT_EXPECT_EQ(test, set(a, m, 0), -EPERM);
+	/* kept 1.1, added 1.2, 2.1, 2.2 under the grant */
+	KUNIT_EXPECT_EQ(test, set_g(a, mx(1, 2, 1, 2), 0, g), 0);
+
+	/* EPERM before EADDRINUSE: without authority, learn nothing */
+	KUNIT_EXPECT_EQ(test, set(b, mx(1, 1, 1, 1), 0), -EPERM);
+	KUNIT_EXPECT_EQ(test, validate(b, mx(1, 1, 1, 1)), -EPERM);
+	/* a grant covers, it does not claim */
+	KUNIT_EXPECT_EQ(test, set_g(b, mx(1, 1, 1, 1), 0, g), -EADDRINUSE);
+
+	/* the grant is checked at SET only: closing it takes nothing away */
+	forget_fd(g);
+	close_fd(g);
+	KUNIT_EXPECT_TRUE(test, get_is(a, mx(1, 2, 1, 2)));
+	KUNIT_EXPECT_PTR_EQ(test, kvm_s390_ap_matrix_owner(APQN(2, 2)),
+			    (void *)a);
+	KUNIT_EXPECT_EQ(test, set(a, mx_empty(), 0), 0);
+	KUNIT_EXPECT_EQ(test, set(a, mx(1, 1, 1, 1), 0), -EPERM);
+}
+
+/*
+ * Adding a queue or a control domain needs a grant covering it or
+ * CAP_SYS_ADMIN; keeping, reducing and resetting what the VM holds needs
+ * neither.
+ */
+static void test_rule_eperm(struct kunit *test)
+{
+	struct kvm *a = apm_vm(test, CRYCB_FORMAT2);
+	struct kvm *b = apm_vm(test, CRYCB_FORMAT2);
+	struct kvm_s390_ap_matrix m, m2;
+	const struct cred *old;
+	int g;
+
+	m = mx(1, 2, 1, 2);
+	mbit(m.adm, 3);
+	g = grant(test, m);
+
+	old = admin_drop(test);
+	/* no authority: nothing can be added, not even a control domain */
+	KUNIT_EXPECT_EQ(test, set(a, mx(1, 1, 1, 1), 0), -EPERM);
+	KUNIT_EXPECT_EQ(test, validate(a, mx(1, 1, 1, 1)), -EPERM);
+	m = mx_empty();
+	mbit(m.adm, 3);
+	KUNIT_EXPECT_EQ(test, set(a, m, 0), -EPERM);
+	KUNIT_EXPECT_NULL(test, kvm_s390_ap_matrix_owner(APQN(1, 1)));
+	KUNIT_EXPECT_TRUE(test, crycb_zero(a));
+
+	/* a grant covering the added queues and control domain */
+	m = mx(1, 1, 1, 2);
+	mbit(m.adm, 3);
+	KUNIT_EXPECT_EQ(test, set_g(a, m, KVM_S390_AP_MATRIX_VALIDATE_ONLY,
+				    g), 0);
+	KUNIT_EXPECT_EQ(test, set_g(a, m, 0, g), 0);
+	KUNIT_EXPECT_TRUE(test, get_is(a, m));
+
+	/* not covered: a queue of another adapter, of another domain */
+	m2 = m;
+	mbit(m2.apm, 3);
+	KUNIT_EXPECT_EQ(test, set_g(a, m2, 0, g), -EPERM);
+	m2 = m;
+	mbit(m2.aqm, 3);
+	KUNIT_EXPECT_EQ(test, set_g(a, m2, 0, g), -EPERM);
+	/* ... a control domain */
+	m2 = m;
+	mbit(m2.adm, 4);
+	KUNIT_EXPECT_EQ(test, set_g(a, m2, 0, g), -EPERM);
+	/* ... a usage domain of the grant is not a control domain */
+	m2 = m;
+	mbit(m2.adm, 1);
+	KUNIT_EXPECT_EQ(test, set_g(a, m2, 0, g), -EPERM);
+	KUNIT_EXPECT_TRUE(test, get_is(a, m));
+
+	eperm_keep_reduce(test, a, b, m, g);
+	admin_restore(old);
+
+	/* CAP_SYS_ADMIN stands in for a grant covering everything */
+	m = mx(5, 6, 5, 6);
+	mbit(m.adm, 9);
+	KUNIT_EXPECT_EQ(test, set(b, m, 0), 0);
+	KUNIT_EXPECT_EQ(test, set(a, mx(1, 1, 1, 1), 0), 0);
+}
+
+static int grant_req(struct apmatrix_grant *req)
+{
+	return kvm_s390_ap_matrix_grant_create(req);
+}
+
+static void grant_set(__u64 *m, unsigned int id)
+{
+	mbit(m, id);
+}
+
+/* the text of a file's fdinfo, from its show_fdinfo() */
+static char *fdinfo(struct kunit *test, int fd)
+{
+	struct seq_file *seq;
+	struct file *f;
+
+	seq = kunit_kzalloc(test, sizeof(*seq), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, seq);
+	seq->size = PAGE_SIZE;
+	seq->buf = kunit_kzalloc(test, seq->size, GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, seq->buf);
+	f = fget(fd);
+	KUNIT_ASSERT_NOT_NULL(test, f);
+	if (f->f_op->show_fdinfo)
+		f->f_op->show_fdinfo(seq, f);
+	fput(f);
+	seq->buf[min(seq->count, seq->size - 1)] = '\0';
+	return seq->buf;
+}
+
+/* @text has the line "<name>:\t0x<64 hex digits>\n" of @mask */
+static void expect_mask_line(struct kunit *test, const char *text,
+			     const char *name, const __u64 *mask)
+{
+	char line[80];
+
+	snprintf(line, sizeof(line), "%s:\t0x%016llx%016llx%016llx%016llx\n",
+		 name, mask[0], mask[1], mask[2], mask[3]);
+	KUNIT_EXPECT_NOT_NULL_MSG(test, strstr(text, line),
+				  "fdinfo lacks %s, has: %s", line, text);
+}
+
+/* /dev/apmatrix's ioctl: checks, fd, fdinfo */
+static void test_grant_create(struct kunit *test)
+{
+	struct apmatrix_grant req;
+	unsigned int i;
+	char *text;
+	int fd;
+
+	fake->cfg.max_apid = 10;
+	fake->cfg.max_apqi = 20;
+	bitmap_zero(fake->cfg.adm, 256);
+	set_bit_inv(3, fake->cfg.adm);
+	set_bit_inv(5, fake->cfg.adm);
+
+	/* EINVAL: empty, flags, reserved */
+	memset(&req, 0, sizeof(req));
+	KUNIT_EXPECT_EQ(test, grant_req(&req), -EINVAL);
+	grant_set(req.apm, 1);
+	grant_set(req.aqm, 1);
+	req.flags = 1;
+	KUNIT_EXPECT_EQ(test, grant_req(&req), -EINVAL);
+	req.flags = 1U << 31;
+	KUNIT_EXPECT_EQ(test, grant_req(&req), -EINVAL);
+	req.flags = 0;
+	for (i = 0; i < ARRAY_SIZE(req.reserved); i++) {
+		req.reserved[i] = 1;
+		KUNIT_EXPECT_EQ(test, grant_req(&req), -EINVAL);
+		req.reserved[i] = 0;
+	}
+
+	/* ENODEV: IDs outside the host's configuration */
+	grant_set(req.apm, 11);
+	KUNIT_EXPECT_EQ(test, grant_req(&req), -ENODEV);
+	memset(&req, 0, sizeof(req));
+	grant_set(req.apm, 1);
+	grant_set(req.aqm, 21);
+	KUNIT_EXPECT_EQ(test, grant_req(&req), -ENODEV);
+	memset(&req, 0, sizeof(req));
+	grant_set(req.apm, 1);
+	grant_set(req.aqm, 1);
+	grant_set(req.adm, 4);	/* in range, not configured */
+	KUNIT_EXPECT_EQ(test, grant_req(&req), -ENODEV);
+
+	/* a grant: a close-on-exec fd whose fdinfo shows its matrix */
+	memset(&req, 0, sizeof(req));
+	grant_set(req.apm, 1);
+	grant_set(req.apm, 2);
+	grant_set(req.apm, 10);
+	grant_set(req.aqm, 1);
+	grant_set(req.aqm, 20);
+	grant_set(req.adm, 3);
+	grant_set(req.adm, 5);
+	fd = grant_req(&req);
+	KUNIT_ASSERT_GE(test, fd, 0);
+	ctx->fds[ctx->nfds++] = fd;
+	KUNIT_EXPECT_TRUE(test, get_close_on_exec(fd));
+	text = fdinfo(test, fd);
+	/* ID 0 is the most significant bit, as in /sys/bus/ap/apmask */
+	KUNIT_EXPECT_NOT_NULL_MSG(test, strstr(text, "apm:\t0x6020000000000000"),
+				  "fdinfo: %s", text);
+	KUNIT_EXPECT_NOT_NULL_MSG(test, strstr(text, "aqm:\t0x4000080000000000"),
+				  "fdinfo: %s", text);
+	KUNIT_EXPECT_NOT_NULL_MSG(test, strstr(text, "adm:\t0x1400000000000000"),
+				  "fdinfo: %s", text);
+	expect_mask_line(test, text, "apm", req.apm);
+	expect_mask_line(test, text, "aqm", req.aqm);
+	expect_mask_line(test, text, "adm", req.adm);
+	/* a control domain alone is a grant too */
+	memset(&req, 0, sizeof(req));
+	grant_set(req.adm, 5);
+	fd = grant_req(&req);
+	KUNIT_EXPECT_GE(test, fd, 0);
+	if (fd >= 0)
+		ctx->fds[ctx->nfds++] = fd;
+}
+
+/*
+ * RESET with a kept queue whose reset does not complete: EIO, and the VM
+ * holds the new matrix minus that queue's adapter; the queue is failed.
+ */
+static void test_reset_eio(struct kunit *test)
+{
+	struct kvm *a = apm_vm(test, CRYCB_FORMAT2);
+	struct kvm *b = apm_vm(test, CRYCB_FORMAT2);
+	struct kvm_s390_ap_matrix m, left;
+	enum kvm_s390_ap_queue_state st;
+
+	m = mx(1, 3, 1, 2);
+	mbit(m.adm, 4);
+	KUNIT_ASSERT_EQ(test, set(a, m, 0), 0);
+	set_bit(APQN(2, 2), fake->stuck);
+	KUNIT_EXPECT_EQ(test, set(a, m, KVM_S390_AP_MATRIX_RESET), -EIO);
+
+	left = mx(1, 1, 1, 2);
+	mbit(left.apm, 3);
+	mbit(left.adm, 4);
+	KUNIT_EXPECT_TRUE(test, get_is(a, left));
+	KUNIT_EXPECT_EQ(test, a->arch.crypto.crycb->apcb1.apm[0],
+			(1ULL << 62) | (1ULL << 60));
+	KUNIT_EXPECT_EQ(test, a->arch.crypto.crycb->apcb1.aqm[0],
+			3ULL << 61);
+	st = qstate(APQN(2, 2));
+	KUNIT_EXPECT_TRUE(test, st == KVM_S390_AP_QUEUE_RESETTING ||
+				st == KVM_S390_AP_QUEUE_RESET_FAILED);
+	KUNIT_EXPECT_EQ(test, set(b, mx(2, 2, 2, 2), 0), -EBUSY);
+	apm_flush();
+	KUNIT_EXPECT_EQ(test, qstate(APQN(2, 2)),
+			KVM_S390_AP_QUEUE_RESET_FAILED);
+	KUNIT_EXPECT_EQ(test, set(b, mx(2, 2, 2, 2), 0), -EBUSY);
+	/* 2.1 was reset and left the VM: free */
+	KUNIT_EXPECT_EQ(test, qstate(APQN(2, 1)), KVM_S390_AP_QUEUE_FREE);
+	KUNIT_EXPECT_EQ(test, qstate(APQN(1, 1)), KVM_S390_AP_QUEUE_IN_USE);
+	KUNIT_EXPECT_EQ(test, qstate(APQN(3, 2)), KVM_S390_AP_QUEUE_IN_USE);
+	KUNIT_EXPECT_EQ(test, set(b, mx(2, 2, 1, 1), 0), 0);
+
+	/* when every reset completes, RESET succeeds */
+	clear_bit(APQN(2, 2), fake->stuck);
+	KUNIT_EXPECT_EQ(test, set(a, left, KVM_S390_AP_MATRIX_RESET), 0);
+	kvm_s390_ap_matrix_queue_removed(APQN(2, 2));
+	KUNIT_EXPECT_EQ(test, qstate(APQN(2, 2)), KVM_S390_AP_QUEUE_FREE);
+}
+
+/* a hand-over of more than 64 queues (several reset batches) */
+static void test_handover_many(struct kunit *test)
+{
+	struct kvm *a = apm_vm(test, CRYCB_FORMAT2);
+	struct kvm *b = apm_vm(test, CRYCB_FORMAT2);
+	unsigned int apid, apqi, once = 0, twice = 0;
+
+	/* 2 x 65 = 130 queues */
+	KUNIT_ASSERT_EQ(test, set(a, mx(1, 2, 0, 64), 0), 0);
+	KUNIT_EXPECT_EQ(test, set(a, mx(1, 2, 0, 64),
+				  KVM_S390_AP_MATRIX_RESET), 0);
+	KUNIT_EXPECT_EQ(test, fake->nzapq, 130);
+	for (apid = 1; apid <= 2; apid++)
+		for (apqi = 0; apqi <= 64; apqi++)
+			once += fake->zapqs[APQN(apid, apqi)] == 1;
+	KUNIT_EXPECT_EQ(test, once, 130);
+	KUNIT_EXPECT_EQ(test, set(b, mx(2, 2, 64, 64), 0), -EADDRINUSE);
+
+	KUNIT_EXPECT_EQ(test, set(a, mx_empty(), 0), 0);
+	apm_flush();
+	KUNIT_EXPECT_EQ(test, fake->nzapq, 260);
+	for (apid = 1; apid <= 2; apid++)
+		for (apqi = 0; apqi <= 64; apqi++) {
+			twice += fake->zapqs[APQN(apid, apqi)] == 2;
+			KUNIT_EXPECT_EQ(test, qstate(APQN(apid, apqi)),
+					KVM_S390_AP_QUEUE_FREE);
+		}
+	KUNIT_EXPECT_EQ(test, twice, 130);
+	KUNIT_EXPECT_EQ(test, set(b, mx(1, 2, 0, 64), 0), 0);
+}
+
+/*
+ * VM destroyed while no AP driver is registered: nothing can reset its
+ * queues, so none of them may be released.
+ */
+static void test_destroy_without_ops(struct kunit *test)
+{
+	struct kvm *a = apm_vm(test, CRYCB_FORMAT2);
+	struct kvm *b = apm_vm(test, CRYCB_FORMAT2);
+	enum kvm_s390_ap_queue_state st;
+
+	KUNIT_ASSERT_EQ(test, set(a, mx(1, 1, 1, 2), 0), 0);
+	kvm_s390_ap_matrix_swap_ops(NULL);
+	apm_vm_destroy(a);
+	kvm_s390_ap_matrix_swap_ops(&fake_ops);
+	apm_flush();
+	KUNIT_EXPECT_EQ(test, fake->nzapq, 0);
+	st = qstate(APQN(1, 1));
+	KUNIT_EXPECT_TRUE(test, st == KVM_S390_AP_QUEUE_RESETTING ||
+				st == KVM_S390_AP_QUEUE_RESET_FAILED);
+	st = qstate(APQN(1, 2));
+	KUNIT_EXPECT_TRUE(test, st == KVM_S390_AP_QUEUE_RESETTING ||
+				st == KVM_S390_AP_QUEUE_RESET_FAILED);
+	KUNIT_EXPECT_EQ(test, set(b, mx(1, 1, 1, 1), 0), -EBUSY);
+	KUNIT_EXPECT_EQ(test, set(b, mx(1, 1, 2, 2), 0), -EBUSY);
+	/* the queues leave the driver: forgotten */
+	kvm_s390_ap_matrix_queue_removed(APQN(1, 1));
+	kvm_s390_ap_matrix_queue_removed(APQN(1, 2));
+	apm_flush();
+	KUNIT_EXPECT_EQ(test, qstate(APQN(1, 1)), KVM_S390_AP_QUEUE_FREE);
+	KUNIT_EXPECT_EQ(test, qstate(APQN(1, 2)), KVM_S390_AP_QUEUE_FREE);
+}
+
+/* a reset that never finishes: resetting (EBUSY), then failed, for good */
+static void test_reset_worker_never_finishes(struct kunit *test)
+{
+	struct kvm *a = apm_vm(test, CRYCB_FORMAT2);
+	struct kvm *b = apm_vm(test, CRYCB_FORMAT2);
+	enum kvm_s390_ap_queue_state st;
+
+	KUNIT_ASSERT_EQ(test, set(a, mx(1, 1, 1, 1), 0), 0);
+	set_bit(APQN(1, 1), fake->stuck);
+	/* the SET waits a bounded time only */
+	KUNIT_EXPECT_EQ(test, set(a, mx_empty(), 0), 0);
+	KUNIT_EXPECT_TRUE(test, get_is(a, mx_empty()));
+	st = qstate(APQN(1, 1));
+	KUNIT_EXPECT_TRUE(test, st == KVM_S390_AP_QUEUE_RESETTING ||
+				st == KVM_S390_AP_QUEUE_RESET_FAILED);
+	KUNIT_EXPECT_EQ(test, set(b, mx(1, 1, 1, 1), 0), -EBUSY);
+	KUNIT_EXPECT_EQ(test, set(a, mx(1, 1, 1, 1), 0), -EBUSY);
+	KUNIT_EXPECT_EQ(test, in_use(1, 1),
+			st == KVM_S390_AP_QUEUE_RESETTING);
+	apm_flush();
+	KUNIT_EXPECT_EQ(test, qstate(APQN(1, 1)),
+			KVM_S390_AP_QUEUE_RESET_FAILED);
+	KUNIT_EXPECT_EQ(test, set(b, mx(1, 1, 1, 1), 0), -EBUSY);
+	/* the queue would answer now: still failed, nobody may claim it */
+	clear_bit(APQN(1, 1), fake->stuck);
+	apm_flush();
+	KUNIT_EXPECT_EQ(test, qstate(APQN(1, 1)),
+			KVM_S390_AP_QUEUE_RESET_FAILED);
+	KUNIT_EXPECT_EQ(test, set(b, mx(1, 1, 1, 1), 0), -EBUSY);
+	kvm_s390_ap_matrix_queue_removed(APQN(1, 1));
+	KUNIT_EXPECT_EQ(test, qstate(APQN(1, 1)), KVM_S390_AP_QUEUE_FREE);
+}
+
+/*
+ * Allocation failures: failslab, restricted to the test thread
+ * (task-filter, make_it_fail), with a budget ("space", in bytes) that the
+ * allocations use up before every further one fails.  Raising the budget
+ * step by step moves the first failure through every allocation of an
+ * operation.  A single failure (fail-nth) is not enough: the XArray retries
+ * a failed GFP_NOWAIT node allocation with the caller's GFP_KERNEL.
+ */
+struct failslab_knobs {
+	bool *ignore_gfp_wait, *task_filter;
+	unsigned long *probability, *interval, *verbose;
+	atomic_t *times, *space;
+	bool saved_ignore, saved_filter;
+	unsigned long saved_probability, saved_interval, saved_verbose;
+	int saved_times, saved_space;
+};
+
+#define FAILSLAB_TIMES	(1 << 30)
+
+#if IS_ENABLED(CONFIG_FAILSLAB) && IS_ENABLED(CONFIG_FAULT_INJECTION_DEBUG_FS)
+/* the variable behind /sys/kernel/debug/failslab/<name> */
+static void *failslab_knob(const char *name)
+{
+	struct dentry *dir, *d;
+	void *p = NULL;
+
+	dir = debugfs_lookup("failslab", NULL);
+	if (IS_ERR_OR_NULL(dir))
+		return NULL;
+	d = debugfs_lookup(name, dir);
+	if (!IS_ERR_OR_NULL(d)) {
+		p = d_inode(d)->i_private;
+		dput(d);
+	}
+	dput(dir);
+	return p;
+}
+
+static void failslab_arm(struct failslab_knobs *k, int space)
+{
+	atomic_set(k->space, space);
+	atomic_set(k->times, FAILSLAB_TIMES);
+	current->make_it_fail = 1;
+}
+
+/* how many allocations failed since failslab_arm() */
+static unsigned int failslab_disarm(struct failslab_knobs *k)
+{
+	current->make_it_fail = 0;
+	return FAILSLAB_TIMES - atomic_read(k->times);
+}
+#else
+static void *failslab_knob(const char *name)
+{
+	return NULL;
+}
+
+static void failslab_arm(struct failslab_knobs *k, int space)
+{
+}
+
+static unsigned int failslab_disarm(struct failslab_knobs *k)
+{
+	return 0;
+}
+#endif
+
+static bool failslab_setup(struct failslab_knobs *k)
+{
+	k->ignore_gfp_wait = failslab_knob("ignore-gfp-wait");
+	k->task_filter = failslab_knob("task-filter");
+	k->probability = failslab_knob("probability");
+	k->interval = failslab_knob("interval");
+	k->verbose = failslab_knob("verbose");
+	k->times = failslab_knob("times");
+	k->space = failslab_knob("space");
+	if (!k->ignore_gfp_wait || !k->task_filter || !k->probability ||
+	    !k->interval || !k->verbose || !k->times || !k->space)
+		return false;
+	k->saved_ignore = *k->ignore_gfp_wait;
+	k->saved_filter = *k->task_filter;
+	k->saved_probability = *k->probability;
+	k->saved_interval = *k->interval;
+	k->saved_verbose = *k->verbose;
+	k->saved_times = atomic_read(k->times);
+	k->saved_space = atomic_read(k->space);
+	*k->ignore_gfp_wait = false;	/* GFP_KERNEL fails too */
+	*k->task_filter = true;		/* only the test thread */
+	*k->verbose = 0;		/* no stack dump per failure */
+	*k->interval = 1;
+	atomic_set(k->times, 0);
+	*k->probability = 100;
+	return true;
+}
+
+static void failslab_restore(struct failslab_knobs *k)
+{
+	*k->probability = k->saved_probability;
+	*k->ignore_gfp_wait = k->saved_ignore;
+	*k->task_filter = k->saved_filter;
+	*k->interval = k->saved_interval;
+	*k->verbose = k->saved_verbose;
+	atomic_set(k->times, k->saved_times);
+	atomic_set(k->space, k->saved_space);
+}
+
+/* the state a refused SET must leave alone */
+#define SNAP_APIDS	8
+#define SNAP_APQIS	128
+#define SPACE_STEP	16
+
+struct apm_snap {
+	enum kvm_s390_ap_queue_state st[SNAP_APIDS * SNAP_APQIS];
+	struct kvm_s390_crypto_cb crycb;
+	struct kvm_s390_ap_matrix get;
+};
+
+static void snap(struct kunit *test, struct kvm *kvm, struct apm_snap *s)
+{
+	unsigned int i;
+
+	memset(s, 0, sizeof(*s));
+	for (i = 0; i < SNAP_APIDS * SNAP_APQIS; i++)
+		s->st[i] = qstate(APQN(i / SNAP_APQIS, i % SNAP_APQIS));
+	s->crycb = *kvm->arch.crypto.crycb;
+	KUNIT_EXPECT_EQ(test, get(kvm, &s->get), 0);
+}
+
+/*
+ * Let a SET's allocations fail from the first one on, then from the
+ * second, ... until it makes them all: each refused SET returns ENOMEM and
+ * changes nothing.  Returns how many SETs were refused.
+ */
+static unsigned int inject_set(struct kunit *test, struct failslab_knobs *k,
+			       struct kvm *kvm, struct kvm_s390_ap_matrix m,
+			       u32 flags, struct kvm_s390_ap_matrix undo)
+{
+	struct apm_snap *before, *after;
+	unsigned int space, failures, refused = 0;
+	int rc;
+
+	before = kunit_kzalloc(test, sizeof(*before), GFP_KERNEL);
+	after = kunit_kzalloc(test, sizeof(*after), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, before);
+	KUNIT_ASSERT_NOT_NULL(test, after);
+	for (space = 0; space < 256 * 1024; space += SPACE_STEP) {
+		snap(test, kvm, before);
+		failslab_arm(k, space);
+		rc = set(kvm, m, flags);
+		failures = failslab_disarm(k);
+		if (!rc) {
+			KUNIT_EXPECT_TRUE(test, get_is(kvm, m));
+			KUNIT_ASSERT_EQ(test, set(kvm, undo, 0), 0);
+			apm_flush();
+			if (!failures)
+				break;
+			continue;
+		}
+		refused++;
+		KUNIT_EXPECT_EQ_MSG(test, rc, -ENOMEM, "budget %u", space);
+		snap(test, kvm, after);
+		KUNIT_EXPECT_EQ_MSG(test, memcmp(before, after, sizeof(*after)),
+				    0, "state changed, budget %u", space);
+	}
+	KUNIT_EXPECT_LT(test, space, 256 * 1024);
+	return refused;
+}
+
+/* grant creation fails with ENOMEM and leaves no fd behind */
+static void inject_grant(struct kunit *test, struct failslab_knobs *k)
+{
+	struct apmatrix_grant req;
+	unsigned int space, failures, refused = 0;
+	int fd, free_fd;
+
+	memset(&req, 0, sizeof(req));
+	mbit(req.apm, 1);
+	mbit(req.aqm, 1);
+	free_fd = kvm_s390_ap_matrix_grant_create(&req);
+	KUNIT_ASSERT_GE(test, free_fd, 0);
+	close_fd(free_fd);
+	for (space = 0; space < 64 * 1024; space += SPACE_STEP) {
+		failslab_arm(k, space);
+		fd = kvm_s390_ap_matrix_grant_create(&req);
+		failures = failslab_disarm(k);
+		if (fd >= 0) {
+			close_fd(fd);
+			if (!failures)
+				break;
+			continue;
+		}
+		refused++;
+		KUNIT_EXPECT_EQ(test, fd, -ENOMEM);
+	}
+	KUNIT_EXPECT_GT(test, refused, 0);
+	/* the lowest free fd is still the one it was */
+	fd = kvm_s390_ap_matrix_grant_create(&req);
+	KUNIT_EXPECT_EQ(test, fd, free_fd);
+	if (fd >= 0)
+		close_fd(fd);
+}
+
+/* an allocation failure at any step leaves everything as it was */
+static void test_alloc_failure(struct kunit *test)
+{
+	struct kvm *a = apm_vm(test, CRYCB_FORMAT2);
+	struct kvm *b = apm_vm(test, CRYCB_FORMAT2);
+	struct failslab_knobs *k;
+	struct kvm_s390_ap_matrix m;
+	unsigned int refused;
+
+	k = kunit_kzalloc(test, sizeof(*k), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, k);
+	if (!failslab_setup(k))
+		kunit_skip(test, "needs FAILSLAB and FAULT_INJECTION_DEBUG_FS");
+	ctx->failslab = k;
+
+	KUNIT_ASSERT_EQ(test, set(b, mx(7, 7, 0, 3), 0), 0);
+	/* a VM's first matrix */
+	m = mx(1, 2, 0, 3);
+	mbit(m.adm, 5);
+	refused = inject_set(test, k, a, m, 0, mx_empty());
+	KUNIT_EXPECT_GT(test, refused, 0);
+	/* growing into new parts of the owner table */
+	KUNIT_ASSERT_EQ(test, set(a, mx(1, 1, 1, 1), 0), 0);
+	m = mx(1, 6, 0, 127);
+	mbit(m.adm, 200);
+	refused = inject_set(test, k, a, m, 0, mx(1, 1, 1, 1));
+	KUNIT_EXPECT_GT(test, refused, 0);
+	/* a hand-over with RESET, a shrink */
+	KUNIT_ASSERT_EQ(test, set(a, mx(1, 3, 0, 3), 0), 0);
+	inject_set(test, k, a, mx(1, 3, 0, 3), KVM_S390_AP_MATRIX_RESET,
+		   mx(1, 3, 0, 3));
+	inject_set(test, k, a, mx(2, 3, 0, 3), 0, mx(1, 3, 0, 3));
+	inject_grant(test, k);
+	failslab_restore(k);
+	ctx->failslab = NULL;
+	KUNIT_EXPECT_EQ(test, set(a, mx_empty(), 0), 0);
+}
+
+/*
+ * VM B claims every queue of adapter @apid, domains @d0..@d1, that it can
+ * get now (probing one domain at a time, as libapmatrix does), and marks
+ * them: a ZAPQ of one of them is a bug from then on.  Returns how many.
+ */
+static unsigned int claim_free(struct kunit *test, struct kvm *b,
+			       unsigned int apid, unsigned int d0,
+			       unsigned int d1)
+{
+	struct kvm_s390_ap_matrix m = mx_empty();
+	unsigned int d, n = 0;
+
+	mbit(m.apm, apid);
+	for (d = d0; d <= d1; d++) {
+		if (!validate(b, mx(apid, apid, d, d))) {
+			mbit(m.aqm, d);
+			n++;
+		}
+	}
+	if (!n || set(b, m, 0))
+		return 0;
+	for (d = d0; d <= d1; d++)
+		if (m.aqm[d / 64] & (1ULL << (63 - d % 64)))
+			set_bit(APQN(apid, d), fake->hazard);
+	return n;
+}
+
+/*
+ * Finding 2: two SETs on one VM.  A holds 80 queues (two reset batches);
+ * thread 1 sets them again with RESET and waits in its first batch;
+ * thread 2 drops adapter 2; B claims whatever of adapter 2 it can.  No
+ * ZAPQ may hit a queue B holds.
+ */
+static void test_race_set_set(struct kunit *test)
+{
+	struct kvm *a = apm_vm(test, CRYCB_FORMAT2);
+	struct kvm *b = apm_vm(test, CRYCB_FORMAT2);
+	struct apm_thread *t1, *t2;
+	unsigned int nb;
+
+	KUNIT_ASSERT_EQ(test, set(a, mx(1, 2, 0, 39), 0), 0);
+	fake_block_first_tapq();
+	t1 = apm_thread_start(test, thread_set, a,
+			      mx(1, 2, 0, 39), 0);
+	t1->m.flags = KVM_S390_AP_MATRIX_RESET;
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&fake->tapq_entered,
+							    LONG_WAIT));
+	t2 = apm_thread_start(test, thread_set, a, mx(1, 1, 0, 39), 0);
+	/* serialized, t2 waits for t1; if not, it is done by now */
+	apm_thread_wait(t2, SHORT_WAIT);
+	nb = claim_free(test, b, 2, 0, 39);
+	kunit_info(test, "t2 %s while t1 waited; B got %u queues",
+		   t2->finished ? "finished" : "waited", nb);
+	fake_release_tapq();
+	KUNIT_EXPECT_TRUE(test, apm_thread_wait(t1, LONG_WAIT));
+	KUNIT_EXPECT_TRUE(test, apm_thread_wait(t2, LONG_WAIT));
+	KUNIT_EXPECT_EQ(test, t1->rc, 0);
+	KUNIT_EXPECT_EQ(test, t2->rc, 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&fake->hazard_zapq), 0);
+	KUNIT_EXPECT_FALSE(test, READ_ONCE(fake->tapq_timed_out));
+	KUNIT_EXPECT_FALSE(test, fake->locked_in_reset);
+	KUNIT_EXPECT_TRUE(test, get_is(a, mx(1, 1, 0, 39)));
+	apm_flush();
+	bitmap_zero(fake->hazard, NR_APQNS);
+	KUNIT_EXPECT_EQ(test, set(b, mx(2, 2, 0, 39), 0), 0);
+	KUNIT_EXPECT_EQ(test, set(b, mx(1, 1, 0, 0), 0), -EADDRINUSE);
+}
+
+/*
+ * A queue unbound from the driver (remove()) while a SET with RESET is in
+ * its first reset batch: the adapter leaves the VM, and no ZAPQ hits a
+ * queue B claimed meanwhile.
+ */
+static void test_race_set_remove(struct kunit *test)
+{
+	struct kvm *a = apm_vm(test, CRYCB_FORMAT2);
+	struct kvm *b = apm_vm(test, CRYCB_FORMAT2);
+	struct apm_thread *t1, *t2;
+	unsigned int nb;
+
+	KUNIT_ASSERT_EQ(test, set(a, mx(1, 2, 0, 39), 0), 0);
+	fake_block_first_tapq();
+	t1 = apm_thread_start(test, thread_set, a, mx(1, 2, 0, 39), 0);
+	t1->m.flags = KVM_S390_AP_MATRIX_RESET;
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&fake->tapq_entered,
+							    LONG_WAIT));
+	/* the driver's remove(): the queue is no longer bound to it */
+	set_bit(APQN(2, 5), fake->unavailable);
+	t2 = apm_thread_start(test, thread_queue_removed, NULL, mx_empty(),
+			      APQN(2, 5));
+	apm_thread_wait(t2, SHORT_WAIT);
+	nb = claim_free(test, b, 2, 0, 39);
+	kunit_info(test, "remove %s while the SET waited; B got %u queues",
+		   t2->finished ? "finished" : "waited", nb);
+	fake_release_tapq();
+	KUNIT_EXPECT_TRUE(test, apm_thread_wait(t1, LONG_WAIT));
+	KUNIT_EXPECT_TRUE(test, apm_thread_wait(t2, LONG_WAIT));
+	KUNIT_EXPECT_EQ(test, t1->rc, 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&fake->hazard_zapq), 0);
+	KUNIT_EXPECT_FALSE(test, READ_ONCE(fake->tapq_timed_out));
+	/* adapter 2 left A */
+	KUNIT_EXPECT_TRUE(test, get_is(a, mx(1, 1, 0, 39)));
+	KUNIT_EXPECT_EQ(test, a->arch.crypto.crycb->apcb1.apm[0], 1ULL << 62);
+	apm_flush();
+	bitmap_zero(fake->hazard, NR_APQNS);
+	KUNIT_EXPECT_EQ(test, qstate(APQN(2, 5)), KVM_S390_AP_QUEUE_FREE);
+	KUNIT_EXPECT_EQ(test, set(b, mx(2, 2, 6, 39), 0), 0);
+	KUNIT_EXPECT_EQ(test, set(b, mx(2, 2, 5, 5), 0), -EADDRNOTAVAIL);
+}
+
+/*
+ * A VM destroyed while B claims its queues: B gets none of them before
+ * their reset completed, and none is reset after B got it.
+ */
+static void test_race_set_destroy(struct kunit *test)
+{
+	struct kvm *a = apm_vm(test, CRYCB_FORMAT2);
+	struct kvm *b = apm_vm(test, CRYCB_FORMAT2);
+	struct apm_thread *t1;
+	unsigned int apid, apqi, nb, once = 0;
+
+	KUNIT_ASSERT_EQ(test, set(a, mx(1, 2, 0, 39), 0), 0);
+	fake_block_first_tapq();
+	t1 = apm_thread_start(test, thread_destroy, a, mx_empty(), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&fake->tapq_entered,
+							    LONG_WAIT));
+	nb = claim_free(test, b, 2, 0, 39);
+	KUNIT_EXPECT_EQ(test, nb, 0);
+	KUNIT_EXPECT_EQ(test, set(b, mx(1, 1, 39, 39), 0), -EBUSY);
+	KUNIT_EXPECT_TRUE(test, in_use(1, 39));
+	fake_release_tapq();
+	KUNIT_EXPECT_TRUE(test, apm_thread_wait(t1, LONG_WAIT));
+	apm_flush();
+	KUNIT_EXPECT_EQ(test, atomic_read(&fake->hazard_zapq), 0);
+	KUNIT_EXPECT_FALSE(test, READ_ONCE(fake->tapq_timed_out));
+	for (apid = 1; apid <= 2; apid++)
+		for (apqi = 0; apqi <= 39; apqi++) {
+			once += fake->zapqs[APQN(apid, apqi)] == 1;
+			KUNIT_EXPECT_EQ(test, qstate(APQN(apid, apqi)),
+					KVM_S390_AP_QUEUE_FREE);
+		}
+	KUNIT_EXPECT_EQ(test, once, 80);
+	bitmap_zero(fake->hazard, NR_APQNS);
+	KUNIT_EXPECT_EQ(test, set(b, mx(1, 2, 0, 39), 0), 0);
+}
+
+/*
+ * The AP driver's in_use() (an apmask/aqmask write) against a SET: under
+ * the AP lock they are ordered, and in_use() never waits for a reset.
+ */
+static void test_race_set_in_use(struct kunit *test)
+{
+	struct kvm *a = apm_vm(test, CRYCB_FORMAT2);
+	struct apm_thread *t1, *t2, *t3;
+	bool locked;
+
+	/* the write holds the AP lock: the SET waits, then sees its result */
+	locked = !fake_lock();
+	KUNIT_ASSERT_TRUE(test, locked);
+	t1 = apm_thread_start(test, thread_set, a, mx(1, 1, 1, 1), 0);
+	KUNIT_EXPECT_FALSE(test, apm_thread_wait(t1, SHORT_WAIT));
+	KUNIT_EXPECT_FALSE(test, in_use(1, 1));
+	set_bit(APQN(1, 1), fake->unavailable);	/* back to the host */
+	fake_unlock();
+	KUNIT_EXPECT_TRUE(test, apm_thread_wait(t1, LONG_WAIT));
+	KUNIT_EXPECT_EQ(test, t1->rc, -EADDRNOTAVAIL);
+	KUNIT_EXPECT_EQ(test, qstate(APQN(1, 1)), KVM_S390_AP_QUEUE_FREE);
+	clear_bit(APQN(1, 1), fake->unavailable);
+
+	/* in_use() during a hand-over's reset answers at once: in use */
+	KUNIT_ASSERT_EQ(test, set(a, mx(1, 1, 1, 2), 0), 0);
+	fake_block_first_tapq();
+	t2 = apm_thread_start(test, thread_set, a, mx_empty(), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&fake->tapq_entered,
+							    LONG_WAIT));
+	t3 = apm_thread_start(test, thread_in_use, NULL, mx_empty(),
+			      APQN(1, 2));
+	KUNIT_EXPECT_TRUE(test, apm_thread_wait(t3, LONG_WAIT));
+	KUNIT_EXPECT_EQ(test, t3->rc, 1);
+	KUNIT_EXPECT_FALSE(test, t2->finished);
+	fake_release_tapq();
+	KUNIT_EXPECT_TRUE(test, apm_thread_wait(t2, LONG_WAIT));
+	KUNIT_EXPECT_EQ(test, t2->rc, 0);
+	apm_flush();
+	KUNIT_EXPECT_FALSE(test, in_use(1, 1));
+	KUNIT_EXPECT_FALSE(test, in_use(1, 2));
+}
+
+/*
+ * The AP bus lock is never held while kvm->lock is waited for, and a SET
+ * waiting for either lock returns EINTR on SIGKILL, changing nothing.
+ */
+static void test_lock_waits(struct kunit *test)
+{
+	struct kvm *a = apm_vm(test, CRYCB_FORMAT2);
+	struct apm_thread *t1, *t2, *t3, *t4;
+	bool dropped, free;
+
+	/* waiting for the AP lock */
+	KUNIT_ASSERT_EQ(test, fake_lock(), 0);
+	t1 = apm_thread_start(test, thread_set, a, mx(1, 1, 1, 1), 0);
+	KUNIT_EXPECT_FALSE(test, apm_thread_wait(t1, SHORT_WAIT));
+	send_sig(SIGKILL, t1->task, 1);
+	KUNIT_EXPECT_TRUE(test, apm_thread_wait(t1, LONG_WAIT));
+	fake_unlock();
+	KUNIT_EXPECT_TRUE(test, apm_thread_wait(t1, LONG_WAIT));
+	KUNIT_EXPECT_EQ(test, t1->rc, -EINTR);
+	KUNIT_EXPECT_EQ(test, qstate(APQN(1, 1)), KVM_S390_AP_QUEUE_FREE);
+
+	/* waiting for kvm->lock, which the VMM may hold for long */
+	reinit_completion(&fake->unlocked);
+	mutex_lock(&a->lock);
+	t2 = apm_thread_start(test, thread_set, a, mx(1, 1, 1, 1), 0);
+	dropped = wait_for_completion_timeout(&fake->unlocked, LONG_WAIT);
+	KUNIT_EXPECT_TRUE_MSG(test, dropped,
+			      "the SET kept the AP lock while waiting");
+	KUNIT_EXPECT_FALSE(test, apm_thread_wait(t2, SHORT_WAIT));
+	free = mutex_trylock(&fake->lock);
+	KUNIT_EXPECT_TRUE_MSG(test, free, "AP lock held across kvm->lock");
+	if (free)
+		mutex_unlock(&fake->lock);
+	/* the AP driver's in_use() answers meanwhile: claimed */
+	t3 = apm_thread_start(test, thread_in_use, NULL, mx_empty(),
+			      APQN(1, 1));
+	KUNIT_EXPECT_TRUE(test, apm_thread_wait(t3, LONG_WAIT));
+	KUNIT_EXPECT_EQ(test, t3->rc, 1);
+	send_sig(SIGKILL, t2->task, 1);
+	KUNIT_EXPECT_TRUE(test, apm_thread_wait(t2, LONG_WAIT));
+	mutex_unlock(&a->lock);
+	KUNIT_EXPECT_TRUE(test, apm_thread_wait(t2, LONG_WAIT));
+	KUNIT_EXPECT_EQ(test, t2->rc, -EINTR);
+	/* nothing changed */
+	KUNIT_EXPECT_EQ(test, qstate(APQN(1, 1)), KVM_S390_AP_QUEUE_FREE);
+	KUNIT_EXPECT_FALSE(test, in_use(1, 1));
+	KUNIT_EXPECT_TRUE(test, get_is(a, mx_empty()));
+	KUNIT_EXPECT_TRUE(test, crycb_zero(a));
+	KUNIT_EXPECT_EQ(test, fake->nzapq, 0);
+
+	/* not killed: it completes once kvm->lock is free */
+	reinit_completion(&fake->unlocked);
+	mutex_lock(&a->lock);
+	t4 = apm_thread_start(test, thread_set, a, mx(1, 1, 1, 1), 0);
+	dropped = wait_for_completion_timeout(&fake->unlocked, LONG_WAIT);
+	KUNIT_EXPECT_TRUE(test, dropped);
+	mutex_unlock(&a->lock);
+	KUNIT_EXPECT_TRUE(test, apm_thread_wait(t4, LONG_WAIT));
+	KUNIT_EXPECT_EQ(test, t4->rc, 0);
+	KUNIT_EXPECT_TRUE(test, get_is(a, mx(1, 1, 1, 1)));
+}
+
 static struct kunit_case ap_matrix_test_cases[] = {
 	KUNIT_CASE(test_layout),
-	KUNIT_CASE(test_rule_einval),
+	KUNIT_CASE(test_rule_einval_ebadf),
 	KUNIT_CASE(test_rule_eopnotsupp_and_has),
+	KUNIT_CASE(test_rule_eexist),
 	KUNIT_CASE(test_rule_enodev_host_limits),
+	KUNIT_CASE(test_rule_enodev_host_adm),
 	KUNIT_CASE(test_crycb_format_limits),
+	KUNIT_CASE(test_rule_eperm),
+	KUNIT_CASE(test_grant_create),
 	KUNIT_CASE(test_rule_eaddrnotavail),
 	KUNIT_CASE(test_rule_eaddrinuse_shared_control),
 	KUNIT_CASE(test_rule_ebusy_during_reset),
@@ -1103,6 +2390,16 @@ static struct kunit_case ap_matrix_test_cases[] = {
 	KUNIT_CASE(test_in_use),
 	KUNIT_CASE(test_queue_removed),
 	KUNIT_CASE(test_config_removed),
+	KUNIT_CASE(test_reset_eio),
+	KUNIT_CASE(test_handover_many),
+	KUNIT_CASE(test_destroy_without_ops),
+	KUNIT_CASE(test_reset_worker_never_finishes),
+	KUNIT_CASE(test_alloc_failure),
+	KUNIT_CASE(test_race_set_set),
+	KUNIT_CASE(test_race_set_remove),
+	KUNIT_CASE(test_race_set_destroy),
+	KUNIT_CASE(test_race_set_in_use),
+	KUNIT_CASE(test_lock_waits),
 	{}
 };
 
