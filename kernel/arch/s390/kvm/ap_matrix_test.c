@@ -87,8 +87,8 @@ struct fake_host {
 	struct fake_event ev[MAX_EVENTS];
 	unsigned int nev, nzapq, ntapq;
 	bool locked_in_reset;		/* ZAPQ/TAPQ under the AP lock */
-	/* hold the first TAPQ until tapq_release */
-	bool block_tapq;
+	/* hold the first TAPQ (of a workqueue worker) until tapq_release */
+	bool block_tapq, block_worker_only;
 	atomic_t tapq_calls;
 	struct completion tapq_entered, tapq_release;
 	bool tapq_timed_out;
@@ -207,6 +207,8 @@ static struct ap_queue_status fake_tapq(unsigned int apqn)
 	u8 rc;
 
 	if (READ_ONCE(fake->block_tapq) &&
+	    (!READ_ONCE(fake->block_worker_only) ||
+	     (current->flags & PF_WQ_WORKER)) &&
 	    atomic_inc_return(&fake->tapq_calls) == 1) {
 		complete(&fake->tapq_entered);
 		if (!wait_for_completion_timeout(&fake->tapq_release,
@@ -243,6 +245,13 @@ static void fake_block_first_tapq(void)
 	reinit_completion(&fake->tapq_entered);
 	reinit_completion(&fake->tapq_release);
 	WRITE_ONCE(fake->block_tapq, true);
+}
+
+/* the same for the first TAPQ that the reset worker issues */
+static void fake_block_first_worker_tapq(void)
+{
+	WRITE_ONCE(fake->block_worker_only, true);
+	fake_block_first_tapq();
 }
 
 static void fake_release_tapq(void)
@@ -324,9 +333,11 @@ static void apm_thread_reap(struct kunit *test, struct apm_thread *t)
 	kfree(t);
 }
 
+static int set_req(struct kvm *kvm, const struct kvm_s390_ap_matrix *m);
+
 static int thread_set(struct apm_thread *t)
 {
-	return kvm_s390_ap_matrix_set_matrix(t->kvm, &t->m);
+	return set_req(t->kvm, &t->m);
 }
 
 static int thread_destroy(struct apm_thread *t)
@@ -338,6 +349,16 @@ static int thread_destroy(struct apm_thread *t)
 static int thread_queue_removed(struct apm_thread *t)
 {
 	kvm_s390_ap_matrix_queue_removed(t->apqn);
+	return 0;
+}
+
+/* adapter t->apqn >> 8 leaves the host's configuration */
+static int thread_adapter_gone(struct apm_thread *t)
+{
+	unsigned long apm[4] = {}, aqm[4] = {}, adm[4] = {};
+
+	set_bit_inv(t->apqn >> 8, apm);
+	kvm_s390_ap_matrix_config_removed(apm, aqm, adm);
 	return 0;
 }
 
@@ -373,6 +394,7 @@ static int apm_test_init(struct kunit *test)
 	ctx->saved_tunables = kvm_s390_ap_matrix_tunables;
 	kvm_s390_ap_matrix_tunables.interval_ms = 0;
 	kvm_s390_ap_matrix_tunables.polls = 5;
+	kvm_s390_ap_matrix_tunables.worker_polls = 20;
 	ctx->saved_ops = kvm_s390_ap_matrix_swap_ops(&fake_ops);
 	KUNIT_ASSERT_TRUE(test, kvm_s390_ap_matrix_idle());
 	test->priv = ctx;
@@ -387,12 +409,10 @@ static void apm_vm_free(struct kvm *kvm)
 	kvfree(kvm);
 }
 
-/*
- * Wait until no reset runs in the background.
- * TODO(kernel hook): replace with the kernel's flush hook when it exists.
- */
+/* wait until no reset runs in the background */
 static void apm_flush(void)
 {
+	kvm_s390_ap_matrix_flush();
 }
 
 static void apm_test_exit(struct kunit *test)
@@ -423,6 +443,13 @@ static void apm_test_exit(struct kunit *test)
 	kvm_s390_ap_matrix_swap_ops(ctx->saved_ops);
 	kvm_s390_ap_matrix_tunables = ctx->saved_tunables;
 }
+
+/*
+ * SETs nest in fake TAPQ hooks (A's SET, then B's from its TAPQ): each VM
+ * slot's SET mutex gets its own lockdep class; hooks nest an earlier slot
+ * before a later one.
+ */
+static struct lock_class_key apm_vm_keys[MAX_VMS];
 
 static int dummy_pqap(struct kvm_vcpu *vcpu)
 {
@@ -457,6 +484,9 @@ static struct kvm *apm_vm(struct kunit *test, u32 fmt)
 	kvm->arch.crypto.crycbd = (u32)virt_to_phys(crycb);
 	kvm->arch.crypto.crycbd &= ~CRYCB_FORMAT_MASK;
 	kvm->arch.crypto.crycbd |= fmt;
+	kvm_s390_ap_matrix_init_vm(kvm);
+	lockdep_set_class(&kvm->arch.crypto.ap_matrix_mutex,
+			  &apm_vm_keys[ctx->nvms]);
 	ctx->vms[ctx->nvms++] = kvm;
 	return kvm;
 }
@@ -499,10 +529,24 @@ static struct kvm_s390_ap_matrix mx_empty(void)
 	return m;
 }
 
+/* the SET as the ioctl makes it: the grant file looked up by its fd */
+static int set_req(struct kvm *kvm, const struct kvm_s390_ap_matrix *m)
+{
+	struct file *grant = NULL;
+	int rc;
+
+	if (m->flags & KVM_S390_AP_MATRIX_GRANT)
+		grant = fget(m->grant_fd);
+	rc = kvm_s390_ap_matrix_set_matrix(kvm, m, grant);
+	if (grant)
+		fput(grant);
+	return rc;
+}
+
 static int set(struct kvm *kvm, struct kvm_s390_ap_matrix m, u32 flags)
 {
 	m.flags = flags;
-	return kvm_s390_ap_matrix_set_matrix(kvm, &m);
+	return set_req(kvm, &m);
 }
 
 /* SET with a grant */
@@ -511,7 +555,7 @@ static int set_g(struct kvm *kvm, struct kvm_s390_ap_matrix m, u32 flags,
 {
 	m.flags = flags | KVM_S390_AP_MATRIX_GRANT;
 	m.grant_fd = fd;
-	return kvm_s390_ap_matrix_set_matrix(kvm, &m);
+	return set_req(kvm, &m);
 }
 
 static int validate(struct kvm *kvm, struct kvm_s390_ap_matrix m)
@@ -548,6 +592,17 @@ static bool crycb_zero(struct kvm *kvm)
 			   sizeof(*kvm->arch.crypto.crycb));
 }
 
+/*
+ * A failed queue comes back to the driver (probe()): it is reset again and
+ * free once that completes.
+ */
+static void recover(unsigned int apqn)
+{
+	clear_bit(apqn, fake->stuck);
+	kvm_s390_ap_matrix_queue_probed(apqn);
+	apm_flush();
+}
+
 /* left a VM, not claimable: being reset or failed */
 static bool not_free(enum kvm_s390_ap_queue_state st)
 {
@@ -574,6 +629,26 @@ static int get(struct kvm *kvm, struct kvm_s390_ap_matrix *out)
 	if (!rc && copy_from_user(out, (void __user *)uaddr, sizeof(*out)))
 		return -EFAULT;
 	return rc;
+}
+
+/* KVM_SET_DEVICE_ATTR: the payload in userspace memory */
+static int set_ioctl(struct kvm *kvm, const struct kvm_s390_ap_matrix *m)
+{
+	struct kvm_device_attr attr = {
+		.group = KVM_S390_VM_CRYPTO,
+		.attr = KVM_S390_VM_CRYPTO_SET_AP_MATRIX,
+	};
+	unsigned long uaddr;
+
+	uaddr = kunit_vm_mmap(ctx->test, NULL, 0, PAGE_SIZE,
+			      PROT_READ | PROT_WRITE,
+			      MAP_ANONYMOUS | MAP_PRIVATE, 0);
+	if (IS_ERR_OR_NULL((void *)uaddr))
+		return -ENOMEM;
+	if (copy_to_user((void __user *)uaddr, m, sizeof(*m)))
+		return -EFAULT;
+	attr.addr = uaddr;
+	return kvm_s390_ap_matrix_set(kvm, &attr);
 }
 
 /* GET equals the masks of @m */
@@ -706,6 +781,15 @@ static void test_rule_einval_ebadf(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, fake->nzapq, 0);
 	/* the same grant fd, passed properly, works */
 	KUNIT_EXPECT_EQ(test, set_g(a, mx(1, 1, 1, 1), 0, fd), 0);
+
+	/* the ioctl path looks the fd up itself */
+	m = mx(1, 1, 1, 2);
+	m.flags = KVM_S390_AP_MATRIX_GRANT;
+	m.grant_fd = other;
+	KUNIT_EXPECT_EQ(test, set_ioctl(a, &m), -EBADF);
+	m.grant_fd = fd;
+	KUNIT_EXPECT_EQ(test, set_ioctl(a, &m), 0);
+	KUNIT_EXPECT_TRUE(test, get_is(a, mx(1, 1, 1, 2)));
 }
 
 static void test_rule_eopnotsupp_and_has(struct kunit *test)
@@ -946,7 +1030,7 @@ static void test_rule_order(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, set(b, mx(3, 3, 1, 1), 0), -EBUSY);
 	KUNIT_EXPECT_EQ(test, validate(b, mx(3, 3, 1, 1)), -EBUSY);
 
-	kvm_s390_ap_matrix_queue_removed(APQN(3, 1));
+	recover(APQN(3, 1));
 	KUNIT_EXPECT_NULL(test, kvm_s390_ap_matrix_owner(APQN(3, 1)));
 }
 
@@ -1244,6 +1328,8 @@ static void test_reset_bound_failed(struct kunit *test)
 	struct kvm *b = apm_vm(test, CRYCB_FORMAT2);
 
 	kvm_s390_ap_matrix_tunables.polls = 3;
+	/* no background wait: pending after the SET's bound is failed */
+	kvm_s390_ap_matrix_tunables.worker_polls = 0;
 	KUNIT_ASSERT_EQ(test, set(a, mx(1, 1, 1, 1), 0), 0);
 	fake->tapq_default = RC_RESET_IN_PROGRESS;
 	KUNIT_EXPECT_EQ(test, set(a, mx_empty(), 0), 0);
@@ -1258,18 +1344,28 @@ static void test_reset_bound_failed(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, set(a, mx(1, 1, 1, 1), 0), -EBUSY);
 	/* the host may take a failed queue back: it is not in use */
 	KUNIT_EXPECT_FALSE(test, in_use(1, 1));
-	/* removing it from the driver forgets the failure */
+	/* unbinding it does not forget the failure */
 	kvm_s390_ap_matrix_queue_removed(APQN(1, 1));
+	apm_flush();
+	KUNIT_EXPECT_EQ(test, qstate(APQN(1, 1)),
+			KVM_S390_AP_QUEUE_RESET_FAILED);
+	KUNIT_EXPECT_EQ(test, set(b, mx(1, 1, 1, 1), 0), -EBUSY);
+	/* bound again, it is reset again: free once that completes */
+	fake->nzapq = 0;
+	recover(APQN(1, 1));
+	KUNIT_EXPECT_EQ(test, fake->nzapq, 1);
+	KUNIT_EXPECT_EQ(test, qstate(APQN(1, 1)), KVM_S390_AP_QUEUE_FREE);
 	KUNIT_EXPECT_EQ(test, set(b, mx(1, 1, 1, 1), 0), 0);
 
 	/* a ZAPQ that fails outright also leaves the queue FAILED */
 	fake->zapq_default = 0x06;	/* invalid address */
 	KUNIT_EXPECT_EQ(test, set(b, mx_empty(), 0), 0);
+	apm_flush();
 	KUNIT_EXPECT_TRUE(test,
 			  is_marker(kvm_s390_ap_matrix_owner(APQN(1, 1)),
 				    KVM_S390_AP_MATRIX_FAILED));
 	fake->zapq_default = RC_NORMAL;
-	kvm_s390_ap_matrix_queue_removed(APQN(1, 1));
+	recover(APQN(1, 1));
 	KUNIT_EXPECT_NULL(test, kvm_s390_ap_matrix_owner(APQN(1, 1)));
 }
 
@@ -1314,52 +1410,46 @@ static void test_se_reissue(struct kunit *test)
 	KUNIT_EXPECT_NULL(test, kvm_s390_ap_matrix_owner(APQN(2, 2)));
 }
 
-static void hook_remove(unsigned int apqn)
-{
-	ctx->hook_calls++;
-	if (ctx->hook_calls == 1)
-		kvm_s390_ap_matrix_queue_removed(apqn);
-	else if (ctx->hook_calls == 2)
-		ctx->hook_rc = set(ctx->other, mx(apqn >> 8, apqn >> 8,
-						  apqn & 0xff, apqn & 0xff), 0);
-}
+static int thread_adapter_gone(struct apm_thread *t);
 
-static void hook_config_removed(unsigned int apqn)
-{
-	unsigned long apm[4] = {}, aqm[4] = {}, adm[4] = {};
-
-	ctx->hook_calls++;
-	if (ctx->hook_calls == 1) {
-		set_bit_inv(apqn >> 8, apm);
-		kvm_s390_ap_matrix_config_removed(apm, aqm, adm);
-	}
-}
-
-/* a queue that leaves the driver/host during its reset is freed after it */
+/*
+ * Queues that leave the driver (unbind) or the host while being reset are
+ * free only once their reset completed.
+ */
 static void test_removed_during_reset(struct kunit *test)
 {
 	struct kvm *a = apm_vm(test, CRYCB_FORMAT2);
 	struct kvm *b = apm_vm(test, CRYCB_FORMAT2);
+	struct apm_thread *t1, *t2, *t3;
 
-	kvm_s390_ap_matrix_tunables.polls = 3;
-	KUNIT_ASSERT_EQ(test, set(a, mx(1, 1, 1, 1), 0), 0);
-	fake->tapq_default = RC_RESET_IN_PROGRESS;
-	ctx->other = b;
-	fake->on_tapq = hook_remove;
-	KUNIT_EXPECT_EQ(test, set(a, mx_empty(), 0), 0);
-	fake->on_tapq = NULL;
-	/* still resetting after its removal: not claimable yet */
-	KUNIT_EXPECT_EQ(test, ctx->hook_rc, -EBUSY);
-	KUNIT_EXPECT_NULL(test, kvm_s390_ap_matrix_owner(APQN(1, 1)));
-
-	/* the same when the adapter leaves the host configuration */
-	KUNIT_ASSERT_EQ(test, set(a, mx(2, 2, 1, 1), 0), 0);
-	ctx->hook_calls = 0;
-	fake->on_tapq = hook_config_removed;
-	KUNIT_EXPECT_EQ(test, set(a, mx_empty(), 0), 0);
-	fake->on_tapq = NULL;
-	KUNIT_EXPECT_NULL(test, kvm_s390_ap_matrix_owner(APQN(2, 1)));
-	fake->tapq_default = RC_NORMAL;
+	KUNIT_ASSERT_EQ(test, set(a, mx(1, 2, 1, 1), 0), 0);
+	fake_block_first_tapq();
+	t1 = apm_thread_start(test, thread_set, a, mx_empty(), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&fake->tapq_entered,
+							    LONG_WAIT));
+	/* 1.1 is unbound, adapter 2 leaves the host */
+	t2 = apm_thread_start(test, thread_queue_removed, NULL, mx_empty(),
+			      APQN(1, 1));
+	t3 = apm_thread_start(test, thread_adapter_gone, NULL, mx_empty(),
+			      APQN(2, 1));
+	apm_thread_wait(t2, SHORT_WAIT);
+	apm_thread_wait(t3, SHORT_WAIT);
+	KUNIT_EXPECT_TRUE(test, not_free(qstate(APQN(1, 1))));
+	KUNIT_EXPECT_TRUE(test, not_free(qstate(APQN(2, 1))));
+	KUNIT_EXPECT_EQ(test, set(b, mx(1, 1, 1, 1), 0), -EBUSY);
+	KUNIT_EXPECT_EQ(test, set(b, mx(2, 2, 1, 1), 0), -EBUSY);
+	KUNIT_EXPECT_TRUE(test, in_use(1, 1));
+	fake_release_tapq();
+	KUNIT_EXPECT_TRUE(test, apm_thread_wait(t1, LONG_WAIT));
+	KUNIT_EXPECT_TRUE(test, apm_thread_wait(t2, LONG_WAIT));
+	KUNIT_EXPECT_TRUE(test, apm_thread_wait(t3, LONG_WAIT));
+	KUNIT_EXPECT_EQ(test, t1->rc, 0);
+	apm_flush();
+	KUNIT_EXPECT_FALSE(test, READ_ONCE(fake->tapq_timed_out));
+	KUNIT_EXPECT_EQ(test, fake->zapqs[APQN(1, 1)], 1);
+	KUNIT_EXPECT_EQ(test, fake->zapqs[APQN(2, 1)], 1);
+	KUNIT_EXPECT_EQ(test, qstate(APQN(1, 1)), KVM_S390_AP_QUEUE_FREE);
+	KUNIT_EXPECT_EQ(test, qstate(APQN(2, 1)), KVM_S390_AP_QUEUE_FREE);
 	KUNIT_EXPECT_EQ(test, set(b, mx(1, 2, 1, 1), 0), 0);
 }
 
@@ -1492,8 +1582,11 @@ static void test_config_removed(struct kunit *test)
 			    (void *)b);
 	KUNIT_EXPECT_PTR_EQ(test, kvm_s390_ap_matrix_owner(APQN(4, 4)),
 			    (void *)c);
-	/* the failed reset of a queue that left the configuration is gone */
-	KUNIT_EXPECT_NULL(test, kvm_s390_ap_matrix_owner(APQN(5, 2)));
+	/* a failed queue stays failed: only a completed reset clears it */
+	KUNIT_EXPECT_EQ(test, qstate(APQN(5, 2)),
+			KVM_S390_AP_QUEUE_RESET_FAILED);
+	recover(APQN(5, 2));
+	KUNIT_EXPECT_EQ(test, qstate(APQN(5, 2)), KVM_S390_AP_QUEUE_FREE);
 	KUNIT_EXPECT_EQ(test, set(d, mx(1, 1, 2, 2), 0), 0);
 }
 
@@ -1775,7 +1868,7 @@ static void test_reset_eio(struct kunit *test)
 	/* when every reset completes, RESET succeeds */
 	clear_bit(APQN(2, 2), fake->stuck);
 	KUNIT_EXPECT_EQ(test, set(a, left, KVM_S390_AP_MATRIX_RESET), 0);
-	kvm_s390_ap_matrix_queue_removed(APQN(2, 2));
+	recover(APQN(2, 2));
 	KUNIT_EXPECT_EQ(test, qstate(APQN(2, 2)), KVM_S390_AP_QUEUE_FREE);
 }
 
@@ -1832,35 +1925,51 @@ static void test_destroy_without_ops(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, not_free(st));
 	KUNIT_EXPECT_EQ(test, set(b, mx(1, 1, 1, 1), 0), -EBUSY);
 	KUNIT_EXPECT_EQ(test, set(b, mx(1, 1, 2, 2), 0), -EBUSY);
-	/* the queues leave the driver: forgotten */
+	/* unbound, still not free; bound again: reset, then free */
 	kvm_s390_ap_matrix_queue_removed(APQN(1, 1));
-	kvm_s390_ap_matrix_queue_removed(APQN(1, 2));
 	apm_flush();
+	KUNIT_EXPECT_TRUE(test, not_free(qstate(APQN(1, 1))));
+	recover(APQN(1, 1));
+	recover(APQN(1, 2));
+	KUNIT_EXPECT_EQ(test, fake->nzapq, 2);
 	KUNIT_EXPECT_EQ(test, qstate(APQN(1, 1)), KVM_S390_AP_QUEUE_FREE);
 	KUNIT_EXPECT_EQ(test, qstate(APQN(1, 2)), KVM_S390_AP_QUEUE_FREE);
 }
 
-/* a reset that never finishes: resetting (EBUSY), then failed, for good */
+/*
+ * A reset that never finishes: the SET returns after its bound, the queue
+ * stays resetting (EBUSY, in use) while the worker polls, then is failed
+ * for good: nothing makes it claimable but a completed reset.
+ */
 static void test_reset_worker_never_finishes(struct kunit *test)
 {
 	struct kvm *a = apm_vm(test, CRYCB_FORMAT2);
 	struct kvm *b = apm_vm(test, CRYCB_FORMAT2);
-	enum kvm_s390_ap_queue_state st;
+	pid_t pid = 0;
 
 	KUNIT_ASSERT_EQ(test, set(a, mx(1, 1, 1, 1), 0), 0);
+	KUNIT_EXPECT_EQ(test, kvm_s390_ap_matrix_queue_state(APQN(1, 1), &pid),
+			KVM_S390_AP_QUEUE_IN_USE);
+	KUNIT_EXPECT_EQ(test, pid, a->userspace_pid);
 	set_bit(APQN(1, 1), fake->stuck);
-	/* the SET waits a bounded time only */
+	fake_block_first_worker_tapq();
 	KUNIT_EXPECT_EQ(test, set(a, mx_empty(), 0), 0);
 	KUNIT_EXPECT_TRUE(test, get_is(a, mx_empty()));
-	st = qstate(APQN(1, 1));
-	KUNIT_EXPECT_TRUE(test, not_free(st));
+	KUNIT_EXPECT_TRUE(test, crycb_zero(a));
+	/* the worker goes on with the reset (held in its first TAPQ) */
+	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&fake->tapq_entered,
+							    LONG_WAIT));
+	KUNIT_EXPECT_EQ(test, qstate(APQN(1, 1)), KVM_S390_AP_QUEUE_RESETTING);
 	KUNIT_EXPECT_EQ(test, set(b, mx(1, 1, 1, 1), 0), -EBUSY);
 	KUNIT_EXPECT_EQ(test, set(a, mx(1, 1, 1, 1), 0), -EBUSY);
-	KUNIT_EXPECT_EQ(test, in_use(1, 1),
-			st == KVM_S390_AP_QUEUE_RESETTING);
+	KUNIT_EXPECT_TRUE(test, in_use(1, 1));
+	fake_release_tapq();
 	apm_flush();
+	KUNIT_EXPECT_FALSE(test, READ_ONCE(fake->tapq_timed_out));
 	KUNIT_EXPECT_EQ(test, qstate(APQN(1, 1)),
 			KVM_S390_AP_QUEUE_RESET_FAILED);
+	KUNIT_EXPECT_GE(test, fake->ntapq,
+			kvm_s390_ap_matrix_tunables.worker_polls);
 	KUNIT_EXPECT_EQ(test, set(b, mx(1, 1, 1, 1), 0), -EBUSY);
 	/* the queue would answer now: still failed, nobody may claim it */
 	clear_bit(APQN(1, 1), fake->stuck);
@@ -1868,8 +1977,9 @@ static void test_reset_worker_never_finishes(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, qstate(APQN(1, 1)),
 			KVM_S390_AP_QUEUE_RESET_FAILED);
 	KUNIT_EXPECT_EQ(test, set(b, mx(1, 1, 1, 1), 0), -EBUSY);
-	kvm_s390_ap_matrix_queue_removed(APQN(1, 1));
+	recover(APQN(1, 1));
 	KUNIT_EXPECT_EQ(test, qstate(APQN(1, 1)), KVM_S390_AP_QUEUE_FREE);
+	KUNIT_EXPECT_EQ(test, set(b, mx(1, 1, 1, 1), 0), 0);
 }
 
 /*
