@@ -370,6 +370,13 @@ static int thread_adapter_gone(struct apm_thread *t)
 }
 
 static bool in_use(unsigned int apid, unsigned int apqi);
+static void apm_flush(void);
+
+static int thread_flush(struct apm_thread *t)
+{
+	apm_flush();
+	return 0;
+}
 
 static int thread_in_use(struct apm_thread *t)
 {
@@ -2313,8 +2320,9 @@ static void test_race_set_set(struct kunit *test)
 	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&fake->tapq_entered,
 							    LONG_WAIT));
 	t2 = apm_thread_start(test, thread_set, a, mx(1, 1, 0, 39), 0);
-	/* serialized, t2 waits for t1; if not, it is done by now */
-	apm_thread_wait(t2, SHORT_WAIT);
+	/* serialized: t1's hand-over is not finished, so t2 waits */
+	KUNIT_EXPECT_FALSE_MSG(test, apm_thread_wait(t2, SHORT_WAIT),
+			       "a SET ran during another's hand-over");
 	nb = claim_free(test, b, 2, 0, 39);
 	kunit_info(test, "t2 %s while t1 waited; B got %u queues",
 		   t2->finished ? "finished" : "waited", nb);
@@ -2342,7 +2350,7 @@ static void test_race_set_remove(struct kunit *test)
 {
 	struct kvm *a = apm_vm(test, CRYCB_FORMAT2);
 	struct kvm *b = apm_vm(test, CRYCB_FORMAT2);
-	struct apm_thread *t1, *t2;
+	struct apm_thread *t1, *t2, *t3;
 	unsigned int nb;
 
 	KUNIT_ASSERT_EQ(test, set(a, mx(1, 2, 0, 39), 0), 0);
@@ -2355,7 +2363,11 @@ static void test_race_set_remove(struct kunit *test)
 	set_bit(APQN(2, 5), fake->unavailable);
 	t2 = apm_thread_start(test, thread_queue_removed, NULL, mx_empty(),
 			      APQN(2, 5));
-	apm_thread_wait(t2, SHORT_WAIT);
+	/* let the worker reset what the removal took from A, if it may */
+	if (apm_thread_wait(t2, LONG_WAIT)) {
+		t3 = apm_thread_start(test, thread_flush, NULL, mx_empty(), 0);
+		apm_thread_wait(t3, 2 * HZ);
+	}
 	nb = claim_free(test, b, 2, 0, 39);
 	kunit_info(test, "remove %s while the SET waited; B got %u queues",
 		   t2->finished ? "finished" : "waited", nb);
