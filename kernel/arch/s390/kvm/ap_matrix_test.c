@@ -71,8 +71,8 @@ struct fake_host {
 	struct task_struct *lock_owner;
 	atomic_t nunlock;
 	struct completion unlocked;	/* completed by every unlock */
-	/* the next unlock pauses (lock released) until resume */
-	atomic_t pause_unlock;
+	/* the next unlock (lock released) or lock (held) pauses until resume */
+	atomic_t pause_unlock, pause_lock;
 	struct completion paused, resume;
 	struct kvm_s390_ap_host_config cfg;
 	DECLARE_BITMAP(unavailable, NR_APQNS);
@@ -138,6 +138,10 @@ static int fake_lock(void)
 
 	if (!rc)
 		WRITE_ONCE(fake->lock_owner, current);
+	if (!rc && atomic_xchg(&fake->pause_lock, 0)) {
+		complete(&fake->paused);
+		wait_for_completion_timeout(&fake->resume, LONG_WAIT);
+	}
 	return rc;
 }
 
@@ -439,6 +443,7 @@ static void apm_test_exit(struct kunit *test)
 		failslab_restore(ctx->failslab);
 	/* let every thread finish first */
 	atomic_set(&fake->pause_unlock, 0);
+	atomic_set(&fake->pause_lock, 0);
 	complete_all(&fake->resume);
 	fake_release_tapq();
 	bitmap_zero(fake->stuck, NR_APQNS);
@@ -2472,8 +2477,8 @@ static void test_race_set_in_use(struct kunit *test)
 static void test_lock_waits(struct kunit *test)
 {
 	struct kvm *a = apm_vm(test, CRYCB_FORMAT2);
-	struct apm_thread *t1, *t2, *t3, *t4, *t5;
-	bool free;
+	struct apm_thread *t1, *t2, *t3, *t4, *t5, *t6;
+	bool dropped, free;
 
 	/* waiting for the AP lock */
 	KUNIT_ASSERT_EQ(test, fake_lock(), 0);
@@ -2542,6 +2547,29 @@ static void test_lock_waits(struct kunit *test)
 	KUNIT_EXPECT_TRUE(test, apm_thread_wait(t5, LONG_WAIT));
 	KUNIT_EXPECT_EQ(test, t5->rc, 0);
 	KUNIT_EXPECT_TRUE(test, get_is(a, mx(1, 1, 1, 1)));
+
+	/* kvm->lock taken while the SET holds the AP lock: it must drop it */
+	reinit_completion(&fake->paused);
+	reinit_completion(&fake->resume);
+	atomic_set(&fake->pause_lock, 1);
+	t6 = apm_thread_start(test, thread_set, a, mx(2, 2, 2, 2), 0);
+	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&fake->paused,
+							    LONG_WAIT));
+	mutex_lock(&a->lock);
+	reinit_completion(&fake->unlocked);
+	complete(&fake->resume);
+	dropped = wait_for_completion_timeout(&fake->unlocked, LONG_WAIT);
+	KUNIT_EXPECT_TRUE_MSG(test, dropped,
+			      "the SET kept the AP lock, waiting for kvm->lock");
+	KUNIT_EXPECT_FALSE(test, apm_thread_wait(t6, SHORT_WAIT));
+	free = mutex_trylock(&fake->lock);
+	KUNIT_EXPECT_TRUE_MSG(test, free, "AP lock held across kvm->lock");
+	if (free)
+		mutex_unlock(&fake->lock);
+	mutex_unlock(&a->lock);
+	KUNIT_EXPECT_TRUE(test, apm_thread_wait(t6, LONG_WAIT));
+	KUNIT_EXPECT_EQ(test, t6->rc, 0);
+	KUNIT_EXPECT_TRUE(test, get_is(a, mx(2, 2, 2, 2)));
 }
 
 static struct kunit_case ap_matrix_test_cases[] = {
