@@ -2144,9 +2144,9 @@ static void failslab_restore(struct failslab_knobs *k)
 }
 
 /* the state a refused SET must leave alone */
-#define SNAP_APIDS	8
-#define SNAP_APQIS	128
-#define SPACE_STEP	16
+#define SNAP_APIDS	4
+#define SNAP_APQIS	80
+#define SPACE_STEP	32
 
 struct apm_snap {
 	enum kvm_s390_ap_queue_state st[SNAP_APIDS * SNAP_APQIS];
@@ -2161,6 +2161,7 @@ static void snap(struct kunit *test, struct kvm *kvm, struct apm_snap *s)
 	memset(s, 0, sizeof(*s));
 	for (i = 0; i < SNAP_APIDS * SNAP_APQIS; i++)
 		s->st[i] = qstate(APQN(i / SNAP_APQIS, i % SNAP_APQIS));
+	cond_resched();
 	s->crycb = *kvm->arch.crypto.crycb;
 	KUNIT_EXPECT_EQ(test, get(kvm, &s->get), 0);
 }
@@ -2183,6 +2184,8 @@ static unsigned int inject_set(struct kunit *test, struct failslab_knobs *k,
 	KUNIT_ASSERT_NOT_NULL(test, before);
 	KUNIT_ASSERT_NOT_NULL(test, after);
 	for (space = 0; space < 256 * 1024; space += SPACE_STEP) {
+		/* thousands of SETs: let RCU and others run (no preemption) */
+		cond_resched();
 		snap(test, kvm, before);
 		failslab_arm(k, space);
 		rc = set(kvm, m, flags);
@@ -2219,6 +2222,7 @@ static void inject_grant(struct kunit *test, struct failslab_knobs *k)
 	KUNIT_ASSERT_GE(test, free_fd, 0);
 	close_fd(free_fd);
 	for (space = 0; space < 64 * 1024; space += SPACE_STEP) {
+		cond_resched();
 		failslab_arm(k, space);
 		fd = kvm_s390_ap_matrix_grant_create(&req);
 		failures = failslab_disarm(k);
@@ -2254,7 +2258,7 @@ static void test_alloc_failure(struct kunit *test)
 		kunit_skip(test, "needs FAILSLAB and FAULT_INJECTION_DEBUG_FS");
 	ctx->failslab = k;
 
-	KUNIT_ASSERT_EQ(test, set(b, mx(7, 7, 0, 3), 0), 0);
+	KUNIT_ASSERT_EQ(test, set(b, mx(0, 0, 0, 3), 0), 0);
 	/* a VM's first matrix */
 	m = mx(1, 2, 0, 3);
 	mbit(m.adm, 5);
@@ -2262,7 +2266,7 @@ static void test_alloc_failure(struct kunit *test)
 	KUNIT_EXPECT_GT(test, refused, 0);
 	/* growing into new parts of the owner table */
 	KUNIT_ASSERT_EQ(test, set(a, mx(1, 1, 1, 1), 0), 0);
-	m = mx(1, 6, 0, 127);
+	m = mx(1, 3, 0, 79);
 	mbit(m.adm, 200);
 	refused = inject_set(test, k, a, m, 0, mx(1, 1, 1, 1));
 	KUNIT_EXPECT_GT(test, refused, 0);
