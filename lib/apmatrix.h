@@ -27,9 +27,10 @@
  *   items and at both ends are ignored, blanks inside an item are not.
  *   Empty items, a leading or a trailing comma are errors.
  * - A mask is "0x" followed by exactly 64 hex digits (a trailing newline
- *   is fine, so a file's contents can be passed as read). Shorter "0x"
- *   text is an ID ("0x05" is ID 5); "0x" and 9 to 63 or more than 64
- *   digits is refused as a bad mask. The kernel's own ap_hex2bitmap()
+ *   is fine, so a file's contents can be passed as read). Other "0x"
+ *   text whose value is at most 0xff is an ID, however many leading zeros
+ *   it has ("0x05" and "0x0000000005" are ID 5); "0x" and 9 to 63 or more
+ *   than 64 digits with a larger value is refused as a bad mask. The kernel's own ap_hex2bitmap()
  *   also takes shorter masks, filled from ID 0 ("0x8" = ID 0); that reads
  *   too easily as a number, so it is not accepted here.
  * Printers write lower-case hex, adapters with 2 digits and domains

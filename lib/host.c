@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -101,15 +102,28 @@ static bool queue_name(const char *name, unsigned int *a, unsigned int *d)
 	       !hex_digits(name + 3, 4, d) && *d <= APMATRIX_MAX_ID;
 }
 
+/*
+ * What read_text() returns (negated) for something that is not a regular
+ * file (sysfs attributes are); beyond every errno, read_fail() names it.
+ */
+#define ENOTREG	4095
+
 /* Read an attribute; strip trailing newlines. Length or -errno. */
 static int read_text(int dirfd, const char *name, char *buf, size_t len)
 {
 	size_t n = 0;
 	int fd, err;
 
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+
+	/* O_NONBLOCK: a FIFO put there must not hang the reader */
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -ENOTREG;
+	}
 	while (n < len - 1) {
 		ssize_t r = read(fd, buf + n, len - 1 - n);
 
@@ -152,11 +166,16 @@ static bool parse_int(const char *text, int *v)
 static int read_fail(struct reader *r, const char *dir, const char *name,
 		     int err)
 {
+	bool self = !strcmp(name, ".");
 	char e[160];
 
-	return apm_fail(r->ctx, EIO, "reading %s%s%s/%s: %s", r->bus,
-			dir ? "/devices/" : "", dir ? dir : "", name,
-			apm_strerror(err, e, sizeof(e)));
+	if (err == ENOTREG)
+		snprintf(e, sizeof(e), "not a regular file (sysfs attributes are)");
+	else
+		apm_strerror(err, e, sizeof(e));
+	return apm_fail(r->ctx, EIO, "reading %s%s%s%s%s: %s", r->bus,
+			dir ? "/devices/" : "", dir ? dir : "",
+			self ? "" : "/", self ? "" : name, e);
 }
 
 /*
@@ -361,10 +380,14 @@ static int read_card_queues(struct reader *r, int cardfd, const char *cname,
 
 		if (!queue_name(de->d_name, &a, &d) || a != id)
 			continue;
-		qfd = openat(cardfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (qfd < 0)
-			continue;	/* gone meanwhile, or not a directory */
 		snprintf(dir, sizeof(dir), "%s/%s", cname, de->d_name);
+		qfd = openat(cardfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (qfd < 0) {
+			if (errno == ENOENT)
+				continue;	/* gone meanwhile */
+			rc = read_fail(r, dir, ".", errno);
+			break;
+		}
 		rc = read_queue(r, qfd, dir, a, d);
 		close(qfd);
 	}
@@ -402,8 +425,18 @@ static int read_devices(struct reader *r, int busfd)
 			continue;
 		/* follows the symlink into devices/ap/ */
 		dfd = openat(devfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd < 0)
-			continue;	/* gone meanwhile */
+		if (dfd < 0) {
+			/*
+			 * Gone meanwhile: skip it. Anything else (no access,
+			 * a symlink loop, not a directory) is an entry that
+			 * exists and cannot be read: an error naming it, not
+			 * a card or queue silently left out.
+			 */
+			if (errno == ENOENT)
+				continue;
+			rc = read_fail(r, de->d_name, ".", errno);
+			break;
+		}
 		if (id >= 0) {
 			struct apmatrix_card *c = get_card(r->host, id);
 
