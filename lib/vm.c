@@ -213,7 +213,7 @@ static int check_fd(struct apmatrix_ctx *ctx, pid_t pid, int fd)
 int apmatrix_vm_open_pid(struct apmatrix_ctx *ctx, pid_t pid, int fd,
 			 struct apmatrix_vm **vm)
 {
-	char e[160];
+	char e[160], path[64], link[PATH_MAX];
 	int pidfd, nfd, rc, err;
 
 	if (!ctx || !vm)
@@ -284,6 +284,19 @@ int apmatrix_vm_open_pid(struct apmatrix_ctx *ctx, pid_t pid, int fd,
 					"this kernel has no pidfd_getfd() (Linux 5.6 or later is needed to take a VM fd from a process)");
 		return apm_fail(ctx, err, "pidfd_getfd(%d, fd %d): %s", (int)pid, fd,
 				apm_strerror(err, e, sizeof(e)));
+	}
+	/*
+	 * /proc/PID/fd/N was read before pidfd_getfd(): by now the process
+	 * may have closed N and opened something else there. Check the file
+	 * this process now holds, not the name it had.
+	 */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", nfd);
+	if (fd_link(AT_FDCWD, path, link, sizeof(link)) >= 0 &&
+	    strcmp(link, KVM_VM_LINK)) {
+		close(nfd);
+		return apm_fail(ctx, ENOENT,
+				"process %d's fd %d is no KVM VM any more: it is %s now",
+				(int)pid, fd, link);
 	}
 	return vm_new(ctx, nfd, vm);
 }
@@ -414,6 +427,7 @@ int apmatrix_vm_enable_apie(struct apmatrix_vm *vm)
 
 #define RULE_HOST	"not set aside for guests (still owned by the host's default drivers)"
 #define RULE_UNBOUND	"not bound to the apmatrix driver"
+#define RULE_ABSENT	"not on this host (no such queue under /sys/bus/ap)"
 #define RULE_NOTAVAIL	"not available to apmatrix (not set aside for guests, or not bound to the apmatrix driver; the host's AP bus could not be read to tell which)"
 #define RULE_INUSE	"held by another VM"
 #define RULE_BUSY	"still being reset after leaving another VM, or its reset failed"
@@ -427,6 +441,7 @@ struct explain {
 	char msg[APM_ERRLEN];
 	bool named;
 	/* refused APQNs by rule */
+	struct apmatrix_apqns *absent;		/* EADDRNOTAVAIL: no such queue */
 	struct apmatrix_apqns *host_held;	/* EADDRNOTAVAIL: default drivers */
 	struct apmatrix_apqns *unbound;		/* EADDRNOTAVAIL: no driver / gone */
 	struct apmatrix_apqns *notavail;	/* EADDRNOTAVAIL: no host view */
@@ -583,12 +598,15 @@ static int ex_notavail(struct explain *ex, unsigned int a, unsigned int d)
 
 	if (!h)
 		return apmatrix_apqns_add(ex->notavail, a, d);
+	/* no adapter 06, or adapter 03 gone: say that, not a mask's story */
+	if (!q)
+		return apmatrix_apqns_add(ex->absent, a, d);
 	apmatrix_host_get_masks(h, APMATRIX_HOST_MASKS, &masks);
 	if (apmatrix_matrix_has_apqn(&masks, a, d))
 		return apmatrix_apqns_add(ex->host_held, a, d);
-	if (q && apmatrix_queue_holder(q) == APMATRIX_HOLDER_APMATRIX)
+	if (apmatrix_queue_holder(q) == APMATRIX_HOLDER_APMATRIX)
 		return 0;	/* available: the state changed */
-	if (q && apmatrix_queue_holder(q) == APMATRIX_HOLDER_OTHER) {
+	if (apmatrix_queue_holder(q) == APMATRIX_HOLDER_OTHER) {
 		s = ex_other(ex, apmatrix_queue_driver(q));
 		return s ? apmatrix_apqns_add(s, a, d) : -ENOMEM;
 	}
@@ -687,6 +705,7 @@ static void ex_free(struct explain *ex)
 	unsigned int i;
 
 	apmatrix_host_free(ex->host);
+	apmatrix_apqns_free(ex->absent);
 	apmatrix_apqns_free(ex->host_held);
 	apmatrix_apqns_free(ex->unbound);
 	apmatrix_apqns_free(ex->notavail);
@@ -735,12 +754,13 @@ int apmatrix_vm_explain(struct apmatrix_vm *vm, const struct apmatrix_matrix *m,
 	}
 
 	apm_sb_init(&ex.sb, ex.msg, sizeof(ex.msg));
+	ex.absent = apmatrix_apqns_new();
 	ex.host_held = apmatrix_apqns_new();
 	ex.unbound = apmatrix_apqns_new();
 	ex.notavail = apmatrix_apqns_new();
 	ex.inuse = apmatrix_apqns_new();
 	ex.busy = apmatrix_apqns_new();
-	if (!ex.host_held || !ex.unbound || !ex.notavail || !ex.inuse || !ex.busy) {
+	if (!ex.absent || !ex.host_held || !ex.unbound || !ex.notavail || !ex.inuse || !ex.busy) {
 		rc = apm_fail(vm->ctx, ENOMEM, "out of memory");
 		goto out;
 	}
@@ -758,6 +778,7 @@ int apmatrix_vm_explain(struct apmatrix_vm *vm, const struct apmatrix_matrix *m,
 	}
 
 	/* in the order the kernel checks the rules */
+	ex_apqns(&ex, ex.absent, RULE_ABSENT, "", EADDRNOTAVAIL, refused);
 	ex_apqns(&ex, ex.host_held, RULE_HOST, "", EADDRNOTAVAIL, refused);
 	for (i = 0; i < ex.nother; i++) {
 		snprintf(rule, sizeof(rule), "bound to %s, not to apmatrix",

@@ -10,6 +10,8 @@
  *     as for a real VM fd, so apmatrix_vm_open_pid() finds it;
  *   - ioctl() checks each call against a script and answers as scripted.
  * Every other fd and path goes to the real functions.
+ * APMATRIX_MOCK_REPLACE_FD (see maybe_replace()) plays a VMM racing a look
+ * at its fds.
  *
  * The script is the file named by APMATRIX_IOCTL_SCRIPT, one expected call
  * per line, in order (blank lines and lines starting with # are skipped);
@@ -39,6 +41,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -128,14 +131,45 @@ static ssize_t as_vm(char *buf, size_t len, ssize_t n)
 	return l;
 }
 
+/*
+ * APMATRIX_MOCK_REPLACE_FD=N: right after /proc/<own pid>/fd/N was looked
+ * at (once), put /dev/null at fd N: the race of a VMM that closes its VM
+ * fd and opens another file there between a look and pidfd_getfd().
+ */
+static void maybe_replace(const char *path)
+{
+	const char *spec = getenv("APMATRIX_MOCK_REPLACE_FD");
+	static bool done;
+	char want[64];
+	int nul;
+
+	if (!spec || done)
+		return;
+	snprintf(want, sizeof(want), "/proc/%d/fd/%s", (int)getpid(), spec);
+	if (strcmp(path, want))
+		return;
+	done = true;
+	nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (nul < 0 || dup2(nul, atoi(spec)) < 0)
+		abort();
+	close(nul);
+}
+
 ssize_t readlink(const char *path, char *buf, size_t len)
 {
-	return as_vm(buf, len, real_readlink(path, buf, len));
+	ssize_t n = as_vm(buf, len, real_readlink(path, buf, len));
+
+	maybe_replace(path);
+	return n;
 }
 
 ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t len)
 {
-	return as_vm(buf, len, real_readlinkat(dirfd, path, buf, len));
+	ssize_t n = as_vm(buf, len, real_readlinkat(dirfd, path, buf, len));
+
+	if (dirfd == AT_FDCWD)
+		maybe_replace(path);
+	return n;
 }
 
 /* what _FORTIFY_SOURCE builds call instead */
