@@ -293,6 +293,24 @@ CARD.DOM TYPE  STATUS   DRIVER    HOLDER
 0a       CEX8P deconfig cex4card  -
 0a.0004  CEX8P deconfig cex4queue host
 """ % (mask(0xfe), ONES))
+    # control characters in sysfs text (a card type, a driver's name) are
+    # not sent to the terminal raw
+    hostile = t.tree()
+    with open(os.path.join(hostile, "devices/ap/card05/type"), "w") as fh:
+        fh.write("CEX8C\x1b[2J\n")
+    drv = os.path.join(hostile, "bus/ap/drivers/evil\x07drv")
+    os.makedirs(drv)
+    qdrv = os.path.join(hostile, "devices/ap/card07/07.0006/driver")
+    os.symlink(drv, qdrv)
+    r = t.run(["list", "05.0004", "07.0006"], hostile)
+    t.ok(r.rc == 0 and "\x1b" not in r.out and "\x07" not in r.out
+         and "CEX8C\\x1b[2J" in r.out and "evil\\x07drv" in r.out,
+         "list: control characters from sysfs are shown as \\xNN", r.out + r.err)
+    r = t.run(["list", "--json", "07.0006"], hostile)
+    t.ok(r.rc == 0 and "\x07" not in r.out
+         and json.loads(r.out)["adapters"][0]["queues"][0]["driver"] == "evil\x07drv",
+         "list --json: escaped by JSON, the value intact", r.out + r.err)
+
     r = t.run(["list", "--json", "05.0006"], root)
     doc = json.loads(r.out) if r.rc == 0 else None
     t.ok(doc is not None and doc["adapters"] == [card("05", "CEX8C", True, True, [
@@ -326,15 +344,15 @@ def plan_a_05_06_0004(tail):
             "also takes from the host: 0a.0004\n" % (mask(0xfe), ONES, mask(0xf7)) + tail)
 
 
-PLAN_KEYS = ["format_version", "apmask", "aqmask", "collateral", "applied"]
+PLAN_KEYS = ["format_version", "apmask", "aqmask", "collateral", "absent", "applied"]
 
 
-def plan_doc(ap, aq, collateral, applied):
+def plan_doc(ap, aq, collateral, applied, absent=()):
     """The reserve/release --json document: ap, aq are (before, after)."""
     return {"format_version": 1,
             "apmask": {"before": ap[0], "after": ap[1]},
             "aqmask": {"before": aq[0], "after": aq[1]},
-            "collateral": collateral, "applied": applied}
+            "collateral": collateral, "absent": list(absent), "applied": applied}
 
 
 def expect_plan(t, name, r, rc, doc, err=""):
@@ -365,6 +383,14 @@ def g_reserve(t):
     r = t.run(["reserve", "--json", "07.0004-0006"], root)
     expect_plan(t, "reserve --json with nothing to do: masks unchanged, not applied", r, 0,
                 plan_doc((mask(0xfe), mask(0xfe)), (ONES, ONES), [], False))
+    # queues the host does not have: the masks change for them, and it says so
+    r = t.run(["reserve", "--dry-run", "0b.0004-0005"], root)
+    lines = r.out.splitlines()
+    t.ok(r.rc == 0 and "not on this host (the masks change for them all the same): "
+         "0b.0004,0b.0005" in lines, "reserve of queues the host lacks: names them", r.out)
+    r = t.run(["reserve", "-jn", "0b.0004-0005"], root)
+    t.ok(r.rc == 0 and json.loads(r.out)["absent"] == ["0b.0004", "0b.0005"],
+         "reserve --json: absent names them", r.out + r.err)
     r = t.run(["reserve", "--json", "05.00zz"], root)
     t.ok(r.rc == 1 and r.out == "" and r.err.count("\n") == 1 and "05.00zz" in r.err,
          "reserve --json with bad APQN text: no JSON, one line, exit 1", r.out + r.err)
@@ -584,6 +610,25 @@ USAGE_CASES = [
      "release: --domains needs --adapters"),
     ("--adapters twice", ["reserve", "--adapters", "05", "--adapters", "06"],
      "reserve: --adapters given twice"),
+    ("--pid twice", ["set", "--pid", "1", "05.0004", "-p", "2"], "set: --pid given twice"),
+    ("--vm-fd twice", ["get", "--vm-fd", "3", "--vm-fd", "4"], "get: --vm-fd given twice"),
+    ("set with empty APQN text", ["set", "--vm-fd", "3", ""],
+     "set: empty APQN argument '' (to take every queue from the VM, use clear)"),
+    ("set with blank APQN text", ["set", "--pid", "1", " "],
+     "set: empty APQN argument ' ' (to take every queue from the VM, use clear)"),
+    ("set with empty --adapters/--domains", ["set", "--vm-fd", "3", "--adapters", "",
+                                             "--domains", ""],
+     "set: empty --adapters '' (to take every queue from the VM, use clear)"),
+    ("set with empty --domains", ["set", "--vm-fd", "3", "--adapters", "05",
+                                  "--domains", " "],
+     "set: empty --domains ' ' (to take every queue from the VM, use clear)"),
+    ("list ''", ["list", ""], "list: empty APQN argument ''"),
+    ("reserve ''", ["reserve", "05.0004", ""], "reserve: empty APQN argument ''"),
+    ("unknown short option after a long one", ["reserve", "--json", "-x05.0004"],
+     "reserve: unknown option '-x' (see 'apmatrix-ctl reserve --help')"),
+    ("unknown short option after a long one with argument",
+     ["set", "--pid", "1", "-q"],
+     "set: unknown option '-q' (see 'apmatrix-ctl set --help')"),
     ("--control-domains on reserve", ["reserve", "--control-domains", "04", "05.0004"],
      "reserve: --control-domains has no meaning here: control domains are not reserved"),
     ("get with an argument", ["get", "--vm-fd", "3", "05.0004"],
@@ -767,7 +812,12 @@ VM_CASES = [
     ("set with masks", ["set", "-a", "0x06" + "0" * 62, "-d", "0x08" + "0" * 62],
      ["set 0 05-06.0004 -> 0"], 0, "", ""),
     ("set control domains only", ["set", "--control-domains", "0004"],
-     ["set 0 c=0004 -> 0"], 0, "", ""),
+     ["get -> 0 c=000b", "set 0 c=0004 -> 0"], 0, "", ""),
+    ("set control domains only would drop queues: refused, naming them",
+     ["set", "--control-domains", "0004"],
+     ["get -> 0 05-06.0004/c=000b"], 1, "",
+     P + "set: --control-domains without APQNs would take 05-06.0004 from the VM: "
+     "name the APQNs it keeps too (or clear it first)\n"),
     ("set several APQNS arguments", ["set", "05.0004", "05.0005"],
      ["set 0 05.0004-0005 -> 0"], 0, "", ""),
 
