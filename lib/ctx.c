@@ -10,6 +10,7 @@
 
 #define APM_DEFAULT_SYSFS	"/sys"
 #define APM_DEFAULT_LOCK	"/run/lock/s390apconfig.lock"
+#define APM_DEFAULT_GRANT_DEVICE	"/dev/apmatrix"
 #define APM_DEFAULT_LOCK_TIMEOUT_MS	30000
 
 const char *apmatrix_version(void)
@@ -39,6 +40,7 @@ struct apmatrix_ctx *apmatrix_ctx_new(void)
 	const char *root = secure_getenv("APMATRIX_SYSFS_ROOT");
 	const char *lock = secure_getenv("APMATRIX_LOCK_FILE");
 	const char *timeout = secure_getenv("APMATRIX_LOCK_TIMEOUT");
+	const char *dev = secure_getenv("APMATRIX_GRANT_DEVICE");
 	char *end;
 	double t;
 
@@ -55,9 +57,12 @@ struct apmatrix_ctx *apmatrix_ctx_new(void)
 	}
 	if (!lock || !*lock)
 		lock = APM_DEFAULT_LOCK;
+	if (!dev || !*dev)
+		dev = APM_DEFAULT_GRANT_DEVICE;
 	ctx->sysfs_root = dup_path(root);
 	ctx->lock_file = strdup(lock);
-	if (!ctx->sysfs_root || !ctx->lock_file) {
+	ctx->grant_device = strdup(dev);
+	if (!ctx->sysfs_root || !ctx->lock_file || !ctx->grant_device) {
 		apmatrix_ctx_free(ctx);
 		errno = ENOMEM;
 		return NULL;
@@ -71,6 +76,7 @@ void apmatrix_ctx_free(struct apmatrix_ctx *ctx)
 		return;
 	free(ctx->sysfs_root);
 	free(ctx->lock_file);
+	free(ctx->grant_device);
 	free(ctx);
 }
 
@@ -114,6 +120,28 @@ int apmatrix_ctx_set_lock_file(struct apmatrix_ctx *ctx, const char *path)
 const char *apmatrix_ctx_get_lock_file(const struct apmatrix_ctx *ctx)
 {
 	return ctx ? ctx->lock_file : NULL;
+}
+
+int apmatrix_ctx_set_grant_device(struct apmatrix_ctx *ctx, const char *path)
+{
+	char *s;
+
+	if (!ctx)
+		return -EINVAL;
+	apm_clear_error(ctx);
+	if (!path || !*path)
+		return apm_fail(ctx, EINVAL, "the grant device must be a file name, not empty");
+	s = strdup(path);
+	if (!s)
+		return apm_fail(ctx, ENOMEM, "out of memory");
+	free(ctx->grant_device);
+	ctx->grant_device = s;
+	return 0;
+}
+
+const char *apmatrix_ctx_get_grant_device(const struct apmatrix_ctx *ctx)
+{
+	return ctx ? ctx->grant_device : NULL;
 }
 
 int apmatrix_ctx_set_lock_timeout(struct apmatrix_ctx *ctx, unsigned int ms)

@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,9 @@ struct apmatrix_queue {
 	unsigned int apid, apqi;
 	int online, config, chkstop;
 	char *driver;
+	enum apmatrix_queue_state state;
+	pid_t state_pid;
+	char *state_text;		/* apmatrix_state as read, NULL if none */
 	enum apmatrix_holder holder;
 };
 
@@ -319,6 +323,46 @@ static int read_card(struct reader *r, int cardfd, const char *name,
 	return rc;
 }
 
+/*
+ * apmatrix_state of a queue bound to the apmatrix driver: "free",
+ * "in use <pid>", "resetting", "reset failed"; absent on other queues.
+ */
+static int read_state(struct reader *r, int qfd, const char *dir,
+		      struct apmatrix_queue *q)
+{
+	char buf[64], *end;
+	long pid;
+	int n = read_text(qfd, "apmatrix_state", buf, sizeof(buf));
+
+	q->state = APMATRIX_QSTATE_NONE;
+	if (n == -ENOENT)
+		return 0;
+	if (n < 0)
+		return read_fail(r, dir, "apmatrix_state", -n);
+	q->state_text = strdup(buf);
+	if (!q->state_text)
+		return apm_fail(r->ctx, ENOMEM, "out of memory");
+	if (!strcmp(buf, "free")) {
+		q->state = APMATRIX_QSTATE_FREE;
+	} else if (!strcmp(buf, "resetting")) {
+		q->state = APMATRIX_QSTATE_RESETTING;
+	} else if (!strcmp(buf, "reset failed")) {
+		q->state = APMATRIX_QSTATE_RESET_FAILED;
+	} else if (!strncmp(buf, "in use ", 7) && buf[7] >= '0' && buf[7] <= '9') {
+		errno = 0;
+		pid = strtol(buf + 7, &end, 10);
+		if (*end || errno || pid <= 0 || pid > INT32_MAX)
+			q->state = APMATRIX_QSTATE_OTHER;
+		else {
+			q->state = APMATRIX_QSTATE_IN_USE;
+			q->state_pid = (pid_t)pid;
+		}
+	} else {
+		q->state = APMATRIX_QSTATE_OTHER;	/* a newer kernel's word */
+	}
+	return 0;
+}
+
 static int read_queue(struct reader *r, int qfd, const char *dir,
 		      unsigned int a, unsigned int d)
 {
@@ -344,6 +388,8 @@ static int read_queue(struct reader *r, int qfd, const char *dir,
 		rc = read_bool(r, qfd, dir, "chkstop", &q->chkstop);
 	if (!rc)
 		rc = read_driver(r, qfd, dir, &q->driver);
+	if (!rc)
+		rc = read_state(r, qfd, dir, q);
 	if (rc)
 		return rc;
 	if (bits_test(h->apmask, a) && bits_test(h->aqmask, d))
@@ -570,6 +616,7 @@ void apmatrix_host_free(struct apmatrix_host *host)
 		for (d = 0; d < APM_NIDS; d++) {
 			if (c->qmap[d]) {
 				free(c->qmap[d]->driver);
+				free(c->qmap[d]->state_text);
 				free(c->qmap[d]);
 			}
 		}
@@ -710,6 +757,19 @@ int apmatrix_queue_chkstop(const struct apmatrix_queue *q)
 const char *apmatrix_queue_driver(const struct apmatrix_queue *q)
 {
 	return q ? q->driver : NULL;
+}
+
+enum apmatrix_queue_state apmatrix_queue_state(const struct apmatrix_queue *q,
+						pid_t *pid)
+{
+	if (pid)
+		*pid = q ? q->state_pid : 0;
+	return q ? q->state : APMATRIX_QSTATE_NONE;
+}
+
+const char *apmatrix_queue_state_text(const struct apmatrix_queue *q)
+{
+	return q ? q->state_text : NULL;
 }
 
 enum apmatrix_holder apmatrix_queue_holder(const struct apmatrix_queue *q)

@@ -21,6 +21,7 @@
 struct apmatrix_ctx {
 	char *sysfs_root;
 	char *lock_file;
+	char *grant_device;
 	unsigned int lock_timeout_ms;
 	apmatrix_lock_wait_fn lock_wait_fn;
 	void *lock_wait_data;
@@ -73,6 +74,13 @@ int apm_bits_from_mask(apm_bits b, const char *text);
 /* ID list text, "05,07-09" (width 2 or 4 hex digits); snprintf-like */
 int apm_bits_format(const apm_bits b, int width, char *buf, size_t len);
 
+/* A new call on ctx begins: no message yet. */
+static inline void apm_clear_error(struct apmatrix_ctx *ctx)
+{
+	if (ctx)
+		ctx->err[0] = '\0';
+}
+
 /* Set ctx's message (if ctx) and return -err. */
 int apm_fail(struct apmatrix_ctx *ctx, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -107,6 +115,10 @@ int apm_lock_take(struct apmatrix_ctx *ctx, struct apm_lock *l);
 void apm_lock_release(struct apmatrix_ctx *ctx, struct apm_lock *l);
 void apm_block_signals(sigset_t *old);
 void apm_restore_signals(const sigset_t *old);
+
+/* grant.c: the matrix of grant fd, from /proc/self/fdinfo (messages say shown) */
+int apm_grant_read(struct apmatrix_ctx *ctx, int fd, int shown,
+		   struct apmatrix_matrix *m);
 
 /* host.c: read one mask file of the bus directory (kernel format) */
 int apm_read_mask_file(struct apmatrix_ctx *ctx, const char *name, apm_bits b);
