@@ -316,6 +316,26 @@ static const char *holder_name(const struct apmatrix_queue *q)
 	return "other";
 }
 
+/* The HOLDER cell: apmatrix queues with their apmatrix_state. */
+static const char *holder_text(const struct apmatrix_queue *q, char *buf, size_t len)
+{
+	const char *h = holder_name(q);
+	pid_t pid;
+
+	if (apmatrix_queue_holder(q) != APMATRIX_HOLDER_APMATRIX)
+		return h;
+	switch (apmatrix_queue_state(q, &pid)) {
+	case APMATRIX_QSTATE_NONE:
+		return h;
+	case APMATRIX_QSTATE_IN_USE:
+		snprintf(buf, len, "apmatrix (in use by pid %d)", (int)pid);
+		return buf;
+	default:
+		snprintf(buf, len, "apmatrix (%s)", apmatrix_queue_state_text(q));
+		return buf;
+	}
+}
+
 /*
  * lszcrypt's STATUS of a card or a queue, from its own attributes:
  * deconfig wins, then checkstop, then online/offline, "-" if unknown.
@@ -522,6 +542,7 @@ static int list_human(const struct apmatrix_host *host,
 		for (j = 0; j < apmatrix_card_num_queues(c); j++) {
 			const struct apmatrix_queue *q = apmatrix_card_queue(c, j);
 			const char *drv = apmatrix_queue_driver(q);
+			char hbuf[96];
 
 			if (!queue_selected(filter, q))
 				continue;
@@ -532,7 +553,8 @@ static int list_human(const struct apmatrix_host *host,
 						apmatrix_queue_chkstop(q),
 						apmatrix_queue_online(q));
 			if (!fill_row(&rows[nrows++], type ? type : "-",
-				      drv ? drv : "-no-driver-", holder_name(q)))
+				      drv ? drv : "-no-driver-",
+				      holder_text(q, hbuf, sizeof(hbuf))))
 				goto nomem;
 		}
 	}
@@ -640,6 +662,19 @@ static int list_json(const struct apmatrix_host *host,
 				 drv ? json_object_new_string(drv) : NULL);
 			json_add(jq, "holder",
 				 json_object_new_string(holder_name(q)));
+			{
+				const char *st = apmatrix_queue_state_text(q);
+				pid_t pid;
+				enum apmatrix_queue_state qs_ = apmatrix_queue_state(q, &pid);
+
+				json_add(jq, "apmatrix_state",
+					 qs_ == APMATRIX_QSTATE_NONE ? NULL :
+					 json_object_new_string(qs_ == APMATRIX_QSTATE_IN_USE ?
+								"in use" : st));
+				json_add(jq, "apmatrix_pid",
+					 qs_ == APMATRIX_QSTATE_IN_USE ?
+					 json_object_new_int((int)pid) : NULL);
+			}
 			json_object_array_add(qs, jq);
 		}
 		json_add(jc, "queues", qs);

@@ -166,7 +166,7 @@ apmask=%s
 aqmask=%s
 
 CARD.DOM TYPE  STATUS   DRIVER      HOLDER
---------------------------------------------
+---------------------------------------------------
 05       CEX8C online   cex4card    -
 05.0004  CEX8C online   cex4queue   host
 05.0005  CEX8C online   cex4queue   host
@@ -177,16 +177,18 @@ CARD.DOM TYPE  STATUS   DRIVER      HOLDER
 06.0006  CEX8C online   cex4queue   host
 07       CEX8A online   cex4card    -
 07.0004  CEX8A -        vfio_ap     vfio_ap
-07.0005  CEX8A -        apmatrix    apmatrix
+07.0005  CEX8A -        apmatrix    apmatrix (free)
 07.0006  CEX8A -        -no-driver- free
 0a       CEX8P deconfig cex4card    -
 0a.0004  CEX8P deconfig cex4queue   host
 """ % (mask(0xfe), ONES)
 
 
-def q(apqn, online, driver, holder, config=True, chkstop=False):
+def q(apqn, online, driver, holder, config=True, chkstop=False, state=None, pid=None):
+    if driver == "apmatrix" and state is None:
+        state = "free"
     return {"apqn": apqn, "online": online, "config": config, "chkstop": chkstop,
-            "driver": driver, "holder": holder}
+            "driver": driver, "holder": holder, "apmatrix_state": state, "apmatrix_pid": pid}
 
 
 def card(id_, type_, online, config, queues, chkstop=False, driver="cex4card"):
@@ -286,13 +288,39 @@ apmask=%s
 aqmask=%s
 
 CARD.DOM TYPE  STATUS   DRIVER    HOLDER
-------------------------------------------
+-------------------------------------------------
 07       CEX8A online   cex4card  -
 07.0004  CEX8A -        vfio_ap   vfio_ap
-07.0005  CEX8A -        apmatrix  apmatrix
+07.0005  CEX8A -        apmatrix  apmatrix (free)
 0a       CEX8P deconfig cex4card  -
 0a.0004  CEX8P deconfig cex4queue host
 """ % (mask(0xfe), ONES))
+    # each apmatrix queue's state, from its apmatrix_state (the contract)
+    st = t.tree()
+    for apqi, text in ((4, "in use 4242"), (5, "resetting"), (6, "reset failed")):
+        qd = os.path.join(st, "devices/ap/card07/07.%04x" % apqi)
+        if os.path.lexists(os.path.join(qd, "driver")):
+            os.unlink(os.path.join(qd, "driver"))
+        os.symlink("../../../../bus/ap/drivers/apmatrix", os.path.join(qd, "driver"))
+        with open(os.path.join(qd, "apmatrix_state"), "w") as fh:
+            fh.write(text + "\n")
+    r = t.run(["list", "07.0004-0006"], st)
+    t.ok(r.rc == 0 and r.out.endswith(
+        "CARD.DOM TYPE  STATUS DRIVER   HOLDER\n"
+        "------------------------------------------------------------\n"
+        "07       CEX8A online cex4card -\n"
+        "07.0004  CEX8A -      apmatrix apmatrix (in use by pid 4242)\n"
+        "07.0005  CEX8A -      apmatrix apmatrix (resetting)\n"
+        "07.0006  CEX8A -      apmatrix apmatrix (reset failed)\n"),
+        "list: each apmatrix queue's state (in use by pid N, resetting, reset failed)",
+        r.out + r.err)
+    r = t.run(["list", "--json", "07.0004-0006"], st)
+    doc = json.loads(r.out) if r.rc == 0 else {"adapters": [{"queues": []}]}
+    t.ok([(x["apqn"], x["apmatrix_state"], x["apmatrix_pid"]) for x in doc["adapters"][0]["queues"]]
+         == [("07.0004", "in use", 4242), ("07.0005", "resetting", None),
+             ("07.0006", "reset failed", None)],
+         "list --json: apmatrix_state and apmatrix_pid of each apmatrix queue", r.out + r.err)
+
     # control characters in sysfs text (a card type, a driver's name) are
     # not sent to the terminal raw
     hostile = t.tree()
