@@ -471,11 +471,11 @@ apmask=%s
 aqmask=%s
 
 CARD.DOM TYPE  STATUS DRIVER   HOLDER
----------------------------------------
+----------------------------------------------
 05       CEX8C online cex4card -
-05.0004  CEX8C -      apmatrix apmatrix
+05.0004  CEX8C -      apmatrix apmatrix (free)
 06       CEX8C online cex4card -
-06.0006  CEX8C -      apmatrix apmatrix
+06.0006  CEX8C -      apmatrix apmatrix (free)
 """ % (mask(0xf8), ONES))
     r = t.run(["reserve", "05.0004"], root)
     t.expect("reserve again: nothing to do", r, 0,
