@@ -15,6 +15,7 @@
  * the same table).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -23,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include <json.h>
 
@@ -45,6 +47,7 @@ enum rc {
 	RC_UNSUPPORTED = 4,
 	RC_NO_VM = 5,
 	RC_RETRY = 6,
+	RC_RESET = 7,
 };
 
 static const struct {
@@ -54,10 +57,11 @@ static const struct {
 	{ RC_OK, "success" },
 	{ RC_USAGE, "usage error: bad option, argument or APQN text" },
 	{ RC_HOST, "host error: /sys/bus/ap unreadable or malformed, a mask write failed, lock or system error" },
-	{ RC_REFUSED, "the kernel's rules refused the matrix (ENODEV, EADDRNOTAVAIL, EADDRINUSE, EBUSY, EINVAL)" },
+	{ RC_REFUSED, "the kernel's rules refused the matrix (ENODEV, EPERM, EADDRNOTAVAIL, EADDRINUSE, EBUSY, EINVAL)" },
 	{ RC_UNSUPPORTED, "not supported: the kernel or host does not offer the interface (ENXIO, EOPNOTSUPP)" },
 	{ RC_NO_VM, "VM not found or not allowed: no such process, no or several VM fds, a --vm-fd that is not open or not a VM (EBADF, ENOTTY), EPERM/EACCES" },
 	{ RC_RETRY, "the host said no for now: a mask write vetoed (EBUSY: a queue is in use by a guest) or the state changed (EAGAIN): retry" },
+	{ RC_RESET, "set --reset: a queue's reset did not complete (EIO); the VM holds the new matrix minus that queue's adapter" },
 };
 
 /* ------------------------------------------------------------------------ */
@@ -132,6 +136,8 @@ enum opt_id {
 	OPT_VM_FD,
 	OPT_VALIDATE_ONLY,
 	OPT_RESET,
+	OPT_GRANT_FD,
+	OPT_FD,
 };
 
 struct args {
@@ -146,6 +152,12 @@ struct args {
 	pid_t pid;
 	bool have_fd;
 	int vm_fd;
+	bool have_grant_fd;
+	int grant_fd;		/* --grant-fd */
+	bool have_target_fd;
+	int target_fd;		/* grant --fd */
+	char **command;		/* grant: what follows "--" */
+	int ncommand;
 	char *apqns;		/* positional APQN text joined with ',', or NULL */
 };
 
@@ -158,6 +170,7 @@ struct command {
 	const struct option *longopts;
 	const char *help;		/* option descriptions */
 	int max_args;			/* positional arguments allowed (-1: any) */
+	bool takes_command;		/* "-- COMMAND [ARG...]" follows */
 };
 
 #define LOPT_HELP { "help", no_argument, NULL, OPT_HELP }
@@ -1129,6 +1142,52 @@ static int open_vm(struct cli *cli, const struct args *a,
 	return RC_OK;
 }
 
+/*
+ * The grant fd to use: --grant-fd N, else $APMATRIX_GRANT_FD (as
+ * 'apmatrix-ctl grant' or a manager hands it on), else none (-1). RC_OK
+ * or RC_USAGE (message printed); *what names where it came from.
+ */
+static int grant_fd_arg(const struct args *a, int *fd, char *what, size_t len)
+{
+	const char *env = getenv("APMATRIX_GRANT_FD");
+	long v;
+
+	*fd = -1;
+	if (a->have_grant_fd) {
+		*fd = a->grant_fd;
+		snprintf(what, len, "--grant-fd %d", *fd);
+	} else if (env && *env) {
+		if (!parse_int(env, 0, INT_MAX, &v)) {
+			errmsg("APMATRIX_GRANT_FD='%s': not a file descriptor number", env);
+			return RC_USAGE;
+		}
+		*fd = (int)v;
+		snprintf(what, len, "APMATRIX_GRANT_FD=%d", *fd);
+	}
+	return RC_OK;
+}
+
+/* Pass the grant given (if any) with the VM's SETs. */
+static int use_grant(struct cli *cli, const struct args *a, struct apmatrix_vm *vm)
+{
+	struct apmatrix_grant_fd *g = NULL;
+	char what[64];
+	int fd, err, rc;
+
+	rc = grant_fd_arg(a, &fd, what, sizeof(what));
+	if (rc || fd < 0)
+		return rc;
+	err = apmatrix_grant_open_fd(cli->ctx, fd, &g);
+	if (!err)
+		err = apmatrix_vm_set_grant(vm, g);
+	apmatrix_grant_free(g);
+	if (err < 0) {
+		errmsg("%s: %s", what, CTX_MSG(cli, err));
+		return err == -ENOMEM ? RC_HOST : RC_USAGE;
+	}
+	return RC_OK;
+}
+
 /* RC_OK when the VM holds no usage queue that a control-only set would drop. */
 static int control_only_check(struct cli *cli, struct apmatrix_vm *vm)
 {
@@ -1181,6 +1240,9 @@ static int cmd_set(struct cli *cli, struct args *a)
 	rc = open_vm(cli, a, &vm);
 	if (rc)
 		goto out;
+	rc = use_grant(cli, a, vm);
+	if (rc)
+		goto out;
 	if (!usage_given) {
 		/*
 		 * --control-domains alone replaces the whole matrix with no
@@ -1203,9 +1265,13 @@ static int cmd_set(struct cli *cli, struct args *a)
 		goto out;
 	}
 	rc = vm_exit_code(err);
+	if (err == -EPERM)	/* the authority rule, not the VM's fd */
+		rc = RC_REFUSED;
+	if (err == -EIO)
+		rc = RC_RESET;
 	set_err = err;
-	if (err != -ENODEV && err != -EADDRNOTAVAIL && err != -EADDRINUSE &&
-	    err != -EBUSY) {
+	if (err != -ENODEV && err != -EPERM && err != -EADDRNOTAVAIL &&
+	    err != -EADDRINUSE && err != -EBUSY && err != -EIO) {
 		vm_errmsg("set", err);
 		goto out;
 	}
@@ -1420,6 +1486,111 @@ static int cmd_enable_apie(struct cli *cli, struct args *a)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Grants                                                                    */
+
+/*
+ * grant: make a grant and run a command with it, its fd number in
+ * APMATRIX_GRANT_FD (as systemd-socket-activate hands sockets on).
+ */
+static int cmd_grant(struct cli *cli, struct args *a)
+{
+	struct apmatrix_grant_fd *g = NULL;
+	struct apmatrix_matrix *m;
+	bool usage_given;
+	char num[16];
+	int err, fd, rc;
+
+	if (!a->command || !a->ncommand) {
+		errmsg("grant: no command given: grant MATRIX -- COMMAND [ARG...]");
+		return RC_USAGE;
+	}
+	if (!a->apqns && !a->adapters && !a->domains && !a->control) {
+		errmsg("grant: no matrix given: APQNS, --adapters/--domains or --control-domains");
+		return RC_USAGE;
+	}
+	m = apmatrix_matrix_new();
+	if (!m) {
+		errmsg("out of memory");
+		return RC_HOST;
+	}
+	rc = args_matrix(cli, a, m, &usage_given);
+	if (rc)
+		goto out;
+	err = apmatrix_grant_create(cli->ctx, m, &g);
+	if (err < 0) {
+		errmsg("grant: %s", CTX_MSG(cli, err));
+		rc = err == -ENODEV || err == -EINVAL ? RC_REFUSED :
+		     err == -EACCES || err == -EPERM ? RC_NO_VM : RC_HOST;
+		goto out;
+	}
+	fd = apmatrix_grant_get_fd(g);
+	if (a->have_target_fd && a->target_fd != fd) {
+		if (dup2(fd, a->target_fd) < 0) {
+			errmsg("grant: --fd %d: %s", a->target_fd, strerror(errno));
+			rc = RC_HOST;
+			goto out;
+		}
+		fd = a->target_fd;	/* dup2() leaves FD_CLOEXEC off */
+	} else if (fcntl(fd, F_SETFD, 0) < 0) {
+		errmsg("grant: keeping fd %d open across exec: %s", fd, strerror(errno));
+		rc = RC_HOST;
+		goto out;
+	}
+	snprintf(num, sizeof(num), "%d", fd);
+	if (setenv("APMATRIX_GRANT_FD", num, 1)) {
+		errmsg("out of memory");
+		rc = RC_HOST;
+		goto out;
+	}
+	fflush(stdout);
+	execvp(a->command[0], a->command);
+	err = errno;
+	errmsg("grant: cannot run '%s': %s", a->command[0], strerror(err));
+	rc = err == ENOENT ? 127 : 126;	/* as env(1) */
+out:
+	apmatrix_grant_free(g);
+	apmatrix_matrix_free(m);
+	return rc;
+}
+
+static int get_json(const struct apmatrix_matrix *m);
+static int get_human(const struct apmatrix_matrix *m);
+
+/* grant-info: what a grant allows, read from its fdinfo */
+static int cmd_grant_info(struct cli *cli, struct args *a)
+{
+	struct apmatrix_grant_fd *g = NULL;
+	struct apmatrix_matrix *m;
+	char what[64];
+	int fd, err, rc;
+
+	rc = grant_fd_arg(a, &fd, what, sizeof(what));
+	if (rc)
+		return rc;
+	if (fd < 0) {
+		errmsg("grant-info: no grant given: --grant-fd N, or APMATRIX_GRANT_FD");
+		return RC_USAGE;
+	}
+	m = apmatrix_matrix_new();
+	if (!m) {
+		errmsg("out of memory");
+		return RC_HOST;
+	}
+	err = apmatrix_grant_open_fd(cli->ctx, fd, &g);
+	if (!err)
+		err = apmatrix_grant_get_matrix(g, m);
+	if (err < 0) {
+		errmsg("%s: %s", what, CTX_MSG(cli, err));
+		rc = err == -ENOMEM ? RC_HOST : RC_USAGE;
+	} else {
+		rc = a->json ? get_json(m) : get_human(m);
+	}
+	apmatrix_grant_free(g);
+	apmatrix_matrix_free(m);
+	return rc;
+}
+
+/* ------------------------------------------------------------------------ */
 /* Command table                                                             */
 
 static const struct option list_lopts[] = {
@@ -1431,8 +1602,19 @@ static const struct option resrel_lopts[] = {
 	{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
 	{ "json", no_argument, NULL, OPT_JSON }, LOPT_END
 };
+static const struct option grant_lopts[] = {
+	LOPT_HELP, LOPT_SYSFS, LOPT_MATRIX,
+	{ "control-domains", required_argument, NULL, OPT_CONTROL },
+	{ "fd", required_argument, NULL, OPT_FD }, LOPT_END
+};
+static const struct option grant_info_lopts[] = {
+	LOPT_HELP, LOPT_SYSFS,
+	{ "grant-fd", required_argument, NULL, OPT_GRANT_FD },
+	{ "json", no_argument, NULL, OPT_JSON }, LOPT_END
+};
 static const struct option set_lopts[] = {
 	LOPT_HELP, LOPT_SYSFS, LOPT_VM, LOPT_MATRIX,
+	{ "grant-fd", required_argument, NULL, OPT_GRANT_FD },
 	{ "control-domains", required_argument, NULL, OPT_CONTROL },
 	{ "validate-only", no_argument, NULL, OPT_VALIDATE_ONLY },
 	{ "reset", no_argument, NULL, OPT_RESET }, LOPT_END
@@ -1483,6 +1665,8 @@ static const struct command commands[] = {
 			"      --reset              zeroize every queue of the new matrix\n"
 			HELP_MATRIX
 			"  -c, --control-domains IDS  control domain IDs or a mask\n"
+			"      --grant-fd N         pass the grant open as fd N (default:\n"
+			"                           $APMATRIX_GRANT_FD when set)\n"
 			HELP_VM HELP_COMMON,
 	},
 	{
@@ -1506,6 +1690,26 @@ static const struct command commands[] = {
 		.summary = "say whether the kernel offers the AP matrix attribute for a VM",
 		.opts = "hp:", .longopts = vm_lopts, .max_args = 0,
 		.help = HELP_VM HELP_COMMON,
+	},
+	{
+		.name = "grant", .run = cmd_grant,
+		.usage = "grant (APQNS... | --adapters IDS --domains IDS) [--control-domains IDS] [--fd N] -- COMMAND [ARG...]",
+		.summary = "make a grant (/dev/apmatrix) and run COMMAND with it, its fd in $APMATRIX_GRANT_FD",
+		.opts = "ha:d:c:", .longopts = grant_lopts, .max_args = -1,
+		.takes_command = true,
+		.help = HELP_MATRIX
+			"  -c, --control-domains IDS  control domain IDs or a mask\n"
+			"      --fd N               give COMMAND the grant as fd N (3 or more)\n"
+			HELP_COMMON,
+	},
+	{
+		.name = "grant-info", .run = cmd_grant_info,
+		.usage = "grant-info [--grant-fd N] [--json]",
+		.summary = "show what a grant allows (default: the fd in $APMATRIX_GRANT_FD)",
+		.opts = "hj", .longopts = grant_info_lopts, .max_args = 0,
+		.help = "      --grant-fd N         the grant is fd N\n"
+			"  -j, --json               print JSON (as get --json)\n"
+			HELP_COMMON,
 	},
 	{
 		.name = "enable-apie", .run = cmd_enable_apie,
@@ -1597,6 +1801,16 @@ static int parse_command(struct cli *cli, const struct command *c, int argc,
 	long v;
 	int opt, i;
 
+	/* "grant ... -- COMMAND [ARG...]": options end at the "--" */
+	if (c->takes_command) {
+		for (i = 1; i < argc && strcmp(argv[i], "--"); i++)
+			;
+		if (i < argc) {
+			a->command = argv + i + 1;
+			a->ncommand = argc - i - 1;
+			argc = i;
+		}
+	}
 	/* Options may follow the APQNs: "set --pid 7 05.0004 --reset". */
 	snprintf(optstring, sizeof(optstring), ":%s", c->opts);
 	optind = 0;
@@ -1647,6 +1861,25 @@ static int parse_command(struct cli *cli, const struct command *c, int argc,
 			a->have_pid = true;
 			a->pid = (pid_t)v;
 			break;
+		case OPT_GRANT_FD:
+		case OPT_FD: {
+			bool *have = opt == OPT_FD ? &a->have_target_fd : &a->have_grant_fd;
+			int *slot = opt == OPT_FD ? &a->target_fd : &a->grant_fd;
+			const char *name = opt == OPT_FD ? "--fd" : "--grant-fd";
+
+			if (*have) {
+				errmsg("%s: %s given twice", c->name, name);
+				return -1 - RC_USAGE;
+			}
+			if (!parse_int(optarg, opt == OPT_FD ? 3 : 0, INT_MAX, &v)) {
+				errmsg("%s: %s '%s': not a file descriptor number%s", c->name,
+				       name, optarg, opt == OPT_FD ? " (3 or more)" : "");
+				return -1 - RC_USAGE;
+			}
+			*have = true;
+			*slot = (int)v;
+			break;
+		}
 		case OPT_VM_FD:
 			if (a->have_fd) {
 				errmsg("%s: --vm-fd given twice", c->name);
