@@ -78,6 +78,7 @@ int apmatrix_vm_open_fd(struct apmatrix_ctx *ctx, int fd,
 	char e[160], path[64], link[PATH_MAX];
 	int nfd;
 
+	apm_clear_error(ctx);
 	if (!ctx || !vm)
 		return apm_fail(ctx, EINVAL, "bad arguments to apmatrix_vm_open_fd()");
 	*vm = NULL;
@@ -219,6 +220,7 @@ int apmatrix_vm_open_pid(struct apmatrix_ctx *ctx, pid_t pid, int fd,
 	char e[160], path[64], link[PATH_MAX];
 	int pidfd, nfd, rc, err;
 
+	apm_clear_error(ctx);
 	if (!ctx || !vm)
 		return apm_fail(ctx, EINVAL, "bad arguments to apmatrix_vm_open_pid()");
 	*vm = NULL;
@@ -389,6 +391,7 @@ int apmatrix_vm_probe(struct apmatrix_vm *vm)
 {
 	if (!vm)
 		return -EINVAL;
+	apm_clear_error(vm->ctx);
 	return vm_ioctl(vm, APMATRIX_KVM_HAS_DEVICE_ATTR,
 			KVM_S390_VM_CRYPTO_SET_AP_MATRIX, NULL);
 }
@@ -415,6 +418,7 @@ int apmatrix_vm_set(struct apmatrix_vm *vm, const struct apmatrix_matrix *m,
 {
 	if (!vm || !m)
 		return -EINVAL;
+	apm_clear_error(vm->ctx);
 	return do_set(vm, m, flags, false);
 }
 
@@ -425,6 +429,7 @@ int apmatrix_vm_get(struct apmatrix_vm *vm, struct apmatrix_matrix *m)
 
 	if (!vm || !m)
 		return -EINVAL;
+	apm_clear_error(vm->ctx);
 	memset(&k, 0, sizeof(k));
 	rc = vm_ioctl(vm, APMATRIX_KVM_GET_DEVICE_ATTR,
 		      KVM_S390_VM_CRYPTO_SET_AP_MATRIX, &k);
@@ -443,6 +448,7 @@ int apmatrix_vm_clear(struct apmatrix_vm *vm)
 
 	if (!vm)
 		return -EINVAL;
+	apm_clear_error(vm->ctx);
 	memset(&empty, 0, sizeof(empty));
 	return do_set(vm, &empty, 0, false);
 }
@@ -451,6 +457,7 @@ int apmatrix_vm_enable_apie(struct apmatrix_vm *vm)
 {
 	if (!vm)
 		return -EINVAL;
+	apm_clear_error(vm->ctx);
 	return vm_ioctl(vm, APMATRIX_KVM_SET_DEVICE_ATTR,
 			KVM_S390_VM_CRYPTO_ENABLE_APIE, NULL);
 }
@@ -520,8 +527,9 @@ static void ex_apqns(struct explain *ex, const struct apmatrix_apqns *s,
 		     const char *rule, const char *rule2, int err,
 		     struct apmatrix_apqns *refused)
 {
+	struct apmatrix_apqns_iter it;
 	char list[600];
-	unsigned int i, a, d;
+	unsigned int a, d;
 	int n;
 
 	if (!s || !apmatrix_apqns_count(s))
@@ -532,7 +540,8 @@ static void ex_apqns(struct explain *ex, const struct apmatrix_apqns *s,
 	apm_sb_printf(&ex->sb, "%s%s: %s%s (%s)", ex->named ? "; " : "", list, rule,
 		  rule2, errname(err));
 	ex->named = true;
-	for (i = 0; refused && !apmatrix_apqns_get(s, i, &a, &d); i++)
+	apmatrix_apqns_iter_init(&it);
+	while (refused && apmatrix_apqns_next(s, &it, &a, &d))
 		apmatrix_apqns_add(refused, a, d);
 }
 
@@ -866,20 +875,21 @@ int apmatrix_vm_explain(struct apmatrix_vm *vm, const struct apmatrix_matrix *m,
 
 	if (!vm || !m)
 		return -EINVAL;
+	apm_clear_error(vm->ctx);
 	if (err < 0)
 		err = -err;
 	switch (err) {
 	case 0:
 		return apm_fail(vm->ctx, EINVAL, "nothing was refused: there is nothing to explain");
 	case EINVAL:
-		return apm_fail(vm->ctx, 0,
-				"the request had unknown flag bits or non-zero reserved words (EINVAL)");
+	case EBADF:
 	case EOPNOTSUPP:
-		return apm_fail(vm->ctx, 0,
-				"the host has no AP instructions or the apmatrix driver is not loaded (EOPNOTSUPP)");
+	case EEXIST:
+	case EINTR:
 	case ENXIO:
-		return apm_fail(vm->ctx, 0,
-				"this kernel has no KVM_S390_VM_CRYPTO_SET_AP_MATRIX (ENXIO)");
+		/* rules that name no APQN: what the rule means */
+		return apm_fail(vm->ctx, 0, "%s (%s)", apmatrix_rule_meaning(err),
+				apmatrix_rule_name(err));
 	case ENODEV:
 	case EPERM:
 	case EADDRNOTAVAIL:

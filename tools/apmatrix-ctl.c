@@ -78,36 +78,14 @@ static void __attribute__((format(printf, 1, 2))) errmsg(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static const struct {
-	int err;
-	const char *name;
-} errno_names[] = {
-	{ EPERM, "EPERM" },		{ ENOENT, "ENOENT" },
-	{ ESRCH, "ESRCH" },		{ EINTR, "EINTR" },
-	{ EIO, "EIO" },			{ ENXIO, "ENXIO" },
-	{ EBADF, "EBADF" },		{ EAGAIN, "EAGAIN" },
-	{ ENOMEM, "ENOMEM" },		{ EACCES, "EACCES" },
-	{ EFAULT, "EFAULT" },		{ EBUSY, "EBUSY" },
-	{ EEXIST, "EEXIST" },		{ ENODEV, "ENODEV" },
-	{ ENOTDIR, "ENOTDIR" },		{ EISDIR, "EISDIR" },
-	{ EINVAL, "EINVAL" },		{ ENOTTY, "ENOTTY" },
-	{ ENOSPC, "ENOSPC" },		{ EROFS, "EROFS" },
-	{ ERANGE, "ERANGE" },		{ ENOSYS, "ENOSYS" },
-	{ EOPNOTSUPP, "EOPNOTSUPP" },	{ EADDRINUSE, "EADDRINUSE" },
-	{ EADDRNOTAVAIL, "EADDRNOTAVAIL" },
-};
-
-/* "EBUSY", or "errno 123" for one not in the table (buf is the space). */
+/* "EBUSY" (the library's vocabulary), or "errno 123" (buf is the space). */
 static const char *errname(int err, char *buf, size_t len)
 {
-	size_t i;
+	const char *n = apmatrix_rule_name(err);
 
-	if (err < 0)
-		err = -err;
-	for (i = 0; i < sizeof(errno_names) / sizeof(errno_names[0]); i++)
-		if (errno_names[i].err == err)
-			return errno_names[i].name;
-	snprintf(buf, len, "errno %d", err);
+	if (n)
+		return n;
+	snprintf(buf, len, "errno %d", err < 0 ? -err : err);
 	return buf;
 }
 
@@ -705,7 +683,7 @@ static int cmd_list(struct cli *cli, struct args *a)
 	struct apmatrix_matrix *masks = NULL;
 	struct apmatrix_host *host = NULL;
 	char apmask[80], aqmask[80];
-	unsigned int i, n, found = 0;
+	unsigned int found = 0;
 	int err, rc = RC_HOST;
 
 	if (a->apqns) {
@@ -727,14 +705,13 @@ static int cmd_list(struct cli *cli, struct args *a)
 		goto out;
 	}
 	if (filter) {
-		n = apmatrix_apqns_count(filter);
-		for (i = 0; i < n; i++) {
-			unsigned int apid, apqi;
+		struct apmatrix_apqns_iter it;
+		unsigned int apid, apqi;
 
-			if (apmatrix_apqns_get(filter, i, &apid, &apqi) == 0 &&
-			    apmatrix_host_queue(host, apid, apqi))
+		apmatrix_apqns_iter_init(&it);
+		while (apmatrix_apqns_next(filter, &it, &apid, &apqi))
+			if (apmatrix_host_queue(host, apid, apqi))
 				found++;
-		}
 		if (!found) {
 			errmsg("%s: no such queue on this host", a->apqns);
 			goto out;
@@ -815,12 +792,12 @@ static struct json_object *json_mask_change(const struct apmatrix_matrix *before
 static struct json_object *json_apqns(const struct apmatrix_apqns *s)
 {
 	struct json_object *arr = json_object_new_array();
-	unsigned int i, n = s ? apmatrix_apqns_count(s) : 0, apid, apqi;
+	struct apmatrix_apqns_iter it;
+	unsigned int apid, apqi;
 	char buf[16];
 
-	for (i = 0; arr && i < n; i++) {
-		if (apmatrix_apqns_get(s, i, &apid, &apqi) < 0)
-			break;
+	apmatrix_apqns_iter_init(&it);
+	while (arr && apmatrix_apqns_next(s, &it, &apid, &apqi)) {
 		snprintf(buf, sizeof(buf), "%02x.%04x", apid, apqi);
 		json_object_array_add(arr, json_object_new_string(buf));
 	}
@@ -848,14 +825,12 @@ static int plan_json(const struct apmatrix_plan *plan,
 	struct json_object *root, *ap = NULL, *aq = NULL, *coll;
 	struct apmatrix_matrix *before, *after;
 	const struct apmatrix_apqns *c = apmatrix_plan_collateral(plan);
-	unsigned int i, n = c ? apmatrix_apqns_count(c) : 0, apid, apqi;
-	char buf[16];
 	int rc = RC_HOST;
 
 	before = apmatrix_matrix_new();
 	after = apmatrix_matrix_new();
 	root = json_object_new_object();
-	coll = json_object_new_array();
+	coll = json_apqns(c);
 	if (!before || !after || !root || !coll ||
 	    apmatrix_plan_get_masks(plan, false, before) < 0 ||
 	    apmatrix_plan_get_masks(plan, true, after) < 0 ||
@@ -865,12 +840,6 @@ static int plan_json(const struct apmatrix_plan *plan,
 		json_object_put(ap);
 		json_object_put(coll);
 		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		if (apmatrix_apqns_get(c, i, &apid, &apqi) < 0)
-			break;
-		snprintf(buf, sizeof(buf), "%02x.%04x", apid, apqi);
-		json_object_array_add(coll, json_object_new_string(buf));
 	}
 	json_add(root, "format_version", json_object_new_int(1));
 	json_add(root, "apmask", ap);
@@ -1073,41 +1042,16 @@ static int vm_exit_code(int err)
 /* One line for an error of a VM ioctl (what names the operation). */
 static void vm_errmsg(const char *what, int err)
 {
-	const char *why;
+	bool set = !strcmp(what, "set");
+	const char *why = NULL;
 
-	switch (-err) {
-	case ENXIO:
-		why = "the kernel does not offer KVM_S390_VM_CRYPTO_SET_AP_MATRIX on this VM";
-		break;
-	case EOPNOTSUPP:
-		why = "the host has no AP instructions or no apmatrix AP driver is registered";
-		break;
-	case ENOTTY:
-		why = "not a KVM VM file descriptor";
-		break;
-	case EINVAL:
-		why = "the kernel refused the request: unknown flag bits or non-zero reserved fields";
-		break;
-	case ENODEV:
-		why = "an ID is beyond the host's AP configuration or the VM's CRYCB format";
-		break;
-	case EADDRNOTAVAIL:
-		why = "an APQN is not available to apmatrix (still the host's, or not bound to the apmatrix driver)";
-		break;
-	case EADDRINUSE:
-		why = "an APQN is held by another VM";
-		break;
-	case EBUSY:
-		why = "an APQN's reset after leaving another VM has not finished or failed";
-		break;
-	case EPERM:
-	case EACCES:
+	/* the SET rules mean what the library says; other ioctls, fewer */
+	if (set || err == -ENXIO || err == -EOPNOTSUPP || err == -ENOTTY)
+		why = apmatrix_rule_meaning(err);
+	if (!set && (err == -EPERM || err == -EACCES))
 		why = "not permitted";
-		break;
-	default:
+	if (!why)
 		why = strerror(-err);
-		break;
-	}
 	errmsg("%s: %s (%s)", what, why, ERRNAME(err));
 }
 

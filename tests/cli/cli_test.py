@@ -850,8 +850,8 @@ VM_CASES = [
      ["set 0 05.0004-0005 -> 0"], 0, "", ""),
 
     ("set: EINVAL", ["set", "05.0004"], ["set 0 05.0004 -> EINVAL"], 3, "",
-     P + "set: the kernel refused the request: unknown flag bits or non-zero reserved "
-     "fields (EINVAL)\n"),
+     P + "set: the request had unknown flag bits, non-zero reserved fields, or a grant_fd "
+     "that is no grant (EINVAL)\n"),
     ("set: EOPNOTSUPP", ["set", "05.0004"], ["set 0 05.0004 -> EOPNOTSUPP"], 4, "",
      P + "set: the host has no AP instructions or no apmatrix AP driver is registered "
      "(EOPNOTSUPP)\n"),

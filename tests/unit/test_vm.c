@@ -771,6 +771,76 @@ START_TEST(explain_probe_fails)
 }
 END_TEST
 
+/* the library's vocabulary: every rule of the contract has a name and meaning */
+START_TEST(rule_vocabulary)
+{
+	static const int rules[] = { EINVAL, EBADF, EOPNOTSUPP, EEXIST, ENODEV, EPERM,
+				     EADDRNOTAVAIL, EADDRINUSE, EBUSY, EINTR, EIO };
+	unsigned int i;
+
+	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		ck_assert_ptr_nonnull(apmatrix_rule_name(rules[i]));
+		ck_assert_ptr_nonnull(apmatrix_rule_meaning(-rules[i]));
+	}
+	ck_assert_str_eq(apmatrix_rule_name(-EADDRINUSE), "EADDRINUSE");
+	ck_assert_str_eq(apmatrix_rule_meaning(EADDRINUSE), "an APQN is held by another VM");
+	ck_assert_ptr_null(apmatrix_rule_meaning(ENOMEM));
+	ck_assert_ptr_null(apmatrix_rule_name(4000));
+}
+END_TEST
+
+/* last_error is about the last call: set on failure, cleared by the next call */
+START_TEST(last_error_per_call)
+{
+	struct apmatrix_matrix *m = apmatrix_matrix_new();
+
+	open_vm("has -> 0\n");
+	ck_assert_int_eq(apmatrix_matrix_parse_apqns(ctx, m, "zz", NULL), -EINVAL);
+	ck_assert_str_ne(apmatrix_ctx_last_error(ctx), "");
+	ck_assert_int_eq(apmatrix_matrix_parse_apqns(ctx, m, "05.0004", NULL), 0);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), "");
+	ck_assert_int_eq(apmatrix_matrix_parse_ids(ctx, m, APMATRIX_ADAPTERS, "zz"), -EINVAL);
+	ck_assert_int_eq(apmatrix_vm_probe(vm), 0);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), "");
+	ck_assert_int_eq(apmatrix_ctx_set_lock_file(ctx, ""), -EINVAL);
+	ck_assert_int_eq(apmatrix_ctx_set_lock_file(ctx, "/tmp/x"), 0);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), "");
+	apmatrix_matrix_free(m);
+}
+END_TEST
+
+/* the caller's iterator walks in order, and the set is never written */
+START_TEST(apqns_iterator)
+{
+	struct apmatrix_apqns *s = apmatrix_apqns_new();
+	struct apmatrix_apqns_iter it, it2;
+	unsigned int a, d, n = 0, b, e;
+
+	ck_assert_int_eq(apmatrix_apqns_parse(NULL, s, "ff.00ff,00.0000,05.0004-0005"), 0);
+	apmatrix_apqns_iter_init(&it);
+	apmatrix_apqns_iter_init(&it2);
+	ck_assert(apmatrix_apqns_next(s, &it2, &b, &e));	/* a second walk at once */
+	while (apmatrix_apqns_next(s, &it, &a, &d)) {
+		static const unsigned int want[][2] = { { 0, 0 }, { 5, 4 }, { 5, 5 }, { 0xff, 0xff } };
+
+		ck_assert_uint_lt(n, 4);
+		ck_assert_uint_eq(a, want[n][0]);
+		ck_assert_uint_eq(d, want[n][1]);
+		ck_assert_int_eq(apmatrix_apqns_get(s, n, &b, &e), 0);
+		ck_assert(a == b && d == e);
+		n++;
+	}
+	ck_assert_uint_eq(n, 4);
+	ck_assert(!apmatrix_apqns_next(s, &it, &a, &d));	/* stays at the end */
+	ck_assert(apmatrix_apqns_next(s, &it2, &b, &e));
+	ck_assert(b == 5 && e == 4);
+	apmatrix_apqns_clear(s);
+	apmatrix_apqns_iter_init(&it);
+	ck_assert(!apmatrix_apqns_next(s, &it, &a, &d));
+	apmatrix_apqns_free(s);
+}
+END_TEST
+
 START_TEST(explain_rules)
 {
 	struct apmatrix_matrix *m = mat("05.0004");
@@ -778,13 +848,16 @@ START_TEST(explain_rules)
 	open_vm("");
 	ck_assert_int_eq(apmatrix_vm_explain(vm, m, -EINVAL, NULL, NULL), 0);
 	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
-			 "the request had unknown flag bits or non-zero reserved words (EINVAL)");
+			 "the request had unknown flag bits, non-zero reserved fields, or a grant_fd that is no grant (EINVAL)");
 	ck_assert_int_eq(apmatrix_vm_explain(vm, m, -EOPNOTSUPP, NULL, NULL), 0);
 	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
-			 "the host has no AP instructions or the apmatrix driver is not loaded (EOPNOTSUPP)");
+			 "the host has no AP instructions or no apmatrix AP driver is registered (EOPNOTSUPP)");
 	ck_assert_int_eq(apmatrix_vm_explain(vm, m, ENXIO, NULL, NULL), 0);
 	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
-			 "this kernel has no KVM_S390_VM_CRYPTO_SET_AP_MATRIX (ENXIO)");
+			 "the kernel does not offer KVM_S390_VM_CRYPTO_SET_AP_MATRIX on this VM (ENXIO)");
+	ck_assert_int_eq(apmatrix_vm_explain(vm, m, -EEXIST, NULL, NULL), 0);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "the VM's AP configuration belongs to vfio_ap (a mediated device is attached to it) (EEXIST)");
 	ck_assert_int_eq(apmatrix_vm_explain(vm, m, -ENOMEM, NULL, NULL), 0);
 	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
 			 "KVM_SET_DEVICE_ATTR failed: Cannot allocate memory (ENOMEM)");
@@ -1058,6 +1131,9 @@ static Suite *suite(void)
 	suite_add_tcase(s, tp);
 
 	tcase_add_checked_fixture(tg, setup, teardown);
+	tcase_add_test(tg, rule_vocabulary);
+	tcase_add_test(tg, last_error_per_call);
+	tcase_add_test(tg, apqns_iterator);
 	tcase_add_test(tg, grant_create);
 	tcase_add_test(tg, grant_open_not_grant);
 	tcase_add_test(tg, grant_set);
