@@ -89,6 +89,7 @@ struct apmatrix_queue;
 struct apmatrix_plan;
 struct apmatrix_vm;
 struct apmatrix_grant_fd;
+struct apmatrix_explanation;
 
 /**
  * The library's version, e.g. "0.2.0" (its own, not that of the project
@@ -579,6 +580,30 @@ int apmatrix_vm_enable_apie(struct apmatrix_vm *vm);
 int apmatrix_vm_explain(struct apmatrix_vm *vm, const struct apmatrix_matrix *m,
 			int err, struct apmatrix_apqns *refused,
 			struct apmatrix_matrix *refused_ids);
+
+/**
+ * The same, as a structured result the caller walks rather than a
+ * message: *out gets the findings in the order of the message (the
+ * kernel's order of the rules), also for -EAGAIN (then none); free it
+ * with apmatrix_explanation_free(). The context's message is set as by
+ * apmatrix_vm_explain(). Returns what apmatrix_vm_explain() returns.
+ */
+int apmatrix_vm_explain_all(struct apmatrix_vm *vm,
+			    const struct apmatrix_matrix *m, int err,
+			    struct apmatrix_explanation **out);
+unsigned int apmatrix_explanation_count(const struct apmatrix_explanation *x);
+/**
+ * Finding idx (0..count-1): *err the errno of its rule (positive; see
+ * apmatrix_rule_name()), *reason why in one phrase ("held by another VM"),
+ * *apqns the APQNs it names or NULL, *ids the IDs it names (ENODEV: the
+ * part beyond a limit; EPERM: control domains) or NULL. Each out pointer
+ * may be NULL; what they point to belongs to x. -ENOENT past the end.
+ */
+int apmatrix_explanation_get(const struct apmatrix_explanation *x,
+			     unsigned int idx, int *err, const char **reason,
+			     const struct apmatrix_apqns **apqns,
+			     const struct apmatrix_matrix **ids);
+void apmatrix_explanation_free(struct apmatrix_explanation *x);
 
 #ifdef __cplusplus
 }

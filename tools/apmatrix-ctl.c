@@ -1160,10 +1160,70 @@ static int control_only_check(struct cli *cli, struct apmatrix_vm *vm)
 	return rc;
 }
 
+static struct json_object *json_ids(const struct apmatrix_matrix *m,
+				    enum apmatrix_part part, const char *fmt);
+
+/*
+ * set --json: whether the matrix was taken, and each finding of explain
+ * (rule, reason, APQNs, IDs) when it was refused. RC_OK or RC_HOST.
+ */
+static int set_json(const struct args *a, int err,
+		    const struct apmatrix_explanation *x)
+{
+	static const struct {
+		const char *key, *fmt;
+		enum apmatrix_part part;
+	} parts[] = {
+		{ "adapters", "%02x", APMATRIX_ADAPTERS },
+		{ "domains", "%04x", APMATRIX_DOMAINS },
+		{ "control_domains", "%04x", APMATRIX_CONTROL_DOMAINS },
+	};
+	struct json_object *root = json_object_new_object(), *arr;
+	unsigned int i, k, n = apmatrix_explanation_count(x);
+	struct apmatrix_matrix *none = apmatrix_matrix_new();
+	int rc;
+
+	arr = json_object_new_array();
+	if (!root || !arr || !none) {
+		json_object_put(root);
+		json_object_put(arr);
+		apmatrix_matrix_free(none);
+		errmsg("out of memory");
+		return RC_HOST;
+	}
+	json_add(root, "format_version", json_object_new_int(1));
+	json_add(root, "accepted", json_object_new_boolean(err == 0));
+	json_add(root, "applied", json_object_new_boolean(err == 0 && !a->validate_only));
+	json_add(root, "errno", err ? json_object_new_string(ERRNAME(err)) : NULL);
+	for (i = 0; i < n; i++) {
+		const struct apmatrix_apqns *s;
+		const struct apmatrix_matrix *ids;
+		struct json_object *f = json_object_new_object();
+		const char *reason;
+		int ferr;
+
+		if (apmatrix_explanation_get(x, i, &ferr, &reason, &s, &ids) < 0)
+			break;
+		json_add(f, "rule", json_object_new_string(ERRNAME(ferr)));
+		json_add(f, "reason", json_object_new_string(reason));
+		json_add(f, "apqns", json_apqns(s));
+		for (k = 0; k < 3; k++)
+			json_add(f, parts[k].key,
+				 json_ids(ids ? ids : none, parts[k].part, parts[k].fmt));
+		json_object_array_add(arr, f);
+	}
+	json_add(root, "refused", arr);
+	rc = print_json(root);
+	json_object_put(root);
+	apmatrix_matrix_free(none);
+	return rc;
+}
+
 static int cmd_set(struct cli *cli, struct args *a)
 {
 	struct apmatrix_matrix *m, *refused_ids = NULL;
 	struct apmatrix_apqns *refused = NULL;
+	struct apmatrix_explanation *x = NULL;
 	struct apmatrix_vm *vm = NULL;
 	unsigned int flags = 0;
 	bool usage_given;
@@ -1203,9 +1263,12 @@ static int cmd_set(struct cli *cli, struct args *a)
 		flags |= APMATRIX_SET_RESET;
 	err = apmatrix_vm_set(vm, m, flags);
 	if (err == 0) {
-		if (a->validate_only)
+		if (a->json)
+			rc = set_json(a, 0, NULL);
+		else if (a->validate_only)
 			printf("valid: the kernel accepts this matrix; nothing changed\n");
-		rc = RC_OK;
+		if (!a->json)
+			rc = RC_OK;
 		goto out;
 	}
 	rc = vm_exit_code(err);
@@ -1216,6 +1279,8 @@ static int cmd_set(struct cli *cli, struct args *a)
 	set_err = err;
 	if (err != -ENODEV && err != -EPERM && err != -EADDRNOTAVAIL &&
 	    err != -EADDRINUSE && err != -EBUSY && err != -EIO) {
+		if (a->json && set_json(a, err, NULL) == RC_OK)
+			fflush(stdout);
 		vm_errmsg("set", err);
 		goto out;
 	}
@@ -1226,7 +1291,14 @@ static int cmd_set(struct cli *cli, struct args *a)
 		vm_errmsg("set", err);
 		goto out;
 	}
-	err = apmatrix_vm_explain(vm, m, err, refused, refused_ids);
+	err = apmatrix_vm_explain_all(vm, m, err, &x);
+	if (a->json) {
+		int jrc = set_json(a, set_err, x);
+
+		if (jrc)
+			rc = jrc;
+		fflush(stdout);	/* the document first, then the line */
+	}
 	if (err == 0) {
 		errmsg("%s", apmatrix_ctx_last_error(cli->ctx));
 	} else if (err == -EAGAIN) {
@@ -1242,6 +1314,7 @@ static int cmd_set(struct cli *cli, struct args *a)
 		vm_errmsg("set", set_err);
 	}
 out:
+	apmatrix_explanation_free(x);
 	apmatrix_matrix_free(refused_ids);
 	apmatrix_apqns_free(refused);
 	apmatrix_vm_free(vm);
@@ -1249,8 +1322,8 @@ out:
 	return rc;
 }
 
-static json_object *json_ids(const struct apmatrix_matrix *m,
-			     enum apmatrix_part part, const char *fmt)
+static struct json_object *json_ids(const struct apmatrix_matrix *m,
+				    enum apmatrix_part part, const char *fmt)
 {
 	struct json_object *arr = json_object_new_array();
 	char buf[8];
@@ -1558,6 +1631,7 @@ static const struct option grant_info_lopts[] = {
 };
 static const struct option set_lopts[] = {
 	LOPT_HELP, LOPT_SYSFS, LOPT_VM, LOPT_MATRIX,
+	{ "json", no_argument, NULL, OPT_JSON },
 	{ "grant-fd", required_argument, NULL, OPT_GRANT_FD },
 	{ "control-domains", required_argument, NULL, OPT_CONTROL },
 	{ "validate-only", no_argument, NULL, OPT_VALIDATE_ONLY },
@@ -1602,10 +1676,12 @@ static const struct command commands[] = {
 	},
 	{
 		.name = "set", .run = cmd_set,
-		.usage = "set (--vm-fd N | --pid PID [--vm-fd N]) [--validate-only] [--reset] [APQNS... | --adapters IDS --domains IDS] [--control-domains IDS]",
+		.usage = "set (--vm-fd N | --pid PID [--vm-fd N]) [--validate-only] [--reset] [--json] [APQNS... | --adapters IDS --domains IDS] [--control-domains IDS]",
 		.summary = "replace a VM's whole AP matrix",
-		.opts = "hp:a:d:c:", .longopts = set_lopts, .max_args = -1,
+		.opts = "hjp:a:d:c:", .longopts = set_lopts, .max_args = -1,
 		.help = "      --validate-only      let the kernel check the matrix, change nothing\n"
+			"  -j, --json               print the outcome as JSON, every refused\n"
+			"                           APQN with its rule (format in apmatrix-ctl(8))\n"
 			"      --reset              zeroize every queue of the new matrix\n"
 			HELP_MATRIX
 			"  -c, --control-domains IDS  control domain IDs or a mask\n"

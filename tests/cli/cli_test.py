@@ -975,6 +975,35 @@ def g_vm(t):
              repr([k for k, _ in pairs]))
         t.ok(json.loads(r.out) == GET_JSON, "get --json: the documented document", r.out)
 
+    # set --json: the outcome, and every finding with its rule
+    r = vm_run(t, ["set", "--json", "--validate-only", "05.0004"], ["set validate 05.0004 -> 0"])
+    t.ok(r.rc == 0 and r.err == "" and json.loads(r.out) == {
+        "format_version": 1, "accepted": True, "applied": False, "errno": None, "refused": []},
+        "set --json --validate-only: accepted, not applied", r.out + r.err)
+    r = vm_run(t, ["set", "--json", "05-06.0004-0005", "-c", "0004"],
+               ["set 0 05-06.0004-0005/c=0004 -> EADDRINUSE",
+                "set validate 05.0004-0005 -> EADDRINUSE",
+                "set validate 05.0004 -> EADDRINUSE",
+                "set validate 05.0005 -> EBUSY",
+                "set validate 06.0004-0005 -> 0"])
+    doc = json.loads(r.out) if r.out else None
+    t.ok(r.rc == 3 and doc == {
+        "format_version": 1, "accepted": False, "applied": False, "errno": "EADDRINUSE",
+        "refused": [
+            {"rule": "EADDRINUSE", "reason": "held by another VM", "apqns": ["05.0004"],
+             "adapters": [], "domains": [], "control_domains": []},
+            {"rule": "EBUSY", "reason": "still being reset after leaving another VM, or its "
+             "reset failed", "apqns": ["05.0005"], "adapters": [], "domains": [],
+             "control_domains": []}]}
+        and r.err == P + "05.0004: held by another VM (EADDRINUSE); 05.0005: still being "
+        "reset after leaving another VM, or its reset failed (EBUSY)\n",
+        "set --json refused: each finding with rule, reason, APQNs; the line on stderr; exit 3",
+        r.out + r.err)
+    r = vm_run(t, ["set", "--json", "05.0004"], ["set 0 05.0004 -> EOPNOTSUPP"])
+    doc = json.loads(r.out) if r.out else None
+    t.ok(r.rc == 4 and doc is not None and doc["errno"] == "EOPNOTSUPP"
+         and doc["refused"] == [], "set --json: a rule that names nothing", r.out + r.err)
+
     # refusals that are explained from the host's sysfs (no probe ioctls)
     root = t.tree()
     before = snapshot(root)

@@ -724,6 +724,61 @@ START_TEST(explain_mixed)
 }
 END_TEST
 
+/* the same refusal as a structured result, walked by the caller */
+START_TEST(explain_all_findings)
+{
+	struct apmatrix_matrix *m = mat("05-07.0004-0005"), *big = mat("05.0055");
+	struct apmatrix_explanation *x = NULL;
+	const struct apmatrix_apqns *s;
+	const struct apmatrix_matrix *ids;
+	const char *reason;
+	int err;
+
+	populate();
+	open_vm("set validate 05.0004-0005 -> EBUSY\n"
+		"set validate 05.0004 -> EBUSY\n"
+		"set validate 05.0005 -> 0\n"
+		"set validate 06.0004-0005 -> EADDRINUSE\n"
+		"set validate 06.0004 -> EADDRINUSE\n"
+		"set validate 06.0005 -> EADDRINUSE\n"
+		"set validate 07.0004-0005 -> 0\n");
+	ck_assert_int_eq(apmatrix_vm_explain_all(vm, m, -EADDRINUSE, &x), 0);
+	ck_assert_uint_eq(apmatrix_explanation_count(x), 2);
+	ck_assert_int_eq(apmatrix_explanation_get(x, 0, &err, &reason, &s, &ids), 0);
+	ck_assert_int_eq(err, EADDRINUSE);
+	ck_assert_str_eq(reason, "held by another VM");
+	ck_assert_str_eq(fmt_apqns(s), "06.0004,06.0005");
+	ck_assert_ptr_null(ids);
+	ck_assert_int_eq(apmatrix_explanation_get(x, 1, &err, &reason, &s, NULL), 0);
+	ck_assert_int_eq(err, EBUSY);
+	ck_assert_str_eq(fmt_apqns(s), "05.0004");
+	ck_assert_int_eq(apmatrix_explanation_get(x, 2, &err, NULL, NULL, NULL), -ENOENT);
+	/* and the message as apmatrix_vm_explain() sets it */
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "06.0004,06.0005: held by another VM (EADDRINUSE); "
+			 "05.0004: still being reset after leaving another VM, or its reset failed (EBUSY)");
+	apmatrix_explanation_free(x);
+	/* IDs: ENODEV names a part */
+	tree_bus_attr(&t, "ap_max_domain_id", "84\n");
+	ck_assert_int_eq(apmatrix_vm_explain_all(vm, big, -ENODEV, &x), 0);
+	ck_assert_uint_eq(apmatrix_explanation_count(x), 1);
+	ck_assert_int_eq(apmatrix_explanation_get(x, 0, &err, &reason, &s, &ids), 0);
+	ck_assert_int_eq(err, ENODEV);
+	ck_assert_ptr_null(s);
+	ck_assert(apmatrix_matrix_test(ids, APMATRIX_DOMAINS, 0x55));
+	ck_assert_uint_eq(apmatrix_matrix_count(ids, APMATRIX_DOMAINS), 1);
+	apmatrix_explanation_free(x);
+	/* a rule that names nothing is one finding with its meaning */
+	ck_assert_int_eq(apmatrix_vm_explain_all(vm, m, -EOPNOTSUPP, &x), 0);
+	ck_assert_int_eq(apmatrix_explanation_get(x, 0, &err, &reason, &s, &ids), 0);
+	ck_assert_int_eq(err, EOPNOTSUPP);
+	ck_assert_str_eq(reason, apmatrix_rule_meaning(EOPNOTSUPP));
+	apmatrix_explanation_free(x);
+	apmatrix_matrix_free(m);
+	apmatrix_matrix_free(big);
+}
+END_TEST
+
 /* one domain: the row probe is the APQN probe */
 START_TEST(explain_busy_one_domain)
 {
@@ -1153,6 +1208,7 @@ static Suite *suite(void)
 	tcase_add_test(te, explain_long_message);
 	tcase_add_test(te, explain_inuse);
 	tcase_add_test(te, explain_mixed);
+	tcase_add_test(te, explain_all_findings);
 	tcase_add_test(te, explain_busy_one_domain);
 	tcase_add_test(te, explain_probes_nothing);
 	tcase_add_test(te, explain_probe_fails);
