@@ -392,7 +392,7 @@ START_TEST(open_pid_fd_replaced)
 	unsetenv("APMATRIX_MOCK_REPLACE_FD");
 	ck_assert_ptr_null(vm);
 	snprintf(expect, sizeof(expect),
-		 "process %d's fd %d is no KVM VM any more: it is /dev/null now",
+		 "process %d's fd %d is no KVM VM any more: it is /memfd:apmatrix-not-a-vm (deleted) now",
 		 (int)getpid(), fd);
 	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), expect);
 	close(fd);
