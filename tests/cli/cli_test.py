@@ -295,6 +295,18 @@ CARD.DOM TYPE  STATUS   DRIVER    HOLDER
 0a       CEX8P deconfig cex4card  -
 0a.0004  CEX8P deconfig cex4queue host
 """ % (mask(0xfe), ONES))
+    # an entry that exists but cannot be read is an error naming it, not a
+    # card left out (list) or more taken than said (reserve)
+    bad = t.tree()
+    os.symlink("card0c", os.path.join(bad, "bus/ap/devices/card0c"))
+    bad_before = snapshot(bad)
+    for args in (["list"], ["reserve", "05.0004"]):
+        r = t.run(args, bad)
+        t.expect_error("%s with an unreadable card entry: named, exit 2" % args[0], r, 2,
+                       "reading %s/bus/ap/devices/card0c: Too many levels of symbolic links "
+                       "(ELOOP)" % bad)
+    t.ok(snapshot(bad) == bad_before, "nothing written", snap_diff(bad_before, snapshot(bad)))
+
     # each apmatrix queue's state, from its apmatrix_state (the contract)
     st = t.tree()
     for apqi, text in ((4, "in use 4242"), (5, "resetting"), (6, "reset failed")):
