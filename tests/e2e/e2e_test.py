@@ -10,9 +10,19 @@ to it. After every test the simulator must report no violation (lock order,
 lock held across a reset wait, WARN, a queue reaching a guest with another
 guest's data) and no pinned driver module.
 
+A test leaves nothing behind, whichever way it ends (passes, fails, errs
+in setUp or tearDown, the run is stopped with SIGTERM or its runner dies):
+every process a Sim starts is in the Sim's own process group, dies with
+this process (PR_SET_PDEATHSIG) and is killed with the group by
+Sim.destroy(), which unittest cleanups, atexit and the SIGTERM handler call;
+destroy() also removes the Sim's temporary tree. TestCleanup checks that
+with cases that fail on purpose (class Deliberate*, which only run when
+APSIM_E2E_DELIBERATE is set).
+
 usage: e2e_test.py BUILDDIR SRCDIR [unittest args]
 """
 
+import atexit
 import ctypes
 import json
 import os
@@ -62,11 +72,54 @@ def mask(ids):
     return "0x%064x" % v
 
 
+LIVE = []   # Sims not destroyed yet
+_libc = ctypes.CDLL(None, use_errno=True)
+PR_SET_PDEATHSIG = 1
+
+
+def _child_setup(pgid):
+    """In the child before exec: join the Sim's process group (0: lead a
+    new one) and die with the test process, whatever ends it."""
+    def setup():
+        try:
+            os.setpgid(0, pgid)
+        except OSError:
+            os.setpgid(0, 0)    # the group's leader is gone: Sim.destroy() kills by pid too
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    return setup
+
+
+def destroy_all():
+    for s in list(LIVE):
+        s.destroy()
+
+
+def _on_sigterm(signum, frame):
+    # meson's timeout and a user's kill: unwind to the interpreter's exit,
+    # where atexit destroys every live Sim
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    raise KeyboardInterrupt("SIGTERM")
+
+
+atexit.register(destroy_all)
+
+
 class Sim:
     """One apsimd on one tree, and the environment of its clients."""
 
-    def __init__(self, host=HOST_E2E, polls=20):
+    def __init__(self, host=HOST_E2E, polls=20, apsimd_args=()):
         self.dir = tempfile.mkdtemp(prefix="apsim-e2e-")
+        self.procs = []
+        self.pgid = 0
+        self.log = None
+        LIVE.append(self)
+        try:
+            self._start(host, polls, apsimd_args)
+        except BaseException:
+            self.destroy()
+            raise
+
+    def _start(self, host, polls, apsimd_args):
         self.tree = os.path.join(self.dir, "sys")
         hj = os.path.join(self.dir, "host.json")
         with open(hj, "w") as fh:
@@ -82,23 +135,40 @@ class Sim:
         })
         self.env.pop("LD_PRELOAD", None)
         self.log = open(os.path.join(self.dir, "apsimd.log"), "w+")
-        self.proc = subprocess.Popen([os.path.join(BUILD, "sim/apsimd"), "--reset-interval", "1",
-                                      "--reset-polls", str(polls), self.tree],
-                                     env=self.env, stdout=subprocess.PIPE, stderr=self.log, text=True)
+        self.proc = self.spawn([os.path.join(BUILD, "sim/apsimd"), "--reset-interval", "1",
+                                "--reset-polls", str(polls)] + list(apsimd_args) + [self.tree],
+                               env=self.env, stdout=subprocess.PIPE, stderr=self.log, text=True)
+        self.pgid = self.proc.pid
         line = self.proc.stdout.readline()
         if line.strip() != "apsimd: ready":
             raise RuntimeError("apsimd did not start: %r" % line)
         self.cenv = dict(self.env, LD_PRELOAD=os.path.join(BUILD, "sim/libapsim-preload.so"))
         self.vmms = []
 
+    def spawn(self, argv, **kw):
+        """Popen in the Sim's process group; destroy() kills it."""
+        p = subprocess.Popen(argv, preexec_fn=_child_setup(self.pgid), **kw)
+        self.procs.append(p)
+        return p
+
+    def run(self, argv, timeout=60, **kw):
+        """subprocess.run, but through spawn()"""
+        p = self.spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+        try:
+            out, err = p.communicate(timeout=timeout)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+            self.procs.remove(p)
+        return subprocess.CompletedProcess(argv, p.returncode, out, err)
+
     def ctl(self, *args):
-        r = subprocess.run([os.path.join(BUILD, "tools/apmatrix-ctl")] + list(args), env=self.cenv,
-                           capture_output=True, text=True, timeout=60)
+        r = self.run([os.path.join(BUILD, "tools/apmatrix-ctl")] + list(args), env=self.cenv)
         return r.returncode, r.stdout, r.stderr
 
     def sim(self, *args):
-        r = subprocess.run([os.path.join(BUILD, "sim/apsimctl")] + list(args), env=self.env,
-                           capture_output=True, text=True, timeout=60)
+        r = self.run([os.path.join(BUILD, "sim/apsimctl")] + list(args), env=self.env)
         if r.returncode:
             raise RuntimeError("apsimctl %s: %s" % (" ".join(args), r.stderr))
         return r.stdout
@@ -120,9 +190,9 @@ class Sim:
         e = dict(self.cenv)
         if env:
             e.update(env)
-        p = subprocess.Popen([os.path.join(BUILD, "examples/mini-vmm")] + list(args), env=e,
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True, bufsize=1)
+        p = self.spawn([os.path.join(BUILD, "examples/mini-vmm")] + list(args), env=e,
+                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, bufsize=1)
         self.vmms.append(p)
         p.lines = []
         if expect:
@@ -162,6 +232,8 @@ class Sim:
             return fh.read()
 
     def close(self):
+        """Stop the VMMs, let apsimd finish the VMs' teardown, read its
+        counters and stop it. Whatever fails, destroy() still runs."""
         for p in self.vmms:
             if p.poll() is None:
                 p.kill()
@@ -171,15 +243,45 @@ class Sim:
             self.wait_vms(0)    # VM teardown (reset, release) runs after the last close
             stats = self.kv("stats")
             self.sim("quit")
+            self.proc.wait(timeout=10)
         finally:
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            self.proc.stdout.close()
-            self.log.close()
+            self.log.flush()
+            with open(self.log.name) as fh:
+                self.logtext = fh.read()
+            self.destroy()
         return stats
+
+    def destroy(self):
+        """Kill every process of this Sim, reap it, close its pipes and
+        remove the tree. Idempotent; safe on a half-started Sim."""
+        if self not in LIVE:
+            return
+        for p in self.procs:
+            if p.poll() is None:
+                try:
+                    p.kill()
+                except ProcessLookupError:
+                    pass
+        if self.pgid:
+            try:
+                os.killpg(self.pgid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        for p in self.procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+            for f in (p.stdin, p.stdout, p.stderr):
+                if f:
+                    try:
+                        f.close()
+                    except OSError:
+                        pass
+        if self.log:
+            self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        LIVE.remove(self)
 
 
 class Preload:
@@ -215,14 +317,12 @@ class E2E(unittest.TestCase):
 
     def setUp(self):
         self.s = Sim(self.host, self.polls)
+        # runs even when setUp or tearDown of a subclass fails
+        self.addCleanup(self.s.destroy)
 
     def tearDown(self):
-        try:
-            stats = self.s.close()
-            with open(os.path.join(self.s.dir, "apsimd.log")) as fh:
-                log = fh.read()
-        finally:
-            shutil.rmtree(self.s.dir, ignore_errors=True)
+        stats = self.s.close()
+        log = self.s.logtext
         self.assertEqual(stats.get("violations"), "0", log)
         self.assertEqual(stats.get("leaks"), "0", log)
         self.assertEqual(stats.get("module_refs"), "0", log)
@@ -537,12 +637,13 @@ class TestRawIoctl(E2E):
         return self.p.ioctl(self.vm, req, a), buf.raw
 
     @staticmethod
-    def matrix(apm=(), aqm=(), adm=(), flags=0, reserved=0):
+    def matrix(apm=(), aqm=(), adm=(), flags=0, grant_fd=0, reserved=(0,) * 8):
+        """struct kvm_s390_ap_matrix: masks, flags at 96, grant_fd at 100, reserved[8] at 104"""
         def words(ids):
             v = int(mask(ids), 16)
             return [(v >> (64 * (3 - i))) & (2**64 - 1) for i in range(4)]
-        return struct.pack("=4Q4Q4QI9I", *words(apm), *words(aqm), *words(adm), flags,
-                           reserved, *([0] * 8))
+        return struct.pack("=4Q4Q4QIi8I", *words(apm), *words(aqm), *words(adm), flags,
+                           grant_fd, *reserved)
 
     def test_has_set_get(self):
         import errno
@@ -552,8 +653,12 @@ class TestRawIoctl(E2E):
         self.assertEqual((rc, after), (0, p))      # never written back
         rc, got = self.attr(KVM_GET_DEVICE_ATTR, b"\xff" * 136)
         self.assertEqual((rc, got), (0, self.matrix([2], [0, 1], [0x10])))
-        self.assertEqual(self.attr(KVM_SET_DEVICE_ATTR, self.matrix(flags=4))[0], errno.EINVAL)
-        self.assertEqual(self.attr(KVM_SET_DEVICE_ATTR, self.matrix(reserved=1))[0], errno.EINVAL)
+        self.assertEqual(self.attr(KVM_SET_DEVICE_ATTR, self.matrix(flags=8))[0], errno.EINVAL)
+        self.assertEqual(self.attr(KVM_SET_DEVICE_ATTR, self.matrix(flags=1 << 31))[0], errno.EINVAL)
+        self.assertEqual(self.attr(KVM_SET_DEVICE_ATTR, self.matrix(reserved=(1,) + (0,) * 7))[0],
+                         errno.EINVAL)
+        self.assertEqual(self.attr(KVM_SET_DEVICE_ATTR, self.matrix(reserved=(0,) * 7 + (1,)))[0],
+                         errno.EINVAL)
         self.assertEqual(self.attr(KVM_SET_DEVICE_ATTR, None)[0], errno.EFAULT)
         self.assertEqual(self.attr(KVM_SET_DEVICE_ATTR, self.matrix([2], [0x55]))[0], errno.ENODEV)
         self.assertEqual(self.attr(KVM_GET_DEVICE_ATTR, b"")[1], self.matrix([2], [0, 1], [0x10]))
@@ -574,9 +679,127 @@ class TestRawIoctl(E2E):
         self.s.vmm("03.0000-0001")
 
 
+DELIBERATE = os.environ.get("APSIM_E2E_DELIBERATE") == "1"
+
+
+@unittest.skipUnless(DELIBERATE, "fails on purpose; run by TestCleanup")
+class DeliberateFail(E2E):
+    """Cases that fail in every place a case can fail, each with a
+    simulator and VMMs running. TestCleanup runs them in a child and checks
+    that nothing of theirs is left."""
+
+    def test_body_fails_with_vmms_running(self):
+        self.s.vmm("02.0000")
+        self.s.vmm("03.0000-0001")
+        self.fail("deliberate failure in a test body")
+
+    def test_body_raises(self):
+        self.s.vmm("04.0000")
+        raise RuntimeError("deliberate error in a test body")
+
+
+@unittest.skipUnless(DELIBERATE, "fails on purpose; run by TestCleanup")
+class DeliberateSetUp(E2E):
+    def setUp(self):
+        super().setUp()
+        self.s.vmm("02.0001")
+        raise RuntimeError("deliberate error in setUp, after the simulator started")
+
+    def test_never_runs(self):
+        pass
+
+
+@unittest.skipUnless(DELIBERATE, "fails on purpose; run by TestCleanup")
+class DeliberateTearDown(E2E):
+    def tearDown(self):
+        self.fail("deliberate failure in tearDown, before the simulator is stopped")
+
+    def test_passes(self):
+        self.s.vmm("02.0002")
+
+
+@unittest.skipUnless(DELIBERATE, "fails on purpose; run by TestCleanup")
+class DeliberateStart(unittest.TestCase):
+    def test_simulator_does_not_start(self):
+        Sim(apsimd_args=["--no-such-option"])
+
+
+@unittest.skipUnless(DELIBERATE, "fails on purpose; run by TestCleanup")
+class DeliberateSigterm(E2E):
+    def test_killed_by_sigterm(self):
+        """as meson's timeout ends a run"""
+        self.s.vmm("02.0003")
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(30)
+
+
+class TestCleanup(unittest.TestCase):
+    """Failing cases leave no process and no temporary tree behind."""
+
+    def run_deliberate(self, classes):
+        tmp = tempfile.mkdtemp(prefix="apsim-cleanup-")
+        try:
+            env = dict(os.environ, APSIM_E2E_DELIBERATE="1", TMPDIR=tmp)
+            r = subprocess.run([sys.executable, os.path.abspath(__file__), BUILD, SRC] + classes,
+                               env=env, capture_output=True, text=True, timeout=120)
+            left = []
+            for _ in range(200):        # PR_SET_PDEATHSIG is delivered asynchronously
+                left = self.processes_of(tmp)
+                if not left:
+                    break
+                time.sleep(0.01)
+            for pid, _ in left:         # do not leave them to the next test either
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            return r, os.listdir(tmp), left
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    @staticmethod
+    def processes_of(tmp):
+        """processes whose command line or environment names tmp"""
+        found = []
+        key = tmp.encode()
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit() or int(pid) == os.getpid():
+                continue
+            try:
+                with open("/proc/%s/cmdline" % pid, "rb") as fh:
+                    cmd = fh.read()
+                with open("/proc/%s/environ" % pid, "rb") as fh:
+                    envb = fh.read()
+            except OSError:
+                continue
+            if key in cmd or key in envb:
+                found.append((int(pid), cmd.replace(b"\0", b" ").decode(errors="replace")))
+        return found
+
+    def test_failing_cases_leave_nothing(self):
+        r, files, procs = self.run_deliberate(["DeliberateFail", "DeliberateSetUp",
+                                               "DeliberateTearDown", "DeliberateStart"])
+        # each case really failed where it was meant to
+        self.assertNotEqual(r.returncode, 0, r.stderr)
+        for name in ("test_body_fails_with_vmms_running", "test_body_raises", "test_never_runs",
+                     "test_passes", "test_simulator_does_not_start"):
+            self.assertRegex(r.stderr, r"(FAIL|ERROR): %s " % name, r.stderr)
+        self.assertIn("FAILED (failures=2, errors=3)", r.stderr)
+        self.assertEqual(procs, [], r.stderr)
+        self.assertEqual(files, [], r.stderr)
+
+    def test_sigterm_leaves_nothing(self):
+        r, files, procs = self.run_deliberate(["DeliberateSigterm"])
+        self.assertNotEqual(r.returncode, 0, r.stderr)
+        self.assertIn("KeyboardInterrupt: SIGTERM", r.stderr)
+        self.assertEqual(procs, [], r.stderr)
+        self.assertEqual(files, [], r.stderr)
+
+
 def main():
     global BUILD, SRC
     BUILD, SRC = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    signal.signal(signal.SIGTERM, _on_sigterm)
     unittest.main(argv=[sys.argv[0]] + sys.argv[3:], verbosity=2)
 
 
