@@ -617,17 +617,8 @@ class TestResets(E2E):
         self.s.vmm("04.0000-0001")
 
 
-class TestRawIoctl(E2E):
-    """The ioctl itself, as a VMM issues it: payload rules the CLI cannot produce."""
-
-    def setUp(self):
-        super().setUp()
-        self.p = Preload(self.s)
-        self.vm = self.p.create_vm()
-
-    def tearDown(self):
-        os.close(self.vm)
-        super().tearDown()
+class RawIoctl:
+    """KVM_{HAS,SET,GET}_DEVICE_ATTR issued on self.vm through self.p (a Preload)"""
 
     def attr(self, req, payload):
         buf = ctypes.create_string_buffer(bytes(payload or b""), 136)
@@ -644,6 +635,19 @@ class TestRawIoctl(E2E):
             return [(v >> (64 * (3 - i))) & (2**64 - 1) for i in range(4)]
         return struct.pack("=4Q4Q4QIi8I", *words(apm), *words(aqm), *words(adm), flags,
                            grant_fd, *reserved)
+
+
+class TestRawIoctl(RawIoctl, E2E):
+    """The ioctl itself, as a VMM issues it: payload rules the CLI cannot produce."""
+
+    def setUp(self):
+        super().setUp()
+        self.p = Preload(self.s)
+        self.vm = self.p.create_vm()
+
+    def tearDown(self):
+        os.close(self.vm)
+        super().tearDown()
 
     def test_has_set_get(self):
         import errno
@@ -677,6 +681,115 @@ class TestRawIoctl(E2E):
         self.assertEqual(self.s.crycb(1)["apm"], mask([2]))
         # nothing was left claimed: another VM takes every queue the failed request named
         self.s.vmm("03.0000-0001")
+
+
+HOST_EDGES = {
+    "description": "the CRYCB format 0/1 edges: adapters 02, 3f, 40 x domains 0000, 000f, 0010, "
+                   "all taken for guests (bound to apmatrix)",
+    "ap_domain": 0,
+    "ap_max_adapter_id": 255,
+    "ap_max_domain_id": 84,
+    "usage_domains": "00,0f,10",
+    "control_domains": "00,0f,10",
+    "apmask_clear": "02,3f,40",
+    "cards": [{"ids": "02,3f,40", "type": "CEX8C"}],
+    "taken_driver": "apmatrix",
+}
+
+
+class TestEdges(RawIoctl, E2E):
+    """What KUnit checks, now end to end through the VM ioctl: the CRYCB
+    format limits at their edges, and the rule order when one request
+    breaks two rules that depend on other VMs."""
+    host = HOST_EDGES
+
+    def setUp(self):
+        super().setUp()
+        self.p = Preload(self.s)
+        self.vms = []
+
+    def tearDown(self):
+        for vm in self.vms:
+            os.close(vm)
+        super().tearDown()
+        os.environ.pop("APMATRIX_SIM_CRYCB_FORMAT", None)
+
+    def new_vm(self, fmt=2):
+        os.environ["APMATRIX_SIM_CRYCB_FORMAT"] = str(fmt)
+        self.vm = self.p.create_vm()
+        self.vms.append(self.vm)
+        return self.s.vm_ids()[0]     # apsimd lists the newest VM first
+
+    def set(self, *a, **kw):
+        return self.attr(KVM_SET_DEVICE_ATTR, self.matrix(*a, **kw))[0]
+
+    def test_crycb_format0_and_1_edges(self):
+        import errno
+        for fmt in (0, 1):
+            with self.subTest(format=fmt):
+                vm = self.new_vm(fmt)
+                # the last adapter, usage domain and control domain the format holds
+                self.assertEqual(self.set([0x3f], [0x0f], [0x0f]), 0)
+                c = self.s.crycb(vm)
+                self.assertEqual((c["apm"], c["aqm"], c["adm"]),
+                                 (mask([0x3f]), mask([0x0f]), mask([0x0f])))
+                # one beyond each: ENODEV, and nothing changes
+                self.assertEqual(self.set([0x40], [0x00]), errno.ENODEV)
+                self.assertEqual(self.set([0x02], [0x10]), errno.ENODEV)
+                self.assertEqual(self.set([0x02], [0x00], [0x10]), errno.ENODEV)
+                self.assertEqual(self.set([0x3f, 0x40], [0x0f]), errno.ENODEV)
+                self.assertEqual(self.set([0x02], [0x00], flags=1), 0)     # VALIDATE_ONLY
+                self.assertEqual(self.set([0x02], [0x10], flags=1), errno.ENODEV)
+                self.assertEqual(self.s.crycb(vm), c)
+                self.assertIn("adapter 40 out of range (ENODEV)", self.s.sim("events", str(vm)))
+                self.assertEqual(self.set(), 0)     # release 3f.000f for the next VM
+
+    def test_format2_holds_what_0_and_1_refuse(self):
+        vm = self.new_vm(2)
+        self.assertEqual(self.set([0x40], [0x10], [0x10]), 0)
+        c = self.s.crycb(vm)
+        self.assertEqual((c["apm"], c["aqm"], c["adm"]), (mask([0x40]), mask([0x10]), mask([0x10])))
+
+    def test_eaddrinuse_wins_over_ebusy_in_one_request(self):
+        """In one raw request an APQN held by another VM and one still
+        resetting: EADDRINUSE, whichever comes first in the walk."""
+        import errno
+        holder = self.new_vm()
+        self.assertEqual(self.set([0x3f], [0x00, 0x0f]), 0)          # holds 3f.0000, 3f.000f
+        leaver = self.new_vm()
+        self.assertEqual(self.set([0x02, 0x40], [0x00, 0x0f]), 0)
+        self.s.sim("reset-timing", "1", "100000")
+        for q in ("02.000f", "40.0000"):
+            self.s.sim("reset-mode", q, "never")
+        # leaver gives up 02.000f and 40.0000; their resets do not finish: the
+        # SET waits for them, so issue it from a thread
+        import threading
+        t = threading.Thread(target=self.attr, args=(KVM_SET_DEVICE_ATTR,
+                                                     self.matrix([0x02], [0x00])))
+        t.start()
+        try:
+            for _ in range(1000):
+                if all(self.s.queue(q)["resetting"] == "1" for q in ("02.000f", "40.0000")):
+                    break
+                time.sleep(0.01)
+            asker = self.new_vm()
+            # the resetting 02.000f comes before the held 3f.000f in the walk
+            self.assertEqual(self.set([0x02, 0x3f], [0x0f]), errno.EADDRINUSE)
+            # the held 3f.0000 comes before the resetting 40.0000
+            self.assertEqual(self.set([0x3f, 0x40], [0x00]), errno.EADDRINUSE)
+            self.assertEqual(self.set([0x3f, 0x40], [0x00], flags=1), errno.EADDRINUSE)
+            # each alone
+            self.assertEqual(self.set([0x02], [0x0f]), errno.EBUSY)
+            self.assertEqual(self.set([0x3f], [0x0f]), errno.EADDRINUSE)
+            self.assertEqual(self.s.crycb(asker)["apm"], mask([]))
+            self.assertIn("3f.000f held by another VM (EADDRINUSE)", self.s.sim("events", str(asker)))
+        finally:
+            for q in ("02.000f", "40.0000"):
+                self.s.sim("reset-mode", q, "normal")
+            t.join(timeout=30)
+        self.assertFalse(t.is_alive())
+        self.assertEqual(self.s.crycb(leaver)["apm"], mask([2]))
+        self.assertEqual(self.s.crycb(holder)["apm"], mask([0x3f]))
 
 
 DELIBERATE = os.environ.get("APSIM_E2E_DELIBERATE") == "1"
