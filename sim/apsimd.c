@@ -392,9 +392,13 @@ static int ctl(char *line, struct out *o)
 
 		sim_host_stats(&st);
 		outf(o, "vms %lu\nkicks %lu\nset %lu\nget %lu\nhas %lu\nzapq %lu\ntapq %lu\n"
-		     "mask_writes %lu\nmask_refused %lu\nviolations %lu\nleaks %lu\nmodule_refs %d\n",
+		     "mask_writes %lu\nmask_refused %lu\nviolations %lu\nleaks %lu\nmodule_refs %d\n"
+		     "two_crycbs %lu\nzap_other_vm %lu\nzap_host %lu\nclaim_unreset %lu\n"
+		     "host_unreset %lu\nlock_violations %lu\n",
 		     st.vms, st.kicks, st.set_calls, st.get_calls, st.has_calls, st.zaps, st.tapqs,
-		     st.mask_writes, st.mask_refused, st.violations, st.leaks, st.module_refs);
+		     st.mask_writes, st.mask_refused, st.violations, st.leaks, st.module_refs,
+		     st.inv_two_crycbs, st.inv_zap_other_vm, st.inv_zap_host, st.inv_claim_unreset,
+		     st.inv_host_unreset, st.lock_violations);
 	} else if (!strcmp(argv[0], "vms")) {
 		struct vm_entry *e;
 

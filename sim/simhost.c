@@ -19,6 +19,7 @@
 #include "simhost.h"
 
 #include <ctype.h>
+#include <unistd.h>
 
 /* AP response codes (drivers/s390/crypto/ap_bus.h) as PQAP answers them */
 #define R_NORMAL			0x00
@@ -44,6 +45,7 @@ struct simq {
 	bool se_failed;		/* SE_FAILED: TAPQ says association failed */
 	unsigned long zaps, resets;
 	int guest_data;
+	bool bus_reset_incomplete;	/* the AP bus's own reset at unbind did not finish */
 };
 
 struct logring {
@@ -75,12 +77,15 @@ struct sim_vm {
 	unsigned long kicks;
 	struct evring *events;
 	pthread_mutex_t ev_lock;
+	/* the APQNs this VM's CRYCB has, as crycb_owner records them (pq_lock) */
+	unsigned long mir_apm[4], mir_aqm[4];
 };
 
 static struct {
 	unsigned int max_apid, max_apqi;
 	unsigned long apmask[4], aqmask[4];	/* ap_perms */
 	struct simq *q;
+	int *crycb_owner;	/* APQN -> id of the VM whose CRYCB has it, 0: none (pq_lock) */
 	bool registered;
 	bool ap_instr;
 	bool echo;
@@ -107,6 +112,14 @@ unsigned long shim_violations(void);
 void shim_fail_alloc_nth(long n);
 
 #define STAT_INC(f) do { pthread_mutex_lock(&H.st_lock); H.st.f++; pthread_mutex_unlock(&H.st_lock); } while (0)
+
+/* the VM a thread acts for: its VMM's ioctl (set in sim_vm_*), NULL for the
+ * AP bus, host events and kernel workers */
+static __thread struct sim_vm *cur_vm;
+
+/* queue fields read without the lock that orders their writes */
+#define QDRV(q) ((enum sim_driver)__atomic_load_n(&(q)->driver, __ATOMIC_ACQUIRE))
+#define SET_QDRV(q, d) __atomic_store_n(&(q)->driver, (d), __ATOMIC_RELEASE)
 
 static unsigned int apqn_of(unsigned int apid, unsigned int apqi)
 {
@@ -188,6 +201,12 @@ static void sim_violation(const char *fmt, ...)
 	fprintf(stderr, "apsim: VIOLATION: %s\n", buf);
 	log_sink(2, buf);
 }
+
+/* an invariant of the contract broken: counted in its own field and in violations */
+#define INVARIANT(field, fmt, ...) do {			\
+	STAT_INC(field);					\
+	sim_violation(fmt, ##__VA_ARGS__);			\
+} while (0)
 
 /* ---- s390dbf ------------------------------------------------------------- */
 
@@ -360,9 +379,23 @@ static void ops_limits(unsigned int *max_apid, unsigned int *max_apqi)
 	*max_apqi = H.max_apqi;
 }
 
+/* the masks are written under ap_perms_mutex and read also without it */
+static bool mask_bit(const unsigned long *m, unsigned int id)
+{
+	return (__atomic_load_n(&m[id / 64], __ATOMIC_ACQUIRE) >> (63 - id % 64)) & 1;
+}
+
+static void mask_store(unsigned long *dst, const unsigned long *src)
+{
+	int i;
+
+	for (i = 0; i < 4; i++)
+		__atomic_store_n(&dst[i], src[i], __ATOMIC_RELEASE);
+}
+
 static bool default_owned(unsigned int apid, unsigned int apqi)
 {
-	return test_bit_inv(apid, H.apmask) && test_bit_inv(apqi, H.aqmask);
+	return mask_bit(H.apmask, apid) && mask_bit(H.aqmask, apqi);
 }
 
 static int ops_available(unsigned int apqn)
@@ -370,14 +403,33 @@ static int ops_available(unsigned int apqn)
 	struct simq *q = &H.q[apqn & 0xffff];
 
 	lockdep_assert_held(&ap_perms_mutex);
-	if (apqn > 0xffff || !q->exists || q->driver != SIM_DRV_APMATRIX ||
+	if (apqn > 0xffff || !q->exists || QDRV(q) != SIM_DRV_APMATRIX ||
 	    default_owned(apqn >> 8, apqn & 0xff))
 		return -EADDRNOTAVAIL;
 	return 0;
 }
 
+static bool default_owned(unsigned int apid, unsigned int apqi);
+
+/* KVM resets a queue: it must be one no other VM's CRYCB has and that the
+ * host's drivers do not hold */
 static struct ap_queue_status ops_zapq(unsigned int apqn)
 {
+	struct simq *q = &H.q[apqn & 0xffff];
+	int owner, me = cur_vm ? cur_vm->id : 0;
+	bool host;
+
+	pthread_mutex_lock(&H.pq_lock);
+	owner = H.crycb_owner[apqn & 0xffff];
+	host = q->exists && (QDRV(q) == SIM_DRV_CEX4QUEUE ||
+			     default_owned((apqn >> 8) & 0xff, apqn & 0xff));
+	pthread_mutex_unlock(&H.pq_lock);
+	if (owner && owner != me)
+		INVARIANT(inv_zap_other_vm, "ZAPQ of %02x.%04x (for vm%d) while vm%d's CRYCB has it",
+			  (apqn >> 8) & 0xff, apqn & 0xff, me, owner);
+	if (host)
+		INVARIANT(inv_zap_host, "ZAPQ of %02x.%04x (for vm%d) while the host's drivers hold it",
+			  (apqn >> 8) & 0xff, apqn & 0xff, me);
 	return ap_zapq(apqn, 0);
 }
 
@@ -404,13 +456,18 @@ int sim_host_init(unsigned int max_apid, unsigned int max_apqi)
 		return -EINVAL;
 	if (!H.q) {
 		H.q = calloc(NQ, sizeof(*H.q));
-		if (!H.q)
+		H.crycb_owner = calloc(NQ, sizeof(*H.crycb_owner));
+		if (!H.q || !H.crycb_owner)
 			return -ENOMEM;
 	}
 	H.max_apid = max_apid;
 	H.max_apqi = max_apqi;
-	memset(H.apmask, 0xff, sizeof(H.apmask));
-	memset(H.aqmask, 0xff, sizeof(H.aqmask));
+	{
+		unsigned long ones[4] = { ~0UL, ~0UL, ~0UL, ~0UL };
+
+		mask_store(H.apmask, ones);
+		mask_store(H.aqmask, ones);
+	}
 	/* the AP bus waits for resets under its scan lock */
 	ap_scan_bus_mutex.sleepable = true;
 	shim_set_log_sink(log_sink);
@@ -471,10 +528,17 @@ void sim_host_add_queue(unsigned int apid, unsigned int apqi, enum sim_driver dr
 	q->resetting = false;
 	q->se_failed = false;
 	q->guest_data = 0;
+	q->bus_reset_incomplete = false;
 	pthread_mutex_unlock(&H.pq_lock);
-	q->driver = drv;
+	SET_QDRV(q, drv);
 	q->changed = true;
 	mutex_unlock(&ap_perms_mutex);
+}
+
+void sim_host_add_queue_default(unsigned int apid, unsigned int apqi)
+{
+	sim_host_add_queue(apid, apqi, default_owned(apid & 0xff, apqi & 0xff) ?
+				       SIM_DRV_CEX4QUEUE : SIM_DRV_APMATRIX);
 }
 
 void sim_host_queue_info(unsigned int apid, unsigned int apqi, struct sim_queue_info *qi)
@@ -483,7 +547,7 @@ void sim_host_queue_info(unsigned int apid, unsigned int apqi, struct sim_queue_
 
 	pthread_mutex_lock(&H.pq_lock);
 	qi->exists = q->exists;
-	qi->driver = q->driver;
+	qi->driver = QDRV(q);
 	qi->default_owned = default_owned(apid & 0xff, apqi & 0xff);
 	qi->zaps = q->zaps;
 	qi->resets = q->resets;
@@ -496,11 +560,15 @@ void sim_host_load_masks(const uint64_t apmask[4], const uint64_t aqmask[4])
 {
 	int i;
 
-	mutex_lock(&ap_perms_mutex);
+	unsigned long ap[4], aq[4];
+
 	for (i = 0; i < 4; i++) {
-		H.apmask[i] = apmask[i];
-		H.aqmask[i] = aqmask[i];
+		ap[i] = apmask[i];
+		aq[i] = aqmask[i];
 	}
+	mutex_lock(&ap_perms_mutex);
+	mask_store(H.apmask, ap);
+	mask_store(H.aqmask, aq);
 	mutex_unlock(&ap_perms_mutex);
 }
 
@@ -584,6 +652,9 @@ static void bus_queue_reset(unsigned int apqn)
 		if (st.response_code != R_RESET_IN_PROGRESS)
 			break;
 	}
+	pthread_mutex_lock(&H.pq_lock);
+	H.q[apqn].bus_reset_incomplete = st.response_code == R_RESET_IN_PROGRESS;
+	pthread_mutex_unlock(&H.pq_lock);
 }
 
 /* queue devices of the driver "remove()"d, then probed by their new driver:
@@ -604,19 +675,19 @@ static void revise_bindings(void)
 			if (!q->exists)
 				continue;
 			want = default_binding(apqn >> 8, apqn & 0xff);
-			if (q->driver == want || q->driver == SIM_DRV_VFIO_AP)
+			if (QDRV(q) == want || QDRV(q) == SIM_DRV_VFIO_AP)
 				continue;
 			/* __ap_revise_reserved(): only a queue that changed side is
 			 * reprobed; an unbound queue that stays taken stays unbound */
-			if (q->driver == SIM_DRV_NONE && want == SIM_DRV_APMATRIX)
+			if (QDRV(q) == SIM_DRV_NONE && want == SIM_DRV_APMATRIX)
 				continue;
-			if (q->driver == SIM_DRV_APMATRIX) {
+			if (QDRV(q) == SIM_DRV_APMATRIX) {
 				/* remove() is called without ap_perms_mutex: collect */
 				if (nremoved < ARRAY_SIZE(removed))
 					removed[nremoved++] = apqn;
 				continue;
 			}
-			q->driver = want;
+			SET_QDRV(q, want);
 			q->changed = true;
 		}
 		mutex_unlock(&ap_perms_mutex);
@@ -624,12 +695,58 @@ static void revise_bindings(void)
 			kvm_s390_ap_matrix_queue_removed(removed[apqn]);
 			bus_queue_reset(removed[apqn]);
 			mutex_lock(&ap_perms_mutex);
-			H.q[removed[apqn]].driver = default_binding(removed[apqn] >> 8,
-								    removed[apqn] & 0xff);
+			SET_QDRV(&H.q[removed[apqn]], default_binding(removed[apqn] >> 8,
+									      removed[apqn] & 0xff));
 			H.q[removed[apqn]].changed = true;
 			mutex_unlock(&ap_perms_mutex);
 		}
 	} while (nremoved == ARRAY_SIZE(removed));
+}
+
+/* may KVM's owner table let a queue go back to the host? A queue whose
+ * reset failed may (that is how an administrator recovers it). */
+static bool kernel_lets_go(unsigned int apqn)
+{
+	void *entry = kvm_s390_ap_matrix_owner(apqn);
+
+	return !entry || entry == xa_mk_value(KVM_S390_AP_MATRIX_FAILED);
+}
+
+/* a mask write the veto let through gives the queues of reserved (adapters
+ * for apmask, domains for aqmask) back to the default drivers: none may be
+ * in a CRYCB, held or resetting in KVM's table, or still hold a guest's
+ * data; ap_perms_mutex held */
+static void check_given_back(int which, const unsigned long *reserved, bool registered)
+{
+	unsigned int apid, apqi, apqn;
+	int owner, data;
+	bool gone, dirty;
+
+	for (apqn = 0; apqn < NQ; apqn++) {
+		apid = apqn >> 8;
+		apqi = apqn & 0xff;
+		if (which == 0 ? !test_bit_inv(apid, reserved) || !mask_bit(H.aqmask, apqi)
+			       : !test_bit_inv(apqi, reserved) || !mask_bit(H.apmask, apid))
+			continue;
+		pthread_mutex_lock(&H.pq_lock);
+		gone = !H.q[apqn].exists;
+		owner = H.crycb_owner[apqn];
+		data = H.q[apqn].guest_data;
+		dirty = (data || H.q[apqn].resetting) && !H.q[apqn].bus_reset_incomplete;
+		pthread_mutex_unlock(&H.pq_lock);
+		if (gone)
+			continue;
+		if (owner)
+			INVARIANT(inv_host_unreset, "%02x.%04x given back to the host while vm%d's CRYCB has it",
+				  apid, apqi, owner);
+		else if (registered && !kernel_lets_go(apqn))
+			INVARIANT(inv_host_unreset, "%02x.%04x given back to the host while KVM holds it or resets it",
+				  apid, apqi);
+		else if (dirty && registered && kernel_lets_go(apqn) &&
+			 kvm_s390_ap_matrix_owner(apqn) == NULL)
+			INVARIANT(inv_host_unreset, "%02x.%04x given back to the host with vm%d's data (not reset)",
+				  apid, apqi, data);
+	}
 }
 
 int sim_host_mask_write(int which, const char *text)
@@ -661,7 +778,8 @@ int sim_host_mask_write(int which, const char *text)
 		STAT_INC(mask_refused);
 		goto out;
 	}
-	memcpy(cur, new, sizeof(new));
+	check_given_back(which, reserved, H.registered);
+	mask_store(cur, new);
 	mutex_unlock(&ap_perms_mutex);
 	revise_bindings();
 	return 0;
@@ -695,7 +813,7 @@ void sim_host_config_remove(const uint64_t apm_gone[4], const uint64_t aqm_gone[
 
 		if (!q->exists || !(test_bit_inv(apqn >> 8, apm) || test_bit_inv(apqn & 0xff, aqm)))
 			continue;
-		if (q->driver == SIM_DRV_APMATRIX)
+		if (QDRV(q) == SIM_DRV_APMATRIX)
 			removed[n++] = apqn;
 		pthread_mutex_lock(&H.pq_lock);
 		q->exists = false;
@@ -707,7 +825,7 @@ void sim_host_config_remove(const uint64_t apm_gone[4], const uint64_t aqm_gone[
 	for (apqn = 0; apqn < n; apqn++) {
 		kvm_s390_ap_matrix_queue_removed(removed[apqn]);
 		mutex_lock(&ap_perms_mutex);
-		H.q[removed[apqn]].driver = SIM_DRV_NONE;
+		SET_QDRV(&H.q[removed[apqn]], SIM_DRV_NONE);
 		mutex_unlock(&ap_perms_mutex);
 	}
 	mutex_unlock(&ap_scan_bus_mutex);
@@ -721,10 +839,8 @@ int sim_host_unbind(unsigned int apid, unsigned int apqi)
 	enum sim_driver was;
 
 	mutex_lock(&ap_perms_mutex);
-	was = q->exists ? q->driver : SIM_DRV_NONE;
+	was = q->exists ? QDRV(q) : SIM_DRV_NONE;
 	mutex_unlock(&ap_perms_mutex);
-	if (!q->exists)
-		return -ENODEV;
 	if (was == SIM_DRV_NONE)
 		return -ENODEV;
 	/* device_release_driver() -> the driver's remove(), then the bus's ZAPQ */
@@ -732,7 +848,7 @@ int sim_host_unbind(unsigned int apid, unsigned int apqi)
 		kvm_s390_ap_matrix_queue_removed(apqn);
 	bus_queue_reset(apqn);
 	mutex_lock(&ap_perms_mutex);
-	q->driver = SIM_DRV_NONE;
+	SET_QDRV(q, SIM_DRV_NONE);
 	q->changed = true;
 	mutex_unlock(&ap_perms_mutex);
 	return 0;
@@ -746,12 +862,12 @@ int sim_host_bind(unsigned int apid, unsigned int apqi, enum sim_driver drv)
 	mutex_lock(&ap_perms_mutex);
 	if (!q->exists)
 		rc = -ENODEV;
-	else if (q->driver != SIM_DRV_NONE)
+	else if (QDRV(q) != SIM_DRV_NONE)
 		rc = -EBUSY;
 	else if ((drv == SIM_DRV_CEX4QUEUE) != default_owned(apid & 0xff, apqi & 0xff))
 		rc = -ENODEV;	/* the AP bus refuses a probe against the masks */
 	else {
-		q->driver = drv;
+		SET_QDRV(q, drv);
 		q->changed = true;
 	}
 	mutex_unlock(&ap_perms_mutex);
@@ -796,8 +912,22 @@ void sim_host_stats(struct sim_stats *st)
 	*st = H.st;
 	st->vms = H.live_vms;
 	pthread_mutex_unlock(&H.st_lock);
-	st->violations += shim_violations();
+	st->lock_violations = shim_violations();
+	st->violations += st->lock_violations;
 	st->module_refs = __atomic_load_n(&drv_module.refcnt, __ATOMIC_SEQ_CST);
+}
+
+void shim_set_lock_bound(unsigned int ms);
+unsigned long shim_lock_waits_over(unsigned long *max_us, const char **cls);
+
+void sim_host_set_lock_bound(unsigned int ms)
+{
+	shim_set_lock_bound(ms);
+}
+
+unsigned long sim_host_lock_waits_over(unsigned long *max_us, const char **cls)
+{
+	return shim_lock_waits_over(max_us, cls);
 }
 
 void sim_host_fail_alloc(long nth)
@@ -839,29 +969,78 @@ void kvm_put_kvm(struct kvm *kvm)
 		sim_violation("kvm_put_kvm below zero");
 }
 
-/* the leak check: a queue reaching a guest with another guest's data */
-static void guest_gets(struct sim_vm *vm, const unsigned long *apm,
-		       const unsigned long *aqm, unsigned int na, unsigned int nd)
+/*
+ * The machine's view of the CRYCBs: H.crycb_owner says which VM's CRYCB has
+ * each APQN. When the masks change: no APQN may be in two CRYCBs, and a
+ * queue that joins a CRYCB must not be under reset nor hold another
+ * guest's data. apm/aqm NULL: the CRYCB is cleared (or the VM is gone).
+ */
+static void crycb_update(struct sim_vm *vm, const unsigned long *apm,
+			 const unsigned long *aqm, unsigned int na, unsigned int nd)
 {
-	unsigned long a, d;
+	unsigned long a, d, old_apm[4], old_aqm[4];
+	unsigned int apqn;
+	bool joined;
 
 	pthread_mutex_lock(&H.pq_lock);
-	for_each_set_bit_inv(a, apm, na) {
-		for_each_set_bit_inv(d, aqm, nd) {
+	memcpy(old_apm, vm->mir_apm, sizeof(old_apm));
+	memcpy(old_aqm, vm->mir_aqm, sizeof(old_aqm));
+	for_each_set_bit_inv(a, old_apm, 256)
+		for_each_set_bit_inv(d, old_aqm, 256)
+			if (H.crycb_owner[apqn_of(a, d)] == vm->id)
+				H.crycb_owner[apqn_of(a, d)] = 0;
+	memset(vm->mir_apm, 0, sizeof(vm->mir_apm));
+	memset(vm->mir_aqm, 0, sizeof(vm->mir_aqm));
+	if (!apm) {
+		pthread_mutex_unlock(&H.pq_lock);
+		return;
+	}
+	for_each_set_bit_inv(a, apm, na)
+		set_bit_inv(a, vm->mir_apm);
+	for_each_set_bit_inv(d, aqm, nd)
+		set_bit_inv(d, vm->mir_aqm);
+	for_each_set_bit_inv(a, vm->mir_apm, 256) {
+		for_each_set_bit_inv(d, vm->mir_aqm, 256) {
 			struct simq *q = &H.q[apqn_of(a, d)];
 
+			apqn = apqn_of(a, d);
+			joined = !(test_bit_inv(a, old_apm) && test_bit_inv(d, old_aqm));
+			if (H.crycb_owner[apqn] && H.crycb_owner[apqn] != vm->id)
+				INVARIANT(inv_two_crycbs, "%02lx.%04lx in the CRYCBs of vm%d and vm%d",
+					  a, d, H.crycb_owner[apqn], vm->id);
+			if (joined && q->resetting)
+				INVARIANT(inv_claim_unreset, "%02lx.%04lx joined vm%d's CRYCB while its reset was under way",
+					  a, d, vm->id);
 			if (q->guest_data && q->guest_data != vm->id) {
-				pthread_mutex_unlock(&H.pq_lock);
 				STAT_INC(leaks);
 				sim_violation("queue %02lx.%04lx given to vm%d with vm%d's data (not reset)",
 					      a, d, vm->id, q->guest_data);
-				pthread_mutex_lock(&H.pq_lock);
 			}
+			H.crycb_owner[apqn] = vm->id;
 			if (q->exists)
 				q->guest_data = vm->id;
 		}
 	}
 	pthread_mutex_unlock(&H.pq_lock);
+}
+
+void sim_vm_guest_activity(struct sim_vm *vm)
+{
+	unsigned long a, d;
+
+	pthread_mutex_lock(&H.pq_lock);
+	for_each_set_bit_inv(a, vm->mir_apm, 256)
+		for_each_set_bit_inv(d, vm->mir_aqm, 256)
+			if (H.q[apqn_of(a, d)].exists && H.crycb_owner[apqn_of(a, d)] == vm->id)
+				H.q[apqn_of(a, d)].guest_data = vm->id;
+	pthread_mutex_unlock(&H.pq_lock);
+}
+
+void sim_vm_hold_kvm_lock(struct sim_vm *vm, unsigned int ms)
+{
+	mutex_lock(&vm->kvm.lock);
+	usleep(ms * 1000);	/* the VMM's own wait: not msleep's lock check */
+	mutex_unlock(&vm->kvm.lock);
 }
 
 void kvm_arch_crypto_set_masks(struct kvm *kvm, unsigned long *apm,
@@ -902,7 +1081,7 @@ void kvm_arch_crypto_set_masks(struct kvm *kvm, unsigned long *apm,
 		nd = 16;
 		break;
 	}
-	guest_gets(vm, apm, aqm, na, nd);
+	crycb_update(vm, apm, aqm, na, nd);
 }
 
 void kvm_arch_crypto_clear_masks(struct kvm *kvm)
@@ -915,6 +1094,7 @@ void kvm_arch_crypto_clear_masks(struct kvm *kvm)
 	memset(&kvm->arch.crypto.crycb->apcb0, 0, sizeof(kvm->arch.crypto.crycb->apcb0));
 	memset(&kvm->arch.crypto.crycb->apcb1, 0, sizeof(kvm->arch.crypto.crycb->apcb1));
 	VM_EVENT(kvm, 3, "%s", "CLR CRYCB:");
+	crycb_update(vm, NULL, NULL, 0, 0);
 }
 
 struct sim_vm *sim_vm_create(int crycb_format)
@@ -951,8 +1131,12 @@ void sim_vm_destroy(struct sim_vm *vm)
 {
 	if (!vm)
 		return;
+	/* the vCPUs are gone: the guest no longer reaches its queues */
+	crycb_update(vm, NULL, NULL, 0, 0);
 	/* kvm_arch_destroy_vm() */
+	cur_vm = vm;
 	kvm_s390_ap_matrix_destroy(&vm->kvm);
+	cur_vm = NULL;
 	if (vm->kvm.users_count != 1)
 		sim_violation("vm%d destroyed with %d references", vm->id, vm->kvm.users_count);
 	mutex_destroy(&vm->kvm.lock);
@@ -1006,8 +1190,12 @@ int sim_vm_set_attr(struct sim_vm *vm, uint64_t group, uint64_t attr, void *payl
 	STAT_INC(set_calls);
 	if (group != KVM_S390_VM_CRYPTO)
 		return -ENXIO;
-	if (attr == KVM_S390_VM_CRYPTO_SET_AP_MATRIX)
-		return kvm_s390_ap_matrix_set(&vm->kvm, &a);
+	if (attr == KVM_S390_VM_CRYPTO_SET_AP_MATRIX) {
+		cur_vm = vm;
+		rc = kvm_s390_ap_matrix_set(&vm->kvm, &a);
+		cur_vm = NULL;
+		return rc;
+	}
 	mutex_lock(&vm->kvm.lock);
 	switch (attr) {
 	case KVM_S390_VM_CRYPTO_ENABLE_APIE:

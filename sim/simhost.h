@@ -62,6 +62,14 @@ struct sim_stats {
 	unsigned long mask_writes, mask_refused;
 	unsigned long violations;	/* see shim.c; plus the sim's own checks */
 	unsigned long leaks;		/* a queue reached a guest with another guest's data */
+	/* the invariants of the contract, counted where the machine sees them */
+	unsigned long inv_two_crycbs;	/* an APQN in the CRYCBs of two VMs at once */
+	unsigned long inv_zap_other_vm;	/* ZAPQ (from KVM) of a queue another VM's CRYCB has */
+	unsigned long inv_zap_host;	/* ZAPQ (from KVM) of a queue the host's drivers hold */
+	unsigned long inv_claim_unreset;/* a queue joined a CRYCB while its reset was under way */
+	unsigned long inv_host_unreset;	/* a queue went back to the host while a guest held it
+					 * or before its reset completed */
+	unsigned long lock_violations;	/* lock order, lock held while sleeping, lockdep, WARN */
 	unsigned long vms;		/* live VMs */
 	int module_refs;		/* pins on the driver module (0 when idle) */
 };
@@ -110,6 +118,15 @@ void sim_host_for_each_changed(void (*fn)(unsigned int apid, unsigned int apqi,
  * (0: no sleep), at most polls times; a negative value keeps the current one. */
 void sim_host_set_reset_timing(int interval_ms, int polls);
 void sim_host_stats(struct sim_stats *st);
+/* A queue (re)appears in the configuration, bound as the masks say
+ * (ap_scan_bus() probing a new queue device). */
+void sim_host_add_queue_default(unsigned int apid, unsigned int apqi);
+/* Lock waits longer than ms (0: off) are counted as callers blocked past
+ * the bound; the longest wait per lock class is kept. kvm->lock is not
+ * counted: its holder is the VMM. */
+void sim_host_set_lock_bound(unsigned int ms);
+/* lock waits over the bound; the longest wait (us) and its lock class */
+unsigned long sim_host_lock_waits_over(unsigned long *max_us, const char **cls);
 /* Inject an allocation failure at the n-th kernel allocation from now. */
 void sim_host_fail_alloc(long nth);
 /* Kernel log (printk): the last lines, oldest first, into buf. */
@@ -130,6 +147,10 @@ int sim_vm_get_attr(struct sim_vm *vm, uint64_t group, uint64_t attr, void *payl
 /* What the guest sees: the CRYCB masks (per its format) and whether APIE is on. */
 void sim_vm_crycb(struct sim_vm *vm, struct sim_masks *m, bool *apie);
 unsigned long sim_vm_kicks(struct sim_vm *vm);
+/* The guest runs: it leaves data in every queue its CRYCB has. */
+void sim_vm_guest_activity(struct sim_vm *vm);
+/* The VMM holds kvm->lock for ms (a long vCPU ioctl). */
+void sim_vm_hold_kvm_lock(struct sim_vm *vm, unsigned int ms);
 /* The VM's s390dbf event lines, oldest first. */
 size_t sim_vm_events(struct sim_vm *vm, char *buf, size_t len);
 
