@@ -499,8 +499,21 @@ int main(int argc, char **argv)
 	pthread_create(&th[nth++], NULL, vcpu_thread, NULL);
 	sleep(opt.seconds);
 	atomic_store(&stop, true);
-	for (i = 0; i < nth; i++)
-		pthread_join(th[i], NULL);
+	for (i = 0; i < nth; i++) {
+		struct timespec dl;
+
+		/* every caller returns within the operation bound, or is stuck */
+		clock_gettime(CLOCK_REALTIME, &dl);
+		dl.tv_sec += opt.op_bound_ms / 1000 + 5;
+		if (pthread_timedjoin_np(th[i], NULL, &dl)) {
+			sim_host_stats(&st);
+			printf("apsim-stress: a thread did not return %u s after the end: "
+			       "callers blocked (deadlock?); lock violations %lu\nresult: FAIL\n",
+			       opt.op_bound_ms / 1000 + 5, st.lock_violations);
+			fflush(stdout);
+			_exit(1);
+		}
+	}
 	for (i = 0; i < opt.nvmms; i++) {
 		sim_vm_destroy(vmms[i].vm);
 		pthread_rwlock_destroy(&vmms[i].rw);
