@@ -77,6 +77,18 @@ static void violation(const char *fmt, ...)
 	emit(2, buf);
 }
 
+void shim_violation(const char *fmt, ...) __printf(1, 2);
+void shim_violation(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	violation("%s", buf);
+}
+
 void shim_warn(const char *file, int line, const char *cond)
 {
 	violation("WARNING at %s:%d: %s", file, line, cond);
@@ -407,6 +419,35 @@ void mutex_lock(struct mutex *m)
 	}
 	set_owner(m, true);
 	note_acquire(m);
+}
+
+int mutex_lock_killable(struct mutex *m)
+{
+	struct timespec ts;
+	unsigned long t0;
+
+	if (shim_mutex_held_by_me(m)) {
+		violation("recursive mutex_lock_killable(%s): deadlock", m->name);
+		abort();
+	}
+	if (pthread_mutex_trylock(&m->m)) {
+		t0 = now_us();
+		for (;;) {
+			/* the kernel looks at signals while it sleeps on the lock */
+			if (fatal_signal_pending(current))
+				return -EINTR;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 5000000;
+			ts.tv_sec += ts.tv_nsec / 1000000000;
+			ts.tv_nsec %= 1000000000;
+			if (!pthread_mutex_timedlock(&m->m, &ts))
+				break;
+		}
+		note_wait(m, now_us() - t0);
+	}
+	set_owner(m, true);
+	note_acquire(m);
+	return 0;
 }
 
 int mutex_trylock(struct mutex *m)

@@ -127,6 +127,10 @@ static inline bool IS_ERR_OR_NULL(const void *ptr) { return !ptr || IS_ERR(ptr);
 #ifndef ENOTSUPP
 #define ENOTSUPP 524
 #endif
+#ifndef ENOIOCTLCMD
+#define ENOIOCTLCMD 515
+#endif
+typedef unsigned short umode_t;
 
 /* ---- logging, WARN, BUG ----------------------------------------------- */
 /* level: 0 emerg .. 7 debug, as KERN_* */
@@ -249,8 +253,11 @@ void shim_mutex_init(struct mutex *m, const char *name);
 void mutex_destroy(struct mutex *m);
 void mutex_lock(struct mutex *m);
 #define mutex_lock_nested(m, s) mutex_lock(m)
-static inline int mutex_lock_interruptible(struct mutex *m) { mutex_lock(m); return 0; }
-static inline int mutex_lock_killable(struct mutex *m) { mutex_lock(m); return 0; }
+/* killable/interruptible: -EINTR when the task gets a fatal signal while
+ * waiting (the client died: see shim-task.h) */
+int mutex_lock_killable(struct mutex *m);
+#define mutex_lock_interruptible(m) mutex_lock_killable(m)
+#define mutex_lock_killable_nested(m, s) mutex_lock_killable(m)
 int mutex_trylock(struct mutex *m);
 void mutex_unlock(struct mutex *m);
 bool mutex_is_locked(struct mutex *m);
@@ -495,5 +502,7 @@ static inline bool list_empty(const struct list_head *h) { return h->next == h; 
 #define kstrtoul(s, b, r) ({ char *__e; errno = 0; *(r) = strtoul((s), &__e, (b)); (errno || __e == (s)) ? -EINVAL : 0; })
 #define scnprintf snprintf
 #define hex_to_bin(c) ((c) >= '0' && (c) <= '9' ? (c) - '0' : ((c) | 0x20) >= 'a' && ((c) | 0x20) <= 'f' ? ((c) | 0x20) - 'a' + 10 : -1)
+
+#include "shim-task.h"
 
 #endif /* APSIM_SHIM_H */
