@@ -307,7 +307,7 @@ static void config_remove(const uint64_t apm[4], const uint64_t aqm[4])
 	unsigned int i;
 
 	pthread_mutex_lock(&S.tree_lock);
-	sim_host_config_remove(apm, aqm);
+	sim_host_config_remove(apm, aqm, NULL);
 	sync_tree();
 	for (i = 0; i < 256; i++) {
 		if (!test_id(apm, i))

@@ -83,6 +83,7 @@ struct sim_vm {
 
 static struct {
 	unsigned int max_apid, max_apqi;
+	unsigned long adm[4];			/* QCI: the configured control domains */
 	unsigned long apmask[4], aqmask[4];	/* ap_perms */
 	struct simq *q;
 	int *crycb_owner;	/* APQN -> id of the VM whose CRYCB has it, 0: none (pq_lock) */
@@ -363,9 +364,9 @@ struct ap_queue_status ap_rapq(ap_qid_t qid, int fbit)
 
 /* ---- the AP driver's host operations ---------------------------------- */
 
-static void ops_lock(void)
+static int ops_lock(void)
 {
-	mutex_lock(&ap_perms_mutex);
+	return mutex_lock_killable(&ap_perms_mutex);
 }
 
 static void ops_unlock(void)
@@ -373,10 +374,14 @@ static void ops_unlock(void)
 	mutex_unlock(&ap_perms_mutex);
 }
 
-static void ops_limits(unsigned int *max_apid, unsigned int *max_apqi)
+static void ops_config(struct kvm_s390_ap_host_config *cfg)
 {
-	*max_apid = H.max_apid;
-	*max_apqi = H.max_apqi;
+	int i;
+
+	cfg->max_apid = H.max_apid;
+	cfg->max_apqi = H.max_apqi;
+	for (i = 0; i < 4; i++)
+		cfg->adm[i] = __atomic_load_n(&H.adm[i], __ATOMIC_ACQUIRE);
 }
 
 /* the masks are written under ap_perms_mutex and read also without it */
@@ -442,7 +447,7 @@ static const struct kvm_s390_ap_host_ops sim_ops = {
 	.owner = &drv_module,
 	.lock = ops_lock,
 	.unlock = ops_unlock,
-	.limits = ops_limits,
+	.config = ops_config,
 	.available = ops_available,
 	.zapq = ops_zapq,
 	.tapq = ops_tapq,
@@ -463,13 +468,23 @@ int sim_host_init(unsigned int max_apid, unsigned int max_apqi)
 	H.max_apid = max_apid;
 	H.max_apqi = max_apqi;
 	{
+		/* every control domain up to the highest domain, until told */
+		unsigned long adm[4] = { 0 };
+		unsigned int d;
+
+		for (d = 0; d <= max_apqi; d++)
+			set_bit_inv(d, adm);
+		mask_store(H.adm, adm);
+	}
+	{
 		unsigned long ones[4] = { ~0UL, ~0UL, ~0UL, ~0UL };
 
 		mask_store(H.apmask, ones);
 		mask_store(H.aqmask, ones);
 	}
-	/* the AP bus waits for resets under its scan lock */
-	ap_scan_bus_mutex.sleepable = true;
+	/* the contract: neither is held across a wait userspace controls */
+	ap_scan_bus_mutex.ap_bus = true;
+	ap_perms_mutex.ap_bus = true;
 	shim_set_log_sink(log_sink);
 	return 0;
 }
@@ -492,6 +507,25 @@ void sim_host_unregister(void)
 	H.registered = false;
 }
 
+enum sim_queue_state sim_host_queue_state(unsigned int apid, unsigned int apqi, int *pid)
+{
+	pid_t p = 0;
+	enum kvm_s390_ap_queue_state st;
+
+	st = kvm_s390_ap_matrix_queue_state(apqn_of(apid & 0xff, apqi & 0xff), &p);
+	*pid = p;
+	switch (st) {
+	case KVM_S390_AP_QUEUE_IN_USE:
+		return SIM_QUEUE_IN_USE;
+	case KVM_S390_AP_QUEUE_RESETTING:
+		return SIM_QUEUE_RESETTING;
+	case KVM_S390_AP_QUEUE_RESET_FAILED:
+		return SIM_QUEUE_RESET_FAILED;
+	default:
+		return SIM_QUEUE_FREE;
+	}
+}
+
 bool sim_host_registered(void)
 {
 	return H.registered;
@@ -506,6 +540,16 @@ void sim_host_limits(unsigned int *max_apid, unsigned int *max_apqi)
 {
 	*max_apid = H.max_apid;
 	*max_apqi = H.max_apqi;
+}
+
+void sim_host_set_control_domains(const uint64_t adm[4])
+{
+	unsigned long m[4];
+	int i;
+
+	for (i = 0; i < 4; i++)
+		m[i] = adm[i];
+	mask_store(H.adm, m);
 }
 
 void sim_host_set_log_echo(bool on)
@@ -533,6 +577,8 @@ void sim_host_add_queue(unsigned int apid, unsigned int apqi, enum sim_driver dr
 	SET_QDRV(q, drv);
 	q->changed = true;
 	mutex_unlock(&ap_perms_mutex);
+	if (drv == SIM_DRV_APMATRIX && H.registered)
+		kvm_s390_ap_matrix_queue_probed(apqn_of(apid & 0xff, apqi & 0xff));
 }
 
 void sim_host_add_queue_default(unsigned int apid, unsigned int apqi)
@@ -663,11 +709,12 @@ static void revise_bindings(void)
 {
 	unsigned int apqn;
 	enum sim_driver want;
-	unsigned int removed[64];
-	unsigned int nremoved;
+	unsigned int removed[64], probed[64];
+	unsigned int nremoved, nprobed;
 
 	do {
 		nremoved = 0;
+		nprobed = 0;
 		mutex_lock(&ap_perms_mutex);
 		for (apqn = 0; apqn < NQ; apqn++) {
 			struct simq *q = &H.q[apqn];
@@ -689,8 +736,13 @@ static void revise_bindings(void)
 			}
 			SET_QDRV(q, want);
 			q->changed = true;
+			if (want == SIM_DRV_APMATRIX && nprobed < ARRAY_SIZE(probed))
+				probed[nprobed++] = apqn;
 		}
 		mutex_unlock(&ap_perms_mutex);
+		/* the driver's probe(), without ap_perms_mutex */
+		for (apqn = 0; apqn < nprobed && H.registered; apqn++)
+			kvm_s390_ap_matrix_queue_probed(probed[apqn]);
 		for (apqn = 0; apqn < nremoved; apqn++) {
 			kvm_s390_ap_matrix_queue_removed(removed[apqn]);
 			bus_queue_reset(removed[apqn]);
@@ -700,16 +752,25 @@ static void revise_bindings(void)
 			H.q[removed[apqn]].changed = true;
 			mutex_unlock(&ap_perms_mutex);
 		}
-	} while (nremoved == ARRAY_SIZE(removed));
+	} while (nremoved == ARRAY_SIZE(removed) || nprobed == ARRAY_SIZE(probed));
 }
 
 /* may KVM's owner table let a queue go back to the host? A queue whose
  * reset failed may (that is how an administrator recovers it). */
 static bool kernel_lets_go(unsigned int apqn)
 {
-	void *entry = kvm_s390_ap_matrix_owner(apqn);
+	enum kvm_s390_ap_queue_state st;
+	pid_t pid;
 
-	return !entry || entry == xa_mk_value(KVM_S390_AP_MATRIX_FAILED);
+	st = kvm_s390_ap_matrix_queue_state(apqn, &pid);
+	return st == KVM_S390_AP_QUEUE_FREE || st == KVM_S390_AP_QUEUE_RESET_FAILED;
+}
+
+static bool kernel_free(unsigned int apqn)
+{
+	pid_t pid;
+
+	return kvm_s390_ap_matrix_queue_state(apqn, &pid) == KVM_S390_AP_QUEUE_FREE;
 }
 
 /* a mask write the veto let through gives the queues of reserved (adapters
@@ -742,8 +803,7 @@ static void check_given_back(int which, const unsigned long *reserved, bool regi
 		else if (registered && !kernel_lets_go(apqn))
 			INVARIANT(inv_host_unreset, "%02x.%04x given back to the host while KVM holds it or resets it",
 				  apid, apqi);
-		else if (dirty && registered && kernel_lets_go(apqn) &&
-			 kvm_s390_ap_matrix_owner(apqn) == NULL)
+		else if (dirty && registered && kernel_free(apqn))
 			INVARIANT(inv_host_unreset, "%02x.%04x given back to the host with vm%d's data (not reset)",
 				  apid, apqi, data);
 	}
@@ -788,9 +848,10 @@ out:
 	return rc;
 }
 
-void sim_host_config_remove(const uint64_t apm_gone[4], const uint64_t aqm_gone[4])
+void sim_host_config_remove(const uint64_t apm_gone[4], const uint64_t aqm_gone[4],
+			    const uint64_t adm_gone[4])
 {
-	unsigned long apm[4], aqm[4];
+	unsigned long apm[4], aqm[4], adm[4], cur[4];
 	unsigned int apqn, n = 0;
 	unsigned int *removed;
 	int i;
@@ -798,14 +859,19 @@ void sim_host_config_remove(const uint64_t apm_gone[4], const uint64_t aqm_gone[
 	for (i = 0; i < 4; i++) {
 		apm[i] = apm_gone[i];
 		aqm[i] = aqm_gone[i];
+		adm[i] = adm_gone ? adm_gone[i] : 0;
+		/* a usage domain that leaves takes its control domain along */
+		adm[i] |= aqm[i];
+		cur[i] = __atomic_load_n(&H.adm[i], __ATOMIC_ACQUIRE) & ~adm[i];
 	}
+	mask_store(H.adm, cur);
 	removed = calloc(NQ, sizeof(*removed));
 	if (!removed)
 		return;
 	mutex_lock(&ap_scan_bus_mutex);
 	/* on_config_changed / on_scan_complete */
 	if (H.registered)
-		kvm_s390_ap_matrix_config_removed(apm, aqm);
+		kvm_s390_ap_matrix_config_removed(apm, aqm, adm);
 	/* ap_scan_adapter(): the devices go away; remove() for those of apmatrix */
 	mutex_lock(&ap_perms_mutex);
 	for (apqn = 0; apqn < NQ; apqn++) {
@@ -871,6 +937,8 @@ int sim_host_bind(unsigned int apid, unsigned int apqi, enum sim_driver drv)
 		q->changed = true;
 	}
 	mutex_unlock(&ap_perms_mutex);
+	if (!rc && drv == SIM_DRV_APMATRIX && H.registered)
+		kvm_s390_ap_matrix_queue_probed(apqn_of(apid & 0xff, apqi & 0xff));
 	return rc;
 }
 
@@ -1113,6 +1181,12 @@ struct sim_vm *sim_vm_create(int crycb_format)
 	}
 	pthread_mutex_init(&vm->ev_lock, NULL);
 	shim_mutex_init(&vm->kvm.lock, "&kvm->lock");
+	kvm_s390_ap_matrix_init_vm(&vm->kvm);
+	/* held across the SET's bounded reset wait, by design (the contract:
+	 * a SET's hand-over finishes before the next SET on the VM begins) */
+	vm->kvm.arch.crypto.ap_matrix_mutex.sleepable = true;
+	/* the VMM: the task that created the VM (KVM updates it on vCPU ioctls) */
+	vm->kvm.userspace_pid = get_task_pid(current, PIDTYPE_PID);
 	vm->kvm.sim = vm;
 	vm->kvm.users_count = 1;
 	vm->kvm.arch.crypto.crycb = &vm->crycb;
@@ -1140,6 +1214,7 @@ void sim_vm_destroy(struct sim_vm *vm)
 	if (vm->kvm.users_count != 1)
 		sim_violation("vm%d destroyed with %d references", vm->id, vm->kvm.users_count);
 	mutex_destroy(&vm->kvm.lock);
+	put_pid(vm->kvm.userspace_pid);
 	pthread_mutex_lock(&H.st_lock);
 	H.live_vms--;
 	pthread_mutex_unlock(&H.st_lock);
@@ -1281,4 +1356,15 @@ void sim_host_set_reset_timing(int interval_ms, int polls)
 		kvm_s390_ap_matrix_tunables.interval_ms = (unsigned int)interval_ms;
 	if (polls >= 0)
 		kvm_s390_ap_matrix_tunables.polls = (unsigned int)polls;
+}
+
+void sim_host_set_worker_polls(int polls)
+{
+	if (polls >= 0)
+		kvm_s390_ap_matrix_tunables.worker_polls = (unsigned int)polls;
+}
+
+void sim_host_flush(void)
+{
+	kvm_s390_ap_matrix_flush();
 }

@@ -101,9 +101,14 @@ void sim_host_get_masks(uint64_t apmask[4], uint64_t aqmask[4]);
  * the AP bus does.
  */
 int sim_host_mask_write(int which, const char *text);
-/* An adapter / domains leave the configuration: the driver's
- * on_config_changed (config_removed), then remove() of each queue device. */
-void sim_host_config_remove(const uint64_t apm_gone[4], const uint64_t aqm_gone[4]);
+/* Adapters / usage domains / control domains (adm_gone, may be NULL) leave
+ * the configuration: the driver's on_config_changed (config_removed), then
+ * remove() of each queue device. A usage domain takes its control domain
+ * along. */
+void sim_host_config_remove(const uint64_t apm_gone[4], const uint64_t aqm_gone[4],
+			    const uint64_t adm_gone[4]);
+/* The control domains in the host's configuration (QCI adm). */
+void sim_host_set_control_domains(const uint64_t adm[4]);
 /* Unbind a queue from its driver through sysfs (remove() for apmatrix). */
 int sim_host_unbind(unsigned int apid, unsigned int apqi);
 /* Bind a driverless queue to drv. -EBUSY if bound, -ENODEV if absent. */
@@ -117,6 +122,15 @@ void sim_host_for_each_changed(void (*fn)(unsigned int apid, unsigned int apqi,
 /* The reset wait (the KUnit tunables of ap_matrix.c): TAPQ every interval_ms
  * (0: no sleep), at most polls times; a negative value keeps the current one. */
 void sim_host_set_reset_timing(int interval_ms, int polls);
+/* how long the reset worker keeps polling a reset a SET left to it */
+void sim_host_set_worker_polls(int polls);
+/* wait until the reset worker is idle */
+void sim_host_flush(void);
+/* kvm_s390_ap_matrix_queue_state(): what the apmatrix_state attribute shows */
+enum sim_queue_state {
+	SIM_QUEUE_FREE, SIM_QUEUE_IN_USE, SIM_QUEUE_RESETTING, SIM_QUEUE_RESET_FAILED,
+};
+enum sim_queue_state sim_host_queue_state(unsigned int apid, unsigned int apqi, int *pid);
 void sim_host_stats(struct sim_stats *st);
 /* A queue (re)appears in the configuration, bound as the masks say
  * (ap_scan_bus() probing a new queue device). */

@@ -354,7 +354,7 @@ static void *bus_thread(void *arg)
 			memset(apm, 0, sizeof(apm));
 			memset(aqm, 0, sizeof(aqm));
 			set_id(apm, A0 + a);
-			sim_host_config_remove(apm, aqm);
+			sim_host_config_remove(apm, aqm, NULL);
 			present_a[a] = false;
 			undo[nundo++] = (struct undo){ U_ADAPTER, a, 0, now_us() + 5000 + rnd(&s, 30000) };
 			timed_event(EV_REMOVE_ADAPTER, t0);
@@ -362,7 +362,7 @@ static void *bus_thread(void *arg)
 			memset(apm, 0, sizeof(apm));
 			memset(aqm, 0, sizeof(aqm));
 			set_id(aqm, d);
-			sim_host_config_remove(apm, aqm);
+			sim_host_config_remove(apm, aqm, NULL);
 			present_d[d] = false;
 			undo[nundo++] = (struct undo){ U_DOMAIN, 0, d, now_us() + 5000 + rnd(&s, 30000) };
 			timed_event(EV_REMOVE_DOMAIN, t0);

@@ -17,6 +17,7 @@
 #ifndef APSIM_SHIM_TASK_H
 #define APSIM_SHIM_TASK_H
 
+#include <fcntl.h>
 #include <sys/types.h>
 
 /* ---- RCU: readers are plain (nothing is freed under a reader here) ---- */

@@ -306,6 +306,14 @@ static void note_acquire(struct mutex *m)
 		after[h][c] = true;
 	}
 	pthread_mutex_unlock(&dep_mtx);
+	/* the contract: AP bus locks are never held across a wait userspace
+	 * controls; the VMM holds kvm->lock, and a VM's SET mutex across its
+	 * hand-over */
+	if (!strcmp(m->name, "&kvm->lock") || m->sleepable)
+		for (i = 0; i < nheld; i++)
+			if (held[i]->ap_bus)
+				violation("%s taken while holding the AP bus lock %s",
+					  m->name, held[i]->name);
 	if (nheld < MAX_HELD)
 		held[nheld++] = m;
 	else
@@ -330,7 +338,7 @@ int shim_locks_held(void)
 	int i, n = 0;
 
 	for (i = 0; i < nheld; i++)
-		n += !held[i]->sleepable;
+		n += !held[i]->sleepable || held[i]->ap_bus;
 	return n;
 }
 
@@ -371,7 +379,10 @@ static void note_wait(struct mutex *m, unsigned long us)
 {
 	unsigned int bound = __atomic_load_n(&lock_bound_ms, __ATOMIC_SEQ_CST);
 
-	if (!bound || !strcmp(m->name, "&kvm->lock"))
+	/* kvm->lock is held by the VMM (vCPU ioctls); a VM's SET mutex by
+	 * that VM's earlier SET, for its bounded hand-over: waiting for
+	 * either is the VM's own business */
+	if (!bound || !strcmp(m->name, "&kvm->lock") || m->sleepable)
 		return;
 	pthread_mutex_lock(&dep_mtx);
 	if (us > lock_wait_max_us) {

@@ -244,7 +244,9 @@ struct mutex {
 	int held;
 	const char *name;	/* lock class: the name the kernel's lockdep would use */
 	int cls;		/* class index, assigned on first acquisition */
-	bool sleepable;		/* may be held across msleep (the AP bus's own mutexes) */
+	bool sleepable;		/* may be held across msleep (a VM's SET mutex) */
+	bool ap_bus;		/* an AP bus lock: never held across a wait userspace
+				 * controls (kvm->lock, a VM's SET mutex, a reset) */
 };
 #define __MUTEX_INITIALIZER(n) { PTHREAD_MUTEX_INITIALIZER, 0, 0, #n, -1, false }
 #define DEFINE_MUTEX(n) struct mutex n = __MUTEX_INITIALIZER(n)

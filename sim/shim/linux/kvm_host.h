@@ -26,6 +26,7 @@ struct kvm {
 	struct mutex lock;
 	struct kvm_arch arch;
 	int users_count;
+	struct pid *userspace_pid;	/* the VMM (KVM sets it on vCPU ioctls) */
 	void *sim;		/* the simulator's VM */
 };
 
