@@ -13,6 +13,7 @@
 #include <linux/kvm_host.h>
 #include <asm/ap.h>
 #include <asm/kvm_ap_matrix.h>
+#include <asm/apmatrix.h>
 #include "kvm-s390.h"
 #include "ap_matrix.h"
 
@@ -453,6 +454,65 @@ static const struct kvm_s390_ap_host_ops sim_ops = {
 	.tapq = ops_tapq,
 };
 
+/* the driver's /dev/apmatrix: grants are made by KVM, the driver only
+ * offers the node */
+static long apmatrix_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
+{
+	struct apmatrix_grant req;
+
+	(void)f;
+	if (cmd != APMATRIX_CREATE_GRANT)
+		return -ENOTTY;
+	if (copy_from_user(&req, (const void __user *)arg, sizeof(req)))
+		return -EFAULT;
+	return kvm_s390_ap_matrix_grant_create(&req);
+}
+
+static const struct file_operations apmatrix_fops = {
+	.owner = &drv_module,
+	.unlocked_ioctl = apmatrix_ioctl,
+	.compat_ioctl = apmatrix_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice apmatrix_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = "apmatrix",
+	.fops = &apmatrix_fops,
+	.mode = 0600,
+};
+
+/* the queue attribute apmatrix_state (the driver's dev_groups) */
+static int apmatrix_state_show(unsigned int apqn, char *buf, size_t len)
+{
+	pid_t pid;
+
+	switch (kvm_s390_ap_matrix_queue_state(apqn, &pid)) {
+	case KVM_S390_AP_QUEUE_IN_USE:
+		return snprintf(buf, len, "in use %d\n", (int)pid);
+	case KVM_S390_AP_QUEUE_RESETTING:
+		return snprintf(buf, len, "resetting\n");
+	case KVM_S390_AP_QUEUE_RESET_FAILED:
+		return snprintf(buf, len, "reset failed\n");
+	default:
+		return snprintf(buf, len, "free\n");
+	}
+}
+
+int sim_queue_attr(unsigned int apid, unsigned int apqi, const char *name, char *buf, size_t len)
+{
+	unsigned int apqn = apqn_of(apid & 0xff, apqi & 0xff);
+	struct simq *q = &H.q[apqn];
+	bool bound;
+
+	mutex_lock(&ap_perms_mutex);
+	bound = q->exists && QDRV(q) == SIM_DRV_APMATRIX;
+	mutex_unlock(&ap_perms_mutex);
+	if (!bound || !H.registered || strcmp(name, "apmatrix_state"))
+		return -ENOENT;
+	return apmatrix_state_show(apqn, buf, len);
+}
+
 /* ---- host --------------------------------------------------------------- */
 
 int sim_host_init(unsigned int max_apid, unsigned int max_apqi)
@@ -494,15 +554,22 @@ int sim_host_register(void)
 	int rc;
 
 	rc = kvm_s390_ap_matrix_register(&sim_ops);
-	if (!rc)
-		H.registered = true;
-	return rc;
+	if (rc)
+		return rc;
+	rc = misc_register(&apmatrix_misc);
+	if (rc) {
+		kvm_s390_ap_matrix_unregister(&sim_ops);
+		return rc;
+	}
+	H.registered = true;
+	return 0;
 }
 
 void sim_host_unregister(void)
 {
 	if (!H.registered)
 		return;
+	misc_deregister(&apmatrix_misc);
 	kvm_s390_ap_matrix_unregister(&sim_ops);
 	H.registered = false;
 }
@@ -1347,6 +1414,100 @@ size_t sim_vm_events(struct sim_vm *vm, char *buf, size_t len)
 	n = ev_dump(vm->events, buf, len);
 	pthread_mutex_unlock(&vm->ev_lock);
 	return n;
+}
+
+/* ---- the calling task, files ------------------------------------------- */
+
+struct sim_task *sim_task_enter(const struct sim_cred *c, int hup_fd)
+{
+	struct task_struct *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	shim_task_enter(t, c->pid, c->uid, c->gid, c->cap_eff, c->init_ns, hup_fd);
+	return (struct sim_task *)t;
+}
+
+void sim_task_leave(struct sim_task *st)
+{
+	struct task_struct *t = (struct task_struct *)st;
+
+	if (!t)
+		return;
+	shim_task_leave(t);
+	free(t);
+}
+
+void sim_task_install(struct sim_task *st, int n, struct sim_file *f)
+{
+	shim_task_install((struct task_struct *)st, n, (struct file *)f);
+}
+
+struct sim_file *sim_task_take(struct sim_task *st, int n)
+{
+	struct task_struct *t = (struct task_struct *)st;
+	struct file *f;
+
+	if (n < 0 || n >= SHIM_MAX_FDS)
+		return NULL;
+	f = t->fds[n];
+	t->fds[n] = NULL;
+	return (struct sim_file *)f;
+}
+
+struct sim_file *sim_file_other(void)
+{
+	return (struct sim_file *)shim_other_file();
+}
+
+struct sim_file *sim_file_get(struct sim_file *f)
+{
+	return f ? (struct sim_file *)get_file((struct file *)f) : NULL;
+}
+
+void sim_file_put(struct sim_file *f)
+{
+	if (f)
+		fput((struct file *)f);
+}
+
+const char *sim_file_name(const struct sim_file *f)
+{
+	const char *n = ((const struct file *)f)->anon_name;
+
+	return n ? n : "";
+}
+
+unsigned long sim_file_ino(const struct sim_file *f)
+{
+	return ((const struct file *)f)->f_inode.i_ino;
+}
+
+size_t sim_file_fdinfo(struct sim_file *f, char *buf, size_t len)
+{
+	return shim_show_fdinfo((struct file *)f, buf, len);
+}
+
+long sim_dev_apmatrix_ioctl(unsigned int cmd, void *payload)
+{
+	struct miscdevice *misc = shim_misc_find("apmatrix");
+	struct file *f;
+	long rc;
+
+	if (!misc)
+		return -ENODEV;
+	/* misc_open(): a file of the device, private_data the miscdevice */
+	f = anon_inode_getfile(misc->name, misc->fops, misc, O_RDWR);
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	rc = 0;
+	if (misc->fops->open)
+		rc = misc->fops->open(file_inode(f), f);
+	if (!rc)
+		rc = misc->fops->unlocked_ioctl ?
+		     misc->fops->unlocked_ioctl(f, cmd, (unsigned long)(uintptr_t)payload) : -ENOTTY;
+	fput(f);
+	return rc;
 }
 
 /* the KUnit tunables of ap_matrix.c (CONFIG_KUNIT is on in the sim build) */

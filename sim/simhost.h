@@ -168,4 +168,36 @@ void sim_vm_hold_kvm_lock(struct sim_vm *vm, unsigned int ms);
 /* The VM's s390dbf event lines, oldest first. */
 size_t sim_vm_events(struct sim_vm *vm, char *buf, size_t len);
 
+/* ---- the calling task: a client's request in apsimd --------------------- */
+struct sim_task;		/* struct task_struct */
+struct sim_file;		/* struct file */
+struct sim_cred {
+	int pid;
+	unsigned int uid, gid;
+	uint64_t cap_eff;	/* effective capabilities (CapEff) */
+	bool init_ns;		/* in the host's user namespace */
+};
+/* Act as the client on this thread (current); hup_fd: its hang-up means the
+ * client died (a fatal signal). */
+struct sim_task *sim_task_enter(const struct sim_cred *c, int hup_fd);
+void sim_task_leave(struct sim_task *t);
+/* f at fd n of the task (the task takes a reference of its own) */
+void sim_task_install(struct sim_task *t, int n, struct sim_file *f);
+/* the file the kernel installed at fd n; its reference goes to the caller */
+struct sim_file *sim_task_take(struct sim_task *t, int n);
+/* an open file of a kind the simulated kernel does not make */
+struct sim_file *sim_file_other(void);
+struct sim_file *sim_file_get(struct sim_file *f);
+void sim_file_put(struct sim_file *f);
+const char *sim_file_name(const struct sim_file *f);
+unsigned long sim_file_ino(const struct sim_file *f);
+/* its show_fdinfo() lines */
+size_t sim_file_fdinfo(struct sim_file *f, char *buf, size_t len);
+/* /dev/apmatrix's ioctl for the current task; payload is "user memory"
+ * (NULL: a bad address). -ENODEV when no driver offers the device. */
+long sim_dev_apmatrix_ioctl(unsigned int cmd, void *payload);
+/* a queue device's sysfs attribute (e.g. apmatrix_state): its text, or
+ * -ENOENT when the queue's driver does not have it */
+int sim_queue_attr(unsigned int apid, unsigned int apqi, const char *name, char *buf, size_t len);
+
 #endif /* APSIM_SIMHOST_H */
