@@ -436,6 +436,16 @@ static int ctl(char *line, struct out *o)
 		     st.mask_writes, st.mask_refused, st.violations, st.leaks, st.module_refs,
 		     st.inv_two_crycbs, st.inv_zap_other_vm, st.inv_zap_host, st.inv_claim_unreset,
 		     st.inv_host_unreset, st.lock_violations);
+		{
+			unsigned long nf = 0;
+			struct kfile *k;
+
+			pthread_mutex_lock(&S.files_lock);
+			for (k = S.files; k; k = k->next)
+				nf++;
+			pthread_mutex_unlock(&S.files_lock);
+			outf(o, "kernel_files %lu\n", nf);
+		}
 	} else if (!strcmp(argv[0], "vms")) {
 		struct vm_entry *e;
 

@@ -792,6 +792,126 @@ class TestEdges(RawIoctl, E2E):
         self.assertEqual(self.s.crycb(holder)["apm"], mask([0x3f]))
 
 
+class TestGrants(E2E):
+    """The authority rules of 2026-12-01 with a client that knows only the
+    contract (contract_client.py), run with the preload library as root, as
+    nobody (setpriv) and in a user namespace (unshare -r): capable() is
+    decided from its real credentials, grants are real fds."""
+
+    NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+
+    def setUp(self):
+        super().setUp()
+        # an unprivileged client must reach the tree and the socket
+        os.chmod(self.s.dir, 0o755)
+
+    def client(self, *args, as_user=(), env=None, hold=False):
+        e = dict(self.s.cenv, **(env or {}))
+        argv = list(as_user) + [sys.executable, os.path.join(SRC, "tests/e2e/contract_client.py")]
+        argv += list(args)
+        if hold:
+            p = self.s.spawn(argv, env=dict(e, APSIM_CLIENT_HOLD="1"), stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            p.out = json.loads(p.stdout.readline())
+            return p
+        r = self.s.run(argv, env=e)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return json.loads(r.stdout)
+
+    def test_root_needs_no_grant(self):
+        out = self.client("vmm", "set:02.0000-0001/10", "set:-")
+        self.assertEqual(out["uid"], 0)
+        self.assertEqual(out["results"], [0, 0])
+
+    def test_nobody_without_grant(self):
+        import errno
+        v = self.s.vmm("03.0000")       # another VM holds 03.0000
+        out = self.client("vmm", "set:02.0000", "set:03.0000", "set:-/10", "set:-",
+                          as_user=self.NOBODY)
+        self.assertEqual(out["uid"], 65534)
+        # EPERM, also where another VM holds the queue: nothing learnt about it
+        self.assertEqual(out["results"], [errno.EPERM, errno.EPERM, errno.EPERM, 0])
+        self.assertEqual(self.client("grant", "02.0000", as_user=self.NOBODY),
+                         {"grant": errno.EACCES})    # /dev/apmatrix is root's, 0600
+        self.assertEqual(self.s.queue("02.0000")["data"], "0")
+
+    def test_capabilities_of_another_user_namespace_do_not_count(self):
+        import errno
+        out = self.client("vmm", "set:02.0000", "set:-", as_user=["unshare", "-r"])
+        self.assertEqual(out["results"], [errno.EPERM, 0])
+
+    def test_grant_handed_to_an_unprivileged_vmm_over_exec(self):
+        import errno
+        out = self.client("grant", "02.0000-0001/10", "--", *self.NOBODY, sys.executable,
+                          os.path.join(SRC, "tests/e2e/contract_client.py"), "vmm",
+                          "set:02.0000-0001/10:g",      # what the grant covers
+                          "state:02.0001",
+                          "set:02-03.0000-0001/10:g",   # 03 is not covered
+                          "set:02.0000-0002/10:g",      # nor domain 0002
+                          "set:02.0000-0001/10,1a:g",   # nor control domain 001a
+                          "set:02.0001:",               # shrink: no grant needed
+                          "set:02.0001/10:",            # re-adding 10: needs the grant
+                          "set:02.0000-0001/10:g",      # back
+                          "set:02.0000-0001/10:r",      # RESET of what it holds: no grant
+                          "set:02.0000:b",              # GRANT, grant_fd not open
+                          "set:02.0000:n",              # GRANT, an open fd that is no grant
+                          "set:02.0000:z",              # grant_fd without GRANT
+                          "set:-")
+        self.assertEqual(out["uid"], 65534)
+        self.assertEqual(out["results"], [0, errno.EPERM, errno.EPERM, errno.EPERM, 0,
+                                          errno.EPERM, 0, 0, errno.EBADF, errno.EINVAL,
+                                          errno.EINVAL, 0])
+        self.assertEqual(out["state"]["02.0001"], "in use %d\n" % out["pid"])
+        self.assertEqual(out["link"], "anon_inode:apmatrix-grant")
+        lines = out["fdinfo"].splitlines()
+        self.assertEqual(lines[-3:], ["apm:\t" + mask([2]), "aqm:\t" + mask([0, 1]),
+                                      "adm:\t" + mask([0x10])])
+        self.assertTrue(lines[0].startswith("pos:") and lines[1].startswith("flags:"), lines)
+        self.assertEqual(self.s.queue("02.0001")["resets"], "2")   # the RESET, then the exit
+
+    def test_grant_as_root(self):
+        import errno
+        out = self.client("grant", "02.0000/10")
+        self.assertEqual((out["grant"], out["cloexec"], out["link"]),
+                         (0, True, "anon_inode:apmatrix-grant"))
+        self.assertIn("aqm:\t" + mask([0]), out["fdinfo"])
+        for spec, flags, want in (("-", 0, errno.EINVAL),          # empty
+                                  ("02.0000", 1, errno.EINVAL),     # flags
+                                  ("02.0055", 0, errno.ENODEV),     # beyond the host
+                                  ("02.0000/11", 0, errno.ENODEV)): # control domain not the host's
+            self.assertEqual(self.client("grant", spec, "flags=%d" % flags), {"grant": want}, spec)
+
+    def test_the_administrator_opens_dev_apmatrix_to_nobody(self):
+        os.chmod(os.path.join(self.s.tree, "dev/apmatrix"), 0o666)
+        out = self.client("grant", "02.0002", as_user=self.NOBODY)
+        self.assertEqual(out["grant"], 0)
+
+    def test_grant_released_with_its_last_fd(self):
+        # the client exits: every copy is closed and apsimd drops the file
+        self.client("grant", "02.0000")
+        for _ in range(300):
+            if self.s.kv("stats")["kernel_files"] == "0":
+                break
+            time.sleep(0.01)
+        self.assertEqual(self.s.kv("stats")["kernel_files"], "0")
+
+    def test_apmatrix_state(self):
+        self.s.sim("reset-timing", "1", "3")
+        p = self.client("vmm", "set:02.0000-0001", "state:02.0000", "state:05.0000",
+                        hold=True)
+        self.assertEqual(p.out["state"], {"02.0000": "in use %d\n" % p.out["pid"],
+                                          "05.0000": "errno 2"})   # the host's: no attribute
+        self.s.sim("reset-mode", "02.0001", "never")
+        p.stdin.close()
+        p.wait(timeout=30)
+        self.s.wait_vms(0)
+        out = self.client("vmm", "state:02.0000", "state:02.0001")
+        self.assertEqual(out["state"]["02.0000"], "free\n")
+        self.assertIn(out["state"]["02.0001"], ("resetting\n", "reset failed\n"))
+        rc, text, err = self.s.ctl("list")
+        self.assertEqual(rc, 0, err)
+
+
 DELIBERATE = os.environ.get("APSIM_E2E_DELIBERATE") == "1"
 
 
