@@ -1,17 +1,21 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The simulated s390 host (see simhost.h). Compiled against the shims, like
- * ap_matrix.c, and linked with the real ap_matrix.c: this file plays the
- * parts of the kernel around it that the series does not change or that
- * need the machine: the AP bus, the apmatrix AP driver's host operations,
- * PQAP, and kvm-s390.c's crypto setup and attribute dispatch.
+ * ap_matrix.c, and linked with the real ap_matrix.c and the real AP driver
+ * ap_matrix_drv.c: this file plays the parts of the kernel around them
+ * that the series does not change or that need the machine: the AP bus
+ * (ap_bus.c: drivers, queue devices and their binding, apmask/aqmask and
+ * the in_use() veto, QCI and configuration changes), PQAP, and
+ * kvm-s390.c's crypto setup and attribute dispatch.
  *
  * Locks, as in the kernel: sim_scan_mutex (ap_scan_bus_mutex) ->
  * ap_perms_mutex (the driver's ops->lock) -> [ap_matrix.c's mutex] ->
  * kvm->lock. The PQAP model has its own leaf pthread lock.
  */
 #include <linux/kvm_host.h>
+#include <linux/device.h>
 #include <asm/ap.h>
+#include "ap_bus.h"
 #include <asm/kvm_ap_matrix.h>
 #include <asm/apmatrix.h>
 #include "kvm-s390.h"
@@ -47,6 +51,7 @@ struct simq {
 	unsigned long zaps, resets;
 	int guest_data;
 	bool bus_reset_incomplete;	/* the AP bus's own reset at unbind did not finish */
+	struct ap_queue *aq;		/* the queue device (NULL: not in the configuration) */
 };
 
 struct logring {
@@ -88,6 +93,9 @@ static struct {
 	unsigned long apmask[4], aqmask[4];	/* ap_perms */
 	struct simq *q;
 	int *crycb_owner;	/* APQN -> id of the VM whose CRYCB has it, 0: none (pq_lock) */
+	struct ap_driver *drv;	/* the apmatrix AP driver, when loaded */
+	bool reloaded;		/* it was unloaded once */
+	unsigned long cfg_apm[4], cfg_aqm[4];	/* QCI: configured adapters, usage domains */
 	bool registered;
 	bool ap_instr;
 	bool echo;
@@ -105,9 +113,12 @@ static struct {
 	.ap_instr = true,
 };
 
-static DEFINE_MUTEX(ap_scan_bus_mutex);
-static DEFINE_MUTEX(ap_perms_mutex);
-static struct module drv_module = { .name = "ap_matrix_drv" };
+DEFINE_MUTEX(ap_scan_bus_mutex);
+DEFINE_MUTEX(ap_perms_mutex);
+
+/* the AP driver module's init and exit (module_init/module_exit) */
+extern int (*shim_module_init_fn)(void);
+extern void (*shim_module_exit_fn)(void);
 
 void shim_set_log_sink(void (*sink)(int level, const char *line));
 unsigned long shim_violations(void);
@@ -118,6 +129,8 @@ void shim_fail_alloc_nth(long n);
 /* the VM a thread acts for: its VMM's ioctl (set in sim_vm_*), NULL for the
  * AP bus, host events and kernel workers */
 static __thread struct sim_vm *cur_vm;
+/* the AP bus's own reset of a queue leaving its driver (not KVM's) */
+static __thread bool in_bus_reset;
 
 /* queue fields read without the lock that orders their writes */
 #define QDRV(q) ((enum sim_driver)__atomic_load_n(&(q)->driver, __ATOMIC_ACQUIRE))
@@ -292,12 +305,37 @@ static struct ap_queue_status status(unsigned int rc, bool empty)
 	return s;
 }
 
+static bool default_owned(unsigned int apid, unsigned int apqi);
+
+/* KVM resets a queue (through its driver's zapq op): it must be one no
+ * other VM's CRYCB has and that the host's drivers do not hold */
+static void check_kvm_zapq(unsigned int apqn)
+{
+	struct simq *q = &H.q[apqn & 0xffff];
+	int owner, me = cur_vm ? cur_vm->id : 0;
+	bool host;
+
+	pthread_mutex_lock(&H.pq_lock);
+	owner = H.crycb_owner[apqn & 0xffff];
+	host = q->exists && (QDRV(q) == SIM_DRV_CEX4QUEUE ||
+			     default_owned((apqn >> 8) & 0xff, apqn & 0xff));
+	pthread_mutex_unlock(&H.pq_lock);
+	if (owner && owner != me)
+		INVARIANT(inv_zap_other_vm, "ZAPQ of %02x.%04x (for vm%d) while vm%d's CRYCB has it",
+			  (apqn >> 8) & 0xff, apqn & 0xff, me, owner);
+	if (host)
+		INVARIANT(inv_zap_host, "ZAPQ of %02x.%04x (for vm%d) while the host's drivers hold it",
+			  (apqn >> 8) & 0xff, apqn & 0xff, me);
+}
+
 struct ap_queue_status ap_zapq(ap_qid_t qid, int fbit)
 {
 	struct simq *q = &H.q[qid & 0xffff];
 	struct ap_queue_status s;
 
 	(void)fbit;
+	if (!in_bus_reset)
+		check_kvm_zapq(qid & 0xffff);
 	STAT_INC(zaps);
 	pthread_mutex_lock(&H.pq_lock);
 	if (!q->exists) {
@@ -363,27 +401,7 @@ struct ap_queue_status ap_rapq(ap_qid_t qid, int fbit)
 	return ap_zapq(qid, fbit);
 }
 
-/* ---- the AP driver's host operations ---------------------------------- */
-
-static int ops_lock(void)
-{
-	return mutex_lock_killable(&ap_perms_mutex);
-}
-
-static void ops_unlock(void)
-{
-	mutex_unlock(&ap_perms_mutex);
-}
-
-static void ops_config(struct kvm_s390_ap_host_config *cfg)
-{
-	int i;
-
-	cfg->max_apid = H.max_apid;
-	cfg->max_apqi = H.max_apqi;
-	for (i = 0; i < 4; i++)
-		cfg->adm[i] = __atomic_load_n(&H.adm[i], __ATOMIC_ACQUIRE);
-}
+/* ---- the AP bus ------------------------------------------------------------ */
 
 /* the masks are written under ap_perms_mutex and read also without it */
 static bool mask_bit(const unsigned long *m, unsigned int id)
@@ -404,113 +422,142 @@ static bool default_owned(unsigned int apid, unsigned int apqi)
 	return mask_bit(H.apmask, apid) && mask_bit(H.aqmask, apqi);
 }
 
-static int ops_available(unsigned int apqn)
+/* ap_bus.c: called by drivers with ap_perms_mutex held */
+int ap_owned_by_def_drv(int card, int queue)
 {
-	struct simq *q = &H.q[apqn & 0xffff];
+	if (card < 0 || card >= AP_DEVICES || queue < 0 || queue >= AP_DOMAINS)
+		return -EINVAL;
+	return default_owned((unsigned int)card, (unsigned int)queue);
+}
 
-	lockdep_assert_held(&ap_perms_mutex);
-	if (apqn > 0xffff || !q->exists || QDRV(q) != SIM_DRV_APMATRIX ||
-	    default_owned(apqn >> 8, apqn & 0xff))
-		return -EADDRNOTAVAIL;
+int ap_apqn_in_matrix_owned_by_def_drv(unsigned long *apm, unsigned long *aqm)
+{
+	unsigned long a, d;
+
+	for_each_set_bit_inv(a, apm, AP_DEVICES)
+		for_each_set_bit_inv(d, aqm, AP_DOMAINS)
+			if (default_owned(a, d))
+				return 1;
 	return 0;
 }
 
-static bool default_owned(unsigned int apid, unsigned int apqi);
-
-/* KVM resets a queue: it must be one no other VM's CRYCB has and that the
- * host's drivers do not hold */
-static struct ap_queue_status ops_zapq(unsigned int apqn)
+/* QCI: the configuration (APXA, the highest IDs, the masks) */
+int ap_qci(struct ap_config_info *info)
 {
-	struct simq *q = &H.q[apqn & 0xffff];
-	int owner, me = cur_vm ? cur_vm->id : 0;
-	bool host;
+	int i;
 
-	pthread_mutex_lock(&H.pq_lock);
-	owner = H.crycb_owner[apqn & 0xffff];
-	host = q->exists && (QDRV(q) == SIM_DRV_CEX4QUEUE ||
-			     default_owned((apqn >> 8) & 0xff, apqn & 0xff));
-	pthread_mutex_unlock(&H.pq_lock);
-	if (owner && owner != me)
-		INVARIANT(inv_zap_other_vm, "ZAPQ of %02x.%04x (for vm%d) while vm%d's CRYCB has it",
-			  (apqn >> 8) & 0xff, apqn & 0xff, me, owner);
-	if (host)
-		INVARIANT(inv_zap_host, "ZAPQ of %02x.%04x (for vm%d) while the host's drivers hold it",
-			  (apqn >> 8) & 0xff, apqn & 0xff, me);
-	return ap_zapq(apqn, 0);
-}
-
-static struct ap_queue_status ops_tapq(unsigned int apqn)
-{
-	return ap_tapq(apqn, NULL);
-}
-
-static const struct kvm_s390_ap_host_ops sim_ops = {
-	.owner = &drv_module,
-	.lock = ops_lock,
-	.unlock = ops_unlock,
-	.config = ops_config,
-	.available = ops_available,
-	.zapq = ops_zapq,
-	.tapq = ops_tapq,
-};
-
-/* the driver's /dev/apmatrix: grants are made by KVM, the driver only
- * offers the node */
-static long apmatrix_ioctl(struct file *f, unsigned int cmd, unsigned long arg)
-{
-	struct apmatrix_grant req;
-
-	(void)f;
-	if (cmd != APMATRIX_CREATE_GRANT)
-		return -ENOTTY;
-	if (copy_from_user(&req, (const void __user *)arg, sizeof(req)))
-		return -EFAULT;
-	return kvm_s390_ap_matrix_grant_create(&req);
-}
-
-static const struct file_operations apmatrix_fops = {
-	.owner = &drv_module,
-	.unlocked_ioctl = apmatrix_ioctl,
-	.compat_ioctl = apmatrix_ioctl,
-	.llseek = noop_llseek,
-};
-
-static struct miscdevice apmatrix_misc = {
-	.minor = MISC_DYNAMIC_MINOR,
-	.name = "apmatrix",
-	.fops = &apmatrix_fops,
-	.mode = 0600,
-};
-
-/* the queue attribute apmatrix_state (the driver's dev_groups) */
-static int apmatrix_state_show(unsigned int apqn, char *buf, size_t len)
-{
-	pid_t pid;
-
-	switch (kvm_s390_ap_matrix_queue_state(apqn, &pid)) {
-	case KVM_S390_AP_QUEUE_IN_USE:
-		return snprintf(buf, len, "in use %d\n", (int)pid);
-	case KVM_S390_AP_QUEUE_RESETTING:
-		return snprintf(buf, len, "resetting\n");
-	case KVM_S390_AP_QUEUE_RESET_FAILED:
-		return snprintf(buf, len, "reset failed\n");
-	default:
-		return snprintf(buf, len, "free\n");
+	memset(info, 0, sizeof(*info));
+	info->apxa = 1;
+	info->qact = 1;
+	info->na = (unsigned char)H.max_apid;
+	info->nd = (unsigned char)H.max_apqi;
+	for (i = 0; i < 4; i++) {
+		info->apm[i] = __atomic_load_n(&H.cfg_apm[i], __ATOMIC_ACQUIRE);
+		info->aqm[i] = __atomic_load_n(&H.cfg_aqm[i], __ATOMIC_ACQUIRE);
+		info->adm[i] = __atomic_load_n(&H.adm[i], __ATOMIC_ACQUIRE);
 	}
+	return 0;
+}
+
+void ap_bus_force_rescan(void)
+{
+}
+
+/* ap_device_probe(): the driver's probe(), without ap_perms_mutex */
+static void drv_probe(unsigned int apqn)
+{
+	struct simq *q = &H.q[apqn];
+	struct ap_driver *drv = H.drv;
+
+	if (!drv || !q->aq)
+		return;
+	q->aq->ap_dev.device.driver = &drv->driver;
+	if (drv->probe && drv->probe(&q->aq->ap_dev))
+		pr_warn("apmatrix probe of %02x.%04x failed\n", apqn >> 8, apqn & 0xff);
+}
+
+/* ap_device_remove(): the driver's remove() */
+static void drv_remove(unsigned int apqn)
+{
+	struct simq *q = &H.q[apqn];
+	struct ap_driver *drv = H.drv;
+
+	if (!drv || !q->aq)
+		return;
+	if (drv->remove)
+		drv->remove(&q->aq->ap_dev);
+	q->aq->ap_dev.device.driver = NULL;
+}
+
+static void bus_queue_reset(unsigned int apqn);
+
+int ap_driver_register(struct ap_driver *drv, struct module *owner, char *name)
+{
+	unsigned int apqn;
+
+	(void)owner;
+	if (strcmp(name, "apmatrix") || H.drv)
+		return -EBUSY;
+	drv->driver.name = name;
+	mutex_lock(&ap_perms_mutex);
+	H.drv = drv;
+	/* driver_attach(): every queue device that is the driver's. The first
+	 * time, the tree says which (it is a snapshot of a host that runs the
+	 * driver: a queue unbound there stays unbound); after an unload, every
+	 * unbound queue set aside for guests */
+	for (apqn = 0; apqn < NQ && H.reloaded; apqn++) {
+		struct simq *q = &H.q[apqn];
+
+		if (q->exists && QDRV(q) == SIM_DRV_NONE && !default_owned(apqn >> 8, apqn & 0xff)) {
+			SET_QDRV(q, SIM_DRV_APMATRIX);
+			q->changed = true;
+		}
+	}
+	mutex_unlock(&ap_perms_mutex);
+	for (apqn = 0; apqn < NQ; apqn++)
+		if (H.q[apqn].exists && QDRV(&H.q[apqn]) == SIM_DRV_APMATRIX)
+			drv_probe(apqn);
+	return 0;
+}
+
+void ap_driver_unregister(struct ap_driver *drv)
+{
+	unsigned int apqn;
+
+	if (H.drv != drv)
+		return;
+	H.reloaded = true;
+	/* driver_unregister(): remove() for every device bound to it, then the
+	 * bus resets the queue */
+	for (apqn = 0; apqn < NQ; apqn++) {
+		if (!H.q[apqn].exists || QDRV(&H.q[apqn]) != SIM_DRV_APMATRIX)
+			continue;
+		drv_remove(apqn);
+		bus_queue_reset(apqn);
+		mutex_lock(&ap_perms_mutex);
+		SET_QDRV(&H.q[apqn], SIM_DRV_NONE);
+		H.q[apqn].changed = true;
+		mutex_unlock(&ap_perms_mutex);
+	}
+	H.drv = NULL;
 }
 
 int sim_queue_attr(unsigned int apid, unsigned int apqi, const char *name, char *buf, size_t len)
 {
 	unsigned int apqn = apqn_of(apid & 0xff, apqi & 0xff);
 	struct simq *q = &H.q[apqn];
-	bool bound;
+	char page[PAGE_SIZE];
+	ssize_t n = -ENOENT;
 
 	mutex_lock(&ap_perms_mutex);
-	bound = q->exists && QDRV(q) == SIM_DRV_APMATRIX;
+	if (q->exists && q->aq && QDRV(q) == SIM_DRV_APMATRIX && H.drv) {
+		memset(page, 0, sizeof(page));
+		n = shim_device_attr_show(&q->aq->ap_dev.device, name, page);
+	}
 	mutex_unlock(&ap_perms_mutex);
-	if (!bound || !H.registered || strcmp(name, "apmatrix_state"))
-		return -ENOENT;
-	return apmatrix_state_show(apqn, buf, len);
+	if (n < 0)
+		return (int)n;
+	return snprintf(buf, len, "%.*s", (int)n, page);
 }
 
 /* ---- host --------------------------------------------------------------- */
@@ -549,29 +596,29 @@ int sim_host_init(unsigned int max_apid, unsigned int max_apqi)
 	return 0;
 }
 
+/* modprobe ap_matrix_drv */
 int sim_host_register(void)
 {
 	int rc;
 
-	rc = kvm_s390_ap_matrix_register(&sim_ops);
-	if (rc)
-		return rc;
-	rc = misc_register(&apmatrix_misc);
-	if (rc) {
-		kvm_s390_ap_matrix_unregister(&sim_ops);
-		return rc;
-	}
-	H.registered = true;
-	return 0;
+	if (H.registered)
+		return -EEXIST;
+	if (!shim_module_init_fn)
+		return -ENOENT;
+	rc = shim_module_init_fn();
+	if (!rc)
+		H.registered = true;
+	return rc;
 }
 
+/* rmmod ap_matrix_drv */
 void sim_host_unregister(void)
 {
 	if (!H.registered)
 		return;
-	misc_deregister(&apmatrix_misc);
-	kvm_s390_ap_matrix_unregister(&sim_ops);
 	H.registered = false;
+	if (shim_module_exit_fn)
+		shim_module_exit_fn();
 }
 
 enum sim_queue_state sim_host_queue_state(unsigned int apid, unsigned int apqi, int *pid)
@@ -631,8 +678,32 @@ static enum sim_driver default_binding(unsigned int apid, unsigned int apqi)
 
 void sim_host_add_queue(unsigned int apid, unsigned int apqi, enum sim_driver drv)
 {
-	struct simq *q = &H.q[apqn_of(apid & 0xff, apqi & 0xff)];
+	unsigned int apqn = apqn_of(apid & 0xff, apqi & 0xff);
+	struct simq *q = &H.q[apqn];
+	unsigned long m[4];
+	int i;
 
+	if (!q->aq) {
+		q->aq = calloc(1, sizeof(*q->aq));
+		if (!q->aq)
+			return;
+		q->aq->qid = apqn;
+		q->aq->ap_dev.device_type = AP_DEVICE_TYPE_CEX8;
+		q->aq->ap_dev.device.kobj.name = strdup("queue");
+	}
+	for (i = 0; i < 4; i++)
+		m[i] = __atomic_load_n(&H.cfg_apm[i], __ATOMIC_ACQUIRE);
+	set_bit_inv(apid & 0xff, m);
+	mask_store(H.cfg_apm, m);
+	for (i = 0; i < 4; i++)
+		m[i] = __atomic_load_n(&H.cfg_aqm[i], __ATOMIC_ACQUIRE);
+	set_bit_inv(apqi & 0xff, m);
+	mask_store(H.cfg_aqm, m);
+	/* after the driver was unloaded, a new queue set aside for guests
+	 * stays unbound (before it is first loaded, the tree's bindings are
+	 * those of a host that runs it: they are probed at load) */
+	if (drv == SIM_DRV_APMATRIX && !H.drv && H.reloaded)
+		drv = SIM_DRV_NONE;
 	mutex_lock(&ap_perms_mutex);
 	pthread_mutex_lock(&H.pq_lock);
 	q->exists = true;
@@ -644,8 +715,8 @@ void sim_host_add_queue(unsigned int apid, unsigned int apqi, enum sim_driver dr
 	SET_QDRV(q, drv);
 	q->changed = true;
 	mutex_unlock(&ap_perms_mutex);
-	if (drv == SIM_DRV_APMATRIX && H.registered)
-		kvm_s390_ap_matrix_queue_probed(apqn_of(apid & 0xff, apqi & 0xff));
+	if (drv == SIM_DRV_APMATRIX)
+		drv_probe(apqn);
 }
 
 void sim_host_add_queue_default(unsigned int apid, unsigned int apqi)
@@ -757,7 +828,9 @@ static void bus_queue_reset(unsigned int apqn)
 	struct ap_queue_status st;
 	int i;
 
+	in_bus_reset = true;
 	st = ap_zapq(apqn, 0);
+	in_bus_reset = false;
 	if (st.response_code != R_NORMAL)
 		return;
 	for (i = 0; i < 1000; i++) {
@@ -803,15 +876,19 @@ static void revise_bindings(void)
 			}
 			SET_QDRV(q, want);
 			q->changed = true;
+			if (want == SIM_DRV_APMATRIX && !H.drv && H.reloaded) {
+				SET_QDRV(q, SIM_DRV_NONE);	/* no driver to take it */
+				continue;
+			}
 			if (want == SIM_DRV_APMATRIX && nprobed < ARRAY_SIZE(probed))
 				probed[nprobed++] = apqn;
 		}
 		mutex_unlock(&ap_perms_mutex);
 		/* the driver's probe(), without ap_perms_mutex */
-		for (apqn = 0; apqn < nprobed && H.registered; apqn++)
-			kvm_s390_ap_matrix_queue_probed(probed[apqn]);
+		for (apqn = 0; apqn < nprobed; apqn++)
+			drv_probe(probed[apqn]);
 		for (apqn = 0; apqn < nremoved; apqn++) {
-			kvm_s390_ap_matrix_queue_removed(removed[apqn]);
+			drv_remove(removed[apqn]);
 			bus_queue_reset(removed[apqn]);
 			mutex_lock(&ap_perms_mutex);
 			SET_QDRV(&H.q[removed[apqn]], default_binding(removed[apqn] >> 8,
@@ -894,11 +971,12 @@ int sim_host_mask_write(int which, const char *text)
 	if (!changes)
 		goto out;
 	/* the bits that hand queues back to the default drivers: ask in_use() */
-	if (bitmap_andnot(reserved, new, cur, 256) && H.registered) {
+	/* ap_bus.c's apmask_store(): every driver's in_use() */
+	if (bitmap_andnot(reserved, new, cur, 256) && H.drv && H.drv->in_use) {
 		if (which == 0)
-			busy = kvm_s390_ap_matrix_in_use(reserved, H.aqmask);
+			busy = H.drv->in_use(reserved, H.aqmask) != 0;
 		else
-			busy = kvm_s390_ap_matrix_in_use(H.apmask, reserved);
+			busy = H.drv->in_use(H.apmask, reserved) != 0;
 	}
 	if (busy) {
 		rc = -EBUSY;
@@ -919,6 +997,7 @@ void sim_host_config_remove(const uint64_t apm_gone[4], const uint64_t aqm_gone[
 			    const uint64_t adm_gone[4])
 {
 	unsigned long apm[4], aqm[4], adm[4], cur[4];
+	struct ap_config_info old_info, new_info;
 	unsigned int apqn, n = 0;
 	unsigned int *removed;
 	int i;
@@ -931,14 +1010,23 @@ void sim_host_config_remove(const uint64_t apm_gone[4], const uint64_t aqm_gone[
 		adm[i] |= aqm[i];
 		cur[i] = __atomic_load_n(&H.adm[i], __ATOMIC_ACQUIRE) & ~adm[i];
 	}
-	mask_store(H.adm, cur);
 	removed = calloc(NQ, sizeof(*removed));
 	if (!removed)
 		return;
 	mutex_lock(&ap_scan_bus_mutex);
-	/* on_config_changed / on_scan_complete */
-	if (H.registered)
-		kvm_s390_ap_matrix_config_removed(apm, aqm, adm);
+	/* ap_scan_bus(): a new QCI answer, the drivers' on_config_changed() */
+	ap_qci(&old_info);
+	mask_store(H.adm, cur);
+	for (i = 0; i < 4; i++) {
+		unsigned long a = __atomic_load_n(&H.cfg_apm[i], __ATOMIC_ACQUIRE) & ~apm[i];
+		unsigned long d = __atomic_load_n(&H.cfg_aqm[i], __ATOMIC_ACQUIRE) & ~aqm[i];
+
+		__atomic_store_n(&H.cfg_apm[i], a, __ATOMIC_RELEASE);
+		__atomic_store_n(&H.cfg_aqm[i], d, __ATOMIC_RELEASE);
+	}
+	ap_qci(&new_info);
+	if (H.drv && H.drv->on_config_changed)
+		H.drv->on_config_changed(&new_info, &old_info);
 	/* ap_scan_adapter(): the devices go away; remove() for those of apmatrix */
 	mutex_lock(&ap_perms_mutex);
 	for (apqn = 0; apqn < NQ; apqn++) {
@@ -955,12 +1043,15 @@ void sim_host_config_remove(const uint64_t apm_gone[4], const uint64_t aqm_gone[
 		q->changed = true;
 	}
 	mutex_unlock(&ap_perms_mutex);
+	/* the queue devices go: remove() for those of the driver */
 	for (apqn = 0; apqn < n; apqn++) {
-		kvm_s390_ap_matrix_queue_removed(removed[apqn]);
+		drv_remove(removed[apqn]);
 		mutex_lock(&ap_perms_mutex);
 		SET_QDRV(&H.q[removed[apqn]], SIM_DRV_NONE);
 		mutex_unlock(&ap_perms_mutex);
 	}
+	if (H.drv && H.drv->on_scan_complete)
+		H.drv->on_scan_complete(&new_info, &old_info);
 	mutex_unlock(&ap_scan_bus_mutex);
 	free(removed);
 }
@@ -978,7 +1069,7 @@ int sim_host_unbind(unsigned int apid, unsigned int apqi)
 		return -ENODEV;
 	/* device_release_driver() -> the driver's remove(), then the bus's ZAPQ */
 	if (was == SIM_DRV_APMATRIX)
-		kvm_s390_ap_matrix_queue_removed(apqn);
+		drv_remove(apqn);
 	bus_queue_reset(apqn);
 	mutex_lock(&ap_perms_mutex);
 	SET_QDRV(q, SIM_DRV_NONE);
@@ -999,13 +1090,15 @@ int sim_host_bind(unsigned int apid, unsigned int apqi, enum sim_driver drv)
 		rc = -EBUSY;
 	else if ((drv == SIM_DRV_CEX4QUEUE) != default_owned(apid & 0xff, apqi & 0xff))
 		rc = -ENODEV;	/* the AP bus refuses a probe against the masks */
+	else if (drv == SIM_DRV_APMATRIX && !H.drv)
+		rc = -ENODEV;	/* no such driver */
 	else {
 		SET_QDRV(q, drv);
 		q->changed = true;
 	}
 	mutex_unlock(&ap_perms_mutex);
-	if (!rc && drv == SIM_DRV_APMATRIX && H.registered)
-		kvm_s390_ap_matrix_queue_probed(apqn_of(apid & 0xff, apqi & 0xff));
+	if (!rc && drv == SIM_DRV_APMATRIX)
+		drv_probe(apqn_of(apid & 0xff, apqi & 0xff));
 	return rc;
 }
 
@@ -1049,7 +1142,7 @@ void sim_host_stats(struct sim_stats *st)
 	pthread_mutex_unlock(&H.st_lock);
 	st->lock_violations = shim_violations();
 	st->violations += st->lock_violations;
-	st->module_refs = __atomic_load_n(&drv_module.refcnt, __ATOMIC_SEQ_CST);
+	st->module_refs = __atomic_load_n(&__this_module.refcnt, __ATOMIC_SEQ_CST);
 }
 
 void shim_set_lock_bound(unsigned int ms);

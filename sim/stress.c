@@ -280,6 +280,19 @@ static void add_queues(unsigned int ai, unsigned int di, bool row)
 	}
 }
 
+/* the host's control domains: those of the usage domains present, and the
+ * rest of 0..84 (a domain that leaves takes its control domain along) */
+static void set_control_domains(void)
+{
+	uint64_t adm[4] = { 0 };
+	unsigned int d;
+
+	for (d = 0; d <= 84; d++)
+		if (d >= ND || present_d[d])
+			set_id(adm, d);
+	sim_host_set_control_domains(adm);
+}
+
 static void do_undo(const struct undo *u)
 {
 	uint64_t apm[4] = { 0 };
@@ -293,6 +306,7 @@ static void do_undo(const struct undo *u)
 	case U_DOMAIN:
 		present_d[u->d] = true;
 		add_queues(0, u->d, false);
+		set_control_domains();
 		break;
 	case U_BIND:
 		/* back to the driver its side of the masks names */

@@ -191,8 +191,10 @@ void module_put(struct module *m);
 #define MODULE_IMPORT_NS(x)
 #define module_param(name, type, perm)
 #define module_param_named(name, var, type, perm)
-#define module_init(f)
-#define module_exit(f)
+/* a module's init and exit: the simulator calls them to load and unload
+ * it (one module per build: the AP driver; kvm's part has none) */
+#define module_init(f) int (*shim_module_init_fn)(void) = (f)
+#define module_exit(f) void (*shim_module_exit_fn)(void) = (f)
 #define late_initcall(f)
 
 /* ---- time --------------------------------------------------------------- */

@@ -5,6 +5,7 @@
  * threads, wait queues, ratelimits.
  */
 #include "shim.h"
+#include <linux/device.h>
 
 #include <poll.h>
 #include <time.h>
@@ -824,4 +825,127 @@ int ___ratelimit(struct ratelimit_state *rs, const char *func)
 		rs->missed++;
 	pthread_mutex_unlock(&rs->lock);
 	return ok;
+}
+
+/* ---- sysfs attributes ------------------------------------------------------ */
+
+int sysfs_emit(char *buf, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, PAGE_SIZE, fmt, ap);
+	va_end(ap);
+	return n < (int)PAGE_SIZE ? n : (int)PAGE_SIZE - 1;
+}
+
+int sysfs_emit_at(char *buf, int at, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (at < 0 || at >= (int)PAGE_SIZE)
+		return 0;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + at, PAGE_SIZE - (size_t)at, fmt, ap);
+	va_end(ap);
+	return n < (int)PAGE_SIZE - at ? n : (int)PAGE_SIZE - at - 1;
+}
+
+int sysfs_create_group(struct kobject *kobj, const struct attribute_group *grp)
+{
+	struct device *dev = container_of(kobj, struct device, kobj);
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(dev->groups); i++) {
+		if (!dev->groups[i]) {
+			dev->groups[i] = grp;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+void sysfs_remove_group(struct kobject *kobj, const struct attribute_group *grp)
+{
+	struct device *dev = container_of(kobj, struct device, kobj);
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(dev->groups); i++)
+		if (dev->groups[i] == grp)
+			dev->groups[i] = NULL;
+}
+
+int device_add_groups(struct device *dev, const struct attribute_group **groups)
+{
+	int rc = 0;
+
+	for (; groups && *groups && !rc; groups++)
+		rc = sysfs_create_group(&dev->kobj, *groups);
+	return rc;
+}
+
+void device_remove_groups(struct device *dev, const struct attribute_group **groups)
+{
+	for (; groups && *groups; groups++)
+		sysfs_remove_group(&dev->kobj, *groups);
+}
+
+int device_create_file(struct device *dev, const struct device_attribute *attr)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(dev->files); i++) {
+		if (!dev->files[i]) {
+			dev->files[i] = attr;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+void device_remove_file(struct device *dev, const struct device_attribute *attr)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(dev->files); i++)
+		if (dev->files[i] == attr)
+			dev->files[i] = NULL;
+}
+
+static ssize_t show_in_group(struct device *dev, const struct attribute_group *g,
+			     const char *name, char *buf)
+{
+	struct attribute **a;
+	struct device_attribute *da;
+
+	for (a = g ? g->attrs : NULL; a && *a; a++) {
+		if (strcmp((*a)->name, name))
+			continue;
+		da = to_dev_attr(*a);
+		return da->show ? da->show(dev, da, buf) : -EACCES;
+	}
+	return -ENOENT;
+}
+
+ssize_t shim_device_attr_show(struct device *dev, const char *name, char *buf)
+{
+	const struct attribute_group **g;
+	unsigned int i;
+	ssize_t rc;
+
+	if (dev->driver)
+		for (g = dev->driver->dev_groups; g && *g; g++)
+			if ((rc = show_in_group(dev, *g, name, buf)) != -ENOENT)
+				return rc;
+	for (i = 0; i < ARRAY_SIZE(dev->groups); i++)
+		if ((rc = show_in_group(dev, dev->groups[i], name, buf)) != -ENOENT)
+			return rc;
+	for (i = 0; i < ARRAY_SIZE(dev->files); i++)
+		if (dev->files[i] && !strcmp(dev->files[i]->attr.name, name))
+			return dev->files[i]->show ?
+			       dev->files[i]->show(dev, (struct device_attribute *)dev->files[i], buf) :
+			       -EACCES;
+	return -ENOENT;
 }

@@ -426,8 +426,12 @@ class TestRules(E2E):
                            "host's default drivers) (EADDRNOTAVAIL)\n")
 
     def test_eopnotsupp_without_driver(self):
+        # rmmod ap_matrix_drv: its remove() takes every queue from the guests
         self.s.sim("unregister")
         try:
+            self.assertEqual(self.s.crycb(1)["apm"], mask([]))
+            self.assertEqual(self.s.queue("02.0000")["driver"], "none")
+            self.assertEqual(self.s.queue("02.0000")["data"], "0")     # reset on the way out
             self.assertRefused(["set", "--pid", self.pid, "03.0000"], 4,
                                "apmatrix-ctl: set: the host has no AP instructions or no apmatrix "
                                "AP driver is registered (EOPNOTSUPP)\n")
@@ -435,6 +439,10 @@ class TestRules(E2E):
                              (4, "KVM_S390_VM_CRYPTO_SET_AP_MATRIX: not available\n", ""))
         finally:
             self.s.sim("register")
+        # modprobe again: the queues set aside are the driver's again
+        self.assertEqual(self.s.queue("02.0000")["driver"], "apmatrix")
+        self.assertEqual(self.s.ctl("set", "--pid", self.pid, "02.0000")[0], 0)
+        self.before = self.s.crycb(1)   # the same masks, two more vCPU kick rounds
 
     def test_validate_only_changes_nothing(self):
         self.assertEqual(self.s.ctl("set", "--validate-only", "--pid", self.pid, "02-03.0000-0001")[0], 0)
