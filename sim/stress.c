@@ -10,7 +10,10 @@
  * monitor threads may issue the VM ioctl concurrently), do random SET,
  * SET with RESET, VALIDATE_ONLY, the empty matrix, GET and the VM's
  * destruction (the last close of its fd) on a host of 8 adapters x 8
- * domains. Meanwhile the AP bus injects host events: adapters and domains
+ * domains. Every other VMM is unprivileged (no capability) and holds a
+ * grant of its own for part of the host, passed with most of its SETs;
+ * one ioctl in 20 comes from a client that dies before it is served (a
+ * fatal signal: EINTR if it has to wait for a lock). Meanwhile the AP bus injects host events: adapters and domains
  * leave and come back, queues are unbound and bound again, apmask writes
  * give adapters to the host and take them back, resets turn slow or stuck
  * for a while, and "vCPU" threads hold a VM's kvm->lock as a long vCPU
@@ -21,6 +24,8 @@
  * hold, that no queue joins a CRYCB or goes back to the host before its
  * reset completed (nor with another guest's data), and the shims check the
  * lock order (lockdep-lite), sleeping with a lock held and every WARN.
+ * An unprivileged VM's CRYCB must always lie within its grant, EPERM is an
+ * answer only for an unprivileged VMM and EINTR only for a dying one.
  * This program checks that no caller waits for an AP lock (ap_scan_bus,
  * ap_perms, ap_matrix) longer than the lock bound, and that no ioctl or
  * host event takes longer than the operation bound (a VMM's own
@@ -40,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -49,6 +55,16 @@
 #define ATTR_SET_AP_MATRIX 6
 #define F_VALIDATE_ONLY 0x1u
 #define F_RESET 0x2u
+#define F_GRANT 0x4u
+/* uapi asm/apmatrix.h: APMATRIX_CREATE_GRANT, struct apmatrix_grant */
+#define APMATRIX_CREATE_GRANT ((1U << 30) | (136U << 16) | (0xB9U << 8) | 0x01U)
+struct grant_req {
+	uint64_t apm[4], aqm[4], adm[4];
+	uint32_t flags, reserved[9];
+};
+_Static_assert(sizeof(struct grant_req) == 136, "grant size");
+/* the fd number the grant has in an unprivileged VMM's tasks */
+#define GRANT_FD 7
 
 /* struct kvm_s390_ap_matrix (136 bytes) */
 struct kmatrix {
@@ -82,6 +98,9 @@ struct vmm {
 	pthread_rwlock_t rw;	/* read: an ioctl on the VM fd; write: its last close */
 	struct sim_vm *vm;
 	int id;
+	bool unpriv;		/* no CAP_SYS_ADMIN: needs its grant to add */
+	struct sim_file *grant;
+	struct grant_req g;	/* what the grant covers */
 };
 
 static struct vmm vmms[MAX_VMMS];
@@ -105,13 +124,14 @@ static const char *const ev_name[EV_N] = {
 
 /* the answers the contract allows for a valid request from a VMM */
 static const int known_errno[] = {
-	0, EADDRNOTAVAIL, EADDRINUSE, EBUSY, EIO, EINTR, ENODEV,
+	0, EADDRNOTAVAIL, EADDRINUSE, EBUSY, EIO, EINTR, ENODEV, EPERM,
 };
 #define NERR (sizeof(known_errno) / sizeof(known_errno[0]))
 
 static atomic_ulong op_count[OP_N], op_result[OP_N][NERR], op_unexpected[OP_N];
 static atomic_ulong op_max_us[OP_N], op_over[OP_N];
 static atomic_ulong ev_count[EV_N], ev_busy, ev_max_us, ev_over;
+static atomic_ulong beyond_grant, dying_ops;
 static unsigned long racy_counter;	/* --race: written without a lock on purpose */
 
 static unsigned long now_us(void)
@@ -166,9 +186,25 @@ static void random_matrix(unsigned long *s, struct kmatrix *m)
 		set_id(m->adm, rnd(s, 4));
 }
 
-static void record(enum op op, int rc, unsigned long us)
+/* most of an unprivileged VMM's requests stay within its grant */
+static void within_grant(struct kmatrix *m, const struct grant_req *g)
 {
 	unsigned int i;
+
+	for (i = 0; i < 4; i++) {
+		m->apm[i] &= g->apm[i];
+		m->aqm[i] &= g->aqm[i];
+		m->adm[i] &= g->adm[i];
+	}
+}
+
+static void record(enum op op, int rc, unsigned long us, const struct vmm *v, bool dying)
+{
+	unsigned int i;
+
+	/* EPERM only without authority, EINTR only for a client that died */
+	if ((rc == -EPERM && !v->unpriv) || (rc == -EINTR && !dying))
+		rc = -rc - 100000;
 
 	atomic_fetch_add(&op_count[op], 1);
 	for (i = 0; i < NERR; i++)
@@ -178,8 +214,9 @@ static void record(enum op op, int rc, unsigned long us)
 		atomic_fetch_add(&op_result[op][i], 1);
 	} else {
 		atomic_fetch_add(&op_unexpected[op], 1);
-		fprintf(stderr, "apsim-stress: %s answered %d (%s): not an answer the contract allows\n",
-			op_name[op], rc, strerror(-rc));
+		fprintf(stderr, "apsim-stress: %s answered %d: not an answer the contract allows "
+			"(%s VMM%s)\n", op_name[op], rc < -100000 ? -(rc + 100000) : rc,
+			v->unpriv ? "unprivileged" : "privileged", dying ? ", dying client" : "");
 	}
 	atomic_max(&op_max_us[op], us);
 	if (us > opt.op_bound_ms * 1000UL) {
@@ -189,14 +226,64 @@ static void record(enum op op, int rc, unsigned long us)
 	}
 }
 
+/* an unprivileged VM's CRYCB lies within its grant at every moment */
+static void check_within_grant(const struct vmm *v)
+{
+	struct sim_masks c;
+	unsigned int i;
+	bool apie;
+
+	if (!v->unpriv)
+		return;
+	sim_vm_crycb(v->vm, &c, &apie);
+	for (i = 0; i < 4; i++) {
+		if ((c.apm[i] & ~v->g.apm[i]) || (c.aqm[i] & ~v->g.aqm[i]) ||
+		    (c.adm[i] & ~v->g.adm[i])) {
+			atomic_fetch_add(&beyond_grant, 1);
+			fprintf(stderr, "apsim-stress: vm%d (unprivileged) holds what its grant does not cover\n",
+				sim_vm_id(v->vm));
+			return;
+		}
+	}
+}
+
+/* an unprivileged VMM's grant: 3 adapters x 4 domains and 2 control
+ * domains of the host, created as root on /dev/apmatrix */
+static void make_grant(struct vmm *v, unsigned long *s)
+{
+	struct sim_cred root = { .pid = 9999, .cap_eff = ~0ULL, .init_ns = true };
+	struct sim_task *t;
+	unsigned int i;
+	long fd;
+
+	memset(&v->g, 0, sizeof(v->g));
+	for (i = 0; i < 3; i++)
+		set_id(v->g.apm, A0 + rnd(s, NA));
+	for (i = 0; i < 4; i++)
+		set_id(v->g.aqm, rnd(s, ND));
+	set_id(v->g.adm, rnd(s, 4));
+	set_id(v->g.adm, rnd(s, 4));
+	t = sim_task_enter(&root, -1);
+	fd = sim_dev_apmatrix_ioctl(APMATRIX_CREATE_GRANT, &v->g);
+	v->grant = fd >= 0 ? sim_task_take(t, (int)fd) : NULL;
+	sim_task_leave(t);
+	if (!v->grant) {
+		fprintf(stderr, "apsim-stress: creating a grant failed: %ld\n", fd);
+		exit(1);
+	}
+}
+
 static void *vmm_thread(void *arg)
 {
 	struct vmm *v = &vmms[(uintptr_t)arg / opt.threads];
 	unsigned long s = opt.seed * 7919 + (uintptr_t)arg * 104729 + 1, t0;
 	struct kmatrix m, got;
+	struct sim_cred cred;
+	struct sim_task *t;
+	int rc, sp[2];
+	bool dying;
 	enum op op;
 	unsigned int r;
-	int rc;
 
 	while (!atomic_load(&stop)) {
 		r = rnd(&s, 100);
@@ -210,27 +297,54 @@ static void *vmm_thread(void *arg)
 			t0 = now_us();
 			sim_vm_destroy(v->vm);
 			v->vm = sim_vm_create(rnd(&s, 4) ? 2 : 1);
-			record(op, v->vm ? 0 : -ENOMEM, now_us() - t0);
+			record(op, v->vm ? 0 : -ENOMEM, now_us() - t0, v, false);
 			pthread_rwlock_unlock(&v->rw);
 			continue;
 		}
 		random_matrix(&s, &m);
+		if (v->unpriv && rnd(&s, 5))
+			within_grant(&m, &v->g);
 		if (op == OP_RESET)
 			m.flags = F_RESET;
 		else if (op == OP_VALIDATE)
 			m.flags = F_VALIDATE_ONLY;
 		else if (op == OP_EMPTY)
 			memset(&m, 0, sizeof(m));
+		/* the ioctl runs as the VMM's task: its credentials, its grant
+		 * (passed with most SETs), and one in 20 clients dies first */
+		dying = rnd(&s, 20) == 0;
+		cred.pid = 10000 + (int)((uintptr_t)arg);
+		cred.uid = cred.gid = v->unpriv ? 65534 : 0;
+		cred.cap_eff = v->unpriv ? 0 : ~0ULL;
+		cred.init_ns = true;
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp))
+			continue;
+		if (dying) {
+			close(sp[1]);
+			sp[1] = -1;
+			atomic_fetch_add(&dying_ops, 1);
+		}
+		t = sim_task_enter(&cred, sp[0]);
+		if (v->grant && rnd(&s, 10)) {
+			sim_task_install(t, GRANT_FD, v->grant);
+			m.flags |= F_GRANT;
+			m.grant_fd = GRANT_FD;
+		}
 		pthread_rwlock_rdlock(&v->rw);
 		t0 = now_us();
 		if (op == OP_GET)
 			rc = sim_vm_get_attr(v->vm, GROUP_CRYPTO, ATTR_SET_AP_MATRIX, &got);
 		else
 			rc = sim_vm_set_attr(v->vm, GROUP_CRYPTO, ATTR_SET_AP_MATRIX, &m);
-		record(op, rc, now_us() - t0);
+		record(op, rc, now_us() - t0, v, dying);
 		/* the guest runs and uses its queues */
 		sim_vm_guest_activity(v->vm);
+		check_within_grant(v);
 		pthread_rwlock_unlock(&v->rw);
+		sim_task_leave(t);
+		close(sp[0]);
+		if (sp[1] >= 0)
+			close(sp[1]);
 		if (rnd(&s, 4) == 0)
 			sleep_ms(1);
 	}
@@ -498,10 +612,15 @@ int main(int argc, char **argv)
 	setup_host();
 	sim_host_set_lock_bound(opt.lock_bound_ms);
 	for (i = 0; i < opt.nvmms; i++) {
+		unsigned long gs = opt.seed * 17 + i + 1;
+
 		pthread_rwlock_init(&vmms[i].rw, NULL);
 		vmms[i].vm = sim_vm_create(i % 3 ? 2 : 1);
 		if (!vmms[i].vm)
 			return 1;
+		vmms[i].unpriv = i % 2;
+		if (vmms[i].unpriv)
+			make_grant(&vmms[i], &gs);
 	}
 	printf("apsim-stress: %u s, %u VMMs x %u threads, host %02x-%02x x 0000-%04x, seed %lu\n",
 	       opt.seconds, opt.nvmms, opt.threads, A0, A0 + NA - 1, ND - 1, opt.seed);
@@ -530,8 +649,10 @@ int main(int argc, char **argv)
 	}
 	for (i = 0; i < opt.nvmms; i++) {
 		sim_vm_destroy(vmms[i].vm);
+		sim_file_put(vmms[i].grant);
 		pthread_rwlock_destroy(&vmms[i].rw);
 	}
+	sim_host_flush();
 
 	sim_host_stats(&st);
 	lock_over = sim_host_lock_waits_over(&lock_max_us, &lock_cls);
@@ -545,7 +666,8 @@ int main(int argc, char **argv)
 				       atomic_load(&op_result[i][j]));
 		printf("; longest %lu ms\n", atomic_load(&op_max_us[i]) / 1000);
 	}
-	printf("  %-14s %7lu\n", "total", total);
+	printf("  %-14s %7lu (%lu from clients that died first)\n", "total", total,
+	       atomic_load(&dying_ops));
 	printf("host events:\n");
 	for (i = 0; i < EV_N; i++)
 		printf("  %-18s %6lu\n", ev_name[i], atomic_load(&ev_count[i]));
@@ -562,6 +684,7 @@ int main(int argc, char **argv)
 	INV("queue reached a guest with another guest's data", st.leaks);
 	INV("queue returned to the host before its reset completed", st.inv_host_unreset);
 	INV("lock order, lock held while sleeping, lockdep, WARN", st.lock_violations);
+	INV("unprivileged VM holding what its grant does not cover", atomic_load(&beyond_grant));
 	{
 		unsigned long n = 0;
 
