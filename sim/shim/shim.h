@@ -330,8 +330,10 @@ static inline void set_bit(unsigned long nr, volatile unsigned long *a)
 { __atomic_or_fetch(&a[BIT_WORD(nr)], BIT_MASK(nr), __ATOMIC_SEQ_CST); }
 static inline void clear_bit(unsigned long nr, volatile unsigned long *a)
 { __atomic_and_fetch(&a[BIT_WORD(nr)], ~BIT_MASK(nr), __ATOMIC_SEQ_CST); }
+/* the kernel's test_bit() is a single-copy-atomic read, paired with the
+ * atomic set_bit()/clear_bit() by design: a relaxed atomic load here */
 static inline bool test_bit(unsigned long nr, const volatile unsigned long *a)
-{ return (a[BIT_WORD(nr)] & BIT_MASK(nr)) != 0; }
+{ return (__atomic_load_n(&a[BIT_WORD(nr)], __ATOMIC_RELAXED) & BIT_MASK(nr)) != 0; }
 static inline bool test_and_set_bit(unsigned long nr, volatile unsigned long *a)
 { return (__atomic_fetch_or(&a[BIT_WORD(nr)], BIT_MASK(nr), __ATOMIC_SEQ_CST) & BIT_MASK(nr)) != 0; }
 static inline bool test_and_clear_bit(unsigned long nr, volatile unsigned long *a)
