@@ -541,6 +541,8 @@ static int ctl(char *line, struct out *o)
 		sim_host_set_reset_mode(a, d, mode, polls);
 	} else if (!strcmp(argv[0], "reset-timing") && argc == 3) {
 		sim_host_set_reset_timing(atoi(argv[1]), atoi(argv[2]));
+	} else if (!strcmp(argv[0], "hold-perms") && argc == 2) {
+		rc = sim_host_hold_perms((unsigned int)atoi(argv[1]));
 	} else if (!strcmp(argv[0], "fail-alloc") && argc == 2) {
 		sim_host_fail_alloc(atol(argv[1]));
 	} else if (!strcmp(argv[0], "unregister")) {

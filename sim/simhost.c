@@ -1264,6 +1264,29 @@ void sim_vm_guest_activity(struct sim_vm *vm)
 	pthread_mutex_unlock(&H.pq_lock);
 }
 
+/* something on the host holds ap_perms_mutex for ms (an apmask write or
+ * an AP probe that takes long), from a thread of its own */
+static void *hold_perms(void *arg)
+{
+	unsigned int ms = (unsigned int)(uintptr_t)arg;
+
+	mutex_lock(&ap_perms_mutex);
+	usleep(ms * 1000);
+	mutex_unlock(&ap_perms_mutex);
+	return NULL;
+}
+
+int sim_host_hold_perms(unsigned int ms)
+{
+	pthread_t th;
+
+	if (pthread_create(&th, NULL, hold_perms, (void *)(uintptr_t)ms))
+		return -EAGAIN;
+	pthread_detach(th);
+	usleep(1000);		/* it has the lock before the caller goes on */
+	return 0;
+}
+
 void sim_vm_hold_kvm_lock(struct sim_vm *vm, unsigned int ms)
 {
 	mutex_lock(&vm->kvm.lock);

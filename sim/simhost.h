@@ -141,6 +141,8 @@ void sim_host_add_queue_default(unsigned int apid, unsigned int apqi);
 void sim_host_set_lock_bound(unsigned int ms);
 /* lock waits over the bound; the longest wait (us) and its lock class */
 unsigned long sim_host_lock_waits_over(unsigned long *max_us, const char **cls);
+/* Hold ap_perms_mutex for ms in a thread of its own (the bus is busy). */
+int sim_host_hold_perms(unsigned int ms);
 /* Inject an allocation failure at the n-th kernel allocation from now. */
 void sim_host_fail_alloc(long nth);
 /* Kernel log (printk): the last lines, oldest first, into buf. */

@@ -903,6 +903,25 @@ class TestGrants(E2E):
             time.sleep(0.01)
         self.assertEqual(self.s.kv("stats")["kernel_files"], "0")
 
+    def test_a_vmm_killed_while_waiting_for_a_lock(self):
+        """A SET waits (killably) for ap_perms_mutex; its VMM is killed: the
+        SET ends at once (EINTR), the VM goes, nothing was claimed."""
+        p = self.client("vmm", "set:02.0000", hold=True)      # holds 02.0000
+        self.s.sim("hold-perms", "3000")
+        v = self.s.spawn([sys.executable, os.path.join(SRC, "tests/e2e/contract_client.py"),
+                          "vmm", "set:03.0000-0001/10"], env=self.s.cenv,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.s.wait_vms(2)
+        time.sleep(0.3)                  # its SET is waiting for the lock now
+        t0 = time.monotonic()
+        v.kill()
+        v.wait()
+        self.s.wait_vms(1)
+        self.assertLess(time.monotonic() - t0, 2.0, "the SET did not give up its wait")
+        self.assertEqual(self.s.queue("03.0000")["data"], "0")
+        p.stdin.close()
+        p.wait(timeout=30)
+
     def test_apmatrix_state(self):
         self.s.sim("reset-timing", "1", "3")
         p = self.client("vmm", "set:02.0000-0001", "state:02.0000", "state:05.0000",
