@@ -16,7 +16,8 @@
  *
  * Options:
  *   --reset-interval MS   TAPQ poll interval of the reset wait (default 20)
- *   --reset-polls N       polls before a reset counts as failed (default 50)
+ *   --reset-polls N       polls a SET waits for its resets (ap_matrix.c's default)
+ *   --worker-polls N      polls the reset worker goes on before a reset fails
  *   --verbose             echo the kernel log to stderr
  * On start it prints "apsimd: ready" on stdout once the socket listens.
  */
@@ -541,6 +542,20 @@ static int ctl(char *line, struct out *o)
 		sim_host_set_reset_mode(a, d, mode, polls);
 	} else if (!strcmp(argv[0], "reset-timing") && argc == 3) {
 		sim_host_set_reset_timing(atoi(argv[1]), atoi(argv[2]));
+	} else if (!strcmp(argv[0], "worker-polls") && argc == 2) {
+		sim_host_set_worker_polls(atoi(argv[1]));
+	} else if (!strcmp(argv[0], "flush")) {
+		sim_host_flush();
+	} else if (!strcmp(argv[0], "attr") && argc == 3) {
+		char text[256];
+		int n;
+
+		if (parse_apqn(argv[1], &a, &d))
+			return -EINVAL;
+		n = sim_queue_attr(a, d, argv[2], text, sizeof(text));
+		if (n < 0)
+			return n;
+		outf(o, "%s", text);
 	} else if (!strcmp(argv[0], "hold-perms") && argc == 2) {
 		rc = sim_host_hold_perms((unsigned int)atoi(argv[1]));
 	} else if (!strcmp(argv[0], "fail-alloc") && argc == 2) {
@@ -1081,14 +1096,14 @@ static void make_dev_node(void)
 static void usage(void)
 {
 	fprintf(stderr, "usage: APMATRIX_SIM_SOCKET=PATH apsimd [--reset-interval MS] "
-		"[--reset-polls N] [--verbose] TREE\n");
+		"[--reset-polls N] [--worker-polls N] [--verbose] TREE\n");
 }
 
 int main(int argc, char **argv)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	const char *sock = getenv(APSIM_SOCKET_ENV);
-	int interval = -1, polls = -1, i, fd;
+	int interval = -1, polls = -1, worker_polls = -1, i, fd;
 	struct rlimit rl;
 	pthread_attr_t pa;
 	pthread_t th;
@@ -1099,6 +1114,8 @@ int main(int argc, char **argv)
 			interval = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--reset-polls") && i + 1 < argc)
 			polls = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--worker-polls") && i + 1 < argc)
+			worker_polls = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--verbose"))
 			sim_host_set_log_echo(true);
 		else if (!strcmp(argv[i], "--socket") && i + 1 < argc)
@@ -1130,6 +1147,7 @@ int main(int argc, char **argv)
 	if (load_tree())
 		return 1;
 	sim_host_set_reset_timing(interval, polls);
+	sim_host_set_worker_polls(worker_polls);
 	if (sim_host_register()) {
 		fprintf(stderr, "apsimd: registering the host operations failed\n");
 		return 1;

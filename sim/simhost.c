@@ -52,6 +52,11 @@ struct simq {
 	int guest_data;
 	bool bus_reset_incomplete;	/* the AP bus's own reset at unbind did not finish */
 	struct ap_queue *aq;		/* the queue device (NULL: not in the configuration) */
+	/* the queue's last events, printed with an invariant it breaks (pq_lock) */
+	char hist[16][48];
+	unsigned int nhist;
+	/* it left a guest and no reset started since then has completed */
+	bool owed, owed_zapped;
 };
 
 struct logring {
@@ -85,6 +90,7 @@ struct sim_vm {
 	pthread_mutex_t ev_lock;
 	/* the APQNs this VM's CRYCB has, as crycb_owner records them (pq_lock) */
 	unsigned long mir_apm[4], mir_aqm[4];
+	bool dying;		/* its vCPUs are gone: CRYCB writes reach nobody */
 };
 
 static struct {
@@ -131,6 +137,28 @@ void shim_fail_alloc_nth(long n);
 static __thread struct sim_vm *cur_vm;
 /* the AP bus's own reset of a queue leaving its driver (not KVM's) */
 static __thread bool in_bus_reset;
+
+/* a queue's history; pq_lock held */
+static void qhist(struct simq *q, const char *fmt, ...) __printf(2, 3);
+static void qhist(struct simq *q, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(q->hist[q->nhist++ % 16], sizeof(q->hist[0]), fmt, ap);
+	va_end(ap);
+}
+
+/* pq_lock held */
+static void qhist_dump(struct simq *q, unsigned int apqn)
+{
+	unsigned int i, n = q->nhist < 16 ? q->nhist : 16;
+
+	fprintf(stderr, "apsim:   %02x.%04x history, oldest first:", apqn >> 8, apqn & 0xff);
+	for (i = q->nhist - n; i < q->nhist; i++)
+		fprintf(stderr, " | %s", q->hist[i % 16]);
+	fprintf(stderr, "\n");
+}
 
 /* queue fields read without the lock that orders their writes */
 #define QDRV(q) ((enum sim_driver)__atomic_load_n(&(q)->driver, __ATOMIC_ACQUIRE))
@@ -347,7 +375,9 @@ struct ap_queue_status ap_zapq(ap_qid_t qid, int fbit)
 		s = status(R_STATE_CHANGE_IN_PROGRESS, false);
 	} else {
 		q->zaps++;
+		qhist(q, "zapq by %s%d", in_bus_reset ? "bus" : "vm", cur_vm ? cur_vm->id : 0);
 		q->resetting = true;
+		q->owed_zapped = q->owed;
 		q->se_failed = q->mode == SIM_RESET_SE_FAILED && q->zaps % 2;
 		switch (q->mode) {
 		case SIM_RESET_SLOW:
@@ -376,19 +406,27 @@ struct ap_queue_status ap_tapq(ap_qid_t qid, struct ap_tapq_hwinfo *info)
 	STAT_INC(tapqs);
 	pthread_mutex_lock(&H.pq_lock);
 	if (!q->exists) {
+		qhist(q, "tapq n/a by %s%d", in_bus_reset ? "bus" : "vm", cur_vm ? cur_vm->id : 0);
 		s = status(R_Q_NOT_AVAIL, false);
 	} else if (q->se_failed) {
+		qhist(q, "tapq assoc-failed");
 		/* every AP instruction fails this way until the queue is zapped again */
 		s = status(R_ASSOC_FAILED, false);
 	} else if (q->resetting && q->polls_left) {
 		if (q->polls_left != UINT_MAX)
 			q->polls_left--;
+		qhist(q, "tapq ip by %s%d", in_bus_reset ? "bus" : "vm", cur_vm ? cur_vm->id : 0);
 		s = status(R_RESET_IN_PROGRESS, false);
 	} else {
 		if (q->resetting) {
 			q->resetting = false;
 			q->resets++;
 			q->guest_data = 0;	/* zeroized */
+			if (q->owed_zapped)
+				q->owed = q->owed_zapped = false;
+			qhist(q, "reset done by %s%d", in_bus_reset ? "bus" : "vm", cur_vm ? cur_vm->id : 0);
+		} else {
+			qhist(q, "tapq ok by %s%d", in_bus_reset ? "bus" : "vm", cur_vm ? cur_vm->id : 0);
 		}
 		s = status(R_NORMAL, true);
 	}
@@ -471,6 +509,9 @@ static void drv_probe(unsigned int apqn)
 
 	if (!drv || !q->aq)
 		return;
+	pthread_mutex_lock(&H.pq_lock);
+	qhist(q, "probe");
+	pthread_mutex_unlock(&H.pq_lock);
 	q->aq->ap_dev.device.driver = &drv->driver;
 	if (drv->probe && drv->probe(&q->aq->ap_dev))
 		pr_warn("apmatrix probe of %02x.%04x failed\n", apqn >> 8, apqn & 0xff);
@@ -484,6 +525,9 @@ static void drv_remove(unsigned int apqn)
 
 	if (!drv || !q->aq)
 		return;
+	pthread_mutex_lock(&H.pq_lock);
+	qhist(q, "remove");
+	pthread_mutex_unlock(&H.pq_lock);
 	if (drv->remove)
 		drv->remove(&q->aq->ap_dev);
 	q->aq->ap_dev.device.driver = NULL;
@@ -710,6 +754,7 @@ void sim_host_add_queue(unsigned int apid, unsigned int apqi, enum sim_driver dr
 	q->resetting = false;
 	q->se_failed = false;
 	q->guest_data = 0;
+	q->owed = q->owed_zapped = false;
 	q->bus_reset_incomplete = false;
 	pthread_mutex_unlock(&H.pq_lock);
 	SET_QDRV(q, drv);
@@ -830,14 +875,16 @@ static void bus_queue_reset(unsigned int apqn)
 
 	in_bus_reset = true;
 	st = ap_zapq(apqn, 0);
-	in_bus_reset = false;
-	if (st.response_code != R_NORMAL)
+	if (st.response_code != R_NORMAL) {
+		in_bus_reset = false;
 		return;
+	}
 	for (i = 0; i < 1000; i++) {
 		st = ap_tapq(apqn, NULL);
 		if (st.response_code != R_RESET_IN_PROGRESS)
 			break;
 	}
+	in_bus_reset = false;
 	pthread_mutex_lock(&H.pq_lock);
 	H.q[apqn].bus_reset_incomplete = st.response_code == R_RESET_IN_PROGRESS;
 	pthread_mutex_unlock(&H.pq_lock);
@@ -937,7 +984,7 @@ static void check_given_back(int which, const unsigned long *reserved, bool regi
 		gone = !H.q[apqn].exists;
 		owner = H.crycb_owner[apqn];
 		data = H.q[apqn].guest_data;
-		dirty = (data || H.q[apqn].resetting) && !H.q[apqn].bus_reset_incomplete;
+		dirty = (data || H.q[apqn].owed) && !H.q[apqn].bus_reset_incomplete;
 		pthread_mutex_unlock(&H.pq_lock);
 		if (gone)
 			continue;
@@ -1036,9 +1083,14 @@ void sim_host_config_remove(const uint64_t apm_gone[4], const uint64_t aqm_gone[
 			continue;
 		if (QDRV(q) == SIM_DRV_APMATRIX)
 			removed[n++] = apqn;
+		/* a deconfigured adapter or domain keeps nothing: when it is
+		 * configured again, the machine has reset it */
 		pthread_mutex_lock(&H.pq_lock);
 		q->exists = false;
 		q->resetting = false;
+		q->guest_data = 0;
+		q->owed = q->owed_zapped = false;
+		qhist(q, "deconfigured");
 		pthread_mutex_unlock(&H.pq_lock);
 		q->changed = true;
 	}
@@ -1108,6 +1160,7 @@ void sim_host_set_reset_mode(unsigned int apid, unsigned int apqi,
 	struct simq *q = &H.q[apqn_of(apid & 0xff, apqi & 0xff)];
 
 	pthread_mutex_lock(&H.pq_lock);
+	qhist(q, "mode %d", mode);
 	q->mode = mode;
 	q->mode_polls = polls;
 	q->se_pending = mode == SIM_RESET_SE_BUSY;
@@ -1207,16 +1260,38 @@ static void crycb_update(struct sim_vm *vm, const unsigned long *apm,
 			 const unsigned long *aqm, unsigned int na, unsigned int nd)
 {
 	unsigned long a, d, old_apm[4], old_aqm[4];
-	unsigned int apqn;
+	unsigned int apqn, nk = 0;
+	unsigned short kapqn[64];
+	unsigned char kstate[64];
 	bool joined;
+	pid_t pid;
 
+	/* KVM's view of the queues, for the history (before pq_lock: the
+	 * owner table's lock is never taken under it) */
+	if (apm && bitmap_weight(apm, na) * bitmap_weight(aqm, nd) <= 64)
+		for_each_set_bit_inv(a, apm, na)
+			for_each_set_bit_inv(d, aqm, nd) {
+				kapqn[nk] = (unsigned short)apqn_of(a, d);
+				kstate[nk++] = (unsigned char)kvm_s390_ap_matrix_queue_state(apqn_of(a, d), &pid);
+			}
 	pthread_mutex_lock(&H.pq_lock);
+	if (vm->dying) {
+		/* kvm_arch_destroy_vm(): a late CRYCB write reaches no guest */
+		pthread_mutex_unlock(&H.pq_lock);
+		return;
+	}
 	memcpy(old_apm, vm->mir_apm, sizeof(old_apm));
 	memcpy(old_aqm, vm->mir_aqm, sizeof(old_aqm));
 	for_each_set_bit_inv(a, old_apm, 256)
 		for_each_set_bit_inv(d, old_aqm, 256)
-			if (H.crycb_owner[apqn_of(a, d)] == vm->id)
+			if (H.crycb_owner[apqn_of(a, d)] == vm->id) {
 				H.crycb_owner[apqn_of(a, d)] = 0;
+				if (!apm || !(test_bit_inv(a, apm) && test_bit_inv(d, aqm))) {
+					qhist(&H.q[apqn_of(a, d)], "leaves vm%d", vm->id);
+					H.q[apqn_of(a, d)].owed = H.q[apqn_of(a, d)].exists;
+					H.q[apqn_of(a, d)].owed_zapped = false;
+				}
+			}
 	memset(vm->mir_apm, 0, sizeof(vm->mir_apm));
 	memset(vm->mir_aqm, 0, sizeof(vm->mir_aqm));
 	if (!apm) {
@@ -1236,13 +1311,32 @@ static void crycb_update(struct sim_vm *vm, const unsigned long *apm,
 			if (H.crycb_owner[apqn] && H.crycb_owner[apqn] != vm->id)
 				INVARIANT(inv_two_crycbs, "%02lx.%04lx in the CRYCBs of vm%d and vm%d",
 					  a, d, H.crycb_owner[apqn], vm->id);
-			if (joined && q->resetting)
-				INVARIANT(inv_claim_unreset, "%02lx.%04lx joined vm%d's CRYCB while its reset was under way",
+			if (joined && q->owed) {
+				unsigned int k;
+
+				for (k = 0; k < nk; k++)
+					if (kapqn[k] == apqn)
+						qhist(q, "joining vm%d by %s (kvm %d)", vm->id,
+						      cur_vm ? "its ioctl" : "a worker", kstate[k]);
+				INVARIANT(inv_claim_unreset, "%02lx.%04lx joined vm%d's CRYCB before the reset after its last guest completed",
 					  a, d, vm->id);
+				qhist_dump(q, apqn);
+			}
 			if (q->guest_data && q->guest_data != vm->id) {
 				STAT_INC(leaks);
 				sim_violation("queue %02lx.%04lx given to vm%d with vm%d's data (not reset)",
 					      a, d, vm->id, q->guest_data);
+				qhist_dump(q, apqn);
+			}
+			if (joined) {
+				unsigned int k;
+				int ks = -1;
+
+				for (k = 0; k < nk; k++)
+					if (kapqn[k] == apqn)
+						ks = kstate[k];
+				qhist(q, "joins vm%d by %s (kvm %d)", vm->id,
+				      cur_vm ? "its ioctl" : "a worker", ks);
 			}
 			H.crycb_owner[apqn] = vm->id;
 			if (q->exists)
@@ -1368,8 +1462,8 @@ struct sim_vm *sim_vm_create(int crycb_format)
 	/* held across the SET's bounded reset wait, by design (the contract:
 	 * a SET's hand-over finishes before the next SET on the VM begins) */
 	vm->kvm.arch.crypto.ap_matrix_mutex.sleepable = true;
-	/* the VMM: the task that created the VM (KVM updates it on vCPU ioctls) */
-	vm->kvm.userspace_pid = get_task_pid(current, PIDTYPE_PID);
+	/* the VMM: kvm_create_vm() records its creator */
+	vm->kvm.userspace_pid = task_pid_nr(current);
 	vm->kvm.sim = vm;
 	vm->kvm.users_count = 1;
 	vm->kvm.arch.crypto.crycb = &vm->crycb;
@@ -1390,6 +1484,9 @@ void sim_vm_destroy(struct sim_vm *vm)
 		return;
 	/* the vCPUs are gone: the guest no longer reaches its queues */
 	crycb_update(vm, NULL, NULL, 0, 0);
+	pthread_mutex_lock(&H.pq_lock);
+	vm->dying = true;
+	pthread_mutex_unlock(&H.pq_lock);
 	/* kvm_arch_destroy_vm() */
 	cur_vm = vm;
 	kvm_s390_ap_matrix_destroy(&vm->kvm);
@@ -1397,7 +1494,6 @@ void sim_vm_destroy(struct sim_vm *vm)
 	if (vm->kvm.users_count != 1)
 		sim_violation("vm%d destroyed with %d references", vm->id, vm->kvm.users_count);
 	mutex_destroy(&vm->kvm.lock);
-	put_pid(vm->kvm.userspace_pid);
 	pthread_mutex_lock(&H.st_lock);
 	H.live_vms--;
 	pthread_mutex_unlock(&H.st_lock);
