@@ -53,6 +53,23 @@ void put_pid(struct pid *pid)
 
 static __thread struct task_struct *cur_task;
 static __thread struct task_struct *kthread_task;
+static pthread_key_t kthread_key;
+static pthread_once_t kthread_once = PTHREAD_ONCE_INIT;
+
+/* the thread ends: its kernel-thread task goes with it */
+static void kthread_free(void *p)
+{
+	struct task_struct *t = p;
+
+	put_pid(t->spid);
+	free(t);
+}
+
+static void kthread_key_init(void)
+{
+	if (pthread_key_create(&kthread_key, kthread_free))
+		abort();
+}
 
 /* a thread that acts for no client: a kernel thread of this process */
 static struct task_struct *kthread_self(void)
@@ -61,6 +78,7 @@ static struct task_struct *kthread_self(void)
 
 	if (t)
 		return t;
+	pthread_once(&kthread_once, kthread_key_init);
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		abort();
@@ -73,6 +91,7 @@ static struct task_struct *kthread_self(void)
 	t->hup_fd = -1;
 	t->kthread = true;
 	kthread_task = t;
+	pthread_setspecific(kthread_key, t);
 	return t;
 }
 
