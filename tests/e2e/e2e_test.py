@@ -543,6 +543,22 @@ class TestHost(E2E):
         self.assertEqual(self.s.crycb(1)["aqm"], mask([0]))
         self.assertEqual(self.s.read("bus/ap/ap_usage_domain_mask").strip(), mask([0, 2, 3, 0x1a]))
 
+    def test_control_domain_leaves_the_configuration(self):
+        v = self.s.vmm("-c", "0010,0001", "02.0000")
+        self.assertEqual(self.s.crycb(1)["adm"], mask([1, 0x10]))
+        self.s.sim("remove-control-domain", "0010")
+        self.s.sim("flush")         # the worker rewrites the CRYCB
+        c = self.s.crycb(1)
+        self.assertEqual((c["apm"], c["aqm"], c["adm"]), (mask([2]), mask([0]), mask([1])))
+        self.assertEqual(self.s.read("bus/ap/ap_control_domain_mask").strip(), mask([0, 1, 2, 3, 0x1a]))
+        # it is not the host's any more: ENODEV (how the CLI explains it is
+        # libapmatrix's business: only the errno is checked here)
+        rc, out, err = self.s.ctl("set", "--pid", str(v.pid), "02.0000", "-c", "0010")
+        self.assertEqual(rc, 3, err)
+        self.assertTrue(err.startswith("apmatrix-ctl: control domain 0010: ") and
+                        err.endswith("(ENODEV)\n"), err)
+        self.assertEqual(self.s.crycb(1)["adm"], mask([1]))
+
     def test_queue_unbind_unplugs_the_adapter(self):
         v = self.s.vmm("02-03.0000")
         self.s.sim("unbind", "02.0000")
