@@ -347,6 +347,8 @@ static void check_kvm_zapq(unsigned int apqn)
 	owner = H.crycb_owner[apqn & 0xffff];
 	host = q->exists && (QDRV(q) == SIM_DRV_CEX4QUEUE ||
 			     default_owned((apqn >> 8) & 0xff, apqn & 0xff));
+	if ((owner && owner != me) || host)
+		qhist_dump(q, apqn & 0xffff);
 	pthread_mutex_unlock(&H.pq_lock);
 	if (owner && owner != me)
 		INVARIANT(inv_zap_other_vm, "ZAPQ of %02x.%04x (for vm%d) while vm%d's CRYCB has it",
