@@ -174,6 +174,25 @@ bool fatal_signal_pending(struct task_struct *t)
 	return false;
 }
 
+unsigned int shim_time_div(void);
+
+long shim_schedule_timeout(long timeout, bool killable)
+{
+	unsigned long total = (unsigned long)jiffies_to_msecs(timeout) * 1000UL / shim_time_div();
+	unsigned long t0 = now_us(), spent;
+
+	/* the kernel's might_sleep(): no spinning lock may be held */
+	shim_wait_check("schedule_timeout");
+	for (;;) {
+		spent = now_us() - t0;
+		if (spent >= total)
+			return 0;
+		if (killable && fatal_signal_pending(current))
+			return (long)msecs_to_jiffies((total - spent) / 1000);
+		usleep((useconds_t)(total - spent < 1000 ? total - spent : 1000));
+	}
+}
+
 /* ---- files ------------------------------------------------------------------ */
 
 static long files_live;
