@@ -101,6 +101,7 @@ static struct {
 	int *crycb_owner;	/* APQN -> id of the VM whose CRYCB has it, 0: none (pq_lock) */
 	struct ap_driver *drv;	/* the apmatrix AP driver, when loaded */
 	bool reloaded;		/* it was unloaded once */
+	unsigned int kick_us;	/* how long a vCPU kick round takes */
 	unsigned long cfg_apm[4], cfg_aqm[4];	/* QCI: configured adapters, usage domains */
 	bool registered;
 	bool ap_instr;
@@ -710,6 +711,11 @@ void sim_host_set_control_domains(const uint64_t adm[4])
 	for (i = 0; i < 4; i++)
 		m[i] = adm[i];
 	mask_store(H.adm, m);
+}
+
+void sim_host_set_kick_delay(unsigned int us)
+{
+	__atomic_store_n(&H.kick_us, us, __ATOMIC_RELAXED);
 }
 
 void sim_host_set_log_echo(bool on)
@@ -1429,6 +1435,10 @@ void kvm_arch_crypto_set_masks(struct kvm *kvm, unsigned long *apm,
 		break;
 	}
 	crycb_update(vm, apm, aqm, na, nd);
+	/* the guest does not run from block_all() on, so the machine's view
+	 * changes at once; the round itself takes a while (under kvm->lock) */
+	if (__atomic_load_n(&H.kick_us, __ATOMIC_RELAXED))
+		usleep(__atomic_load_n(&H.kick_us, __ATOMIC_RELAXED));
 }
 
 void kvm_arch_crypto_clear_masks(struct kvm *kvm)

@@ -107,6 +107,8 @@ int sim_host_mask_write(int which, const char *text);
  * along. */
 void sim_host_config_remove(const uint64_t apm_gone[4], const uint64_t aqm_gone[4],
 			    const uint64_t adm_gone[4]);
+/* How long a vCPU kick round (kvm_arch_crypto_set_masks) takes (0: none). */
+void sim_host_set_kick_delay(unsigned int us);
 /* The control domains in the host's configuration (QCI adm). */
 void sim_host_set_control_domains(const uint64_t adm[4]);
 /* Unbind a queue from its driver through sysfs (remove() for apmatrix). */
