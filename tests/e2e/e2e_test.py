@@ -907,6 +907,25 @@ class TestGrants(E2E):
         self.assertTrue(lines[0].startswith("pos:") and lines[1].startswith("flags:"), lines)
         self.assertEqual(self.s.queue("02.0001")["resets"], "2")   # the RESET, then the exit
 
+    def test_another_process_reads_a_grants_fdinfo(self):
+        """as a root tool looks at what a VMM's grant allows"""
+        p = self.s.spawn([sys.executable, os.path.join(SRC, "tests/e2e/contract_client.py"),
+                          "grant", "03.0001-0002/10", "--", sys.executable,
+                          os.path.join(SRC, "tests/e2e/contract_client.py"), "vmm"],
+                         env=dict(self.s.cenv, APSIM_CLIENT_HOLD="1"), stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        out = json.loads(p.stdout.readline())
+        r = self.s.run(["cat", "/proc/%d/fdinfo/%d" % (out["pid"], out["grant_fd"])],
+                       env=self.s.cenv)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.splitlines()[-3:], ["apm:\t" + mask([3]), "aqm:\t" + mask([1, 2]),
+                                                      "adm:\t" + mask([0x10])])
+        r = self.s.run(["readlink", "/proc/%d/fd/%d" % (out["pid"], out["grant_fd"])],
+                       env=self.s.cenv)
+        self.assertEqual(r.stdout, "anon_inode:[apmatrix-grant]\n")
+        p.stdin.close()
+        p.wait(timeout=30)
+
     def test_grant_as_root(self):
         import errno
         out = self.client("grant", "02.0000/10")
