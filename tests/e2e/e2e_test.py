@@ -875,6 +875,8 @@ class TestGrants(E2E):
 
     def test_capabilities_of_another_user_namespace_do_not_count(self):
         import errno
+        if subprocess.run(["unshare", "-r", "true"], capture_output=True).returncode:
+            self.skipTest("no user namespaces here (unshare -r fails)")
         out = self.client("vmm", "set:02.0000", "set:-", as_user=["unshare", "-r"])
         self.assertEqual(out["results"], [errno.EPERM, 0])
 
