@@ -830,6 +830,7 @@ class TestEdges(RawIoctl, E2E):
         self.assertEqual(self.s.crycb(holder)["apm"], mask([0x3f]))
 
 
+@unittest.skipUnless(os.geteuid() == 0, "needs root: CAP_SYS_ADMIN, setpriv to nobody")
 class TestGrants(E2E):
     """The authority rules of 2026-12-01 with a client that knows only the
     contract (contract_client.py), run with the preload library as root, as
