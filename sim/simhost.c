@@ -102,6 +102,7 @@ static struct {
 	struct ap_driver *drv;	/* the apmatrix AP driver, when loaded */
 	bool reloaded;		/* it was unloaded once */
 	unsigned int kick_us;	/* how long a vCPU kick round takes */
+	unsigned int prekick_us;/* how long before it starts (preemption) */
 	unsigned long cfg_apm[4], cfg_aqm[4];	/* QCI: configured adapters, usage domains */
 	bool registered;
 	bool ap_instr;
@@ -716,6 +717,11 @@ void sim_host_set_control_domains(const uint64_t adm[4])
 void sim_host_set_kick_delay(unsigned int us)
 {
 	__atomic_store_n(&H.kick_us, us, __ATOMIC_RELAXED);
+}
+
+void sim_host_set_prekick_delay(unsigned int us)
+{
+	__atomic_store_n(&H.prekick_us, us, __ATOMIC_RELAXED);
 }
 
 void sim_host_set_log_echo(bool on)
@@ -1404,6 +1410,10 @@ void kvm_arch_crypto_set_masks(struct kvm *kvm, unsigned long *apm,
 	unsigned int na = 256, nd = 256;
 
 	lockdep_assert_held(&kvm->lock);
+	/* a delay before kvm_s390_vcpu_block_all() (the caller preempted on
+	 * its way here): the guest still runs with the old masks */
+	if (__atomic_load_n(&H.prekick_us, __ATOMIC_RELAXED))
+		usleep(__atomic_load_n(&H.prekick_us, __ATOMIC_RELAXED));
 	/* kvm_s390_vcpu_block_all(), ..., KVM_REQ_VSIE_RESTART: one kick round */
 	vm->kicks++;
 	STAT_INC(kicks);

@@ -109,6 +109,9 @@ void sim_host_config_remove(const uint64_t apm_gone[4], const uint64_t aqm_gone[
 			    const uint64_t adm_gone[4]);
 /* How long a vCPU kick round (kvm_arch_crypto_set_masks) takes (0: none). */
 void sim_host_set_kick_delay(unsigned int us);
+/* A delay before the vCPUs are blocked (the caller of
+ * kvm_arch_crypto_set_masks() preempted), the guest running meanwhile. */
+void sim_host_set_prekick_delay(unsigned int us);
 /* The control domains in the host's configuration (QCI adm). */
 void sim_host_set_control_domains(const uint64_t adm[4]);
 /* Unbind a queue from its driver through sysfs (remove() for apmatrix). */
