@@ -1395,6 +1395,27 @@ int sim_host_hold_perms(unsigned int ms)
 	return 0;
 }
 
+/* vfio_ap's side (patch 0006): an mdev is attached to the VM under
+ * kvm->lock (its pqap_hook set), refused if the VM holds an AP matrix */
+static crypto_hook sim_vfio_ap_hook;
+
+int sim_vm_vfio_ap(struct sim_vm *vm, bool attach)
+{
+	int rc = 0;
+
+	mutex_lock(&vm->kvm.lock);
+	if (!attach)
+		vm->kvm.arch.crypto.pqap_hook = NULL;
+	else if (READ_ONCE(vm->kvm.arch.crypto.ap_matrix))
+		rc = -EEXIST;
+	else if (vm->kvm.arch.crypto.pqap_hook)
+		rc = -EBUSY;
+	else
+		vm->kvm.arch.crypto.pqap_hook = &sim_vfio_ap_hook;
+	mutex_unlock(&vm->kvm.lock);
+	return rc;
+}
+
 void sim_vm_hold_kvm_lock(struct sim_vm *vm, unsigned int ms)
 {
 	mutex_lock(&vm->kvm.lock);

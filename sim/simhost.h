@@ -170,6 +170,9 @@ void sim_vm_crycb(struct sim_vm *vm, struct sim_masks *m, bool *apie);
 unsigned long sim_vm_kicks(struct sim_vm *vm);
 /* The guest runs: it leaves data in every queue its CRYCB has. */
 void sim_vm_guest_activity(struct sim_vm *vm);
+/* vfio_ap attaches (or detaches) a mediated device to the VM: -EEXIST
+ * if the VM holds an AP matrix (patch 0006's refusal) */
+int sim_vm_vfio_ap(struct sim_vm *vm, bool attach);
 /* The VMM holds kvm->lock for ms (a long vCPU ioctl). */
 void sim_vm_hold_kvm_lock(struct sim_vm *vm, unsigned int ms);
 /* The VM's s390dbf event lines, oldest first. */

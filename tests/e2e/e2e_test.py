@@ -709,6 +709,22 @@ class TestRawIoctl(RawIoctl, E2E):
         self.assertEqual(self.attr(KVM_SET_DEVICE_ATTR, self.matrix())[0], errno.EOPNOTSUPP)
         self.s.sim("register")
 
+    def test_eexist_with_a_vfio_ap_mdev_and_back(self):
+        """EEXIST while vfio_ap owns the VM's AP configuration; vfio_ap in
+        turn refuses a VM that holds an AP matrix"""
+        import errno
+        vm = self.s.vm_ids()[0]
+        self.s.sim("vfio-ap-attach", str(vm))
+        self.assertEqual(self.attr(KVM_SET_DEVICE_ATTR, self.matrix([2], [0]))[0], errno.EEXIST)
+        self.assertEqual(self.attr(KVM_SET_DEVICE_ATTR, self.matrix([2], [0], flags=1))[0],
+                         errno.EEXIST)
+        self.assertEqual(self.s.queue("02.0000")["data"], "0")
+        self.s.sim("vfio-ap-detach", str(vm))
+        self.assertEqual(self.attr(KVM_SET_DEVICE_ATTR, self.matrix([2], [0]))[0], 0)
+        with self.assertRaises(RuntimeError) as cm:
+            self.s.sim("vfio-ap-attach", str(vm))
+        self.assertIn("File exists", str(cm.exception))
+
     def test_enomem_rolls_back(self):
         import errno
         self.assertEqual(self.attr(KVM_SET_DEVICE_ATTR, self.matrix([2], [0]))[0], 0)
