@@ -49,14 +49,18 @@
  * ap_perms_mutex, remove() (queue_removed()) under the device lock and
  * on_config_changed() (config_removed()) under ap_scan_bus_mutex: they take
  * only ap_matrix_lock; the CRYCB rewrite, the resets and the release are
- * left to the reset worker, and the queues are RESETTING meanwhile (EBUSY
- * for a SET, in use for the AP bus).
+ * left to work items, and the queues are RESETTING meanwhile (EBUSY for a
+ * SET, in use for the AP bus).
  *
- * The reset worker (one delayed work) first rewrites the CRYCB of every
- * guest whose matrix shrank behind its back (under kvm->lock), then issues
- * ZAPQ for the queues handed to it and polls them with TAPQ every
- * interval_ms, up to polls + worker_polls polls; a queue whose reset does
- * not complete by then is FAILED.  FAILED queues are not in use for the AP
+ * A queue taken from a guest behind its back waits for that guest's CRYCB
+ * rewrite (AP_MATRIX_CRYCB marker naming the guest): a per-VM delayed work
+ * takes kvm->lock with mutex_trylock() (retrying later: a VMM may hold its
+ * kvm->lock for as long as it likes, which delays only its own queues),
+ * writes the CRYCB and only then hands the queues that are not in what it
+ * wrote to the reset worker.  The reset worker (one delayed work, no
+ * kvm->lock) issues ZAPQ for the queues handed to it and polls them with
+ * TAPQ every interval_ms, up to polls + worker_polls polls; a queue whose
+ * reset does not complete by then is FAILED.  FAILED queues are not in use for the AP
  * bus: an administrator recovers one by giving it back to the host's
  * default drivers (the AP bus resets it) and then to the apmatrix driver,
  * whose probe() resets it again.
@@ -134,14 +138,22 @@ static_assert(offsetof(struct apmatrix_grant, flags) == 96);
  * An owner table marker is xa_mk_value() of: the kind (RESETTING, FAILED,
  * RESETTING_GONE of ap_matrix.h), AP_MATRIX_WORKER if the reset worker
  * drives the reset, AP_MATRIX_STARTED once it issued ZAPQ, the response
- * code of that ZAPQ and the number of polls so far.
+ * code of that ZAPQ and the number of polls so far; or, for a queue taken
+ * from a guest behind its back whose CRYCB still has it, AP_MATRIX_CRYCB
+ * and that guest's id: its CRYCB rewrite turns the marker into a worker's.
  */
 #define AP_MATRIX_KIND		0x3UL
 #define AP_MATRIX_WORKER	0x4UL
 #define AP_MATRIX_STARTED	0x8UL
+#define AP_MATRIX_CRYCB		0x10UL
 #define AP_MATRIX_RC_SHIFT	8
 #define AP_MATRIX_POLLS_SHIFT	16
 #define AP_MATRIX_POLLS_MAX	0xffffU
+#define AP_MATRIX_GUEST_SHIFT	32
+#define AP_MATRIX_GUEST_MAX	0x7fffffff
+
+/* a guest's CRYCB rewrite that found kvm->lock taken is retried this late */
+#define AP_MATRIX_REWRITE_RETRY	(HZ / 50)
 
 /* queues reset together, waiting for them with one bound */
 #define AP_MATRIX_RESET_BATCH	64
@@ -168,8 +180,10 @@ struct kvm_s390_ap_matrix_guest {
 	struct ap_matrix_masks m;	/* the VM's matrix */
 	struct ap_matrix_masks next;	/* while installing: the claimed one */
 	bool installing;		/* claimed, not yet installed */
-	bool stale;			/* the CRYCB still has more than m */
-	bool busy;			/* the reset worker rewrites the CRYCB */
+	bool dead;			/* unlisted: no more CRYCB rewrites */
+	unsigned long id;		/* in AP_MATRIX_CRYCB markers */
+	/* per VM: the only work that takes kvm->lock (mutex_trylock) */
+	struct delayed_work rewrite;
 };
 
 /* what a grant file allows to add to a VM */
@@ -185,8 +199,8 @@ static const struct kvm_s390_ap_host_ops *ap_matrix_ops;
 /* the reset worker's position in the owner table */
 static unsigned long ap_matrix_work_cursor;
 
-/* the reset worker finished a CRYCB rewrite (guest->busy cleared) */
-static DECLARE_WAIT_QUEUE_HEAD(ap_matrix_wq);
+/* the last guest id given (AP_MATRIX_CRYCB markers) */
+static unsigned long ap_matrix_last_id;
 static void ap_matrix_work_fn(struct work_struct *work);
 static DECLARE_DELAYED_WORK(ap_matrix_work, ap_matrix_work_fn);
 
@@ -384,9 +398,10 @@ static void ap_matrix_zapq(const struct kvm_s390_ap_host_ops *ops,
 		r->state = AP_MATRIX_RESET_DONE;
 		break;
 	default:
-		pr_warn("ZAPQ of AP queue %02x.%04x failed: rc=%u\n",
-			AP_MATRIX_APID(r->apqn), AP_MATRIX_APQI(r->apqn),
-			status.response_code);
+		pr_warn_ratelimited("ZAPQ of AP queue %02x.%04x failed: rc=%u\n",
+				    AP_MATRIX_APID(r->apqn),
+				    AP_MATRIX_APQI(r->apqn),
+				    status.response_code);
 		r->state = AP_MATRIX_RESET_ERROR;
 		break;
 	}
@@ -427,9 +442,10 @@ static void ap_matrix_tapq(const struct kvm_s390_ap_host_ops *ops,
 		r->state = AP_MATRIX_RESET_DONE;
 		break;
 	default:
-		pr_warn("TAPQ of AP queue %02x.%04x failed: rc=%u\n",
-			AP_MATRIX_APID(r->apqn), AP_MATRIX_APQI(r->apqn),
-			status.response_code);
+		pr_warn_ratelimited("TAPQ of AP queue %02x.%04x failed: rc=%u\n",
+				    AP_MATRIX_APID(r->apqn),
+				    AP_MATRIX_APQI(r->apqn),
+				    status.response_code);
 		r->state = AP_MATRIX_RESET_ERROR;
 		break;
 	}
@@ -459,15 +475,17 @@ static unsigned int ap_matrix_poll_limit(void)
  * A SET or VM destruction resets a batch: re-check under ap_matrix_lock
  * that each queue is still this hand-over's to reset (a queue the guest
  * keeps: still @g's; a queue that left: still marked by this hand-over),
- * ZAPQ them, then poll them with the short bound.  The wait is killable:
- * what is pending then is left to the reset worker.  Called with no lock
- * but the per-VM mutex held.
+ * ZAPQ them, then poll them with what is left of the hand-over's short
+ * bound (@polls_left polls, for all its batches together).  The wait is
+ * killable: what is pending then is left to the reset worker.  Called with
+ * no lock but the per-VM mutex held.
  */
 static void ap_matrix_reset_sync(struct kvm_s390_ap_matrix_guest *g,
-				 struct ap_matrix_reset *r, unsigned int n)
+				 struct ap_matrix_reset *r, unsigned int n,
+				 unsigned int *polls_left)
 {
 	const struct kvm_s390_ap_host_ops *ops;
-	unsigned int i, poll, pending;
+	unsigned int i, pending;
 	void *entry;
 	bool ours;
 
@@ -479,7 +497,8 @@ static void ap_matrix_reset_sync(struct kvm_s390_ap_matrix_guest *g,
 			ours = ap_matrix_guest(entry) == g;
 		else
 			ours = ap_matrix_resetting(entry) &&
-			       !(ap_matrix_marker(entry) & AP_MATRIX_WORKER);
+			       !(ap_matrix_marker(entry) &
+				 (AP_MATRIX_WORKER | AP_MATRIX_CRYCB));
 		r[i].state = ours ? AP_MATRIX_RESET_PENDING :
 				    AP_MATRIX_RESET_SKIP;
 	}
@@ -489,11 +508,12 @@ static void ap_matrix_reset_sync(struct kvm_s390_ap_matrix_guest *g,
 	for (i = 0; i < n; i++)
 		if (r[i].state == AP_MATRIX_RESET_PENDING)
 			ap_matrix_zapq(ops, &r[i]);
-	for (poll = 0; poll < kvm_s390_ap_matrix_tunables.polls; poll++) {
+	while (*polls_left) {
 		for (i = 0, pending = 0; i < n; i++)
 			pending += r[i].state == AP_MATRIX_RESET_PENDING;
 		if (!pending || fatal_signal_pending(current))
 			break;
+		(*polls_left)--;
 		ap_matrix_sleep();
 		for (i = 0; i < n; i++)
 			if (r[i].state == AP_MATRIX_RESET_PENDING)
@@ -505,8 +525,8 @@ static void ap_matrix_reset_sync(struct kvm_s390_ap_matrix_guest *g,
 static void ap_matrix_reset_failed(struct kvm *kvm, unsigned int apqn,
 				   const char *why)
 {
-	pr_warn("reset of AP queue %02x.%04x %s\n", AP_MATRIX_APID(apqn),
-		AP_MATRIX_APQI(apqn), why);
+	pr_warn_ratelimited("reset of AP queue %02x.%04x %s\n",
+			    AP_MATRIX_APID(apqn), AP_MATRIX_APQI(apqn), why);
 	if (kvm)
 		VM_EVENT(kvm, 3, "AP queue %02x.%04x: reset %s",
 			 AP_MATRIX_APID(apqn), AP_MATRIX_APQI(apqn), why);
@@ -542,7 +562,8 @@ static void ap_matrix_release_sync(struct kvm *kvm, struct ap_matrix_reset *r,
 		}
 		entry = xa_load(&ap_matrix_owners, r[i].apqn);
 		marker = ap_matrix_marker(entry);
-		if (!ap_matrix_resetting(entry) || (marker & AP_MATRIX_WORKER))
+		if (!ap_matrix_resetting(entry) ||
+		    (marker & (AP_MATRIX_WORKER | AP_MATRIX_CRYCB)))
 			continue;
 		switch (r[i].state) {
 		case AP_MATRIX_RESET_DONE:
@@ -575,8 +596,9 @@ static void ap_matrix_release_sync(struct kvm *kvm, struct ap_matrix_reset *r,
 
 /*
  * Reset the queues that left a guest (@old minus @new; with @all also every
- * queue of @new), wait for the resets with the short bound, then release
- * the queues that left.  Called with no lock but the per-VM mutex held,
+ * queue of @new), wait for the resets with the short bound (one bound for
+ * the whole hand-over, however many queues), then release the queues that
+ * left.  Called with no lock but the per-VM mutex held,
  * after the new masks were written.
  */
 static void ap_matrix_hand_over(struct kvm_s390_ap_matrix_guest *g,
@@ -584,9 +606,9 @@ static void ap_matrix_hand_over(struct kvm_s390_ap_matrix_guest *g,
 				const struct ap_matrix_masks *new, bool all,
 				unsigned long *failed_apm)
 {
+	unsigned int n, apqn, polls_left = kvm_s390_ap_matrix_tunables.polls;
 	struct ap_matrix_reset r[AP_MATRIX_RESET_BATCH];
 	struct ap_matrix_walk w;
-	unsigned int n, apqn;
 	bool leaving, more = true;
 
 	ap_matrix_walk_init(&w, old, new, all);
@@ -601,15 +623,15 @@ static void ap_matrix_hand_over(struct kvm_s390_ap_matrix_guest *g,
 		}
 		if (!n)
 			break;
-		ap_matrix_reset_sync(g, r, n);
+		ap_matrix_reset_sync(g, r, n, &polls_left);
 		ap_matrix_release_sync(g->kvm, r, n, failed_apm);
 	}
 }
 
 /*
  * Take the adapters, usage domains and control domains that are gone away
- * from @g (and from the matrix it is installing): its queues among them are
- * left to the reset worker, which first rewrites the CRYCB.
+ * from @g (and from the matrix it is installing): its queues among them wait
+ * for @g's CRYCB rewrite (queued here), which hands them to the reset worker.
  */
 static void ap_matrix_drop(struct kvm_s390_ap_matrix_guest *g,
 			   const unsigned long *apm_gone,
@@ -632,89 +654,117 @@ static void ap_matrix_drop(struct kvm_s390_ap_matrix_guest *g,
 				if (xa_load(&ap_matrix_owners, apqn) == g)
 					ap_matrix_mark(apqn,
 						       KVM_S390_AP_MATRIX_RESETTING |
-						       AP_MATRIX_WORKER);
+						       AP_MATRIX_CRYCB |
+						       g->id << AP_MATRIX_GUEST_SHIFT);
 			}
 		}
 		bitmap_andnot(ms[i]->apm, ms[i]->apm, apm_gone, AP_MATRIX_IDS);
 		bitmap_andnot(ms[i]->aqm, ms[i]->aqm, aqm_gone, AP_MATRIX_IDS);
 		bitmap_andnot(ms[i]->adm, ms[i]->adm, adm_gone, AP_MATRIX_IDS);
 	}
-	g->stale = true;
+	if (!g->dead)
+		mod_delayed_work(system_unbound_wq, &g->rewrite, 0);
 }
 
-/* write @g's matrix into its CRYCB; under kvm->lock */
-static void ap_matrix_write_crycb(struct kvm_s390_ap_matrix_guest *g)
+/*
+ * The CRYCB of @g holds @m (NULL: nothing of @g): hand the queues that wait
+ * for it and are not in @m to the reset worker.  Under ap_matrix_lock.
+ * Returns true if it handed any.
+ */
+static bool ap_matrix_crycb_done(struct kvm_s390_ap_matrix_guest *g,
+				 const struct ap_matrix_masks *m)
+{
+	unsigned long apqn, marker;
+	bool handed = false;
+	void *entry;
+
+	lockdep_assert_held(&ap_matrix_lock);
+	xa_for_each(&ap_matrix_owners, apqn, entry) {
+		marker = ap_matrix_marker(entry);
+		if (!(marker & AP_MATRIX_CRYCB) ||
+		    marker >> AP_MATRIX_GUEST_SHIFT != g->id)
+			continue;
+		if (m && ap_matrix_usage(m, AP_MATRIX_APID(apqn),
+					 AP_MATRIX_APQI(apqn)))
+			continue;
+		marker &= (1UL << AP_MATRIX_GUEST_SHIFT) - 1;
+		marker &= ~AP_MATRIX_CRYCB;
+		ap_matrix_mark(apqn, marker | AP_MATRIX_WORKER);
+		handed = true;
+	}
+	return handed;
+}
+
+/*
+ * Write @g's matrix into its CRYCB, then hand the queues that left it to the
+ * reset worker: only now does the guest no longer have them.  Under
+ * kvm->lock.  Returns true if it handed any (the caller kicks the worker).
+ */
+static bool ap_matrix_write_crycb(struct kvm_s390_ap_matrix_guest *g)
 {
 	struct kvm *kvm = g->kvm;
 	struct ap_matrix_masks m;
-	bool installed;
+	bool installed, handed;
 
 	lockdep_assert_held(&kvm->lock);
 	mutex_lock(&ap_matrix_lock);
-	g->stale = false;
 	m = g->m;
 	/* a guest being given its first matrix has nothing in its CRYCB */
 	installed = kvm->arch.crypto.ap_matrix == g;
 	mutex_unlock(&ap_matrix_lock);
-	if (!installed)
-		return;
-	if (ap_matrix_empty(&m))
-		kvm_arch_crypto_clear_masks(kvm);
-	else
-		kvm_arch_crypto_set_masks(kvm, m.apm, m.aqm, m.adm);
-}
-
-/* the reset worker: rewrite the CRYCB of one stale guest, if any */
-static bool ap_matrix_rewrite_one(void)
-{
-	struct kvm_s390_ap_matrix_guest *g;
-	bool found = false;
-
-	mutex_lock(&ap_matrix_lock);
-	list_for_each_entry(g, &ap_matrix_guests, node) {
-		if (g->stale) {
-			g->busy = true;
-			found = true;
-			break;
-		}
+	if (installed) {
+		if (ap_matrix_empty(&m))
+			kvm_arch_crypto_clear_masks(kvm);
+		else
+			kvm_arch_crypto_set_masks(kvm, m.apm, m.aqm, m.adm);
 	}
-	mutex_unlock(&ap_matrix_lock);
-	if (!found)
-		return false;
-
-	mutex_lock(&g->kvm->lock);
-	ap_matrix_write_crycb(g);
-	mutex_unlock(&g->kvm->lock);
-
+	/*
+	 * What drop() took meanwhile is still in g->m's snapshot @m, or was
+	 * already gone from it: only queues outside @m are handed.
+	 */
 	mutex_lock(&ap_matrix_lock);
-	g->busy = false;
+	handed = ap_matrix_crycb_done(g, installed ? &m : NULL);
 	mutex_unlock(&ap_matrix_lock);
-	wake_up_all(&ap_matrix_wq);
-	return true;
+	return handed;
 }
 
-static bool ap_matrix_any_stale(void)
+/*
+ * A guest's CRYCB rewrite, queued by drop().  It never waits for kvm->lock,
+ * which a VMM can hold for as long as it likes: it retries later instead.
+ * Only this guest's queues wait for it; the reset worker goes on with
+ * everybody else's.
+ */
+static void ap_matrix_rewrite_fn(struct work_struct *work)
 {
-	struct kvm_s390_ap_matrix_guest *g;
+	struct kvm_s390_ap_matrix_guest *g =
+		container_of(to_delayed_work(work),
+			     struct kvm_s390_ap_matrix_guest, rewrite);
+	bool handed;
 
-	lockdep_assert_held(&ap_matrix_lock);
-	list_for_each_entry(g, &ap_matrix_guests, node)
-		if (g->stale)
-			return true;
-	return false;
+	if (!mutex_trylock(&g->kvm->lock)) {
+		mutex_lock(&ap_matrix_lock);
+		if (!g->dead)
+			queue_delayed_work(system_unbound_wq, &g->rewrite,
+					   AP_MATRIX_REWRITE_RETRY);
+		mutex_unlock(&ap_matrix_lock);
+		return;
+	}
+	handed = ap_matrix_write_crycb(g);
+	mutex_unlock(&g->kvm->lock);
+	if (handed)
+		ap_matrix_kick();
 }
 
-/* is there a CRYCB rewrite or a reset left to the worker? */
+/* is there a reset left to the worker, or a queue waiting for a CRYCB? */
 static bool ap_matrix_work_left(void)
 {
 	unsigned long apqn;
 	void *entry;
 
 	lockdep_assert_held(&ap_matrix_lock);
-	if (ap_matrix_any_stale())
-		return true;
 	xa_for_each(&ap_matrix_owners, apqn, entry)
-		if (ap_matrix_marker(entry) & AP_MATRIX_WORKER)
+		if (ap_matrix_marker(entry) &
+		    (AP_MATRIX_WORKER | AP_MATRIX_CRYCB))
 			return true;
 	return false;
 }
@@ -790,9 +840,9 @@ static void ap_matrix_work_update(struct ap_matrix_reset *r, unsigned int n)
 }
 
 /*
- * The reset worker: CRYCB rewrites first, so that a queue is only reset
- * after it left its guest's CRYCB, then one round (ZAPQ or one TAPQ) of up
- * to a batch of resets; requeued while anything is left.
+ * The reset worker: one round (ZAPQ or one TAPQ) of up to a batch of the
+ * resets handed to it (each queue already left its guest's CRYCB); requeued
+ * while anything is left.  It takes no kvm->lock.
  */
 static void ap_matrix_work_fn(struct work_struct *work)
 {
@@ -801,18 +851,7 @@ static void ap_matrix_work_fn(struct work_struct *work)
 	unsigned int i, n;
 	bool more, left;
 
-	for (;;) {
-		while (ap_matrix_rewrite_one())
-			;
-		mutex_lock(&ap_matrix_lock);
-		/*
-		 * With no guest stale under the lock, every queue handed to
-		 * the worker has left its guest's CRYCB.
-		 */
-		if (!ap_matrix_any_stale())
-			break;
-		mutex_unlock(&ap_matrix_lock);
-	}
+	mutex_lock(&ap_matrix_lock);
 	n = ap_matrix_work_collect(r, &more);
 	ops = ap_matrix_get_ops_locked();
 	mutex_unlock(&ap_matrix_lock);
@@ -853,17 +892,36 @@ static void ap_matrix_flush_work(void)
 	}
 }
 
-/* take @g off the guest list, once the worker is done with it */
+/*
+ * Take @g off the guest list, with no vCPU of it running any more (the VM is
+ * destroyed, or was never given a matrix): the queues waiting for its CRYCB
+ * rewrite are the reset worker's, and the rewrite is cancelled.
+ */
 static void ap_matrix_unlist(struct kvm_s390_ap_matrix_guest *g)
 {
 	mutex_lock(&ap_matrix_lock);
 	list_del(&g->node);
-	while (g->busy) {
-		mutex_unlock(&ap_matrix_lock);
-		wait_event(ap_matrix_wq, !READ_ONCE(g->busy));
-		mutex_lock(&ap_matrix_lock);
-	}
+	g->dead = true;
+	ap_matrix_crycb_done(g, NULL);
 	mutex_unlock(&ap_matrix_lock);
+	cancel_delayed_work_sync(&g->rewrite);
+}
+
+/* put @g on the guest list with an id no listed guest has */
+static void ap_matrix_list(struct kvm_s390_ap_matrix_guest *g)
+{
+	struct kvm_s390_ap_matrix_guest *o;
+	bool taken;
+
+	lockdep_assert_held(&ap_matrix_lock);
+	do {
+		ap_matrix_last_id = ap_matrix_last_id % AP_MATRIX_GUEST_MAX + 1;
+		taken = false;
+		list_for_each_entry(o, &ap_matrix_guests, node)
+			taken |= o->id == ap_matrix_last_id;
+	} while (taken);
+	g->id = ap_matrix_last_id;
+	list_add(&g->node, &ap_matrix_guests);
 }
 
 static const char *ap_matrix_rule_name(int rc)
@@ -1113,7 +1171,6 @@ static void ap_matrix_install(struct kvm_s390_ap_matrix_guest *g,
 	}
 	g->m = *new;
 	g->installing = false;
-	g->stale = false;
 	/* published under kvm->lock: vfio_ap checks it there */
 	WRITE_ONCE(kvm->arch.crypto.ap_matrix, g);
 	mutex_unlock(&ap_matrix_lock);
@@ -1135,6 +1192,35 @@ static int ap_matrix_check_vfio(struct kvm *kvm)
 	rc = kvm->arch.crypto.pqap_hook ? -EEXIST : 0;
 	mutex_unlock(&kvm->lock);
 	return rc;
+}
+
+/*
+ * The VM holds the empty matrix: it no longer holds an AP matrix at all, so
+ * vfio_ap may have the VM's AP configuration.  Under the per-VM mutex; the
+ * pointer is cleared under kvm->lock, where vfio_ap checks it (if a fatal
+ * signal interrupts the wait, the VM keeps the empty matrix).  The CRYCB
+ * was written empty and nothing of @g was added since: no queue waits for
+ * a rewrite of it any more.
+ */
+static void ap_matrix_forget(struct kvm_s390_ap_matrix_guest *g)
+{
+	struct kvm *kvm = g->kvm;
+	bool empty;
+
+	if (mutex_lock_killable(&kvm->lock))
+		return;
+	mutex_lock(&ap_matrix_lock);
+	empty = ap_matrix_empty(&g->m) && !g->installing;
+	if (empty)
+		WRITE_ONCE(kvm->arch.crypto.ap_matrix, NULL);
+	mutex_unlock(&ap_matrix_lock);
+	mutex_unlock(&kvm->lock);
+	if (!empty)
+		return;
+	VM_EVENT(kvm, 3, "%s", "AP matrix released (empty matrix)");
+	ap_matrix_unlist(g);
+	ap_matrix_kick();
+	kfree(g);
 }
 
 /* the SET from EEXIST on; under the per-VM mutex */
@@ -1160,6 +1246,7 @@ static int ap_matrix_set_locked(struct kvm *kvm,
 		if (!g)
 			return -ENOMEM;
 		g->kvm = kvm;
+		INIT_DELAYED_WORK(&g->rewrite, ap_matrix_rewrite_fn);
 		fresh = true;
 	}
 
@@ -1177,7 +1264,7 @@ static int ap_matrix_set_locked(struct kvm *kvm,
 		goto out_free;
 	}
 	if (fresh)
-		list_add(&g->node, &ap_matrix_guests);
+		ap_matrix_list(g);
 	g->next = *req;
 	rc = ap_matrix_claim(g);
 	mutex_unlock(&ap_matrix_lock);
@@ -1203,8 +1290,11 @@ static int ap_matrix_set_locked(struct kvm *kvm,
 
 	ap_matrix_hand_over(g, &old, &new, flags & KVM_S390_AP_MATRIX_RESET,
 			    failed_apm);
-	if (bitmap_empty(failed_apm, AP_MATRIX_IDS))
+	if (bitmap_empty(failed_apm, AP_MATRIX_IDS)) {
+		if (ap_matrix_empty(&new))
+			ap_matrix_forget(g);
 		return 0;
+	}
 
 	/* EIO: the adapters of the queues whose reset failed leave the VM */
 	VM_EVENT(kvm, 3, "%s",
@@ -1212,11 +1302,12 @@ static int ap_matrix_set_locked(struct kvm *kvm,
 	mutex_lock(&ap_matrix_lock);
 	ap_matrix_drop(g, failed_apm, none, none);
 	mutex_unlock(&ap_matrix_lock);
+	/* rewrite now if we can; else drop() queued the rewrite */
 	if (!mutex_lock_killable(&kvm->lock)) {
-		ap_matrix_write_crycb(g);
+		if (ap_matrix_write_crycb(g))
+			ap_matrix_kick();
 		mutex_unlock(&kvm->lock);
 	}
-	ap_matrix_kick();
 	return -EIO;
 
 out_unlist:
@@ -1362,7 +1453,7 @@ void kvm_s390_ap_matrix_destroy(struct kvm *kvm)
 	VM_EVENT(kvm, 3, "%s", "AP matrix released (VM destroyed)");
 	mutex_unlock(&ap_matrix_lock);
 
-	/* what left the host meanwhile is the worker's, no longer stale */
+	/* what waited for the CRYCB rewrite is the worker's now */
 	ap_matrix_kick();
 	ap_matrix_hand_over(g, &old, &none, false, failed_apm);
 	kfree(g);
@@ -1373,6 +1464,10 @@ void kvm_s390_ap_matrix_exit(void)
 {
 	ap_matrix_flush_work();
 	cancel_delayed_work_sync(&ap_matrix_work);
+	/* failed queues' markers: nobody resets them any more */
+	mutex_lock(&ap_matrix_lock);
+	xa_destroy(&ap_matrix_owners);
+	mutex_unlock(&ap_matrix_lock);
 }
 
 /**
@@ -1412,6 +1507,39 @@ void kvm_s390_ap_matrix_unregister(const struct kvm_s390_ap_host_ops *ops)
 	mutex_unlock(&ap_matrix_lock);
 }
 EXPORT_SYMBOL_GPL(kvm_s390_ap_matrix_unregister);
+
+/**
+ * kvm_s390_ap_matrix_release_all - take every queue from every guest
+ *
+ * Called by the AP driver's module exit after it unregistered its
+ * operations and before it unregisters from the AP bus, while the AP bus
+ * still asks its in_use(): every guest loses all its adapters (as if each
+ * queue were removed), and this returns once every CRYCB was rewritten and
+ * every queue that left was reset (released) or given up as failed (kept
+ * failed; after the unload nothing protects a failed queue any more).  It
+ * waits for each guest's kvm->lock: exit cannot fail.
+ */
+void kvm_s390_ap_matrix_release_all(void)
+{
+	static const unsigned long none[AP_MATRIX_WORDS];
+	unsigned long all[AP_MATRIX_WORDS];
+	struct kvm_s390_ap_matrix_guest *g;
+
+	bitmap_fill(all, AP_MATRIX_IDS);
+	mutex_lock(&ap_matrix_lock);
+	list_for_each_entry(g, &ap_matrix_guests, node) {
+		if (bitmap_empty(g->m.apm, AP_MATRIX_IDS) &&
+		    !(g->installing &&
+		      !bitmap_empty(g->next.apm, AP_MATRIX_IDS)))
+			continue;
+		ap_matrix_drop(g, all, none, none);
+		VM_EVENT(g->kvm, 3, "%s",
+			 "AP matrix: AP driver unloaded, adapters unplugged");
+	}
+	mutex_unlock(&ap_matrix_lock);
+	ap_matrix_flush_work();
+}
+EXPORT_SYMBOL_GPL(kvm_s390_ap_matrix_release_all);
 
 /**
  * kvm_s390_ap_matrix_in_use - are any of these queues held by a guest?

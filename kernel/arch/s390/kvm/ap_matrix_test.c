@@ -21,6 +21,7 @@
 #include <linux/completion.h>
 #include <linux/cred.h>
 #include <linux/debugfs.h>
+#include <linux/delay.h>
 #include <linux/fdtable.h>
 #include <linux/file.h>
 #include <linux/fs.h>
@@ -1930,6 +1931,130 @@ static void test_handover_many(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, set(b, mx(1, 2, 0, 64), 0), 0);
 }
 
+/* wait at most LONG_WAIT until the queue's owner table entry is gone */
+static bool wait_free(unsigned int apqn)
+{
+	unsigned long end = jiffies + LONG_WAIT;
+
+	while (kvm_s390_ap_matrix_owner(apqn)) {
+		if (time_after(jiffies, end))
+			return false;
+		msleep(20);
+	}
+	return true;
+}
+
+/*
+ * A VMM holding its kvm->lock (for as long as it likes: a PV unpack, or
+ * KVM_PV_ENABLE waiting for a parked vCPU) delays only its own queues'
+ * CRYCB rewrite and resets, never another VM's; and a queue taken from a
+ * guest is not reset while the guest's CRYCB still has it.
+ */
+static void test_rewrite_per_vm(struct kunit *test)
+{
+	struct kvm *a = apm_vm(test, CRYCB_FORMAT2);
+	struct kvm *b = apm_vm(test, CRYCB_FORMAT2);
+
+	KUNIT_ASSERT_EQ(test, set(a, mx(1, 1, 1, 1), 0), 0);
+	KUNIT_ASSERT_EQ(test, set(b, mx(2, 2, 1, 1), 0), 0);
+	mutex_lock(&a->lock);
+	kvm_s390_ap_matrix_queue_removed(APQN(1, 1));
+	kvm_s390_ap_matrix_queue_removed(APQN(2, 1));
+	/* B's queue is rewritten out, reset and released */
+	KUNIT_EXPECT_TRUE_MSG(test, wait_free(APQN(2, 1)),
+			      "B's reset waits for A's kvm->lock");
+	KUNIT_EXPECT_EQ(test, fake->zapqs[APQN(2, 1)], 1);
+	KUNIT_EXPECT_EQ(test, b->arch.crypto.crycb->apcb1.apm[0], 0);
+	/* A's CRYCB still has its queue: not reset, not free */
+	msleep(50);
+	KUNIT_EXPECT_EQ(test, fake->zapqs[APQN(1, 1)], 0);
+	KUNIT_EXPECT_EQ(test, qstate(APQN(1, 1)), KVM_S390_AP_QUEUE_RESETTING);
+	KUNIT_EXPECT_EQ(test, a->arch.crypto.crycb->apcb1.apm[0], 1ULL << 62);
+	KUNIT_EXPECT_TRUE(test, in_use(1, 1));
+	mutex_unlock(&a->lock);
+	/* once A's lock is free, its CRYCB is rewritten, then the reset */
+	KUNIT_EXPECT_TRUE(test, wait_free(APQN(1, 1)));
+	KUNIT_EXPECT_EQ(test, a->arch.crypto.crycb->apcb1.apm[0], 0);
+	KUNIT_EXPECT_EQ(test, fake->zapqs[APQN(1, 1)], 1);
+}
+
+/*
+ * One short bound for a whole hand-over, however many batches of queues it
+ * resets: 100 queues whose resets do not complete cost the SET polls TAPQ
+ * rounds of the first batch only, the rest is the reset worker's.
+ */
+static void test_handover_one_bound(struct kunit *test)
+{
+	struct kvm *a = apm_vm(test, CRYCB_FORMAT2);
+	unsigned int apid, apqi;
+
+	kvm_s390_ap_matrix_tunables.polls = 3;
+	/* 2 x 50 = 100 queues, more than one batch of 64 */
+	KUNIT_ASSERT_EQ(test, set(a, mx(1, 2, 0, 49), 0), 0);
+	fake->tapq_default = RC_RESET_IN_PROGRESS;
+	/* the worker's polls are held: only the SET's are counted */
+	fake_block_first_worker_tapq();
+	fake->ntapq = 0;
+	KUNIT_EXPECT_EQ(test, set(a, mx_empty(), 0), 0);
+	KUNIT_EXPECT_LE(test, fake->ntapq, 3 * 64);
+	KUNIT_EXPECT_EQ(test, fake->nzapq, 100);
+	fake->tapq_default = RC_NORMAL;
+	fake_release_tapq();
+	apm_flush();
+	for (apid = 1; apid <= 2; apid++)
+		for (apqi = 0; apqi <= 49; apqi++)
+			KUNIT_EXPECT_EQ(test, qstate(APQN(apid, apqi)),
+					KVM_S390_AP_QUEUE_FREE);
+}
+
+/*
+ * A VM that set the empty matrix holds no AP matrix any more: vfio_ap may
+ * attach to it (it checks kvm->arch.crypto.ap_matrix under kvm->lock).
+ */
+static void test_empty_matrix_forgets(struct kunit *test)
+{
+	struct kvm *a = apm_vm(test, CRYCB_FORMAT2);
+
+	KUNIT_ASSERT_EQ(test, set(a, mx(1, 1, 1, 1), 0), 0);
+	KUNIT_EXPECT_NOT_NULL(test, a->arch.crypto.ap_matrix);
+	KUNIT_EXPECT_EQ(test, set(a, mx_empty(), 0), 0);
+	KUNIT_EXPECT_NULL(test, a->arch.crypto.ap_matrix);
+	KUNIT_EXPECT_TRUE(test, get_is(a, mx_empty()));
+	KUNIT_EXPECT_TRUE(test, crycb_zero(a));
+	apm_flush();
+	KUNIT_EXPECT_EQ(test, qstate(APQN(1, 1)), KVM_S390_AP_QUEUE_FREE);
+	/* and it may be given a matrix again */
+	KUNIT_EXPECT_EQ(test, set(a, mx(1, 1, 1, 1), 0), 0);
+	KUNIT_EXPECT_NOT_NULL(test, a->arch.crypto.ap_matrix);
+	KUNIT_EXPECT_EQ(test, a->arch.crypto.crycb->apcb1.apm[0], 1ULL << 62);
+}
+
+/*
+ * The AP driver's module exit takes every queue from every guest and
+ * returns only once the CRYCBs were rewritten and the queues reset, while
+ * the AP bus still asks its in_use().
+ */
+static void test_release_all(struct kunit *test)
+{
+	struct kvm *a = apm_vm(test, CRYCB_FORMAT2);
+	struct kvm *b = apm_vm(test, CRYCB_FORMAT2);
+	struct kvm_s390_ap_matrix g;
+
+	KUNIT_ASSERT_EQ(test, set(a, mx(1, 1, 1, 2), 0), 0);
+	KUNIT_ASSERT_EQ(test, set(b, mx(2, 2, 1, 1), 0), 0);
+	kvm_s390_ap_matrix_release_all();
+	KUNIT_EXPECT_EQ(test, qstate(APQN(1, 1)), KVM_S390_AP_QUEUE_FREE);
+	KUNIT_EXPECT_EQ(test, qstate(APQN(1, 2)), KVM_S390_AP_QUEUE_FREE);
+	KUNIT_EXPECT_EQ(test, qstate(APQN(2, 1)), KVM_S390_AP_QUEUE_FREE);
+	KUNIT_EXPECT_EQ(test, fake->zapqs[APQN(1, 1)], 1);
+	KUNIT_EXPECT_EQ(test, fake->zapqs[APQN(1, 2)], 1);
+	KUNIT_EXPECT_EQ(test, fake->zapqs[APQN(2, 1)], 1);
+	KUNIT_EXPECT_EQ(test, a->arch.crypto.crycb->apcb1.apm[0], 0);
+	KUNIT_EXPECT_EQ(test, b->arch.crypto.crycb->apcb1.apm[0], 0);
+	KUNIT_ASSERT_EQ(test, get(a, &g), 0);
+	KUNIT_EXPECT_EQ(test, g.apm[0], 0);
+}
+
 /*
  * The AP driver is unloaded: the AP bus removes every queue from it first
  * (remove(), with the host operations still registered), so each queue a
@@ -2609,6 +2734,10 @@ static struct kunit_case ap_matrix_test_cases[] = {
 	KUNIT_CASE(test_reset_eio),
 	KUNIT_CASE(test_handover_many),
 	KUNIT_CASE(test_driver_unload),
+	KUNIT_CASE(test_rewrite_per_vm),
+	KUNIT_CASE(test_handover_one_bound),
+	KUNIT_CASE(test_release_all),
+	KUNIT_CASE(test_empty_matrix_forgets),
 	KUNIT_CASE(test_destroy_without_ops),
 	KUNIT_CASE(test_reset_worker_never_finishes),
 	KUNIT_CASE_SLOW(test_alloc_failure),

@@ -294,12 +294,15 @@ static void __exit ap_matrix_drv_exit(void)
 	/*
 	 * Unregister the operations first: from now on a SET answers
 	 * EOPNOTSUPP and HAS -ENXIO, so no SET claims a queue while the
-	 * queues leave.  Then the AP driver's remove() takes every queue from
-	 * the guest holding it; KVM resets it with the PQAP instructions and
-	 * releases it only once the reset completed.
+	 * queues leave.  Then take every queue from every guest and wait
+	 * until the CRYCBs were rewritten and the queues reset (KVM uses the
+	 * PQAP instructions now), while the AP bus still asks our in_use():
+	 * nobody may have a queue before its reset completed.  Only then
+	 * leave the AP bus.
 	 */
 	kvm_s390_ap_matrix_unregister(&ap_matrix_host_ops);
 	misc_deregister(&ap_matrix_misc);
+	kvm_s390_ap_matrix_release_all();
 	ap_driver_unregister(&ap_matrix_drv);
 }
 

@@ -66,14 +66,24 @@ enum kvm_s390_ap_queue_state {
 
 int kvm_s390_ap_matrix_register(const struct kvm_s390_ap_host_ops *ops);
 void kvm_s390_ap_matrix_unregister(const struct kvm_s390_ap_host_ops *ops);
+void kvm_s390_ap_matrix_release_all(void);
 bool kvm_s390_ap_matrix_in_use(unsigned long *apm, unsigned long *aqm);
 void kvm_s390_ap_matrix_queue_probed(unsigned int apqn);
 void kvm_s390_ap_matrix_queue_removed(unsigned int apqn);
 void kvm_s390_ap_matrix_config_removed(unsigned long *apm_gone,
 				       unsigned long *aqm_gone,
 				       unsigned long *adm_gone);
+#if IS_ENABLED(CONFIG_S390_AP_MATRIX)
 enum kvm_s390_ap_queue_state
 kvm_s390_ap_matrix_queue_state(unsigned int apqn, pid_t *pid);
+#else
+/* for vfio_ap: without the AP matrix attribute no queue is ever held */
+static inline enum kvm_s390_ap_queue_state
+kvm_s390_ap_matrix_queue_state(unsigned int apqn, pid_t *pid)
+{
+	return KVM_S390_AP_QUEUE_FREE;
+}
+#endif
 int kvm_s390_ap_matrix_grant_create(const struct apmatrix_grant *req);
 
 #endif /* _ASM_S390_KVM_AP_MATRIX_H */
