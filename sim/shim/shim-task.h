@@ -167,6 +167,10 @@ static inline struct fd fdget(unsigned int fd) { struct fd f = { fget(fd) }; ret
 static inline void fdput(struct fd f) { if (f.file) fput(f.file); }
 #define fd_file(f) ((f).file)
 #define fd_empty(f) (!(f).file)
+/* CLASS(fd, f)(fd), as <linux/file.h>'s DEFINE_CLASS(fd, ...) */
+typedef struct fd class_fd_t;
+static inline void class_fd_destructor(class_fd_t *p) { fdput(*p); }
+static inline class_fd_t class_fd_constructor(int fd) { return fdget(fd); }
 struct file *anon_inode_getfile(const char *name, const struct file_operations *fops,
 				void *priv, int flags);
 int anon_inode_getfd(const char *name, const struct file_operations *fops, void *priv, int flags);

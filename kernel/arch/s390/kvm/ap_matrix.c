@@ -140,12 +140,15 @@ static_assert(offsetof(struct apmatrix_grant, flags) == 96);
  * drives the reset, AP_MATRIX_STARTED once it issued ZAPQ, the response
  * code of that ZAPQ and the number of polls so far; or, for a queue taken
  * from a guest behind its back whose CRYCB still has it, AP_MATRIX_CRYCB
- * and that guest's id: its CRYCB rewrite turns the marker into a worker's.
+ * and that guest's id: its CRYCB rewrite turns the marker into a worker's,
+ * or with AP_MATRIX_FAIL (a RESET of a kept queue that did not complete)
+ * into FAILED.
  */
 #define AP_MATRIX_KIND		0x3UL
 #define AP_MATRIX_WORKER	0x4UL
 #define AP_MATRIX_STARTED	0x8UL
 #define AP_MATRIX_CRYCB		0x10UL
+#define AP_MATRIX_FAIL		0x20UL
 #define AP_MATRIX_RC_SHIFT	8
 #define AP_MATRIX_POLLS_SHIFT	16
 #define AP_MATRIX_POLLS_MAX	0xffffU
@@ -538,9 +541,11 @@ static void ap_matrix_reset_failed(struct kvm *kvm, unsigned int apqn,
  * still pending to the reset worker.  Adds the adapter of every kept queue
  * whose reset did not complete to @failed_apm.
  */
-static void ap_matrix_release_sync(struct kvm *kvm, struct ap_matrix_reset *r,
-				   unsigned int n, unsigned long *failed_apm)
+static void ap_matrix_release_sync(struct kvm_s390_ap_matrix_guest *g,
+				   struct ap_matrix_reset *r, unsigned int n,
+				   unsigned long *failed_apm)
 {
+	struct kvm *kvm = g->kvm;
 	unsigned int i, polls = kvm_s390_ap_matrix_tunables.polls;
 	unsigned long marker;
 	bool worker = false;
@@ -552,12 +557,17 @@ static void ap_matrix_release_sync(struct kvm *kvm, struct ap_matrix_reset *r,
 		if (r[i].state == AP_MATRIX_RESET_SKIP)
 			continue;
 		if (r[i].keep) {
-			if (r[i].state != AP_MATRIX_RESET_DONE) {
-				ap_matrix_reset_failed(kvm, r[i].apqn,
-						       "did not complete");
-				set_bit_inv(AP_MATRIX_APID(r[i].apqn),
-					    failed_apm);
-			}
+			if (r[i].state == AP_MATRIX_RESET_DONE)
+				continue;
+			ap_matrix_reset_failed(kvm, r[i].apqn,
+					       "did not complete");
+			set_bit_inv(AP_MATRIX_APID(r[i].apqn), failed_apm);
+			/* failed once its adapter left the CRYCB (EIO) */
+			if (xa_load(&ap_matrix_owners, r[i].apqn) == g)
+				ap_matrix_mark(r[i].apqn,
+					       KVM_S390_AP_MATRIX_RESETTING |
+					       AP_MATRIX_CRYCB | AP_MATRIX_FAIL |
+					       g->id << AP_MATRIX_GUEST_SHIFT);
 			continue;
 		}
 		entry = xa_load(&ap_matrix_owners, r[i].apqn);
@@ -624,14 +634,15 @@ static void ap_matrix_hand_over(struct kvm_s390_ap_matrix_guest *g,
 		if (!n)
 			break;
 		ap_matrix_reset_sync(g, r, n, &polls_left);
-		ap_matrix_release_sync(g->kvm, r, n, failed_apm);
+		ap_matrix_release_sync(g, r, n, failed_apm);
 	}
 }
 
 /*
  * Take the adapters, usage domains and control domains that are gone away
  * from @g (and from the matrix it is installing): its queues among them wait
- * for @g's CRYCB rewrite (queued here), which hands them to the reset worker.
+ * for @g's CRYCB rewrite (queued here), which hands them to the reset worker;
+ * the caller kicks the reset worker.
  */
 static void ap_matrix_drop(struct kvm_s390_ap_matrix_guest *g,
 			   const unsigned long *apm_gone,
@@ -640,8 +651,15 @@ static void ap_matrix_drop(struct kvm_s390_ap_matrix_guest *g,
 {
 	struct ap_matrix_masks *ms[2] = { &g->m, NULL };
 	unsigned int i, apid, apqi, apqn;
+	unsigned long marker;
 
 	lockdep_assert_held(&ap_matrix_lock);
+	/* an unlisted guest runs no vCPU: its queues are the worker's */
+	marker = KVM_S390_AP_MATRIX_RESETTING;
+	if (g->dead)
+		marker |= AP_MATRIX_WORKER;
+	else
+		marker |= AP_MATRIX_CRYCB | g->id << AP_MATRIX_GUEST_SHIFT;
 	if (g->installing)
 		ms[1] = &g->next;
 	for (i = 0; i < ARRAY_SIZE(ms) && ms[i]; i++) {
@@ -652,10 +670,7 @@ static void ap_matrix_drop(struct kvm_s390_ap_matrix_guest *g,
 					continue;
 				apqn = AP_MATRIX_APQN(apid, apqi);
 				if (xa_load(&ap_matrix_owners, apqn) == g)
-					ap_matrix_mark(apqn,
-						       KVM_S390_AP_MATRIX_RESETTING |
-						       AP_MATRIX_CRYCB |
-						       g->id << AP_MATRIX_GUEST_SHIFT);
+					ap_matrix_mark(apqn, marker);
 			}
 		}
 		bitmap_andnot(ms[i]->apm, ms[i]->apm, apm_gone, AP_MATRIX_IDS);
@@ -687,6 +702,10 @@ static bool ap_matrix_crycb_done(struct kvm_s390_ap_matrix_guest *g,
 		if (m && ap_matrix_usage(m, AP_MATRIX_APID(apqn),
 					 AP_MATRIX_APQI(apqn)))
 			continue;
+		if (marker & AP_MATRIX_FAIL) {
+			ap_matrix_mark(apqn, KVM_S390_AP_MATRIX_FAILED);
+			continue;
+		}
 		marker &= (1UL << AP_MATRIX_GUEST_SHIFT) - 1;
 		marker &= ~AP_MATRIX_CRYCB;
 		ap_matrix_mark(apqn, marker | AP_MATRIX_WORKER);
@@ -1040,30 +1059,20 @@ static int ap_matrix_check_authority(struct kvm *kvm,
 }
 
 /*
- * The rules from ENODEV on, in order; under ops->lock() and ap_matrix_lock.
- * @g is the VM's state, NULL if it never held a matrix.
+ * The rules from EADDRNOTAVAIL on, in order; under ops->lock() and
+ * ap_matrix_lock.  @g is the VM's state, NULL if it never held a matrix.
  */
 static int ap_matrix_check(struct kvm *kvm,
 			   struct kvm_s390_ap_matrix_guest *g,
 			   const struct kvm_s390_ap_host_ops *ops,
-			   const struct kvm_s390_ap_host_config *cfg,
-			   const struct ap_matrix_masks *m,
-			   const struct ap_matrix_grant *grant, bool probe)
+			   const struct ap_matrix_masks *m, bool probe)
 {
-	static const struct ap_matrix_masks none;
 	unsigned int apid, apqi, apqn, inuse = 0, busy = 0;
 	bool has_inuse = false, has_busy = false;
 	void *entry;
 	int rc;
 
 	lockdep_assert_held(&ap_matrix_lock);
-	rc = ap_matrix_check_range(kvm, cfg, m, probe);
-	if (rc)
-		return rc;
-	rc = ap_matrix_check_authority(kvm, m, g ? &g->m : &none, grant,
-				       probe);
-	if (rc)
-		return rc;
 
 	for_each_set_bit_inv(apid, m->apm, AP_MATRIX_IDS) {
 		for_each_set_bit_inv(apqi, m->aqm, AP_MATRIX_IDS) {
@@ -1233,14 +1242,33 @@ static int ap_matrix_set_locked(struct kvm *kvm,
 	struct kvm_s390_ap_matrix_guest *g = kvm->arch.crypto.ap_matrix;
 	unsigned long failed_apm[AP_MATRIX_WORDS] = {};
 	static const unsigned long none[AP_MATRIX_WORDS];
+	struct ap_matrix_masks old, new, held = {};
 	struct kvm_s390_ap_host_config cfg;
-	struct ap_matrix_masks old, new;
 	bool fresh = false;
 	int rc;
 
 	rc = ap_matrix_check_vfio(kvm);
 	if (rc)
 		return rc;
+	/*
+	 * ENODEV and EPERM need none of the AP locks, so a refused request
+	 * does not contend them (and capable() runs under none): the host
+	 * configuration is a copy, and what the VM holds changes only under
+	 * the per-VM mutex or shrinks (drop(); a queue dropped meanwhile is
+	 * still EBUSY until its reset completed).
+	 */
+	ops->config(&cfg);
+	if (g) {
+		mutex_lock(&ap_matrix_lock);
+		held = g->m;
+		mutex_unlock(&ap_matrix_lock);
+	}
+	rc = ap_matrix_check_range(kvm, &cfg, req, probe);
+	if (!rc)
+		rc = ap_matrix_check_authority(kvm, req, &held, grant, probe);
+	if (rc)
+		return rc;
+
 	if (!g && !probe && !ap_matrix_empty(req)) {
 		g = kzalloc(sizeof(*g), GFP_KERNEL_ACCOUNT);
 		if (!g)
@@ -1253,10 +1281,8 @@ static int ap_matrix_set_locked(struct kvm *kvm,
 	rc = ops->lock();
 	if (rc)
 		goto out_free;
-	ops->config(&cfg);
 	mutex_lock(&ap_matrix_lock);
-	rc = ap_matrix_check(kvm, fresh ? NULL : g, ops, &cfg, req, grant,
-			     probe);
+	rc = ap_matrix_check(kvm, fresh ? NULL : g, ops, req, probe);
 	if (rc || probe || !g) {
 		/* refused, a probe, or nothing held and nothing to hold */
 		mutex_unlock(&ap_matrix_lock);
@@ -1375,19 +1401,17 @@ kvm_s390_ap_matrix_set_matrix(struct kvm *kvm,
 int kvm_s390_ap_matrix_set(struct kvm *kvm, struct kvm_device_attr *attr)
 {
 	struct kvm_s390_ap_matrix req;
-	struct file *grant = NULL;
-	int rc;
 
 	if (attr->attr != KVM_S390_VM_CRYPTO_SET_AP_MATRIX)
 		return -ENXIO;
 	if (copy_from_user(&req, u64_to_user_ptr(attr->addr), sizeof(req)))
 		return -EFAULT;
-	if ((req.flags & KVM_S390_AP_MATRIX_GRANT) && req.grant_fd >= 0)
-		grant = fget(req.grant_fd);
-	rc = kvm_s390_ap_matrix_set_matrix(kvm, &req, grant);
-	if (grant)
-		fput(grant);
-	return rc;
+	if (!(req.flags & KVM_S390_AP_MATRIX_GRANT) || req.grant_fd < 0)
+		return kvm_s390_ap_matrix_set_matrix(kvm, &req, NULL);
+
+	/* the grant file is held across the whole SET */
+	CLASS(fd, grant)(req.grant_fd);
+	return kvm_s390_ap_matrix_set_matrix(kvm, &req, fd_file(grant));
 }
 
 int kvm_s390_ap_matrix_get(struct kvm *kvm, struct kvm_device_attr *attr)

@@ -1886,6 +1886,8 @@ static void test_reset_eio(struct kunit *test)
 	apm_flush();
 	KUNIT_EXPECT_EQ(test, qstate(APQN(2, 2)),
 			KVM_S390_AP_QUEUE_RESET_FAILED);
+	/* marked failed by the SET (contract), not retried by the worker */
+	KUNIT_EXPECT_EQ(test, fake->zapqs[APQN(2, 2)], 1);
 	KUNIT_EXPECT_EQ(test, set(b, mx(2, 2, 2, 2), 0), -EBUSY);
 	/* 2.1 was reset and left the VM: free */
 	KUNIT_EXPECT_EQ(test, qstate(APQN(2, 1)), KVM_S390_AP_QUEUE_FREE);
@@ -2005,6 +2007,32 @@ static void test_handover_one_bound(struct kunit *test)
 		for (apqi = 0; apqi <= 49; apqi++)
 			KUNIT_EXPECT_EQ(test, qstate(APQN(apid, apqi)),
 					KVM_S390_AP_QUEUE_FREE);
+}
+
+/*
+ * A request refused for its range (ENODEV) or authority (EPERM) takes no AP
+ * bus lock: a VMM looping refused SETs or probes does not contend it.
+ */
+static void test_refusal_no_ap_lock(struct kunit *test)
+{
+	struct kvm *a = apm_vm(test, CRYCB_FORMAT2);
+	const struct cred *old;
+	int n;
+
+	KUNIT_ASSERT_EQ(test, set(a, mx(1, 1, 1, 1), 0), 0);
+	n = atomic_read(&fake->nunlock);
+	old = admin_drop(test);
+	KUNIT_EXPECT_EQ(test, set(a, mx(1, 2, 1, 1), 0), -EPERM);
+	KUNIT_EXPECT_EQ(test, validate(a, mx(1, 1, 1, 2)), -EPERM);
+	/* keeping what it holds needs no authority, and is checked */
+	KUNIT_EXPECT_EQ(test, validate(a, mx(1, 1, 1, 1)), 0);
+	admin_restore(old);
+	KUNIT_EXPECT_EQ(test, atomic_read(&fake->nunlock), n + 1);
+	fake->cfg.max_apid = 10;
+	KUNIT_EXPECT_EQ(test, set(a, mx(11, 11, 1, 1), 0), -ENODEV);
+	KUNIT_EXPECT_EQ(test, validate(a, mx(1, 1, 1, 1)), 0);
+	KUNIT_EXPECT_EQ(test, atomic_read(&fake->nunlock), n + 2);
+	KUNIT_EXPECT_TRUE(test, get_is(a, mx(1, 1, 1, 1)));
 }
 
 /*
@@ -2738,6 +2766,7 @@ static struct kunit_case ap_matrix_test_cases[] = {
 	KUNIT_CASE(test_handover_one_bound),
 	KUNIT_CASE(test_release_all),
 	KUNIT_CASE(test_empty_matrix_forgets),
+	KUNIT_CASE(test_refusal_no_ap_lock),
 	KUNIT_CASE(test_destroy_without_ops),
 	KUNIT_CASE(test_reset_worker_never_finishes),
 	KUNIT_CASE_SLOW(test_alloc_failure),
