@@ -26,8 +26,10 @@ CONFIGURE=(--target-list=s390x-softmmu --without-default-features
 	--disable-docs --disable-install-blobs --disable-user --disable-tools
 	--disable-debug-info --meson=meson)
 # what building needs besides ./run's host packages
+# qemu-system-data: the s390-ccw firmware (the Debian source has no blobs)
 HOST_PACKAGES=(dpkg-dev libglib2.0-dev libpixman-1-dev zlib1g-dev ninja-build
-	meson python3-venv flex bison pkg-config binutils-s390x-linux-gnu)
+	meson python3-venv flex bison pkg-config binutils-s390x-linux-gnu
+	qemu-system-data)
 
 die() { echo "qemu/tcg-ap/build.sh: $*" >&2; exit 1; }
 git_am() { git -C "$1" -c user.name="apmatrix developers" \
