@@ -33,15 +33,24 @@ if [ "${1:-}" != --force ] && [ -f "$OUT/bzImage" ] &&
 fi
 
 t0=$SECONDS
-rm -rf "$SRC" "$OUT/bzImage" "$OUT/.stamp"
-mkdir -p "$SRC"
-echo "kernel: unpacking linux-source-6.12"
-nice -n 10 tar xf "$TARBALL" -C "$SRC" --strip-components=1
-for p in "$ROOT"/kernel/patches/*.patch; do
-	patch -d "$SRC" -p1 -s --forward <"$p" >"$OUT/patch.log" 2>&1 ||
-		{ cat "$OUT/patch.log" >&2; die "$(basename "$p") does not apply"; }
-done
-echo "kernel: $(ls "$ROOT"/kernel/patches/*.patch | wc -l) patches applied"
+rm -f "$OUT/bzImage" "$OUT/.stamp"
+# the tree: unpacked and patched again only when the series changed
+tree=$(cat "$ROOT"/kernel/patches/*.patch | sha256sum | cut -c1-16)
+if [ "${1:-}" = --force ] || [ "$(cat "$SRC/.apbus-tree" 2>/dev/null)" != "$tree" ]; then
+	if [ -e "$SRC" ]; then
+		mv "$SRC" "$OUT/src.old.$$"
+		(nice -n 19 rm -rf "$OUT/src.old.$$" >/dev/null 2>&1 &)
+	fi
+	mkdir -p "$SRC"
+	echo "kernel: unpacking linux-source-6.12"
+	nice -n 10 tar xf "$TARBALL" -C "$SRC" --strip-components=1
+	for p in "$ROOT"/kernel/patches/*.patch; do
+		patch -d "$SRC" -p1 -s --forward <"$p" >"$OUT/patch.log" 2>&1 ||
+			{ cat "$OUT/patch.log" >&2; die "$(basename "$p") does not apply"; }
+	done
+	echo "$tree" >"$SRC/.apbus-tree"
+	echo "kernel: $(ls "$ROOT"/kernel/patches/*.patch | wc -l) patches applied"
+fi
 "${KMAKE[@]}" KCONFIG_ALLCONFIG="$FRAG" allnoconfig >"$OUT/config.log" 2>&1 ||
 	{ tail -20 "$OUT/config.log" >&2; die "allnoconfig failed"; }
 # every option of the fragment must have come through
