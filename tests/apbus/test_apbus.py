@@ -43,6 +43,13 @@ import oracle  # noqa: E402  (its lszcrypt/apmatrix-ctl normal forms)
 HOST = ("adapters=05:cex8c+06:cex8a+07:cex8p+08:cex7c,usage-domains=04-05,"
         "control-domains=0b,stuck-reset=06.0005,reset-tapqs=3")
 RESULTS = []
+# the series' driver has the per-queue apmatrix_state attribute and
+# /dev/apmatrix (issue 13) once kernel/patches say so
+SERIES_HAS_STATE = any(
+    "apmatrix_state" in open(os.path.join(HERE, "..", "..", "kernel",
+                                          "patches", f)).read()
+    for f in os.listdir(os.path.join(HERE, "..", "..", "kernel", "patches"))
+    if f.endswith(".patch"))
 # the s390-ccw firmware QEMU IPLs with (package qemu-system-data); the
 # Debian source of QEMU has no prebuilt blobs
 FIRMWARE = "/usr/share/qemu"
@@ -217,6 +224,18 @@ def steps(con, qmp):
     check("stuck reset: the queue's sysfs 'reset' says so",
           rc == 0 and "reset" in st.lower(), st)
 
+    # a crypto request: zcrypt's hwrng sends a CCA request with NQAP, the
+    # emulation refuses it (response code 0x16) and the read fails at once
+    before = qmp.queues()
+    t = time.time()
+    rc, out = con.run("dd if=/dev/hwrng of=/dev/null bs=8 count=1")
+    took = time.time() - t
+    after = qmp.queues()
+    sent = sum(after[q]["nqap"] - before[q]["nqap"] for q in after)
+    check("a request (hwrng read via zcrypt) reaches NQAP and fails at once, "
+          "nothing left pending", rc != 0 and sent >= 1 and took < 10,
+          f"rc {rc} nqap +{sent} {took:.1f} s: {out}")
+
     # reserve / release with the real apmask/aqmask and the real drivers
     before = qmp.queues()
     out = con.ok("apmatrix-ctl reserve 05.0004 05.0005")
@@ -238,6 +257,14 @@ def steps(con, qmp):
     check("sysfs unbind from vfio_ap, bind to apmatrix: the real apmatrix "
           "probe() takes them",
           drv == {"05.0004": "apmatrix", "05.0005": "apmatrix"}, drv)
+    if SERIES_HAS_STATE:
+        st = {q: con.run(f"cat /sys/bus/ap/devices/{q}/apmatrix_state")[1]
+              .strip() for q in ("05.0004", "05.0005")}
+        check("apmatrix_state of the bound queues: free (no VM holds them)",
+              st == {"05.0004": "free", "05.0005": "free"}, st)
+        rc, out = con.run("test -c /dev/apmatrix")
+        check("/dev/apmatrix is there (the driver's misc device)", rc == 0,
+              out)
     rc, out = con.run("echo 06.0004 > /sys/bus/ap/drivers/apmatrix/bind")
     check("a queue still owned by the default drivers cannot be bound to "
           "apmatrix", rc != 0 and driver(con, "06.0004") == "cex4queue", out)
