@@ -43,6 +43,7 @@ import oracle  # noqa: E402  (its lszcrypt/apmatrix-ctl normal forms)
 HOST = ("adapters=05:cex8c+06:cex8a+07:cex8p+08:cex7c,usage-domains=04-05,"
         "control-domains=0b,stuck-reset=06.0005,reset-tapqs=3")
 RESULTS = []
+DMESG_LOG = "dmesg.log"
 # the series' driver has the per-queue apmatrix_state attribute and
 # /dev/apmatrix (issue 13) once kernel/patches say so
 SERIES_HAS_STATE = any(
@@ -359,9 +360,13 @@ def steps(con, qmp):
 
     dmesg = con.ok("dmesg")
     bad = [ln for ln in dmesg.splitlines()
-           if re.search(r"WARNING|BUG|Oops|Call Trace|lockdep|circular", ln)]
-    check("kernel log: no WARNING, BUG, Oops or lock report", not bad,
-          "\n".join(bad[:40]))
+           if re.search(r"WARNING:|BUG:|Oops|Call Trace|circular locking|"
+                        r"recursive locking|inconsistent lock|invalid context|"
+                        r"lock held when returning|INFO: task", ln)]
+    check("kernel log (lockdep, atomic-sleep checks on): no WARNING, BUG, "
+          "Oops or lock report", not bad, "\n".join(bad[:40]))
+    with open(DMESG_LOG, "w") as f:
+        f.write(dmesg)
 
 
 def main():
@@ -371,6 +376,8 @@ def main():
     ap.add_argument("--initrd", required=True)
     ap.add_argument("--log", default=None, help="console log file")
     a = ap.parse_args()
+    global DMESG_LOG
+    DMESG_LOG = (a.log or "console.log") + ".dmesg"
     t0 = time.time()
     with tempfile.TemporaryDirectory() as t:
         log = open(a.log or os.path.join(t, "console.log"), "w")
