@@ -41,25 +41,27 @@ deps() {
 		dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 	done
 	[ ${#missing[@]} -eq 0 ] && return 0
-	echo "qemu/tcg-ap: installing ${missing[*]}"
+	echo "qemu/tcg-ap: installing ${missing[*]}" >&2
 	local sudo=
 	[ "$(id -u)" -eq 0 ] || sudo=sudo
 	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-		--no-install-recommends "${missing[@]}"
+		--no-install-recommends "${missing[@]}" >&2
 }
 
+# the binary: series, configure flags, this script; the tree: the series
 stamp_text() {
 	{ cat "$SERIES"/*.patch "${BASH_SOURCE[0]}"; echo "${CONFIGURE[*]}"; } |
 		sha256sum | cut -c1-16
 }
+series_text() { cat "$SERIES"/*.patch | sha256sum | cut -c1-16; }
 
 base_tree() {
 	git -C "$BASE" rev-parse -q --verify base >/dev/null 2>&1 && return 0
-	echo "qemu/tcg-ap: fetching the QEMU source (qemu/get-source.sh)"
+	echo "qemu/tcg-ap: fetching the QEMU source (qemu/get-source.sh)" >&2
 	if [ "$(id -u)" -eq 0 ]; then
-		"$ROOT/qemu/get-source.sh" "$BASE"
+		"$ROOT/qemu/get-source.sh" "$BASE" >&2
 	else
-		sudo "$ROOT/qemu/get-source.sh" "$BASE"
+		sudo "$ROOT/qemu/get-source.sh" "$BASE" >&2
 	fi
 }
 
@@ -90,19 +92,19 @@ cmd_build() {
 	fi
 	deps
 	base_tree
-	source_tree "$id"
+	source_tree "$(series_text)"
 	t0=$SECONDS
 	if [ ! -f "$DIR/build.ninja" ] ||
 	   [ "$(cat "$DIR/.configure" 2>/dev/null)" != "${CONFIGURE[*]}" ]; then
 		rm -rf "$DIR"
 		mkdir -p "$DIR"
 		(cd "$DIR" && nice -n 10 "$SRC/configure" "${CONFIGURE[@]}" >configure.log 2>&1) ||
-			{ tail -30 "$DIR/configure.log"; die "configure failed"; }
+			{ tail -30 "$DIR/configure.log" >&2; die "configure failed"; }
 		echo "${CONFIGURE[*]}" >"$DIR/.configure"
 	fi
 	rm -f "$DIR/.apmatrix-tcgap"
 	nice -n 10 ninja -C "$DIR" -j"$JOBS" qemu-system-s390x >"$DIR/build.log" 2>&1 ||
-		{ tail -40 "$DIR/build.log"; die "build failed (log: $DIR/build.log)"; }
+		{ tail -40 "$DIR/build.log" >&2; die "build failed (log: $DIR/build.log)"; }
 	echo "$id" >"$DIR/.apmatrix-tcgap"
 	echo "qemu/tcg-ap: built in $((SECONDS - t0)) s"
 	echo "$DIR/qemu-system-s390x"
