@@ -377,9 +377,9 @@ def main():
     ap.add_argument("--log", default=None, help="console log file")
     a = ap.parse_args()
     global DMESG_LOG
-    DMESG_LOG = (a.log or "console.log") + ".dmesg"
     t0 = time.time()
     with tempfile.TemporaryDirectory() as t:
+        DMESG_LOG = (a.log or os.path.join(t, "console.log")) + ".dmesg"
         log = open(a.log or os.path.join(t, "console.log"), "w")
         args = [a.qemu, "-L", FIRMWARE, "-M", "s390-ccw-virtio", "-cpu", "max",
                 "-smp", "2",
