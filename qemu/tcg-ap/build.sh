@@ -25,7 +25,7 @@ JOBS=${QEMU_JOBS:-2}
 CONFIGURE=(--target-list=s390x-softmmu --without-default-features
 	--disable-docs --disable-install-blobs --disable-user --disable-tools
 	--disable-debug-info --meson=meson)
-# what building needs besides ./run's host packages
+# what building needs (all in ./run's HOST_PACKAGES: ./run deps installs)
 # qemu-system-data: the s390-ccw firmware (the Debian source has no blobs)
 HOST_PACKAGES=(dpkg-dev libglib2.0-dev libpixman-1-dev zlib1g-dev ninja-build
 	meson python3-venv flex bison pkg-config binutils-s390x-linux-gnu
@@ -40,12 +40,8 @@ deps() {
 	for p in "${HOST_PACKAGES[@]}"; do
 		dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 	done
-	[ ${#missing[@]} -eq 0 ] && return 0
-	echo "qemu/tcg-ap: installing ${missing[*]}" >&2
-	local sudo=
-	[ "$(id -u)" -eq 0 ] || sudo=sudo
-	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-		--no-install-recommends "${missing[@]}" >&2
+	[ ${#missing[@]} -eq 0 ] ||
+		die "missing Debian packages: ${missing[*]} (run ./run deps)"
 }
 
 # the binary: series, configure flags, this script; the tree: the series

@@ -21,22 +21,15 @@ KMAKE=(nice -n 10 make -C "$SRC" ARCH=s390 CROSS_COMPILE=s390x-linux-gnu- -j"$JO
 
 die() { echo "tests/apbus/kernel.sh: $*" >&2; exit 1; }
 
-# what the build needs (kernel/test.sh installs the same when ./run test
-# runs it first)
+# what the build needs (in ./run's HOST_PACKAGES: ./run deps installs)
 PKGS=(linux-source-6.12 gcc-s390x-linux-gnu bc flex bison libelf-dev
 	libssl-dev make patch xz-utils)
 missing=()
 for p in "${PKGS[@]}"; do
 	dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
 done
-if [ ${#missing[@]} -gt 0 ]; then
-	echo "kernel: installing ${missing[*]}" >&2
-	sudo=
-	[ "$(id -u)" -eq 0 ] || sudo=sudo
-	$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
-		--no-install-recommends "${missing[@]}" >&2 ||
-		die "cannot install ${missing[*]}"
-fi
+[ ${#missing[@]} -eq 0 ] ||
+	die "missing Debian packages: ${missing[*]} (run ./run deps)"
 [ -r "$TARBALL" ] || die "$TARBALL missing (package linux-source-6.12)"
 command -v s390x-linux-gnu-gcc >/dev/null || die "s390x-linux-gnu-gcc missing (package gcc-s390x-linux-gnu)"
 
