@@ -52,6 +52,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "bench-kvm.h"
 #include "vfio-ap-model.h"
@@ -318,12 +319,68 @@ struct vfio_model {
 	pthread_mutex_t mdevs_lock, guests_lock;
 	const void *vfio_ap_drv;
 	/* the model's own bookkeeping, outside every measured path */
+	struct slab *ap_queue_cache, *vfio_queue_cache;
 	struct ap_queue_m **queues;	/* by APQN, for setup only */
 	unsigned int nqueues;
 	unsigned long installs;
 };
 
 static const char vfio_ap_driver_tag[] = "vfio_ap";
+
+_Static_assert(sizeof(struct ap_queue_m) <= 1024, "a queue device is a kmalloc-1k object");
+_Static_assert(sizeof(struct vfio_ap_queue_m) <= 128, "a vfio_ap_queue is a kmalloc-128 object");
+
+/*
+ * Where the kernel keeps these objects: kmalloc caches, objects of one size
+ * class side by side in slab pages, reached through the direct mapping
+ * (large pages). A queue device is a kmalloc-1k object, a vfio_ap_queue a
+ * kmalloc-128 one. The model hands them out in allocation order from one
+ * arena per size class, backed by transparent huge pages where the host
+ * has them, so the walk of the bus's table pays cache misses, not the
+ * page-table misses of a malloc heap.
+ */
+struct slab {
+	char *base;
+	size_t size, used, obj;
+};
+
+static struct slab *slab_create(size_t obj, size_t count)
+{
+	struct slab *s = calloc(1, sizeof(*s));
+	size_t huge = 2UL << 20;
+
+	if (!s)
+		return NULL;
+	s->obj = obj;
+	s->size = (obj * count + huge - 1) / huge * huge;
+	s->base = aligned_alloc(huge, s->size);
+	if (!s->base) {
+		free(s);
+		return NULL;
+	}
+	madvise(s->base, s->size, MADV_HUGEPAGE);	/* a hint: fine if refused */
+	memset(s->base, 0, s->size);
+	return s;
+}
+
+static void *slab_alloc(struct slab *s)
+{
+	void *p;
+
+	if (s->used + s->obj > s->size)
+		return NULL;
+	p = s->base + s->used;
+	s->used += s->obj;
+	return p;
+}
+
+static void slab_destroy(struct slab *s)
+{
+	if (!s)
+		return;
+	free(s->base);
+	free(s);
+}
 
 /* ---- the AP bus ------------------------------------------------------------ */
 
@@ -836,15 +893,17 @@ struct vfio_model *vfio_model_create(unsigned int max_apid, unsigned int max_apq
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return NULL;
+	lnode_init(&m->mdev_list);
 	m->queues = calloc(65536, sizeof(*m->queues));
-	if (!m->queues) {
-		free(m);
+	m->ap_queue_cache = slab_create(1024, (max_apid + 1) * (max_apqi + 1));
+	m->vfio_queue_cache = slab_create(128, (max_apid + 1) * (max_apqi + 1));
+	if (!m->queues || !m->ap_queue_cache || !m->vfio_queue_cache) {
+		vfio_model_free(m);
 		return NULL;
 	}
 	pthread_mutex_init(&m->ap_perms_mutex, NULL);
 	pthread_mutex_init(&m->mdevs_lock, NULL);
 	pthread_mutex_init(&m->guests_lock, NULL);
-	lnode_init(&m->mdev_list);
 	m->vfio_ap_drv = vfio_ap_driver_tag;
 	m->info.apxa = true;
 	m->info.na = max_apid;
@@ -861,11 +920,9 @@ struct vfio_model *vfio_model_create(unsigned int max_apid, unsigned int max_apq
 				set_bit_inv(d, m->info.adm);
 			}
 			qid = a << 8 | d;
-			aq = calloc(1, sizeof(*aq));
-			vq = calloc(1, sizeof(*vq));
+			aq = slab_alloc(m->ap_queue_cache);
+			vq = slab_alloc(m->vfio_queue_cache);
 			if (!aq || !vq) {
-				free(aq);
-				free(vq);
 				vfio_model_free(m);
 				return NULL;
 			}
@@ -886,7 +943,6 @@ struct vfio_model *vfio_model_create(unsigned int max_apid, unsigned int max_apq
 void vfio_model_free(struct vfio_model *m)
 {
 	struct lnode *l, *next;
-	unsigned int i;
 
 	if (!m)
 		return;
@@ -894,12 +950,8 @@ void vfio_model_free(struct vfio_model *m)
 		next = l->next;
 		free(owner_of(l, struct vfio_mdev, node));
 	}
-	for (i = 0; i < 65536; i++) {
-		if (!m->queues[i])
-			continue;
-		free(m->queues[i]->dev.driver_data);
-		free(m->queues[i]);
-	}
+	slab_destroy(m->ap_queue_cache);
+	slab_destroy(m->vfio_queue_cache);
 	free(m->queues);
 	free(m);
 }
