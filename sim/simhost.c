@@ -839,10 +839,9 @@ void kvm_put_kvm(struct kvm *kvm)
 		sim_violation("kvm_put_kvm below zero");
 }
 
-/* the leak check: a queue reaching a guest with another guest's data (out
- * of line: bench/run.sh leaves this simulator-only check out of its counts) */
-static noinline void guest_gets(struct sim_vm *vm, const unsigned long *apm,
-				const unsigned long *aqm, unsigned int na, unsigned int nd)
+/* the leak check: a queue reaching a guest with another guest's data */
+static void guest_gets(struct sim_vm *vm, const unsigned long *apm,
+		       const unsigned long *aqm, unsigned int na, unsigned int nd)
 {
 	unsigned long a, d;
 
