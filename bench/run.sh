@@ -57,9 +57,9 @@ ir() {
 	gg=0
 	[ -z "$SIMCHECK" ] || gg=$(callgrind_annotate --inclusive=yes "$1" 2>/dev/null |
 		awk -v f=":$SIMCHECK " 'index($0, f) { gsub(",", "", $1); print $1; exit }')
-	awk -v t="$tot" -v g="${gg:-0}" -v n="$2" 'BEGIN { printf "%d", (t - g) / n }'
+	awk -v t="$tot" -v g="${gg:-0}" -v n="$2" 'BEGIN { printf "%.0f", (t - g) / n }'
 }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || a <= 0) print "-"; else printf "%.0fx", b / a }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || a <= 0) print "-"; else if (b / a < 10) printf "%.1fx", b / a; else printf "%.0fx", b / a }'; }
 grp() { echo "$1" | sed -e ':a' -e 's/\([0-9]\)\([0-9]\{3\}\)\($\|,\)/\1,\2\3/; ta'; }
 
 cpu=$(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)
@@ -94,8 +94,9 @@ for s in $SIZES; do
 		rt=$(ratio "$ta" "$tv") ri=$(ratio "$ia" "$iv")
 		printf "$fmt" "${s}x$s" "$n" "$(grp "$ta")" "$(grp "$tv")" "$rt" "$(grp "$ia")" "$(grp "$iv")" "$ri" \
 			"$(val apmatrix_kicks "$W/t")/$(val vfio_kicks "$W/t")"
-		[ "$ta" -lt "$tv" ] || all_t=no
-		[ "$ia" != - ] && [ "$iv" != - ] && { [ "$ia" -lt "$iv" ] || all_i=no; }
+		lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 < b + 0) }'; }
+		lt "$ta" "$tv" || all_t=no
+		[ "$ia" = - ] || [ "$iv" = - ] || lt "$ia" "$iv" || all_i=no
 		worst_t=$(awk -v w="${worst_t:-1e18}" -v a="$ta" -v b="$tv" 'BEGIN { r = b / a; print (r < w ? r : w) }')
 		[ "$ia" = - ] || [ "$iv" = - ] || worst_i=$(awk -v w="${worst_i:-1e18}" -v a="$ia" -v b="$iv" 'BEGIN { r = b / a; print (r < w ? r : w) }')
 	done
