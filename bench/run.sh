@@ -103,12 +103,12 @@ for s in $SIZES; do
 done
 echo
 if [ -n "$worst_i" ]; then
-	ins="$all_i (smallest ratio $(awk -v w="$worst_i" 'BEGIN { printf "%.0f", w }')x)"
+	ins="$all_i (smallest ratio $(ratio 1 "$worst_i"))"
 else
 	ins="not counted"
 fi
-printf 'apmatrix cheaper than vfio_ap at every point: wall time %s (smallest ratio %sx), instructions %s\n' \
-	"$all_t" "$(awk -v w="$worst_t" 'BEGIN { printf "%.0f", w }')" "$ins"
+printf 'apmatrix cheaper than vfio_ap at every point: wall time %s (smallest ratio %s), instructions %s\n' \
+	"$all_t" "$(ratio 1 "$worst_t")" "$ins"
 echo "kicks: apmatrix/vfio_ap, both counted by the simulator (one install each)."
 echo "Not measured, from the interfaces: user/kernel crossings per reconfiguration are"
 echo "1 ioctl (apmatrix) against open + write + close of ap_config (vfio_ap), any size."
