@@ -23,8 +23,9 @@
  *
  * After each measured call the guest's CRYCB is checked to hold exactly
  * the request (a side that did nothing would not pass), then it is taken
- * back outside the measurement. Prints "key value" lines: median wall
- * time in ns and the number of timed calls (they stop after ~1 s of
+ * back outside the measurement. Prints "key value" lines: the median wall
+ * time and the median CPU time of the thread (less the cost of reading the
+ * clocks) in ns, the number of timed calls (they stop after ~1 s of
  * measured time), and the vCPU kick rounds of one call. Under callgrind
  * (--instr-atstart=no --collect-atstart=no --toggle-collect=measured_*)
  * only the measured loops are instrumented and the measured calls counted;
@@ -73,12 +74,45 @@ static void set_id(uint64_t *m, unsigned int id)
 	m[id / 64] |= 1ULL << (63 - id % 64);
 }
 
-static uint64_t now_ns(void)
+static uint64_t clock_ns(clockid_t c)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(c, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t now_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+/* CPU time of this thread: what a call cost while it ran, not the time it
+ * waited for a CPU on a busy machine */
+static uint64_t cpu_ns(void)
+{
+	return clock_ns(CLOCK_THREAD_CPUTIME_ID);
+}
+
+/* the median cost of reading both clocks around nothing, taken off the
+ * CPU times (reading the thread clock is a syscall) */
+static uint64_t cpu_overhead;
+
+static int cmp_u64(const void *a, const void *b);
+
+static void calibrate(void)
+{
+	uint64_t t[101], c0;
+	int i;
+
+	for (i = 0; i < 101; i++) {
+		c0 = cpu_ns();
+		(void)now_ns();
+		(void)now_ns();
+		t[i] = cpu_ns() - c0;
+	}
+	qsort(t, 101, sizeof(t[0]), cmp_u64);
+	cpu_overhead = t[50];
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -171,11 +205,16 @@ __attribute__((noinline)) long measured_vfio(struct vfio_model *vm, struct vfio_
 	return (long)vfio_model_ap_config_write(vm, mdev, buf, len);
 }
 
-static void report(const char *side, uint64_t *t, unsigned int n, unsigned long kicks)
+static void report(const char *side, uint64_t *t, uint64_t *c, unsigned int n,
+		   unsigned long kicks)
 {
+	uint64_t cpu;
+
 	qsort(t, n, sizeof(*t), cmp_u64);
-	printf("%s_ns %llu\n%s_iters %u\n%s_kicks %lu\n", side,
-	       (unsigned long long)t[n / 2], side, n, side, kicks);
+	qsort(c, n, sizeof(*c), cmp_u64);
+	cpu = c[n / 2] > cpu_overhead ? c[n / 2] - cpu_overhead : 0;
+	printf("%s_ns %llu\n%s_cpu_ns %llu\n%s_iters %u\n%s_kicks %lu\n", side,
+	       (unsigned long long)t[n / 2], side, (unsigned long long)cpu, side, n, side, kicks);
 }
 
 static unsigned long sim_kicks(void)
@@ -189,13 +228,13 @@ static unsigned long sim_kicks(void)
 static void side_apmatrix(const struct kmatrix *all, unsigned int n, struct kmatrix *mine,
 			  unsigned int iters)
 {
-	uint64_t *t = calloc(iters, sizeof(*t)), t0, spent = 0;
+	uint64_t *t = calloc(iters, sizeof(*t)), *c = calloc(iters, sizeof(*c)), t0, c0, spent = 0;
 	struct kmatrix empty;
 	struct sim_vm *vm;
 	unsigned long k0, kicks = 0;
 	unsigned int i, done = 0;
 
-	if (!t)
+	if (!t || !c)
 		die("out of memory");
 	for (i = 0; i < n; i++) {
 		vm = sim_vm_create(2);
@@ -210,10 +249,12 @@ static void side_apmatrix(const struct kmatrix *all, unsigned int n, struct kmat
 	CALLGRIND_START_INSTRUMENTATION;
 	for (i = 0; i < iters && (i == 0 || spent < BUDGET_NS); i++) {
 		k0 = sim_kicks();
+		c0 = cpu_ns();
 		t0 = now_ns();
 		if (measured_apmatrix(vm, mine))
 			die("apmatrix: the SET failed");
 		t[i] = now_ns() - t0;
+		c[i] = cpu_ns() - c0;
 		spent += t[i];
 		if (i == 0)
 			kicks = sim_kicks() - k0;
@@ -224,14 +265,16 @@ static void side_apmatrix(const struct kmatrix *all, unsigned int n, struct kmat
 		settle();
 	}
 	CALLGRIND_STOP_INSTRUMENTATION;
-	report("apmatrix", t, done, kicks);
+	report("apmatrix", t, c, done, kicks);
 	free(t);
+	free(c);
 }
 
 static void side_vfio(const struct kmatrix *all, unsigned int n, const struct kmatrix *mine,
 		      unsigned int iters)
 {
-	uint64_t *t = calloc(iters, sizeof(*t)), t0, spent = 0, zero[4] = { 0 };
+	uint64_t *t = calloc(iters, sizeof(*t)), *c = calloc(iters, sizeof(*c)), t0, c0, spent = 0;
+	uint64_t zero[4] = { 0 };
 	struct vfio_model *vm = vfio_model_create(255, 255);
 	struct vfio_mdev *mdev;
 	struct sim_vm *guest;
@@ -241,7 +284,7 @@ static void side_vfio(const struct kmatrix *all, unsigned int n, const struct km
 	size_t len;
 	long rc;
 
-	if (!t || !vm)
+	if (!t || !c || !vm)
 		die("out of memory");
 	for (i = 0; i < n; i++)
 		if (!vfio_model_add_mdev(vm, all[i].apm, all[i].aqm, all[i].adm, NULL))
@@ -266,9 +309,11 @@ static void side_vfio(const struct kmatrix *all, unsigned int n, const struct km
 	for (i = 0; i < iters && (i == 0 || spent < BUDGET_NS); i++) {
 		k0 = sim_kicks();
 		i0 = vfio_model_installs(vm);
+		c0 = cpu_ns();
 		t0 = now_ns();
 		rc = measured_vfio(vm, mdev, text, len);
 		t[i] = now_ns() - t0;
+		c[i] = cpu_ns() - c0;
 		spent += t[i];
 		if (rc != (long)len) {
 			fprintf(stderr, "bench-set: vfio_ap model: ap_config write returned %ld\n", rc);
@@ -284,8 +329,9 @@ static void side_vfio(const struct kmatrix *all, unsigned int n, const struct km
 	}
 	if (kicks != installs)
 		die("vfio_ap model: installs and kicks disagree");
-	report("vfio", t, done, kicks);
+	report("vfio", t, c, done, kicks);
 	free(t);
+	free(c);
 }
 
 static int point(unsigned int na, unsigned int nd, unsigned int n, unsigned int iters,
@@ -303,6 +349,7 @@ static int point(unsigned int na, unsigned int nd, unsigned int n, unsigned int 
 		return 3;
 	}
 	request(na, nd, &mine);
+	calibrate();
 	host();
 	if (!strcmp(side, "both") || !strcmp(side, "apmatrix"))
 		side_apmatrix(all, n, &mine, iters);
