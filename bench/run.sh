@@ -169,6 +169,6 @@ JSON
 			"$BUILD/tools/apmatrix-ctl" list >/dev/null 2>&1 &&
 			sys=$(awk '$NF == "total" { print ($4 ~ /^[0-9]+$/) ? $4 : $3 }' "$W/strace")
 	fi
-	printf '%s\n' "apmatrix-ctl list, 256 x 256 tree ($(grep -c '^[0-9a-f][0-9a-f]\.' "$W/list.out") queues): ${best} ms wall (best of 3), $(grp "$sys") syscalls (strace -c -f)"
+	printf '%s\n' "apmatrix-ctl list, 256 x 256 tree ($(grep -c '^[0-9a-f][0-9a-f]\.' "$W/list.out") queues): $(grp "$best") ms wall (best of 3), $(grp "$sys") syscalls (strace -c -f)"
 fi
 echo "(bench run took $(( $(date +%s) - START )) s)"
