@@ -55,14 +55,16 @@ val() { sed -n "s/^$1 //p" "$2"; }
 # counts when it is a function of its own in the binary.
 SIMCHECK=
 for f in crycb_update guest_gets; do
-	nm "$B" 2>/dev/null | grep -q " [tT] $f\$" && { SIMCHECK=$f; break; }
+	nm "$B" 2>/dev/null | grep -Eq " [tT] $f(\.[a-z]+\.[0-9]+)?\$" && { SIMCHECK=$f; break; }
 done
 # instructions per call in callgrind file $1 (over $2 calls)
 ir() {
 	tot=$(awk '/^totals:/ { print $2 }' "$1")
 	gg=0
-	[ -z "$SIMCHECK" ] || gg=$(callgrind_annotate --inclusive=yes "$1" 2>/dev/null |
-		awk -v f=":$SIMCHECK " 'index($0, f) { gsub(",", "", $1); print $1; exit }')
+	# (its clones, e.g. f.constprop.0, too: the compiler's copies of it)
+	[ -z "$SIMCHECK" ] || gg=$(callgrind_annotate --inclusive=yes --threshold=100 "$1" 2>/dev/null |
+		awk -v f="$SIMCHECK" '{ for (i = 2; i <= NF; i++) if ($i ~ ("^[^ ]*:" f "(\\.[a-z]+\\.[0-9]+)?$")) { gsub(",", "", $1); g += $1 } }
+			END { printf "%.0f", g }')
 	awk -v t="$tot" -v g="${gg:-0}" -v n="$2" 'BEGIN { printf "%.0f", (t - g) / n }'
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || b == "-" || a <= 0) print "-"; else if (b / a < 10) printf "%.1fx", b / a; else printf "%.0fx", b / a }'; }
