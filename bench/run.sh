@@ -81,9 +81,9 @@ echo "Measured, per call: wall ns (median), CPU ns (median CPU time of the threa
 echo "Ir (callgrind instructions), kicks (vCPU kick rounds, apmatrix/vfio_ap)."
 echo "Computed: the ratios, vfio_ap / apmatrix."
 echo
-fmt='%-7s %5s | %7s %14s %7s | %7s %14s %7s | %10s %14s %5s | %5s\n'
+fmt='%-7s %5s | %9s %15s %7s | %9s %15s %7s | %10s %15s %5s | %5s\n'
 printf "$fmt" "" "" "wall ns" "" "" "CPU ns" "" "" "Ir" "" "" ""
-printf "$fmt" "Na x Nd" "N" "apmatrx" "vfio_ap" "ratio" "apmatrx" "vfio_ap" "ratio" "apmatrix" "vfio_ap" "ratio" "kicks"
+printf "$fmt" "Na x Nd" "N" "apmatrix" "vfio_ap" "ratio" "apmatrix" "vfio_ap" "ratio" "apmatrix" "vfio_ap" "ratio" "kicks"
 worst_t= worst_c= worst_i= all_t=yes all_c=yes all_i=yes
 for s in $SIZES; do
 	for n in $VMS; do
