@@ -13,6 +13,7 @@
  *     hold-perms MS                               (ap_perms_mutex busy for MS)
  *     worker-polls N | flush                      (the reset worker: its bound; wait for it)
  *     attr AA.DDDD NAME                           (a queue's sysfs attribute, e.g. apmatrix_state)
+ *     vfio-ap-attach ID | vfio-ap-detach ID       (a vfio_ap mdev on VM ID)
  *     register | unregister | ap-instructions 0|1 | quit
  * Exit status: 0 ok, 1 the command failed (message on stderr), 2 usage,
  * 3 apsimd not reachable.

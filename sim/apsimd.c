@@ -455,6 +455,15 @@ static int ctl(char *line, struct out *o)
 			outf(o, "vm%d inode %llu kicks %lu\n", e->id, (unsigned long long)e->inode,
 			     sim_vm_kicks(e->vm));
 		pthread_mutex_unlock(&S.lock);
+	} else if ((!strcmp(argv[0], "vfio-ap-attach") || !strcmp(argv[0], "vfio-ap-detach")) &&
+		   argc == 2) {
+		struct vm_entry *e;
+		int id = atoi(argv[1][0] == 'v' ? argv[1] + 2 : argv[1]);
+
+		pthread_mutex_lock(&S.lock);
+		e = find_vm_id(id);
+		rc = e ? sim_vm_vfio_ap(e->vm, argv[0][8] == 'a') : -ENOENT;
+		pthread_mutex_unlock(&S.lock);
 	} else if ((!strcmp(argv[0], "crycb") || !strcmp(argv[0], "events")) && argc == 2) {
 		struct vm_entry *e;
 		int id = atoi(argv[1][0] == 'v' ? argv[1] + 2 : argv[1]);

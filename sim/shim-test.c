@@ -72,14 +72,14 @@ static void test_workqueues(void)
 	INIT_DELAYED_WORK(&dw, count_fn);
 	runs = 0;
 	t0 = ms_now();
-	ok(queue_delayed_work(system_unbound_wq, &dw, 10), "queue_delayed_work 100 ms");
+	ok(queue_delayed_work(system_unbound_wq, &dw, msecs_to_jiffies(100)), "queue_delayed_work 100 ms");
 	ok(!queue_delayed_work(system_unbound_wq, &dw, 1), "queueing a pending item again is a no-op");
 	usleep(50000);
 	ok(runs == 0, "not run before its delay");
 	flush_delayed_work(&dw);
 	ok(runs == 1 && ran_at - t0 < 90, "flush_delayed_work runs it now");
 
-	ok(queue_delayed_work(system_unbound_wq, &dw, 10), "queued again");
+	ok(queue_delayed_work(system_unbound_wq, &dw, msecs_to_jiffies(100)), "queued again");
 	ok(cancel_delayed_work_sync(&dw), "cancel_delayed_work_sync says it was pending");
 	usleep(150000);
 	ok(runs == 1, "a cancelled item does not run");
@@ -104,7 +104,7 @@ static DECLARE_WAIT_QUEUE_HEAD(wq);
 static int cond_flag;
 static int sp[2];
 
-struct res { int lock_rc; long wait_rc; };
+struct res { int lock_rc; long wait_rc, sleep_rc; };
 
 static void *client(void *arg)
 {
@@ -115,7 +115,8 @@ static void *client(void *arg)
 	r->lock_rc = mutex_lock_killable(&held_mtx);
 	if (!r->lock_rc)
 		mutex_unlock(&held_mtx);
-	r->wait_rc = wait_event_killable_timeout(wq, READ_ONCE(cond_flag), 1000);
+	r->wait_rc = wait_event_killable_timeout(wq, READ_ONCE(cond_flag), msecs_to_jiffies(1000));
+	r->sleep_rc = schedule_timeout_killable(msecs_to_jiffies(5000));
 	shim_task_leave(&t);
 	return NULL;
 }
@@ -136,8 +137,11 @@ static void test_killable(void)
 	close(sp[1]);
 	ok(r.lock_rc == -EINTR, "mutex_lock_killable: -EINTR when the client dies while waiting");
 	ok(r.wait_rc == -ERESTARTSYS, "wait_event_killable_timeout: -ERESTARTSYS then too");
+	ok(r.sleep_rc > 0, "schedule_timeout_killable ends early for a dead client");
+	ok(schedule_timeout_killable(msecs_to_jiffies(2)) == 0 && msecs_to_jiffies(1) == 1,
+	   "schedule_timeout_killable sleeps its time out; msecs_to_jiffies rounds up");
 
-	rc = wait_event_timeout(wq, READ_ONCE(cond_flag), 3);
+	rc = wait_event_timeout(wq, READ_ONCE(cond_flag), msecs_to_jiffies(30));
 	ok(rc == 0, "wait_event_timeout: 0 on timeout");
 	WRITE_ONCE(cond_flag, 1);
 	wake_up_all(&wq);

@@ -101,6 +101,8 @@ static struct {
 	int *crycb_owner;	/* APQN -> id of the VM whose CRYCB has it, 0: none (pq_lock) */
 	struct ap_driver *drv;	/* the apmatrix AP driver, when loaded */
 	bool reloaded;		/* it was unloaded once */
+	unsigned int kick_us;	/* how long a vCPU kick round takes */
+	unsigned int prekick_us;/* how long before it starts (preemption) */
 	unsigned long cfg_apm[4], cfg_aqm[4];	/* QCI: configured adapters, usage domains */
 	bool registered;
 	bool ap_instr;
@@ -347,6 +349,8 @@ static void check_kvm_zapq(unsigned int apqn)
 	owner = H.crycb_owner[apqn & 0xffff];
 	host = q->exists && (QDRV(q) == SIM_DRV_CEX4QUEUE ||
 			     default_owned((apqn >> 8) & 0xff, apqn & 0xff));
+	if ((owner && owner != me) || host)
+		qhist_dump(q, apqn & 0xffff);
 	pthread_mutex_unlock(&H.pq_lock);
 	if (owner && owner != me)
 		INVARIANT(inv_zap_other_vm, "ZAPQ of %02x.%04x (for vm%d) while vm%d's CRYCB has it",
@@ -708,6 +712,16 @@ void sim_host_set_control_domains(const uint64_t adm[4])
 	for (i = 0; i < 4; i++)
 		m[i] = adm[i];
 	mask_store(H.adm, m);
+}
+
+void sim_host_set_kick_delay(unsigned int us)
+{
+	__atomic_store_n(&H.kick_us, us, __ATOMIC_RELAXED);
+}
+
+void sim_host_set_prekick_delay(unsigned int us)
+{
+	__atomic_store_n(&H.prekick_us, us, __ATOMIC_RELAXED);
 }
 
 void sim_host_set_log_echo(bool on)
@@ -1381,6 +1395,27 @@ int sim_host_hold_perms(unsigned int ms)
 	return 0;
 }
 
+/* vfio_ap's side (patch 0006): an mdev is attached to the VM under
+ * kvm->lock (its pqap_hook set), refused if the VM holds an AP matrix */
+static crypto_hook sim_vfio_ap_hook;
+
+int sim_vm_vfio_ap(struct sim_vm *vm, bool attach)
+{
+	int rc = 0;
+
+	mutex_lock(&vm->kvm.lock);
+	if (!attach)
+		vm->kvm.arch.crypto.pqap_hook = NULL;
+	else if (READ_ONCE(vm->kvm.arch.crypto.ap_matrix))
+		rc = -EEXIST;
+	else if (vm->kvm.arch.crypto.pqap_hook)
+		rc = -EBUSY;
+	else
+		vm->kvm.arch.crypto.pqap_hook = &sim_vfio_ap_hook;
+	mutex_unlock(&vm->kvm.lock);
+	return rc;
+}
+
 void sim_vm_hold_kvm_lock(struct sim_vm *vm, unsigned int ms)
 {
 	mutex_lock(&vm->kvm.lock);
@@ -1396,6 +1431,10 @@ void kvm_arch_crypto_set_masks(struct kvm *kvm, unsigned long *apm,
 	unsigned int na = 256, nd = 256;
 
 	lockdep_assert_held(&kvm->lock);
+	/* a delay before kvm_s390_vcpu_block_all() (the caller preempted on
+	 * its way here): the guest still runs with the old masks */
+	if (__atomic_load_n(&H.prekick_us, __ATOMIC_RELAXED))
+		usleep(__atomic_load_n(&H.prekick_us, __ATOMIC_RELAXED));
 	/* kvm_s390_vcpu_block_all(), ..., KVM_REQ_VSIE_RESTART: one kick round */
 	vm->kicks++;
 	STAT_INC(kicks);
@@ -1427,6 +1466,10 @@ void kvm_arch_crypto_set_masks(struct kvm *kvm, unsigned long *apm,
 		break;
 	}
 	crycb_update(vm, apm, aqm, na, nd);
+	/* the guest does not run from block_all() on, so the machine's view
+	 * changes at once; the round itself takes a while (under kvm->lock) */
+	if (__atomic_load_n(&H.kick_us, __ATOMIC_RELAXED))
+		usleep(__atomic_load_n(&H.kick_us, __ATOMIC_RELAXED));
 }
 
 void kvm_arch_crypto_clear_masks(struct kvm *kvm)

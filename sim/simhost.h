@@ -107,6 +107,11 @@ int sim_host_mask_write(int which, const char *text);
  * along. */
 void sim_host_config_remove(const uint64_t apm_gone[4], const uint64_t aqm_gone[4],
 			    const uint64_t adm_gone[4]);
+/* How long a vCPU kick round (kvm_arch_crypto_set_masks) takes (0: none). */
+void sim_host_set_kick_delay(unsigned int us);
+/* A delay before the vCPUs are blocked (the caller of
+ * kvm_arch_crypto_set_masks() preempted), the guest running meanwhile. */
+void sim_host_set_prekick_delay(unsigned int us);
 /* The control domains in the host's configuration (QCI adm). */
 void sim_host_set_control_domains(const uint64_t adm[4]);
 /* Unbind a queue from its driver through sysfs (remove() for apmatrix). */
@@ -165,6 +170,9 @@ void sim_vm_crycb(struct sim_vm *vm, struct sim_masks *m, bool *apie);
 unsigned long sim_vm_kicks(struct sim_vm *vm);
 /* The guest runs: it leaves data in every queue its CRYCB has. */
 void sim_vm_guest_activity(struct sim_vm *vm);
+/* vfio_ap attaches (or detaches) a mediated device to the VM: -EEXIST
+ * if the VM holds an AP matrix (patch 0006's refusal) */
+int sim_vm_vfio_ap(struct sim_vm *vm, bool attach);
 /* The VMM holds kvm->lock for ms (a long vCPU ioctl). */
 void sim_vm_hold_kvm_lock(struct sim_vm *vm, unsigned int ms);
 /* The VM's s390dbf event lines, oldest first. */

@@ -4,7 +4,7 @@
  * simulated host (in process, like bench-set: no socket in the way).
  *
  *   apsim-stress [--seconds S] [--vmms N] [--threads T] [--seed X]
- *                [--slow F] [--race]
+ *                [--slow F] [--race] [--kick-us US] [--prekick-us US]
  *
  * N VMMs, each a VM driven by T threads at once (as QEMU's vCPU and
  * monitor threads may issue the VM ioctl concurrently), do random SET,
@@ -35,6 +35,10 @@
  * At the end it prints the operations and every invariant's count, and
  * exits 0 only when all are 0. --race adds a data race of its own (an
  * unlocked counter) so a ThreadSanitizer build shows it reports races.
+ * --kick-us makes every CRYCB change take that long (vCPUs leaving SIE),
+ * which widens the windows between deciding a matrix and writing it;
+ * --prekick-us delays the start of every round (the caller preempted on
+ * its way to block the vCPUs, the guest running with the old masks).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -91,7 +95,7 @@ static struct {
 	unsigned int seconds, nvmms, threads, slow;
 	unsigned long seed;
 	bool race;
-	unsigned int lock_bound_ms, op_bound_ms;
+	unsigned int lock_bound_ms, op_bound_ms, kick_us, prekick_us;
 } opt = { .seconds = 20, .nvmms = 6, .threads = 2, .slow = 1, .seed = 0 };
 
 struct vmm {
@@ -535,7 +539,7 @@ static void *bus_thread(void *arg)
 static void usage(void)
 {
 	fprintf(stderr, "usage: apsim-stress [--seconds S] [--vmms N] [--threads T] [--seed X] "
-		"[--slow F] [--race]\n");
+		"[--slow F] [--race] [--kick-us US] [--prekick-us US]\n");
 	exit(2);
 }
 
@@ -578,6 +582,8 @@ int main(int argc, char **argv)
 		{ "seed", required_argument, NULL, 'x' },
 		{ "slow", required_argument, NULL, 'f' },
 		{ "race", no_argument, NULL, 'r' },
+		{ "kick-us", required_argument, NULL, 'k' },
+		{ "prekick-us", required_argument, NULL, 'p' },
 		{ NULL, 0, NULL, 0 },
 	};
 	pthread_t th[MAX_VMMS * 8 + 2];
@@ -595,6 +601,8 @@ int main(int argc, char **argv)
 		case 'x': opt.seed = strtoul(optarg, NULL, 0); break;
 		case 'f': opt.slow = (unsigned int)atoi(optarg); break;
 		case 'r': opt.race = true; break;
+		case 'k': opt.kick_us = (unsigned int)atoi(optarg); break;
+		case 'p': opt.prekick_us = (unsigned int)atoi(optarg); break;
 		default: usage();
 		}
 	}
@@ -611,6 +619,8 @@ int main(int argc, char **argv)
 
 	setup_host();
 	sim_host_set_lock_bound(opt.lock_bound_ms);
+	sim_host_set_kick_delay(opt.kick_us);
+	sim_host_set_prekick_delay(opt.prekick_us);
 	for (i = 0; i < opt.nvmms; i++) {
 		unsigned long gs = opt.seed * 17 + i + 1;
 

@@ -97,6 +97,22 @@ bool fatal_signal_pending(struct task_struct *t);
 #define signal_pending(t) fatal_signal_pending(t)
 #define __fatal_signal_pending(t) fatal_signal_pending(t)
 #define PF_KTHREAD 0x00200000
+
+/* sleeping: timeouts in jiffies; the killable/interruptible ones end at a
+ * fatal signal and return the jiffies left (0: the whole time passed) */
+#define TASK_RUNNING 0
+#define TASK_INTERRUPTIBLE 1
+#define TASK_UNINTERRUPTIBLE 2
+#define TASK_KILLABLE 0x102
+#define set_current_state(s) do { } while (0)
+#define __set_current_state(s) do { } while (0)
+long shim_schedule_timeout(long timeout, bool killable);
+#define schedule_timeout(t) shim_schedule_timeout((t), false)
+#define schedule_timeout_uninterruptible(t) shim_schedule_timeout((t), false)
+#define schedule_timeout_killable(t) shim_schedule_timeout((t), true)
+#define schedule_timeout_interruptible(t) shim_schedule_timeout((t), true)
+#define schedule_timeout_idle(t) shim_schedule_timeout((t), false)
+#define MAX_SCHEDULE_TIMEOUT LONG_MAX
 static inline bool shim_is_kthread(void) { return current->kthread; }
 
 /*

@@ -125,6 +125,11 @@ static unsigned int time_div(void)
 	return d;
 }
 
+unsigned int shim_time_div(void)
+{
+	return time_div();
+}
+
 void msleep(unsigned int ms)
 {
 	if (shim_locks_held())

@@ -204,11 +204,13 @@ void msleep(unsigned int ms);
 #define msleep_interruptible(ms) (msleep(ms), 0UL)
 void usleep_range(unsigned long min_us, unsigned long max_us);
 void udelay(unsigned long us);
-#define HZ 100
+/* HZ=1000 so that the 1 ms reset intervals of the tests stay 1 ms */
+#define HZ 1000
 #define jiffies ((unsigned long)shim_jiffies())
 unsigned long shim_jiffies(void);
-#define msecs_to_jiffies(ms) ((unsigned long)(ms) / 10)
-#define jiffies_to_msecs(j) ((unsigned int)(j) * 10)
+/* rounded up, as the kernel's */
+#define msecs_to_jiffies(ms) (((unsigned long)(ms) * HZ + 999) / 1000)
+#define jiffies_to_msecs(j) ((unsigned int)((j) * 1000 / HZ))
 #define time_after(a, b) ((long)((b) - (a)) < 0)
 #define time_before(a, b) time_after(b, a)
 

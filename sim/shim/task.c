@@ -53,6 +53,23 @@ void put_pid(struct pid *pid)
 
 static __thread struct task_struct *cur_task;
 static __thread struct task_struct *kthread_task;
+static pthread_key_t kthread_key;
+static pthread_once_t kthread_once = PTHREAD_ONCE_INIT;
+
+/* the thread ends: its kernel-thread task goes with it */
+static void kthread_free(void *p)
+{
+	struct task_struct *t = p;
+
+	put_pid(t->spid);
+	free(t);
+}
+
+static void kthread_key_init(void)
+{
+	if (pthread_key_create(&kthread_key, kthread_free))
+		abort();
+}
 
 /* a thread that acts for no client: a kernel thread of this process */
 static struct task_struct *kthread_self(void)
@@ -61,6 +78,7 @@ static struct task_struct *kthread_self(void)
 
 	if (t)
 		return t;
+	pthread_once(&kthread_once, kthread_key_init);
 	t = calloc(1, sizeof(*t));
 	if (!t)
 		abort();
@@ -73,6 +91,7 @@ static struct task_struct *kthread_self(void)
 	t->hup_fd = -1;
 	t->kthread = true;
 	kthread_task = t;
+	pthread_setspecific(kthread_key, t);
 	return t;
 }
 
@@ -153,6 +172,25 @@ bool fatal_signal_pending(struct task_struct *t)
 		return true;
 	}
 	return false;
+}
+
+unsigned int shim_time_div(void);
+
+long shim_schedule_timeout(long timeout, bool killable)
+{
+	unsigned long total = (unsigned long)jiffies_to_msecs(timeout) * 1000UL / shim_time_div();
+	unsigned long t0 = now_us(), spent;
+
+	/* the kernel's might_sleep(): no spinning lock may be held */
+	shim_wait_check("schedule_timeout");
+	for (;;) {
+		spent = now_us() - t0;
+		if (spent >= total)
+			return 0;
+		if (killable && fatal_signal_pending(current))
+			return (long)msecs_to_jiffies((total - spent) / 1000);
+		usleep((useconds_t)(total - spent < 1000 ? total - spent : 1000));
+	}
 }
 
 /* ---- files ------------------------------------------------------------------ */

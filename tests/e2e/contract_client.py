@@ -113,6 +113,7 @@ def cmd_vmm(steps):
     out = {"uid": os.getuid(), "results": [], "state": {}}
     g = int(os.environ["APSIM_GRANT_FD"]) if "APSIM_GRANT_FD" in os.environ else -1
     if g >= 0:
+        out["grant_fd"] = g
         out["fdinfo"] = fdinfo(g)
         out["link"] = os.readlink("/proc/self/fd/%d" % g)
     kvm = os.open("/dev/kvm", os.O_RDWR | os.O_CLOEXEC)

@@ -543,6 +543,22 @@ class TestHost(E2E):
         self.assertEqual(self.s.crycb(1)["aqm"], mask([0]))
         self.assertEqual(self.s.read("bus/ap/ap_usage_domain_mask").strip(), mask([0, 2, 3, 0x1a]))
 
+    def test_control_domain_leaves_the_configuration(self):
+        v = self.s.vmm("-c", "0010,0001", "02.0000")
+        self.assertEqual(self.s.crycb(1)["adm"], mask([1, 0x10]))
+        self.s.sim("remove-control-domain", "0010")
+        self.s.sim("flush")         # the worker rewrites the CRYCB
+        c = self.s.crycb(1)
+        self.assertEqual((c["apm"], c["aqm"], c["adm"]), (mask([2]), mask([0]), mask([1])))
+        self.assertEqual(self.s.read("bus/ap/ap_control_domain_mask").strip(), mask([0, 1, 2, 3, 0x1a]))
+        # it is not the host's any more: ENODEV (how the CLI explains it is
+        # libapmatrix's business: only the errno is checked here)
+        rc, out, err = self.s.ctl("set", "--pid", str(v.pid), "02.0000", "-c", "0010")
+        self.assertEqual(rc, 3, err)
+        self.assertTrue(err.startswith("apmatrix-ctl: control domain 0010: ") and
+                        err.endswith("(ENODEV)\n"), err)
+        self.assertEqual(self.s.crycb(1)["adm"], mask([1]))
+
     def test_queue_unbind_unplugs_the_adapter(self):
         v = self.s.vmm("02-03.0000")
         self.s.sim("unbind", "02.0000")
@@ -693,6 +709,22 @@ class TestRawIoctl(RawIoctl, E2E):
         self.assertEqual(self.attr(KVM_SET_DEVICE_ATTR, self.matrix())[0], errno.EOPNOTSUPP)
         self.s.sim("register")
 
+    def test_eexist_with_a_vfio_ap_mdev_and_back(self):
+        """EEXIST while vfio_ap owns the VM's AP configuration; vfio_ap in
+        turn refuses a VM that holds an AP matrix"""
+        import errno
+        vm = self.s.vm_ids()[0]
+        self.s.sim("vfio-ap-attach", str(vm))
+        self.assertEqual(self.attr(KVM_SET_DEVICE_ATTR, self.matrix([2], [0]))[0], errno.EEXIST)
+        self.assertEqual(self.attr(KVM_SET_DEVICE_ATTR, self.matrix([2], [0], flags=1))[0],
+                         errno.EEXIST)
+        self.assertEqual(self.s.queue("02.0000")["data"], "0")
+        self.s.sim("vfio-ap-detach", str(vm))
+        self.assertEqual(self.attr(KVM_SET_DEVICE_ATTR, self.matrix([2], [0]))[0], 0)
+        with self.assertRaises(RuntimeError) as cm:
+            self.s.sim("vfio-ap-attach", str(vm))
+        self.assertIn("File exists", str(cm.exception))
+
     def test_enomem_rolls_back(self):
         import errno
         self.assertEqual(self.attr(KVM_SET_DEVICE_ATTR, self.matrix([2], [0]))[0], 0)
@@ -814,6 +846,7 @@ class TestEdges(RawIoctl, E2E):
         self.assertEqual(self.s.crycb(holder)["apm"], mask([0x3f]))
 
 
+@unittest.skipUnless(os.geteuid() == 0, "needs root: CAP_SYS_ADMIN, setpriv to nobody")
 class TestGrants(E2E):
     """The authority rules of 2026-12-01 with a client that knows only the
     contract (contract_client.py), run with the preload library as root, as
@@ -859,6 +892,8 @@ class TestGrants(E2E):
 
     def test_capabilities_of_another_user_namespace_do_not_count(self):
         import errno
+        if subprocess.run(["unshare", "-r", "true"], capture_output=True).returncode:
+            self.skipTest("no user namespaces here (unshare -r fails)")
         out = self.client("vmm", "set:02.0000", "set:-", as_user=["unshare", "-r"])
         self.assertEqual(out["results"], [errno.EPERM, 0])
 
@@ -890,6 +925,25 @@ class TestGrants(E2E):
                                       "adm:\t" + mask([0x10])])
         self.assertTrue(lines[0].startswith("pos:") and lines[1].startswith("flags:"), lines)
         self.assertEqual(self.s.queue("02.0001")["resets"], "2")   # the RESET, then the exit
+
+    def test_another_process_reads_a_grants_fdinfo(self):
+        """as a root tool looks at what a VMM's grant allows"""
+        p = self.s.spawn([sys.executable, os.path.join(SRC, "tests/e2e/contract_client.py"),
+                          "grant", "03.0001-0002/10", "--", sys.executable,
+                          os.path.join(SRC, "tests/e2e/contract_client.py"), "vmm"],
+                         env=dict(self.s.cenv, APSIM_CLIENT_HOLD="1"), stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        out = json.loads(p.stdout.readline())
+        r = self.s.run(["cat", "/proc/%d/fdinfo/%d" % (out["pid"], out["grant_fd"])],
+                       env=self.s.cenv)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.splitlines()[-3:], ["apm:\t" + mask([3]), "aqm:\t" + mask([1, 2]),
+                                                      "adm:\t" + mask([0x10])])
+        r = self.s.run(["readlink", "/proc/%d/fd/%d" % (out["pid"], out["grant_fd"])],
+                       env=self.s.cenv)
+        self.assertEqual(r.stdout, "anon_inode:[apmatrix-grant]\n")
+        p.stdin.close()
+        p.wait(timeout=30)
 
     def test_grant_as_root(self):
         import errno

@@ -68,7 +68,7 @@
 #include <linux/anon_inodes.h>
 #include <linux/bitops.h>
 #include <linux/capability.h>
-#include <linux/delay.h>
+#include <linux/jiffies.h>
 #include <linux/file.h>
 #include <linux/fs.h>
 #include <linux/kvm_host.h>
@@ -77,6 +77,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/ratelimit.h>
+#include <linux/sched/signal.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/string.h>
@@ -434,12 +435,13 @@ static void ap_matrix_tapq(const struct kvm_s390_ap_host_ops *ops,
 	}
 }
 
+/* wait one poll interval; a fatal signal ends the wait early */
 static void ap_matrix_sleep(void)
 {
 	unsigned int ms = kvm_s390_ap_matrix_tunables.interval_ms;
 
 	if (ms)
-		msleep(ms);
+		schedule_timeout_killable(msecs_to_jiffies(ms));
 	else
 		cond_resched();
 }
@@ -457,8 +459,9 @@ static unsigned int ap_matrix_poll_limit(void)
  * A SET or VM destruction resets a batch: re-check under ap_matrix_lock
  * that each queue is still this hand-over's to reset (a queue the guest
  * keeps: still @g's; a queue that left: still marked by this hand-over),
- * ZAPQ them, then poll them with the short bound.  Called with no lock but
- * the per-VM mutex held.
+ * ZAPQ them, then poll them with the short bound.  The wait is killable:
+ * what is pending then is left to the reset worker.  Called with no lock
+ * but the per-VM mutex held.
  */
 static void ap_matrix_reset_sync(struct kvm_s390_ap_matrix_guest *g,
 				 struct ap_matrix_reset *r, unsigned int n)
@@ -489,7 +492,7 @@ static void ap_matrix_reset_sync(struct kvm_s390_ap_matrix_guest *g,
 	for (poll = 0; poll < kvm_s390_ap_matrix_tunables.polls; poll++) {
 		for (i = 0, pending = 0; i < n; i++)
 			pending += r[i].state == AP_MATRIX_RESET_PENDING;
-		if (!pending)
+		if (!pending || fatal_signal_pending(current))
 			break;
 		ap_matrix_sleep();
 		for (i = 0; i < n; i++)
