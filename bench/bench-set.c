@@ -330,6 +330,7 @@ static void side_vfio(const struct kmatrix *all, unsigned int n, const struct km
 	if (kicks != installs)
 		die("vfio_ap model: installs and kicks disagree");
 	report("vfio", t, c, done, kicks);
+	vfio_model_free(vm);
 	free(t);
 	free(c);
 }
