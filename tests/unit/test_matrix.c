@@ -57,7 +57,7 @@ static const char *fmt_mask(const struct apmatrix_matrix *x, enum apmatrix_part 
 
 START_TEST(ctx_defaults)
 {
-	ck_assert_str_eq(apmatrix_version(), "0.1.0");
+	ck_assert_str_eq(apmatrix_version(), "0.2.0");
 	ck_assert_str_eq(apmatrix_ctx_get_sysfs_root(ctx), "/sys");
 	ck_assert_str_eq(apmatrix_ctx_get_lock_file(ctx), "/run/lock/s390apconfig.lock");
 	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), "");
@@ -400,6 +400,12 @@ START_TEST(parse_ids_good)
 	ck_assert_str_eq(fmt_ids(m, APMATRIX_ADAPTERS), "05,07-09");
 	ck_assert_int_eq(apmatrix_matrix_parse_ids(ctx, m, APMATRIX_ADAPTERS, "0x05, 0x07-0X09\n"), 0);
 	ck_assert_str_eq(fmt_ids(m, APMATRIX_ADAPTERS), "05,07-09");
+	/* leading zeros after 0x make no mask: an ID however many there are */
+	ck_assert_int_eq(apmatrix_matrix_parse_ids(ctx, m, APMATRIX_ADAPTERS, "0x0000000005"), 0);
+	ck_assert_str_eq(fmt_ids(m, APMATRIX_ADAPTERS), "05");
+	ck_assert_int_eq(apmatrix_matrix_parse_ids(ctx, m, APMATRIX_ADAPTERS,
+						   "0x000000000000000000000000000000000000000000000000000000000000ff"), 0);
+	ck_assert_str_eq(fmt_ids(m, APMATRIX_ADAPTERS), "ff");
 	/* replaces the part */
 	ck_assert_int_eq(apmatrix_matrix_parse_ids(ctx, m, APMATRIX_ADAPTERS, "1"), 0);
 	ck_assert_str_eq(fmt_ids(m, APMATRIX_ADAPTERS), "01");

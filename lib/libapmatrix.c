@@ -1,5 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* libapmatrix: the context, error messages, small text helpers. */
+/*
+ * libapmatrix: the library's core - its version, the context, and the
+ * error vocabulary (errno names, the kernel's rules and what they mean,
+ * the last message). Other topics have their own files: matrix.c (text
+ * and bitmaps), host.c (the sysfs view), plan.c and lock.c (apmask and
+ * aqmask), vm.c (the VM attribute and explain), grant.c (grants).
+ */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -10,10 +16,12 @@
 
 #define APM_DEFAULT_SYSFS	"/sys"
 #define APM_DEFAULT_LOCK	"/run/lock/s390apconfig.lock"
+#define APM_DEFAULT_GRANT_DEVICE	"/dev/apmatrix"
+#define APM_DEFAULT_LOCK_TIMEOUT_MS	30000
 
 const char *apmatrix_version(void)
 {
-	return APMATRIX_VERSION;
+	return APMATRIX_VERSION;	/* the library's own, not the project's */
 }
 
 static char *dup_path(const char *p)
@@ -37,16 +45,30 @@ struct apmatrix_ctx *apmatrix_ctx_new(void)
 	struct apmatrix_ctx *ctx = calloc(1, sizeof(*ctx));
 	const char *root = secure_getenv("APMATRIX_SYSFS_ROOT");
 	const char *lock = secure_getenv("APMATRIX_LOCK_FILE");
+	const char *timeout = secure_getenv("APMATRIX_LOCK_TIMEOUT");
+	const char *dev = secure_getenv("APMATRIX_GRANT_DEVICE");
+	char *end;
+	double t;
 
 	if (!ctx)
 		return NULL;
 	if (!root || !*root)
 		root = APM_DEFAULT_SYSFS;
+	ctx->lock_timeout_ms = APM_DEFAULT_LOCK_TIMEOUT_MS;
+	if (timeout && *timeout) {
+		errno = 0;
+		t = strtod(timeout, &end);
+		if (!errno && !*end && t >= 0 && t <= 86400)
+			ctx->lock_timeout_ms = (unsigned int)(t * 1000 + 0.5);
+	}
 	if (!lock || !*lock)
 		lock = APM_DEFAULT_LOCK;
+	if (!dev || !*dev)
+		dev = APM_DEFAULT_GRANT_DEVICE;
 	ctx->sysfs_root = dup_path(root);
 	ctx->lock_file = strdup(lock);
-	if (!ctx->sysfs_root || !ctx->lock_file) {
+	ctx->grant_device = strdup(dev);
+	if (!ctx->sysfs_root || !ctx->lock_file || !ctx->grant_device) {
 		apmatrix_ctx_free(ctx);
 		errno = ENOMEM;
 		return NULL;
@@ -60,6 +82,7 @@ void apmatrix_ctx_free(struct apmatrix_ctx *ctx)
 		return;
 	free(ctx->sysfs_root);
 	free(ctx->lock_file);
+	free(ctx->grant_device);
 	free(ctx);
 }
 
@@ -67,6 +90,7 @@ int apmatrix_ctx_set_sysfs_root(struct apmatrix_ctx *ctx, const char *dir)
 {
 	char *s;
 
+	apm_clear_error(ctx);
 	if (!ctx)
 		return -EINVAL;
 	if (!dir || !*dir)
@@ -88,6 +112,7 @@ int apmatrix_ctx_set_lock_file(struct apmatrix_ctx *ctx, const char *path)
 {
 	char *s;
 
+	apm_clear_error(ctx);
 	if (!ctx)
 		return -EINVAL;
 	if (!path || !*path)
@@ -103,6 +128,50 @@ int apmatrix_ctx_set_lock_file(struct apmatrix_ctx *ctx, const char *path)
 const char *apmatrix_ctx_get_lock_file(const struct apmatrix_ctx *ctx)
 {
 	return ctx ? ctx->lock_file : NULL;
+}
+
+int apmatrix_ctx_set_grant_device(struct apmatrix_ctx *ctx, const char *path)
+{
+	char *s;
+
+	if (!ctx)
+		return -EINVAL;
+	apm_clear_error(ctx);
+	if (!path || !*path)
+		return apm_fail(ctx, EINVAL, "the grant device must be a file name, not empty");
+	s = strdup(path);
+	if (!s)
+		return apm_fail(ctx, ENOMEM, "out of memory");
+	free(ctx->grant_device);
+	ctx->grant_device = s;
+	return 0;
+}
+
+const char *apmatrix_ctx_get_grant_device(const struct apmatrix_ctx *ctx)
+{
+	return ctx ? ctx->grant_device : NULL;
+}
+
+int apmatrix_ctx_set_lock_timeout(struct apmatrix_ctx *ctx, unsigned int ms)
+{
+	if (!ctx)
+		return -EINVAL;
+	ctx->lock_timeout_ms = ms;
+	return 0;
+}
+
+unsigned int apmatrix_ctx_get_lock_timeout(const struct apmatrix_ctx *ctx)
+{
+	return ctx ? ctx->lock_timeout_ms : 0;
+}
+
+void apmatrix_ctx_set_lock_wait_fn(struct apmatrix_ctx *ctx,
+				   apmatrix_lock_wait_fn fn, void *data)
+{
+	if (!ctx)
+		return;
+	ctx->lock_wait_fn = fn;
+	ctx->lock_wait_data = data;
 }
 
 const char *apmatrix_ctx_last_error(const struct apmatrix_ctx *ctx)
@@ -151,6 +220,46 @@ static const char *const errno_names[] = {
 	E(EOVERFLOW), E(ETIMEDOUT), E(ECANCELED), E(ENOMEDIUM),
 };
 #undef E
+
+/*
+ * The kernel's rules for KVM_S390_VM_CRYPTO_SET_AP_MATRIX (the contract's
+ * table, in its order), and the errnos opening a VM or grant gives.
+ */
+static const struct {
+	int err;
+	const char *meaning;
+} rules[] = {
+	{ EINVAL, "the request had unknown flag bits, non-zero reserved fields, or a grant_fd that is no grant" },
+	{ EBADF, "the grant_fd is not an open file descriptor" },
+	{ EOPNOTSUPP, "the host has no AP instructions or no apmatrix AP driver is registered" },
+	{ EEXIST, "the VM's AP configuration belongs to vfio_ap (a mediated device is attached to it)" },
+	{ ENODEV, "an ID is beyond the host's AP configuration or the VM's CRYCB format" },
+	{ EPERM, "the matrix adds a queue or control domain that the VM does not hold, its grant does not cover, and CAP_SYS_ADMIN does not allow" },
+	{ EADDRNOTAVAIL, "an APQN is not available to apmatrix (still the host's, or not bound to the apmatrix driver)" },
+	{ EADDRINUSE, "an APQN is held by another VM" },
+	{ EBUSY, "an APQN's reset after leaving another VM has not finished or failed" },
+	{ EINTR, "a fatal signal arrived while waiting for a lock; nothing changed" },
+	{ EIO, "the reset of a queue did not complete; the VM holds the new matrix minus that queue's adapter" },
+	{ ENXIO, "the kernel does not offer KVM_S390_VM_CRYPTO_SET_AP_MATRIX on this VM" },
+	{ ENOTTY, "not a KVM VM file descriptor" },
+};
+
+const char *apmatrix_rule_name(int err)
+{
+	return apm_errno_name(err);
+}
+
+const char *apmatrix_rule_meaning(int err)
+{
+	size_t i;
+
+	if (err < 0)
+		err = -err;
+	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+		if (rules[i].err == err)
+			return rules[i].meaning;
+	return NULL;
+}
 
 const char *apm_errno_name(int err)
 {
