@@ -728,6 +728,13 @@ class TestRawIoctl(RawIoctl, E2E):
         with self.assertRaises(RuntimeError) as cm:
             self.s.sim("vfio-ap-attach", str(vm))
         self.assertIn("File exists", str(cm.exception))
+        # the empty matrix: the VM holds no AP matrix any more, vfio_ap may
+        # have it (kvm->arch.crypto.ap_matrix cleared), and then owns it
+        self.assertEqual(self.attr(KVM_SET_DEVICE_ATTR, self.matrix())[0], 0)
+        self.s.sim("vfio-ap-attach", str(vm))
+        self.assertEqual(self.attr(KVM_SET_DEVICE_ATTR, self.matrix([2], [0]))[0], errno.EEXIST)
+        self.s.sim("vfio-ap-detach", str(vm))
+        self.assertEqual(self.attr(KVM_SET_DEVICE_ATTR, self.matrix([2], [0]))[0], 0)
 
     def test_enomem_rolls_back(self):
         import errno
