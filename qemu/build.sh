@@ -17,7 +17,7 @@
 #   build/qemu-deps/native  libapmatrix installed for the native build
 #   build/qemu-sysroot      s390x sysroot (mmdebstrap), libapmatrix in /usr/local
 #   build/qemu-native, build/qemu-s390x   the QEMU build directories
-# Builds run under nice -n 19 with ninja -j2 (QEMU_JOBS overrides).
+# Builds run under nice -n "$NICE" with ninja -j2 (QEMU_JOBS overrides).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,6 +25,7 @@ B=$ROOT/build
 SRC=$B/qemu-src
 PATCHES=$ROOT/qemu/patches
 JOBS=${QEMU_JOBS:-2}
+NICE=${QEMU_NICE:-19}
 NATIVE_PREFIX=$B/qemu-deps/native
 SYSROOT=$B/qemu-sysroot
 SYSROOT_PACKAGES=libc6-dev,libglib2.0-dev,libpixman-1-dev,zlib1g-dev,libgcc-12-dev,libjson-c-dev
@@ -106,7 +107,12 @@ lib_install() {
 	meson setup "$dir" "$src" --prefix="$prefix" --libdir=lib \
 		-Dtests=false "$@" >"$dir.setup.log" 2>&1 ||
 		{ cat "$dir.setup.log"; die "meson setup $dir failed"; }
-	nice -n 19 ninja -C "$dir" -j"$JOBS" >/dev/null
+	# the library and the CLI only: what is installed (the simulator is
+	# built apart, see sim_build)
+	nice -n "$NICE" meson compile -C "$dir" -j"$JOBS" lib/apmatrix:shared_library \
+		lib/apmatrix:static_library tools/apmatrix-ctl \
+		>"$dir.build.log" 2>&1 ||
+		{ tail -30 "$dir.build.log"; die "building libapmatrix in $dir failed"; }
 	DESTDIR=$destdir meson install -C "$dir" --no-rebuild --quiet >/dev/null
 }
 
@@ -125,7 +131,7 @@ configure_qemu() {
 	say "configuring QEMU ($label) in ${dir#"$ROOT"/}"
 	rm -rf "$dir"
 	mkdir -p "$dir"
-	(cd "$dir" && nice -n 19 "$@" >configure.log 2>&1) ||
+	(cd "$dir" && nice -n "$NICE" "$@" >configure.log 2>&1) ||
 		{ tail -30 "$dir/configure.log"; die "configure failed"; }
 	echo "$want" >"$dir/.apmatrix-configure"
 }
@@ -136,7 +142,7 @@ ninja_timed() {
 	local dir=$1 label=$2 t0 t1
 	shift 2
 	t0=$(now)
-	nice -n 19 "$@" ninja -C "$dir" -j"$JOBS" qemu-system-s390x \
+	nice -n "$NICE" "$@" ninja -C "$dir" -j"$JOBS" qemu-system-s390x \
 		>"$dir/build.log" 2>&1 ||
 		{ tail -40 "$dir/build.log"; die "$label build failed (log: $dir/build.log)"; }
 	t1=$(now)
