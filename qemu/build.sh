@@ -10,14 +10,16 @@
 #                          qemu-s390x-static (TCG; big-endian device + library)
 #   qemu/build.sh check    the series: git am on the pristine base and
 #                          scripts/checkpatch.pl on each patch
-#   qemu/build.sh all      check, test, test-s390x
+#   qemu/build.sh docs     the QEMU manual with Sphinx, as the build makes it
+#                          (-W: a warning fails), into build/qemu-docs
+#   qemu/build.sh all      check, docs, test, test-s390x
 #
 # Everything goes to build/ (git-ignored):
 #   build/qemu-src          the source (qemu/get-source.sh), base + series
 #   build/qemu-deps/native  libapmatrix installed for the native build
 #   build/qemu-sysroot      s390x sysroot (mmdebstrap), libapmatrix in /usr/local
 #   build/qemu-native, build/qemu-s390x   the QEMU build directories
-# Builds run under nice -n "$NICE" with ninja -j2 (QEMU_JOBS overrides).
+# Builds run under nice -n 19 with ninja -j2 (QEMU_NICE, QEMU_JOBS override).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -32,7 +34,8 @@ SYSROOT_PACKAGES=libc6-dev,libglib2.0-dev,libpixman-1-dev,zlib1g-dev,libgcc-12-d
 # Host packages QEMU's build needs beyond ./run deps (see /work/briefs/packages.md).
 HOST_PACKAGES=(dpkg-dev libglib2.0-dev libpixman-1-dev zlib1g-dev ninja-build
 	meson python3-venv flex bison pkg-config gcc-s390x-linux-gnu
-	binutils-s390x-linux-gnu mmdebstrap qemu-user-static file)
+	binutils-s390x-linux-gnu mmdebstrap qemu-user-static file
+	python3-sphinx python3-sphinx-rtd-theme)
 
 # Smallest build that has the machine and the device: no tools, docs, UIs,
 # block drivers; only the s390x system emulator.
@@ -280,6 +283,24 @@ cmd_check() {
 	return $rc
 }
 
+# The manual as docs/meson.build makes it (the builds above are configured
+# with --disable-docs to keep them small): one Sphinx run over docs/, with
+# the series' pages, the QAPI reference and hxtool's HMP pages.
+cmd_docs() {
+	deps
+	source_tree
+	say "the QEMU manual with Sphinx (warnings are errors)"
+	local out=$B/qemu-docs
+	rm -rf "$out"
+	mkdir -p "$out"
+	(cd "$SRC/docs" && CONFDIR=/etc/qemu nice -n "$NICE" sphinx-build -q -W \
+		-b html -d "$out/doctrees" . "$out/html") ||
+		die "Sphinx failed or warned"
+	grep -q 'ap-matrix' "$out/html/system/s390x/ap-matrix.html" ||
+		die "the manual has no ap-matrix page"
+	echo "qemu/build.sh: the manual built without warnings (build/qemu-docs/html)"
+}
+
 case ${1:-} in
 native) cmd_native ;;
 cross) cmd_cross ;;
@@ -289,6 +310,7 @@ check) cmd_check ;;
 lib) lib_install "$B/qemu-deps/native-build" "$NATIVE_PREFIX" "" ;;
 lib-s390x) sysroot && lib_install "$B/qemu-deps/s390x-build" /usr/local "$SYSROOT" \
 	--cross-file "$(cross_file)" ;;
-all) cmd_check && cmd_test && cmd_test_s390x ;;
-*) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+docs) cmd_docs ;;
+all) cmd_check && cmd_docs && cmd_test && cmd_test_s390x ;;
+*) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
