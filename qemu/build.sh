@@ -238,12 +238,35 @@ cmd_cross() {
 	echo "qemu/build.sh: build/qemu-s390x/qemu-system-s390x: s390x, KVM, linked with libapmatrix"
 }
 
+# The simulated host (apsimd, apsimctl, the preload library) from the same
+# snapshot as the library; QEMU_TEST_SIM=DIR uses one built elsewhere.
+sim_build() {
+	if [ -n "${QEMU_TEST_SIM:-}" ]; then
+		echo "$QEMU_TEST_SIM"
+		return 0
+	fi
+	local dir=$B/qemu-deps/native-build
+	nice -n "$NICE" meson compile -C "$dir" -j"$JOBS" sim/apsimd sim/apsimctl \
+		sim/apsim-preload >"$dir.sim.log" 2>&1 ||
+		{ tail -30 "$dir.sim.log" >&2; die "building the simulated host failed"; }
+	echo "$dir/sim"
+}
+
+grant_support() {
+	grep -q '^#define CONFIG_APMATRIX_GRANT' "$1/config-host.h" && echo --grant
+	true
+}
+
 cmd_test() {
 	cmd_native
-	say "qemu/tests on the native build"
+	local sim
+	sim=$(sim_build)
+	say "qemu/tests on the native build (simulated host: ${sim#"$ROOT"/})"
 	python3 "$ROOT/qemu/tests/test_ap_matrix.py" \
 		--qemu "$B/qemu-native/qemu-system-s390x" \
-		--libapmatrix "$NATIVE_PREFIX/lib/libapmatrix.so"
+		--libapmatrix "$NATIVE_PREFIX/lib/libapmatrix.so" \
+		--sim "$sim" --fixture "$(lib_snapshot)/tests/fixtures/mkfixture.py" \
+		$(grant_support "$B/qemu-native")
 }
 
 # The s390x (big-endian) build under qemu-user: the same TCG tests, so the
