@@ -27,9 +27,10 @@
  *   items and at both ends are ignored, blanks inside an item are not.
  *   Empty items, a leading or a trailing comma are errors.
  * - A mask is "0x" followed by exactly 64 hex digits (a trailing newline
- *   is fine, so a file's contents can be passed as read). Shorter "0x"
- *   text is an ID ("0x05" is ID 5); "0x" and 9 to 63 or more than 64
- *   digits is refused as a bad mask. The kernel's own ap_hex2bitmap()
+ *   is fine, so a file's contents can be passed as read). Other "0x"
+ *   text whose value is at most 0xff is an ID, however many leading zeros
+ *   it has ("0x05" and "0x0000000005" are ID 5); "0x" and 9 to 63 or more
+ *   than 64 digits with a larger value is refused as a bad mask. The kernel's own ap_hex2bitmap()
  *   also takes shorter masks, filled from ID 0 ("0x8" = ID 0); that reads
  *   too easily as a number, so it is not accepted here.
  * Printers write lower-case hex, adapters with 2 digits and domains
@@ -66,6 +67,7 @@ struct apmatrix_card;
 struct apmatrix_queue;
 struct apmatrix_plan;
 struct apmatrix_vm;
+struct apmatrix_grant_fd;
 
 /** Library version, e.g. "0.1.0". */
 const char *apmatrix_version(void);
@@ -77,8 +79,10 @@ const char *apmatrix_version(void);
  * Make a context. The sysfs root is taken from the environment variable
  * APMATRIX_SYSFS_ROOT when set (the directory that stands for /sys, as
  * s390-tools' SYSFS_ROOT), else "/sys". The AP configuration lock file is
- * /run/lock/s390apconfig.lock (the one s390-tools' chzdev/lszcrypt use),
- * or APMATRIX_LOCK_FILE when set.
+ * /run/lock/s390apconfig.lock (the one s390-tools' chzdev -t ap and
+ * ap-check take), or APMATRIX_LOCK_FILE when set; the longest wait for it
+ * is APMATRIX_LOCK_TIMEOUT seconds (a decimal number, e.g. "2.5") when set,
+ * else 30 s. The environment is not read in a set-user-ID program.
  * Returns NULL with errno set on failure.
  */
 struct apmatrix_ctx *apmatrix_ctx_new(void);
@@ -89,6 +93,28 @@ const char *apmatrix_ctx_get_sysfs_root(const struct apmatrix_ctx *ctx);
 /** Set the lock file held while apmask/aqmask are changed. */
 int apmatrix_ctx_set_lock_file(struct apmatrix_ctx *ctx, const char *path);
 const char *apmatrix_ctx_get_lock_file(const struct apmatrix_ctx *ctx);
+/**
+ * The device grants are made on: /dev/apmatrix, or APMATRIX_GRANT_DEVICE
+ * when set (for tests, like the sysfs root).
+ */
+int apmatrix_ctx_set_grant_device(struct apmatrix_ctx *ctx, const char *path);
+const char *apmatrix_ctx_get_grant_device(const struct apmatrix_ctx *ctx);
+/**
+ * The longest time apmatrix_plan_apply() waits for the AP configuration
+ * lock before it fails with -ETIMEDOUT (0: do not wait).
+ */
+int apmatrix_ctx_set_lock_timeout(struct apmatrix_ctx *ctx, unsigned int ms);
+unsigned int apmatrix_ctx_get_lock_timeout(const struct apmatrix_ctx *ctx);
+/**
+ * Called once when apmatrix_plan_apply() finds the lock held and starts to
+ * wait: holder is the PID in the lock file (0 while it is being made), so
+ * the caller can say why it waits. fn NULL: not told.
+ */
+typedef void (*apmatrix_lock_wait_fn)(struct apmatrix_ctx *ctx,
+				      const char *lock_file, pid_t holder,
+				      unsigned int timeout_ms, void *data);
+void apmatrix_ctx_set_lock_wait_fn(struct apmatrix_ctx *ctx,
+				   apmatrix_lock_wait_fn fn, void *data);
 /** Message of the last failing call on ctx, "" if none. */
 const char *apmatrix_ctx_last_error(const struct apmatrix_ctx *ctx);
 
@@ -284,6 +310,24 @@ int apmatrix_queue_chkstop(const struct apmatrix_queue *q);
 const char *apmatrix_queue_driver(const struct apmatrix_queue *q);
 enum apmatrix_holder apmatrix_queue_holder(const struct apmatrix_queue *q);
 
+/** A queue's state under the apmatrix driver (its sysfs apmatrix_state). */
+enum apmatrix_queue_state {
+	APMATRIX_QSTATE_NONE = 0,	/* no apmatrix_state: not bound to apmatrix */
+	APMATRIX_QSTATE_FREE = 1,	/* "free": no VM holds it */
+	APMATRIX_QSTATE_IN_USE = 2,	/* "in use <pid>": a VM of that VMM holds it */
+	APMATRIX_QSTATE_RESETTING = 3,	/* "resetting": left a VM, reset not done (EBUSY) */
+	APMATRIX_QSTATE_RESET_FAILED = 4, /* "reset failed": given up (EBUSY) */
+	APMATRIX_QSTATE_OTHER = 5,	/* text this library does not know */
+};
+/**
+ * The state; *pid (may be NULL) gets the VMM's pid for IN_USE, else 0.
+ * apmatrix_queue_state_text() is the attribute's text as read (NULL when
+ * there is none), valid as long as the host view.
+ */
+enum apmatrix_queue_state apmatrix_queue_state(const struct apmatrix_queue *q,
+						pid_t *pid);
+const char *apmatrix_queue_state_text(const struct apmatrix_queue *q);
+
 /* ------------------------------------------------------------------------ */
 /* Reserve and release: move queues between the host's default drivers and   */
 /* the drivers for guests, by changing /sys/bus/ap/apmask and aqmask.         */
@@ -326,9 +370,17 @@ int apmatrix_plan_get_masks(const struct apmatrix_plan *plan, bool after,
  */
 const struct apmatrix_apqns *apmatrix_plan_collateral(const struct apmatrix_plan *plan);
 /**
- * Write the plan. Holds the lock file (flock, LOCK_EX; the file is made
- * with mode 0644 if missing, its directory is not) from re-reading the
- * masks to the last write; -EAGAIN if the masks changed since the plan was
+ * Write the plan. Holds the AP configuration lock from re-reading the
+ * masks to the last write, taken as s390-tools takes it (a file holding
+ * the PID, made by link(), removed on release; its directory must exist),
+ * so apmatrix and s390-tools' chzdev/ap-check exclude each other. A lock
+ * held by a live process is waited for, at most the context's lock
+ * timeout (-ETIMEDOUT, the holder named); a lock whose process is gone is
+ * removed; a lock file that is a symbolic link (-ELOOP) or not a regular
+ * file (-EINVAL) is refused. Every catchable signal that ends or stops
+ * the process is blocked while the lock is held, so both masks are
+ * written (or rolled back) whole; a signal that arrived meanwhile is
+ * delivered on return. -EAGAIN if the masks changed since the plan was
  * made. Each mask is written as the kernel prints it, "0x" + 64 hex digits
  * + "\n", with one open/write/close, apmask first. apmask and aqmask both
  * change or neither: if the second write fails the first is rolled back.
@@ -338,6 +390,45 @@ const struct apmatrix_apqns *apmatrix_plan_collateral(const struct apmatrix_plan
  */
 int apmatrix_plan_apply(struct apmatrix_ctx *ctx,
 			const struct apmatrix_plan *plan);
+
+/* ------------------------------------------------------------------------ */
+/* Grants: the authority to add queues and control domains to a VM          */
+
+/*
+ * Adding a usage APQN or a control domain that a VM does not already hold
+ * needs a grant that covers it, or CAP_SYS_ADMIN (the kernel says EPERM
+ * otherwise). A grant is a file descriptor the administrator makes on
+ * /dev/apmatrix and hands to the VMM; it claims nothing. Its matrix is
+ * readable by its holder (/proc/self/fdinfo). (The type is called
+ * apmatrix_grant_fd so as not to clash with the uapi's struct
+ * apmatrix_grant in <asm/apmatrix.h>.)
+ */
+
+/**
+ * Make a grant for m (usage adapters x domains, control domains) with the
+ * APMATRIX_CREATE_GRANT ioctl on the context's grant device. -EINVAL for
+ * an empty matrix; the kernel's -errno otherwise (-ENODEV: an ID beyond
+ * the host's configuration, or a control domain the host does not have;
+ * -EACCES: not allowed to open the device). The new grant owns its fd
+ * (close-on-exec).
+ */
+int apmatrix_grant_create(struct apmatrix_ctx *ctx,
+			  const struct apmatrix_matrix *m,
+			  struct apmatrix_grant_fd **grant);
+/**
+ * Use a grant fd this process was given (e.g. inherited, its number in
+ * APMATRIX_GRANT_FD). The fd is duplicated (close-on-exec); the caller
+ * keeps its own. -EBADF when fd is not open, -EINVAL when it is no grant.
+ */
+int apmatrix_grant_open_fd(struct apmatrix_ctx *ctx, int fd,
+			   struct apmatrix_grant_fd **grant);
+/** Close the grant's fd and free it. A VM given it keeps its own copy. */
+void apmatrix_grant_free(struct apmatrix_grant_fd *grant);
+/** The grant's fd (owned by the grant: do not close it). */
+int apmatrix_grant_get_fd(const struct apmatrix_grant_fd *grant);
+/** What the grant allows, as read from fdinfo when it was made or opened. */
+int apmatrix_grant_get_matrix(const struct apmatrix_grant_fd *grant,
+			      struct apmatrix_matrix *m);
 
 /* ------------------------------------------------------------------------ */
 /* VMs                                                                       */
@@ -369,6 +460,16 @@ void apmatrix_vm_free(struct apmatrix_vm *vm);
 int apmatrix_vm_fd(const struct apmatrix_vm *vm);
 /** 0 when the kernel offers KVM_S390_VM_CRYPTO_SET_AP_MATRIX here, else -ENXIO (or another -errno). */
 int apmatrix_vm_probe(struct apmatrix_vm *vm);
+/**
+ * Pass a grant with every later apmatrix_vm_set() on vm (and with the
+ * probes of apmatrix_vm_explain()): the KVM_S390_AP_MATRIX_GRANT flag and
+ * its fd. The VM keeps its own duplicate of the fd, so the grant may be
+ * freed; NULL stops passing one. A grant is needed only to add queues or
+ * control domains; keeping, dropping and resetting what the VM holds
+ * needs none.
+ */
+int apmatrix_vm_set_grant(struct apmatrix_vm *vm,
+			  const struct apmatrix_grant_fd *grant);
 /** Replace the VM's whole matrix (KVM_SET_DEVICE_ATTR). Returns 0 or the kernel's -errno. */
 int apmatrix_vm_set(struct apmatrix_vm *vm, const struct apmatrix_matrix *m,
 		    unsigned int flags);
@@ -399,6 +500,15 @@ int apmatrix_vm_enable_apie(struct apmatrix_vm *vm);
  *   APQN is reported with the rule its own probe gave ("held by another
  *   VM", "still being reset after leaving another VM, or its reset
  *   failed", or one of the above).
+ * - EPERM: the APQNs and control domains the request adds that the VM
+ *   does not hold (a GET) and the VM's grant does not cover ("05.0004:
+ *   not held by this VM and not covered by its grant (EPERM)"; without a
+ *   grant "... adding it needs a grant or CAP_SYS_ADMIN"); APQNs go to
+ *   refused, control domains to refused_ids.
+ * - EIO (after APMATRIX_SET_RESET): a GET tells what the VM holds now;
+ *   the wanted APQNs it lacks were dropped with the adapter of a queue
+ *   whose reset failed; those whose apmatrix_state says "reset failed"
+ *   are named as failed. All go to refused.
  * - EINVAL, EOPNOTSUPP, ENXIO and any other errno name no APQN: the
  *   message says what the rule means, and 0 is returned.
  * Returns 0 when something was named, -EAGAIN when the probes found

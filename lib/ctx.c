@@ -10,6 +10,8 @@
 
 #define APM_DEFAULT_SYSFS	"/sys"
 #define APM_DEFAULT_LOCK	"/run/lock/s390apconfig.lock"
+#define APM_DEFAULT_GRANT_DEVICE	"/dev/apmatrix"
+#define APM_DEFAULT_LOCK_TIMEOUT_MS	30000
 
 const char *apmatrix_version(void)
 {
@@ -37,16 +39,30 @@ struct apmatrix_ctx *apmatrix_ctx_new(void)
 	struct apmatrix_ctx *ctx = calloc(1, sizeof(*ctx));
 	const char *root = secure_getenv("APMATRIX_SYSFS_ROOT");
 	const char *lock = secure_getenv("APMATRIX_LOCK_FILE");
+	const char *timeout = secure_getenv("APMATRIX_LOCK_TIMEOUT");
+	const char *dev = secure_getenv("APMATRIX_GRANT_DEVICE");
+	char *end;
+	double t;
 
 	if (!ctx)
 		return NULL;
 	if (!root || !*root)
 		root = APM_DEFAULT_SYSFS;
+	ctx->lock_timeout_ms = APM_DEFAULT_LOCK_TIMEOUT_MS;
+	if (timeout && *timeout) {
+		errno = 0;
+		t = strtod(timeout, &end);
+		if (!errno && !*end && t >= 0 && t <= 86400)
+			ctx->lock_timeout_ms = (unsigned int)(t * 1000 + 0.5);
+	}
 	if (!lock || !*lock)
 		lock = APM_DEFAULT_LOCK;
+	if (!dev || !*dev)
+		dev = APM_DEFAULT_GRANT_DEVICE;
 	ctx->sysfs_root = dup_path(root);
 	ctx->lock_file = strdup(lock);
-	if (!ctx->sysfs_root || !ctx->lock_file) {
+	ctx->grant_device = strdup(dev);
+	if (!ctx->sysfs_root || !ctx->lock_file || !ctx->grant_device) {
 		apmatrix_ctx_free(ctx);
 		errno = ENOMEM;
 		return NULL;
@@ -60,6 +76,7 @@ void apmatrix_ctx_free(struct apmatrix_ctx *ctx)
 		return;
 	free(ctx->sysfs_root);
 	free(ctx->lock_file);
+	free(ctx->grant_device);
 	free(ctx);
 }
 
@@ -103,6 +120,50 @@ int apmatrix_ctx_set_lock_file(struct apmatrix_ctx *ctx, const char *path)
 const char *apmatrix_ctx_get_lock_file(const struct apmatrix_ctx *ctx)
 {
 	return ctx ? ctx->lock_file : NULL;
+}
+
+int apmatrix_ctx_set_grant_device(struct apmatrix_ctx *ctx, const char *path)
+{
+	char *s;
+
+	if (!ctx)
+		return -EINVAL;
+	apm_clear_error(ctx);
+	if (!path || !*path)
+		return apm_fail(ctx, EINVAL, "the grant device must be a file name, not empty");
+	s = strdup(path);
+	if (!s)
+		return apm_fail(ctx, ENOMEM, "out of memory");
+	free(ctx->grant_device);
+	ctx->grant_device = s;
+	return 0;
+}
+
+const char *apmatrix_ctx_get_grant_device(const struct apmatrix_ctx *ctx)
+{
+	return ctx ? ctx->grant_device : NULL;
+}
+
+int apmatrix_ctx_set_lock_timeout(struct apmatrix_ctx *ctx, unsigned int ms)
+{
+	if (!ctx)
+		return -EINVAL;
+	ctx->lock_timeout_ms = ms;
+	return 0;
+}
+
+unsigned int apmatrix_ctx_get_lock_timeout(const struct apmatrix_ctx *ctx)
+{
+	return ctx ? ctx->lock_timeout_ms : 0;
+}
+
+void apmatrix_ctx_set_lock_wait_fn(struct apmatrix_ctx *ctx,
+				   apmatrix_lock_wait_fn fn, void *data)
+{
+	if (!ctx)
+		return;
+	ctx->lock_wait_fn = fn;
+	ctx->lock_wait_data = data;
 }
 
 const char *apmatrix_ctx_last_error(const struct apmatrix_ctx *ctx)

@@ -25,9 +25,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -36,6 +38,9 @@ struct apmatrix_queue {
 	unsigned int apid, apqi;
 	int online, config, chkstop;
 	char *driver;
+	enum apmatrix_queue_state state;
+	pid_t state_pid;
+	char *state_text;		/* apmatrix_state as read, NULL if none */
 	enum apmatrix_holder holder;
 };
 
@@ -101,15 +106,28 @@ static bool queue_name(const char *name, unsigned int *a, unsigned int *d)
 	       !hex_digits(name + 3, 4, d) && *d <= APMATRIX_MAX_ID;
 }
 
+/*
+ * What read_text() returns (negated) for something that is not a regular
+ * file (sysfs attributes are); beyond every errno, read_fail() names it.
+ */
+#define ENOTREG	4095
+
 /* Read an attribute; strip trailing newlines. Length or -errno. */
 static int read_text(int dirfd, const char *name, char *buf, size_t len)
 {
 	size_t n = 0;
 	int fd, err;
 
-	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+
+	/* O_NONBLOCK: a FIFO put there must not hang the reader */
+	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -ENOTREG;
+	}
 	while (n < len - 1) {
 		ssize_t r = read(fd, buf + n, len - 1 - n);
 
@@ -152,11 +170,16 @@ static bool parse_int(const char *text, int *v)
 static int read_fail(struct reader *r, const char *dir, const char *name,
 		     int err)
 {
+	bool self = !strcmp(name, ".");
 	char e[160];
 
-	return apm_fail(r->ctx, EIO, "reading %s%s%s/%s: %s", r->bus,
-			dir ? "/devices/" : "", dir ? dir : "", name,
-			apm_strerror(err, e, sizeof(e)));
+	if (err == ENOTREG)
+		snprintf(e, sizeof(e), "not a regular file (sysfs attributes are)");
+	else
+		apm_strerror(err, e, sizeof(e));
+	return apm_fail(r->ctx, EIO, "reading %s%s%s%s%s: %s", r->bus,
+			dir ? "/devices/" : "", dir ? dir : "",
+			self ? "" : "/", self ? "" : name, e);
 }
 
 /*
@@ -300,6 +323,46 @@ static int read_card(struct reader *r, int cardfd, const char *name,
 	return rc;
 }
 
+/*
+ * apmatrix_state of a queue bound to the apmatrix driver: "free",
+ * "in use <pid>", "resetting", "reset failed"; absent on other queues.
+ */
+static int read_state(struct reader *r, int qfd, const char *dir,
+		      struct apmatrix_queue *q)
+{
+	char buf[64], *end;
+	long pid;
+	int n = read_text(qfd, "apmatrix_state", buf, sizeof(buf));
+
+	q->state = APMATRIX_QSTATE_NONE;
+	if (n == -ENOENT)
+		return 0;
+	if (n < 0)
+		return read_fail(r, dir, "apmatrix_state", -n);
+	q->state_text = strdup(buf);
+	if (!q->state_text)
+		return apm_fail(r->ctx, ENOMEM, "out of memory");
+	if (!strcmp(buf, "free")) {
+		q->state = APMATRIX_QSTATE_FREE;
+	} else if (!strcmp(buf, "resetting")) {
+		q->state = APMATRIX_QSTATE_RESETTING;
+	} else if (!strcmp(buf, "reset failed")) {
+		q->state = APMATRIX_QSTATE_RESET_FAILED;
+	} else if (!strncmp(buf, "in use ", 7) && buf[7] >= '0' && buf[7] <= '9') {
+		errno = 0;
+		pid = strtol(buf + 7, &end, 10);
+		if (*end || errno || pid <= 0 || pid > INT32_MAX)
+			q->state = APMATRIX_QSTATE_OTHER;
+		else {
+			q->state = APMATRIX_QSTATE_IN_USE;
+			q->state_pid = (pid_t)pid;
+		}
+	} else {
+		q->state = APMATRIX_QSTATE_OTHER;	/* a newer kernel's word */
+	}
+	return 0;
+}
+
 static int read_queue(struct reader *r, int qfd, const char *dir,
 		      unsigned int a, unsigned int d)
 {
@@ -325,6 +388,8 @@ static int read_queue(struct reader *r, int qfd, const char *dir,
 		rc = read_bool(r, qfd, dir, "chkstop", &q->chkstop);
 	if (!rc)
 		rc = read_driver(r, qfd, dir, &q->driver);
+	if (!rc)
+		rc = read_state(r, qfd, dir, q);
 	if (rc)
 		return rc;
 	if (bits_test(h->apmask, a) && bits_test(h->aqmask, d))
@@ -361,10 +426,14 @@ static int read_card_queues(struct reader *r, int cardfd, const char *cname,
 
 		if (!queue_name(de->d_name, &a, &d) || a != id)
 			continue;
-		qfd = openat(cardfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (qfd < 0)
-			continue;	/* gone meanwhile, or not a directory */
 		snprintf(dir, sizeof(dir), "%s/%s", cname, de->d_name);
+		qfd = openat(cardfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (qfd < 0) {
+			if (errno == ENOENT)
+				continue;	/* gone meanwhile */
+			rc = read_fail(r, dir, ".", errno);
+			break;
+		}
 		rc = read_queue(r, qfd, dir, a, d);
 		close(qfd);
 	}
@@ -402,8 +471,18 @@ static int read_devices(struct reader *r, int busfd)
 			continue;
 		/* follows the symlink into devices/ap/ */
 		dfd = openat(devfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd < 0)
-			continue;	/* gone meanwhile */
+		if (dfd < 0) {
+			/*
+			 * Gone meanwhile: skip it. Anything else (no access,
+			 * a symlink loop, not a directory) is an entry that
+			 * exists and cannot be read: an error naming it, not
+			 * a card or queue silently left out.
+			 */
+			if (errno == ENOENT)
+				continue;
+			rc = read_fail(r, de->d_name, ".", errno);
+			break;
+		}
 		if (id >= 0) {
 			struct apmatrix_card *c = get_card(r->host, id);
 
@@ -537,6 +616,7 @@ void apmatrix_host_free(struct apmatrix_host *host)
 		for (d = 0; d < APM_NIDS; d++) {
 			if (c->qmap[d]) {
 				free(c->qmap[d]->driver);
+				free(c->qmap[d]->state_text);
 				free(c->qmap[d]);
 			}
 		}
@@ -677,6 +757,19 @@ int apmatrix_queue_chkstop(const struct apmatrix_queue *q)
 const char *apmatrix_queue_driver(const struct apmatrix_queue *q)
 {
 	return q ? q->driver : NULL;
+}
+
+enum apmatrix_queue_state apmatrix_queue_state(const struct apmatrix_queue *q,
+						pid_t *pid)
+{
+	if (pid)
+		*pid = q ? q->state_pid : 0;
+	return q ? q->state : APMATRIX_QSTATE_NONE;
+}
+
+const char *apmatrix_queue_state_text(const struct apmatrix_queue *q)
+{
+	return q ? q->state_text : NULL;
 }
 
 enum apmatrix_holder apmatrix_queue_holder(const struct apmatrix_queue *q)

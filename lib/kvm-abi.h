@@ -55,4 +55,20 @@ _Static_assert(KVM_S390_AP_MATRIX_VALIDATE_ONLY == 1, "VALIDATE_ONLY");
 _Static_assert(KVM_S390_AP_MATRIX_RESET == 2, "RESET");
 _Static_assert(KVM_S390_AP_MATRIX_GRANT == 4, "GRANT");
 
+/*
+ * From arch/s390/include/uapi/asm/apmatrix.h (/dev/apmatrix), under names
+ * of our own: its struct apmatrix_grant would clash with nothing here, but
+ * a program including both it and <apmatrix.h> must not meet two
+ * definitions. lib/uapi-check.c checks these against that header.
+ */
+struct apmatrix_grant_abi {
+	__u64 mask[3][4];	/* apm, aqm, adm */
+	__u32 flags;		/* must be zero */
+	__u32 reserved[9];	/* must be zero */
+};
+#define APMATRIX_ABI_IOCTL_MAGIC	0xB9
+#define APMATRIX_ABI_CREATE_GRANT	_IOW(APMATRIX_ABI_IOCTL_MAGIC, 0x01, \
+					     struct apmatrix_grant_abi)
+_Static_assert(sizeof(struct apmatrix_grant_abi) == 136, "struct apmatrix_grant is 136 bytes");
+
 #endif /* APMATRIX_KVM_ABI_H */

@@ -524,6 +524,20 @@ static int id_item(struct apmatrix_ctx *ctx, const char *s, const char *e,
 	return 0;
 }
 
+/*
+ * [s, e) are hex digits whose value is an ID (<= 0xff) however many
+ * leading zeros they have: "0x0000000005" is ID 5, not a short mask;
+ * only the 64 digits of a real mask are always a mask.
+ */
+static bool small_hex(const char *s, const char *e)
+{
+	if (e - s == 64)
+		return false;
+	while (s < e && *s == '0')
+		s++;
+	return e - s <= 2;
+}
+
 int apmatrix_matrix_parse_ids(struct apmatrix_ctx *ctx,
 			      struct apmatrix_matrix *m,
 			      enum apmatrix_part part, const char *text)
@@ -539,7 +553,8 @@ int apmatrix_matrix_parse_ids(struct apmatrix_ctx *ctx,
 	trim(&ts, &te);
 	/* "0x" and nothing but hex digits, more than an ID has: a mask */
 	if (te - ts > 2 && ts[0] == '0' && (ts[1] == 'x' || ts[1] == 'X') &&
-	    hex_run(ts + 2, te) == (size_t)(te - ts - 2) && te - ts - 2 > 8) {
+	    hex_run(ts + 2, te) == (size_t)(te - ts - 2) && te - ts - 2 > 8 &&
+	    !small_hex(ts + 2, te)) {
 		if (te - ts - 2 != 64)
 			return apm_fail(ctx, EINVAL,
 					"bad mask '%.*s': a mask is 0x and 64 hex digits, this has %d",

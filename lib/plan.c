@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -272,26 +271,20 @@ int apmatrix_plan_apply(struct apmatrix_ctx *ctx,
 			const struct apmatrix_plan *plan)
 {
 	bool ap_changes, aq_changes;
+	struct apm_lock lock;
 	apm_bits ap, aq;
 	char e1[160], e2[160];
-	int fd, rc;
+	int rc;
 
 	if (!ctx || !plan)
 		return apm_fail(ctx, EINVAL, "bad arguments to apmatrix_plan_apply()");
 	if (apmatrix_plan_is_noop(plan))
 		return 0;
 
-	fd = open(ctx->lock_file, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
-	if (fd < 0)
-		return apm_fail(ctx, errno, "opening lock file %s: %s", ctx->lock_file,
-				apm_strerror(errno, e1, sizeof(e1)));
-	while ((rc = flock(fd, LOCK_EX)) && errno == EINTR)
-		;
-	if (rc) {
-		rc = apm_fail(ctx, errno, "locking %s: %s", ctx->lock_file,
-			      apm_strerror(errno, e1, sizeof(e1)));
-		goto out;
-	}
+	/* signals stay blocked while it is held: both masks or neither */
+	rc = apm_lock_take(ctx, &lock);
+	if (rc)
+		return rc;
 
 	rc = apm_read_mask_file(ctx, "apmask", ap);
 	if (!rc)
@@ -333,6 +326,6 @@ int apmatrix_plan_apply(struct apmatrix_ctx *ctx,
 		}
 	}
 out:
-	close(fd);	/* drops the lock */
+	apm_lock_release(ctx, &lock);	/* then the signals held back arrive */
 	return rc;
 }

@@ -35,6 +35,8 @@
 struct apmatrix_vm {
 	struct apmatrix_ctx *ctx;
 	int fd;
+	int grant_fd;			/* -1: none */
+	struct apmatrix_matrix grant;	/* what it covers */
 };
 
 static const char *errname(int err)
@@ -54,6 +56,7 @@ static int vm_new(struct apmatrix_ctx *ctx, int fd, struct apmatrix_vm **vm)
 	}
 	v->ctx = ctx;
 	v->fd = fd;
+	v->grant_fd = -1;
 	*vm = v;
 	return 0;
 }
@@ -213,7 +216,7 @@ static int check_fd(struct apmatrix_ctx *ctx, pid_t pid, int fd)
 int apmatrix_vm_open_pid(struct apmatrix_ctx *ctx, pid_t pid, int fd,
 			 struct apmatrix_vm **vm)
 {
-	char e[160];
+	char e[160], path[64], link[PATH_MAX];
 	int pidfd, nfd, rc, err;
 
 	if (!ctx || !vm)
@@ -285,6 +288,19 @@ int apmatrix_vm_open_pid(struct apmatrix_ctx *ctx, pid_t pid, int fd,
 		return apm_fail(ctx, err, "pidfd_getfd(%d, fd %d): %s", (int)pid, fd,
 				apm_strerror(err, e, sizeof(e)));
 	}
+	/*
+	 * /proc/PID/fd/N was read before pidfd_getfd(): by now the process
+	 * may have closed N and opened something else there. Check the file
+	 * this process now holds, not the name it had.
+	 */
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", nfd);
+	if (fd_link(AT_FDCWD, path, link, sizeof(link)) >= 0 &&
+	    strcmp(link, KVM_VM_LINK)) {
+		close(nfd);
+		return apm_fail(ctx, ENOENT,
+				"process %d's fd %d is no KVM VM any more: it is %s now",
+				(int)pid, fd, link);
+	}
 	return vm_new(ctx, nfd, vm);
 }
 
@@ -293,7 +309,33 @@ void apmatrix_vm_free(struct apmatrix_vm *vm)
 	if (!vm)
 		return;
 	close(vm->fd);
+	if (vm->grant_fd >= 0)
+		close(vm->grant_fd);
 	free(vm);
+}
+
+int apmatrix_vm_set_grant(struct apmatrix_vm *vm,
+			  const struct apmatrix_grant_fd *grant)
+{
+	char e[160];
+	int nfd = -1;
+
+	if (!vm)
+		return -EINVAL;
+	apm_clear_error(vm->ctx);
+	if (grant) {
+		nfd = fcntl(apmatrix_grant_get_fd(grant), F_DUPFD_CLOEXEC, 3);
+		if (nfd < 0)
+			return apm_fail(vm->ctx, errno, "duplicating the grant's fd: %s",
+					apm_strerror(errno, e, sizeof(e)));
+		apmatrix_grant_get_matrix(grant, &vm->grant);
+	} else {
+		memset(&vm->grant, 0, sizeof(vm->grant));
+	}
+	if (vm->grant_fd >= 0)
+		close(vm->grant_fd);
+	vm->grant_fd = nfd;
+	return 0;
 }
 
 int apmatrix_vm_fd(const struct apmatrix_vm *vm)
@@ -356,7 +398,11 @@ static int do_set(struct apmatrix_vm *vm, const struct apmatrix_matrix *m,
 {
 	struct kvm_s390_ap_matrix k;
 
+	if (vm->grant_fd >= 0)
+		flags |= KVM_S390_AP_MATRIX_GRANT;
 	apmatrix_matrix_to_kvm(m, flags, &k, sizeof(k));
+	if (vm->grant_fd >= 0)
+		k.grant_fd = vm->grant_fd;
 	if (quiet)
 		return attr_ioctl(vm, APMATRIX_KVM_SET_DEVICE_ATTR,
 				  KVM_S390_VM_CRYPTO_SET_AP_MATRIX, &k);
@@ -414,6 +460,7 @@ int apmatrix_vm_enable_apie(struct apmatrix_vm *vm)
 
 #define RULE_HOST	"not set aside for guests (still owned by the host's default drivers)"
 #define RULE_UNBOUND	"not bound to the apmatrix driver"
+#define RULE_ABSENT	"not on this host (no such queue under /sys/bus/ap)"
 #define RULE_NOTAVAIL	"not available to apmatrix (not set aside for guests, or not bound to the apmatrix driver; the host's AP bus could not be read to tell which)"
 #define RULE_INUSE	"held by another VM"
 #define RULE_BUSY	"still being reset after leaving another VM, or its reset failed"
@@ -427,11 +474,16 @@ struct explain {
 	char msg[APM_ERRLEN];
 	bool named;
 	/* refused APQNs by rule */
+	struct apmatrix_apqns *absent;		/* EADDRNOTAVAIL: no such queue */
 	struct apmatrix_apqns *host_held;	/* EADDRNOTAVAIL: default drivers */
 	struct apmatrix_apqns *unbound;		/* EADDRNOTAVAIL: no driver / gone */
 	struct apmatrix_apqns *notavail;	/* EADDRNOTAVAIL: no host view */
 	struct apmatrix_apqns *inuse;		/* EADDRINUSE */
 	struct apmatrix_apqns *busy;		/* EBUSY */
+	struct apmatrix_apqns *unauth;		/* EPERM */
+	struct apmatrix_apqns *failed;		/* EIO: reset failed */
+	struct apmatrix_apqns *dropped;		/* EIO: dropped with its adapter */
+	char eio_held[640];			/* EIO: what the VM holds now */
 	/* EADDRNOTAVAIL, bound to another driver: one set per driver name */
 	struct other {
 		char *driver;
@@ -583,12 +635,15 @@ static int ex_notavail(struct explain *ex, unsigned int a, unsigned int d)
 
 	if (!h)
 		return apmatrix_apqns_add(ex->notavail, a, d);
+	/* no adapter 06, or adapter 03 gone: say that, not a mask's story */
+	if (!q)
+		return apmatrix_apqns_add(ex->absent, a, d);
 	apmatrix_host_get_masks(h, APMATRIX_HOST_MASKS, &masks);
 	if (apmatrix_matrix_has_apqn(&masks, a, d))
 		return apmatrix_apqns_add(ex->host_held, a, d);
-	if (q && apmatrix_queue_holder(q) == APMATRIX_HOLDER_APMATRIX)
+	if (apmatrix_queue_holder(q) == APMATRIX_HOLDER_APMATRIX)
 		return 0;	/* available: the state changed */
-	if (q && apmatrix_queue_holder(q) == APMATRIX_HOLDER_OTHER) {
+	if (apmatrix_queue_holder(q) == APMATRIX_HOLDER_OTHER) {
 		s = ex_other(ex, apmatrix_queue_driver(q));
 		return s ? apmatrix_apqns_add(s, a, d) : -ENOMEM;
 	}
@@ -682,16 +737,117 @@ static int ex_probe(struct explain *ex, const struct apmatrix_matrix *m)
 	return 0;
 }
 
+/* the VM's matrix now, without a message on failure */
+static int ex_get(struct explain *ex, struct apmatrix_matrix *cur)
+{
+	struct kvm_s390_ap_matrix k;
+	int rc;
+
+	memset(&k, 0, sizeof(k));
+	rc = attr_ioctl(ex->vm, APMATRIX_KVM_GET_DEVICE_ATTR,
+			KVM_S390_VM_CRYPTO_SET_AP_MATRIX, &k);
+	if (!rc)
+		rc = apmatrix_matrix_from_kvm(cur, &k, sizeof(k));
+	if (rc)
+		return ex_probe_fail(ex, rc, "the VM's matrix (KVM_GET_DEVICE_ATTR)");
+	return 0;
+}
+
+/*
+ * EPERM: what the request adds that the VM does not hold and its grant
+ * does not cover (the kernel's authority rule, computed the same way).
+ */
+static int ex_eperm(struct explain *ex, const struct apmatrix_matrix *m,
+		    struct apmatrix_matrix *refused_ids)
+{
+	const struct apmatrix_matrix *g = &ex->vm->grant;
+	bool have_grant = ex->vm->grant_fd >= 0;
+	struct apmatrix_matrix cur;
+	apm_bits ctl = { 0 };
+	unsigned int a, d, w;
+	char list[600];
+	int rc;
+
+	rc = ex_get(ex, &cur);
+	if (rc)
+		return rc;
+	for (a = 0; a < APM_NIDS; a++)
+		for (d = 0; d < APM_NIDS; d++)
+			if (apmatrix_matrix_has_apqn(m, a, d) &&
+			    !apmatrix_matrix_has_apqn(&cur, a, d) &&
+			    !apmatrix_matrix_has_apqn(g, a, d) &&
+			    apmatrix_apqns_add(ex->unauth, a, d))
+				return -ENOMEM;
+	for (w = 0; w < APM_WORDS; w++)
+		ctl[w] = m->part[APMATRIX_CONTROL_DOMAINS][w] &
+			 ~cur.part[APMATRIX_CONTROL_DOMAINS][w] &
+			 ~g->part[APMATRIX_CONTROL_DOMAINS][w];
+	if (!apm_bits_empty(ctl)) {
+		apm_bits_format(ctl, 4, list, sizeof(list));
+		apm_sb_printf(&ex->sb, "%s%s %s: %s (EPERM)", ex->named ? "; " : "",
+			      apm_bits_count(ctl) > 1 ? "control domains" : "control domain",
+			      list, have_grant ?
+			      "not held by this VM and not covered by its grant" :
+			      "not held by this VM: adding it needs a grant or CAP_SYS_ADMIN");
+		ex->named = true;
+		if (refused_ids)
+			for (w = 0; w < APM_WORDS; w++)
+				refused_ids->part[APMATRIX_CONTROL_DOMAINS][w] |= ctl[w];
+	}
+	return 0;
+}
+
+/*
+ * EIO after RESET: the VM holds the new matrix minus every adapter with a
+ * queue whose reset failed. What it lacks of the request was dropped;
+ * the host's apmatrix_state tells which of those failed their reset.
+ */
+static int ex_eio(struct explain *ex, const struct apmatrix_matrix *m)
+{
+	struct apmatrix_host *h = ex_host(ex);
+	struct apmatrix_matrix cur;
+	unsigned int a, d;
+	char held[600];
+	int rc;
+
+	rc = ex_get(ex, &cur);
+	if (rc)
+		return rc;
+	for (a = 0; a < APM_NIDS; a++)
+		for (d = 0; d < APM_NIDS; d++) {
+			const struct apmatrix_queue *q;
+
+			if (!apmatrix_matrix_has_apqn(m, a, d) ||
+			    apmatrix_matrix_has_apqn(&cur, a, d))
+				continue;
+			q = h ? apmatrix_host_queue(h, a, d) : NULL;
+			rc = apmatrix_apqns_add(q && apmatrix_queue_state(q, NULL) ==
+						APMATRIX_QSTATE_RESET_FAILED ?
+						ex->failed : ex->dropped, a, d);
+			if (rc)
+				return rc;
+		}
+	rc = apmatrix_matrix_format_apqns(&cur, held, sizeof(held));
+	if (rc >= (int)sizeof(held))
+		memcpy(held + sizeof(held) - 4, "...", 4);
+	snprintf(ex->eio_held, sizeof(ex->eio_held), "%s", rc > 0 ? held : "no queue");
+	return 0;
+}
+
 static void ex_free(struct explain *ex)
 {
 	unsigned int i;
 
 	apmatrix_host_free(ex->host);
+	apmatrix_apqns_free(ex->absent);
 	apmatrix_apqns_free(ex->host_held);
 	apmatrix_apqns_free(ex->unbound);
 	apmatrix_apqns_free(ex->notavail);
 	apmatrix_apqns_free(ex->inuse);
 	apmatrix_apqns_free(ex->busy);
+	apmatrix_apqns_free(ex->unauth);
+	apmatrix_apqns_free(ex->failed);
+	apmatrix_apqns_free(ex->dropped);
 	for (i = 0; i < ex->nother; i++) {
 		free(ex->other[i].driver);
 		apmatrix_apqns_free(ex->other[i].s);
@@ -725,9 +881,11 @@ int apmatrix_vm_explain(struct apmatrix_vm *vm, const struct apmatrix_matrix *m,
 		return apm_fail(vm->ctx, 0,
 				"this kernel has no KVM_S390_VM_CRYPTO_SET_AP_MATRIX (ENXIO)");
 	case ENODEV:
+	case EPERM:
 	case EADDRNOTAVAIL:
 	case EADDRINUSE:
 	case EBUSY:
+	case EIO:
 		break;
 	default:
 		return apm_fail(vm->ctx, 0, "KVM_SET_DEVICE_ATTR failed: %s",
@@ -735,18 +893,26 @@ int apmatrix_vm_explain(struct apmatrix_vm *vm, const struct apmatrix_matrix *m,
 	}
 
 	apm_sb_init(&ex.sb, ex.msg, sizeof(ex.msg));
+	ex.absent = apmatrix_apqns_new();
 	ex.host_held = apmatrix_apqns_new();
 	ex.unbound = apmatrix_apqns_new();
 	ex.notavail = apmatrix_apqns_new();
 	ex.inuse = apmatrix_apqns_new();
 	ex.busy = apmatrix_apqns_new();
-	if (!ex.host_held || !ex.unbound || !ex.notavail || !ex.inuse || !ex.busy) {
+	ex.unauth = apmatrix_apqns_new();
+	ex.failed = apmatrix_apqns_new();
+	ex.dropped = apmatrix_apqns_new();
+	if (!ex.unauth || !ex.failed || !ex.dropped || !ex.absent || !ex.host_held || !ex.unbound || !ex.notavail || !ex.inuse || !ex.busy) {
 		rc = apm_fail(vm->ctx, ENOMEM, "out of memory");
 		goto out;
 	}
 
 	if (err == ENODEV)
 		rc = ex_enodev(&ex, m, refused_ids);
+	else if (err == EPERM)
+		rc = ex_eperm(&ex, m, refused_ids);
+	else if (err == EIO)
+		rc = ex_eio(&ex, m);
 	else if (err == EADDRNOTAVAIL)
 		rc = ex_addrnotavail(&ex, m);
 	else
@@ -758,6 +924,18 @@ int apmatrix_vm_explain(struct apmatrix_vm *vm, const struct apmatrix_matrix *m,
 	}
 
 	/* in the order the kernel checks the rules */
+	ex_apqns(&ex, ex.unauth, vm->grant_fd >= 0 ?
+		 "not held by this VM and not covered by its grant" :
+		 "not held by this VM: adding them needs a grant or CAP_SYS_ADMIN",
+		 "", EPERM, refused);
+	if (err == EIO) {
+		apm_sb_printf(&ex.sb, "the reset of a queue did not complete (EIO): the VM now holds %s",
+			      ex.eio_held);
+		ex.named = true;
+		ex_apqns(&ex, ex.failed, "reset failed, dropped with its adapter", "", EIO, refused);
+		ex_apqns(&ex, ex.dropped, "dropped with the adapter of a failed reset", "", EIO, refused);
+	}
+	ex_apqns(&ex, ex.absent, RULE_ABSENT, "", EADDRNOTAVAIL, refused);
 	ex_apqns(&ex, ex.host_held, RULE_HOST, "", EADDRNOTAVAIL, refused);
 	for (i = 0; i < ex.nother; i++) {
 		snprintf(rule, sizeof(rule), "bound to %s, not to apmatrix",

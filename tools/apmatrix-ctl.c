@@ -183,6 +183,21 @@ struct command {
 /* ------------------------------------------------------------------------ */
 /* Small helpers                                                             */
 
+/* Said once when the AP configuration lock is held by someone else. */
+static void lock_wait(struct apmatrix_ctx *ctx, const char *lock_file,
+		      pid_t holder, unsigned int timeout_ms, void *data)
+{
+	(void)ctx;
+	(void)data;
+	if (holder)
+		errmsg("waiting for the AP configuration lock %s, held by process %d (at most %u.%u s)",
+		       lock_file, (int)holder, timeout_ms / 1000, timeout_ms % 1000 / 100);
+	else
+		errmsg("waiting for the AP configuration lock %s, being taken by someone (at most %u.%u s)",
+		       lock_file, timeout_ms / 1000, timeout_ms % 1000 / 100);
+	fflush(stderr);
+}
+
 /* Make the library context; RC_OK or an exit code (message printed). */
 static int cli_ctx(struct cli *cli)
 {
@@ -193,6 +208,7 @@ static int cli_ctx(struct cli *cli)
 		errmsg("cannot make a libapmatrix context: %s", strerror(errno));
 		return RC_HOST;
 	}
+	apmatrix_ctx_set_lock_wait_fn(cli->ctx, lock_wait, NULL);
 	if (cli->sysfs_root) {
 		err = apmatrix_ctx_set_sysfs_root(cli->ctx, cli->sysfs_root);
 		if (err < 0) {
@@ -252,6 +268,36 @@ static bool parse_int(const char *s, long min, long max, long *out)
 	return true;
 }
 
+/* Only blanks (or nothing): text that names no APQN at all. */
+static bool blank(const char *s)
+{
+	return !s[strspn(s, " \t\n")];
+}
+
+/*
+ * Text from sysfs (a card type, a driver's name) for a terminal: bytes
+ * outside printable ASCII are written as \xNN, so a hostile value cannot
+ * move the cursor or rewrite the screen. Returns a heap string (NULL: no
+ * memory).
+ */
+static char *printable(const char *s)
+{
+	char *out = malloc(strlen(s) * 4 + 1), *p = out;
+
+	if (!out)
+		return NULL;
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c < 0x20 || c >= 0x7f || c == '\\')
+			p += sprintf(p, "\\x%02x", c);
+		else
+			*p++ = (char)c;
+	}
+	*p = '\0';
+	return out;
+}
+
 static const char *holder_name(const struct apmatrix_queue *q)
 {
 	const char *drv;
@@ -268,6 +314,26 @@ static const char *holder_name(const struct apmatrix_queue *q)
 		return drv ? drv : "other";
 	}
 	return "other";
+}
+
+/* The HOLDER cell: apmatrix queues with their apmatrix_state. */
+static const char *holder_text(const struct apmatrix_queue *q, char *buf, size_t len)
+{
+	const char *h = holder_name(q);
+	pid_t pid;
+
+	if (apmatrix_queue_holder(q) != APMATRIX_HOLDER_APMATRIX)
+		return h;
+	switch (apmatrix_queue_state(q, &pid)) {
+	case APMATRIX_QSTATE_NONE:
+		return h;
+	case APMATRIX_QSTATE_IN_USE:
+		snprintf(buf, len, "apmatrix (in use by pid %d)", (int)pid);
+		return buf;
+	default:
+		snprintf(buf, len, "apmatrix (%s)", apmatrix_queue_state_text(q));
+		return buf;
+	}
 }
 
 /*
@@ -357,6 +423,14 @@ static int args_matrix(struct cli *cli, const struct args *a,
 		}
 		*usage_given = true;
 	} else if (a->adapters) {
+		if (blank(a->adapters) || blank(a->domains)) {
+			errmsg("%s: empty %s '%s'%s", cli->cmd,
+			       blank(a->adapters) ? "--adapters" : "--domains",
+			       blank(a->adapters) ? a->adapters : a->domains,
+			       !strcmp(cli->cmd, "set") ?
+			       " (to take every queue from the VM, use clear)" : "");
+			return RC_USAGE;
+		}
 		err = apmatrix_matrix_parse_ids(ctx, m, APMATRIX_ADAPTERS,
 						a->adapters);
 		if (err < 0) {
@@ -386,13 +460,23 @@ static int args_matrix(struct cli *cli, const struct args *a,
 /* ------------------------------------------------------------------------ */
 /* list                                                                      */
 
+/* One row of the table; type, driver and holder are printable() copies. */
 struct row {
 	char id[8];
-	const char *type;
+	char *type;
 	const char *status;
-	const char *driver;
-	const char *holder;
+	char *driver;
+	char *holder;
 };
+
+static bool fill_row(struct row *r, const char *type, const char *driver,
+		     const char *holder)
+{
+	r->type = printable(type);
+	r->driver = printable(driver);
+	r->holder = printable(holder);
+	return r->type && r->driver && r->holder;
+}
 
 static void print_row(const struct row *r, const int w[5])
 {
@@ -429,7 +513,7 @@ static int list_human(const struct apmatrix_host *host,
 					    "DRIVER", "HOLDER" };
 	unsigned int ncards = apmatrix_host_num_cards(host), i, j, nrows = 0;
 	struct row *rows;
-	int w[5], k, total;
+	int w[5], k, total, rc;
 
 	/* Each card and each of its queues gives one row. */
 	for (i = 0; i < ncards; i++)
@@ -449,29 +533,29 @@ static int list_human(const struct apmatrix_host *host,
 			continue;
 		snprintf(rows[nrows].id, sizeof(rows[nrows].id), "%02x",
 			 apmatrix_card_id(c));
-		rows[nrows].type = type ? type : "-";
 		rows[nrows].status = status_name(apmatrix_card_config(c),
 						 apmatrix_card_chkstop(c),
 						 apmatrix_card_online(c));
-		rows[nrows].driver = cdrv ? cdrv : "-no-driver-";
-		rows[nrows].holder = "-";
-		nrows++;
+		if (!fill_row(&rows[nrows++], type ? type : "-",
+			      cdrv ? cdrv : "-no-driver-", "-"))
+			goto nomem;
 		for (j = 0; j < apmatrix_card_num_queues(c); j++) {
 			const struct apmatrix_queue *q = apmatrix_card_queue(c, j);
 			const char *drv = apmatrix_queue_driver(q);
+			char hbuf[96];
 
 			if (!queue_selected(filter, q))
 				continue;
 			snprintf(rows[nrows].id, sizeof(rows[nrows].id),
 				 "%02x.%04x", apmatrix_queue_apid(q),
 				 apmatrix_queue_apqi(q));
-			rows[nrows].type = type ? type : "-";
 			rows[nrows].status = status_name(apmatrix_queue_config(q),
 						apmatrix_queue_chkstop(q),
 						apmatrix_queue_online(q));
-			rows[nrows].driver = drv ? drv : "-no-driver-";
-			rows[nrows].holder = holder_name(q);
-			nrows++;
+			if (!fill_row(&rows[nrows++], type ? type : "-",
+				      drv ? drv : "-no-driver-",
+				      holder_text(q, hbuf, sizeof(hbuf))))
+				goto nomem;
 		}
 	}
 
@@ -500,8 +584,19 @@ static int list_human(const struct apmatrix_host *host,
 	putchar('\n');
 	for (i = 0; i < nrows; i++)
 		print_row(&rows[i], w);
+	rc = RC_OK;
+out:
+	for (i = 0; i < nrows; i++) {
+		free(rows[i].type);
+		free(rows[i].driver);
+		free(rows[i].holder);
+	}
 	free(rows);
-	return RC_OK;
+	return rc;
+nomem:
+	errmsg("out of memory");
+	rc = RC_HOST;
+	goto out;
 }
 
 static int list_json(const struct apmatrix_host *host,
@@ -567,6 +662,19 @@ static int list_json(const struct apmatrix_host *host,
 				 drv ? json_object_new_string(drv) : NULL);
 			json_add(jq, "holder",
 				 json_object_new_string(holder_name(q)));
+			{
+				const char *st = apmatrix_queue_state_text(q);
+				pid_t pid;
+				enum apmatrix_queue_state qs_ = apmatrix_queue_state(q, &pid);
+
+				json_add(jq, "apmatrix_state",
+					 qs_ == APMATRIX_QSTATE_NONE ? NULL :
+					 json_object_new_string(qs_ == APMATRIX_QSTATE_IN_USE ?
+								"in use" : st));
+				json_add(jq, "apmatrix_pid",
+					 qs_ == APMATRIX_QSTATE_IN_USE ?
+					 json_object_new_int((int)pid) : NULL);
+			}
 			json_object_array_add(qs, jq);
 		}
 		json_add(jc, "queues", qs);
@@ -690,7 +798,39 @@ static struct json_object *json_mask_change(const struct apmatrix_matrix *before
  * document (format in the man page). Printed after the write, also when
  * it failed ("applied": false).
  */
-static int plan_json(const struct apmatrix_plan *plan, bool applied)
+/* A JSON array of the APQNs of s, ascending. */
+static struct json_object *json_apqns(const struct apmatrix_apqns *s)
+{
+	struct json_object *arr = json_object_new_array();
+	unsigned int i, n = s ? apmatrix_apqns_count(s) : 0, apid, apqi;
+	char buf[16];
+
+	for (i = 0; arr && i < n; i++) {
+		if (apmatrix_apqns_get(s, i, &apid, &apqi) < 0)
+			break;
+		snprintf(buf, sizeof(buf), "%02x.%04x", apid, apqi);
+		json_object_array_add(arr, json_object_new_string(buf));
+	}
+	return arr;
+}
+
+/* The usage APQNs of want that the host view does not have. */
+static struct apmatrix_apqns *absent_apqns(const struct apmatrix_host *host,
+					   const struct apmatrix_matrix *want)
+{
+	struct apmatrix_apqns *s = apmatrix_apqns_new();
+	unsigned int a, d;
+
+	for (a = 0; s && a <= APMATRIX_MAX_ID; a++)
+		for (d = 0; d <= APMATRIX_MAX_ID; d++)
+			if (apmatrix_matrix_has_apqn(want, a, d) &&
+			    !apmatrix_host_queue(host, a, d))
+				apmatrix_apqns_add(s, a, d);
+	return s;
+}
+
+static int plan_json(const struct apmatrix_plan *plan,
+		     const struct apmatrix_apqns *absent, bool applied)
 {
 	struct json_object *root, *ap = NULL, *aq = NULL, *coll;
 	struct apmatrix_matrix *before, *after;
@@ -723,6 +863,7 @@ static int plan_json(const struct apmatrix_plan *plan, bool applied)
 	json_add(root, "apmask", ap);
 	json_add(root, "aqmask", aq);
 	json_add(root, "collateral", coll);
+	json_add(root, "absent", json_apqns(absent));
 	json_add(root, "applied", json_object_new_boolean(applied));
 	rc = print_json(root);
 out:
@@ -736,6 +877,7 @@ static int reserve_release(struct cli *cli, struct args *a, bool reserve)
 {
 	struct apmatrix_matrix *want, *before = NULL, *after = NULL;
 	const struct apmatrix_apqns *coll;
+	struct apmatrix_apqns *absent = NULL;
 	struct apmatrix_host *host = NULL;
 	struct apmatrix_plan *plan = NULL;
 	bool usage_given;
@@ -783,14 +925,20 @@ static int reserve_release(struct cli *cli, struct args *a, bool reserve)
 		rc = (err == -EINVAL || err == -ERANGE) ? RC_USAGE : RC_HOST;
 		goto out;
 	}
+	/* the masks change for queues the host does not have too: say so */
+	absent = absent_apqns(host, want);
+	if (!absent) {
+		errmsg("out of memory");
+		goto out;
+	}
 
 	if (a->json && (apmatrix_plan_is_noop(plan) || a->dry_run)) {
-		rc = plan_json(plan, false);
+		rc = plan_json(plan, absent, false);
 		goto out;
 	}
 	if (a->json) {
 		err = apmatrix_plan_apply(cli->ctx, plan);
-		rc = plan_json(plan, err == 0);
+		rc = plan_json(plan, absent, err == 0);
 		if (err == 0)
 			goto out;
 		/* the document first, then the error */
@@ -827,6 +975,15 @@ static int reserve_release(struct cli *cli, struct args *a, bool reserve)
 	} else {
 		printf("no other queue is affected\n");
 	}
+	if (apmatrix_apqns_count(absent)) {
+		text = FORMAT_ALLOC(apmatrix_apqns_format, absent);
+		if (!text) {
+			errmsg("out of memory");
+			goto out;
+		}
+		printf("not on this host (the masks change for them all the same): %s\n", text);
+		free(text);
+	}
 	if (a->dry_run) {
 		printf("dry run: nothing written\n");
 		rc = RC_OK;
@@ -850,6 +1007,7 @@ apply_failed:
 	errmsg("%s", CTX_MSG(cli, err));
 	rc = (err == -EBUSY || err == -EAGAIN) ? RC_RETRY : RC_HOST;
 out:
+	apmatrix_apqns_free(absent);
 	apmatrix_matrix_free(after);
 	apmatrix_matrix_free(before);
 	apmatrix_plan_free(plan);
@@ -971,6 +1129,34 @@ static int open_vm(struct cli *cli, const struct args *a,
 	return RC_OK;
 }
 
+/* RC_OK when the VM holds no usage queue that a control-only set would drop. */
+static int control_only_check(struct cli *cli, struct apmatrix_vm *vm)
+{
+	struct apmatrix_matrix *cur = apmatrix_matrix_new();
+	char *text;
+	int err, rc = RC_OK;
+
+	if (!cur) {
+		errmsg("out of memory");
+		return RC_HOST;
+	}
+	err = apmatrix_vm_get(vm, cur);
+	if (err < 0) {
+		errmsg("set: --control-domains without APQNs: cannot read the VM's matrix to say which queues it would drop: %s",
+		       CTX_MSG(cli, err));
+		rc = vm_exit_code(err);
+	} else if (apmatrix_matrix_count(cur, APMATRIX_ADAPTERS) &&
+		   apmatrix_matrix_count(cur, APMATRIX_DOMAINS)) {
+		text = FORMAT_ALLOC(apmatrix_matrix_format_apqns, cur);
+		errmsg("set: --control-domains without APQNs would take %s from the VM: name the APQNs it keeps too (or clear it first)",
+		       text ? text : "its queues");
+		free(text);
+		rc = RC_USAGE;
+	}
+	apmatrix_matrix_free(cur);
+	return rc;
+}
+
 static int cmd_set(struct cli *cli, struct args *a)
 {
 	struct apmatrix_matrix *m, *refused_ids = NULL;
@@ -995,6 +1181,16 @@ static int cmd_set(struct cli *cli, struct args *a)
 	rc = open_vm(cli, a, &vm);
 	if (rc)
 		goto out;
+	if (!usage_given) {
+		/*
+		 * --control-domains alone replaces the whole matrix with no
+		 * usage queue: refuse it when that would take queues from
+		 * the VM, naming them, rather than drop them silently.
+		 */
+		rc = control_only_check(cli, vm);
+		if (rc)
+			goto out;
+	}
 	if (a->validate_only)
 		flags |= APMATRIX_SET_VALIDATE_ONLY;
 	if (a->reset)
@@ -1365,8 +1561,16 @@ static void option_error(const char *cmd, int ret, char **argv)
 	const char *opt = argv[optind - 1];
 	char shortopt[3] = { '-', (char)optopt, 0 };
 
-	/* A short option inside a cluster: name just that letter. */
-	if (optopt && optopt < 0x100 && strncmp(opt, "--", 2) != 0)
+	/*
+	 * An unknown short option (optopt set) is that letter, wherever it
+	 * was: getopt has not moved past its argv element yet, so
+	 * argv[optind - 1] may be the option before ("-x05.0004" after
+	 * "--json"). A missing argument ends its element: that element
+	 * names it, unless it is a short one in a cluster.
+	 */
+	if (ret == '?' && optopt)
+		opt = shortopt;
+	else if (ret == ':' && optopt && optopt < 0x100 && strncmp(opt, "--", 2) != 0)
 		opt = shortopt;
 	if (ret == ':')
 		errmsg("%s%soption '%s' needs an argument", where, sep, opt);
@@ -1431,6 +1635,10 @@ static int parse_command(struct cli *cli, const struct command *c, int argc,
 				return -1 - RC_USAGE;
 			break;
 		case OPT_PID:
+			if (a->have_pid) {
+				errmsg("%s: --pid given twice", c->name);
+				return -1 - RC_USAGE;
+			}
 			if (!parse_int(optarg, 1, INT_MAX, &v)) {
 				errmsg("%s: --pid '%s': not a process ID",
 				       c->name, optarg);
@@ -1440,6 +1648,10 @@ static int parse_command(struct cli *cli, const struct command *c, int argc,
 			a->pid = (pid_t)v;
 			break;
 		case OPT_VM_FD:
+			if (a->have_fd) {
+				errmsg("%s: --vm-fd given twice", c->name);
+				return -1 - RC_USAGE;
+			}
 			if (!parse_int(optarg, 0, INT_MAX, &v)) {
 				errmsg("%s: --vm-fd '%s': not a file descriptor number",
 				       c->name, optarg);
@@ -1456,6 +1668,14 @@ static int parse_command(struct cli *cli, const struct command *c, int argc,
 	if (c->max_args >= 0 && argc - optind > c->max_args) {
 		errmsg("%s: unexpected argument '%s'", c->name, argv[optind]);
 		return -1 - RC_USAGE;
+	}
+	for (i = optind; i < argc; i++) {
+		if (blank(argv[i])) {
+			errmsg("%s: empty APQN argument '%s'%s", c->name, argv[i],
+			       !strcmp(c->name, "set") ?
+			       " (to take every queue from the VM, use clear)" : "");
+			return -1 - RC_USAGE;
+		}
 	}
 	if (optind < argc) {
 		for (i = optind; i < argc; i++)

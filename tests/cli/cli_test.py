@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -165,7 +166,7 @@ apmask=%s
 aqmask=%s
 
 CARD.DOM TYPE  STATUS   DRIVER      HOLDER
---------------------------------------------
+---------------------------------------------------
 05       CEX8C online   cex4card    -
 05.0004  CEX8C online   cex4queue   host
 05.0005  CEX8C online   cex4queue   host
@@ -176,16 +177,18 @@ CARD.DOM TYPE  STATUS   DRIVER      HOLDER
 06.0006  CEX8C online   cex4queue   host
 07       CEX8A online   cex4card    -
 07.0004  CEX8A -        vfio_ap     vfio_ap
-07.0005  CEX8A -        apmatrix    apmatrix
+07.0005  CEX8A -        apmatrix    apmatrix (free)
 07.0006  CEX8A -        -no-driver- free
 0a       CEX8P deconfig cex4card    -
 0a.0004  CEX8P deconfig cex4queue   host
 """ % (mask(0xfe), ONES)
 
 
-def q(apqn, online, driver, holder, config=True, chkstop=False):
+def q(apqn, online, driver, holder, config=True, chkstop=False, state=None, pid=None):
+    if driver == "apmatrix" and state is None:
+        state = "free"
     return {"apqn": apqn, "online": online, "config": config, "chkstop": chkstop,
-            "driver": driver, "holder": holder}
+            "driver": driver, "holder": holder, "apmatrix_state": state, "apmatrix_pid": pid}
 
 
 def card(id_, type_, online, config, queues, chkstop=False, driver="cex4card"):
@@ -285,13 +288,57 @@ apmask=%s
 aqmask=%s
 
 CARD.DOM TYPE  STATUS   DRIVER    HOLDER
-------------------------------------------
+-------------------------------------------------
 07       CEX8A online   cex4card  -
 07.0004  CEX8A -        vfio_ap   vfio_ap
-07.0005  CEX8A -        apmatrix  apmatrix
+07.0005  CEX8A -        apmatrix  apmatrix (free)
 0a       CEX8P deconfig cex4card  -
 0a.0004  CEX8P deconfig cex4queue host
 """ % (mask(0xfe), ONES))
+    # each apmatrix queue's state, from its apmatrix_state (the contract)
+    st = t.tree()
+    for apqi, text in ((4, "in use 4242"), (5, "resetting"), (6, "reset failed")):
+        qd = os.path.join(st, "devices/ap/card07/07.%04x" % apqi)
+        if os.path.lexists(os.path.join(qd, "driver")):
+            os.unlink(os.path.join(qd, "driver"))
+        os.symlink("../../../../bus/ap/drivers/apmatrix", os.path.join(qd, "driver"))
+        with open(os.path.join(qd, "apmatrix_state"), "w") as fh:
+            fh.write(text + "\n")
+    r = t.run(["list", "07.0004-0006"], st)
+    t.ok(r.rc == 0 and r.out.endswith(
+        "CARD.DOM TYPE  STATUS DRIVER   HOLDER\n"
+        "------------------------------------------------------------\n"
+        "07       CEX8A online cex4card -\n"
+        "07.0004  CEX8A -      apmatrix apmatrix (in use by pid 4242)\n"
+        "07.0005  CEX8A -      apmatrix apmatrix (resetting)\n"
+        "07.0006  CEX8A -      apmatrix apmatrix (reset failed)\n"),
+        "list: each apmatrix queue's state (in use by pid N, resetting, reset failed)",
+        r.out + r.err)
+    r = t.run(["list", "--json", "07.0004-0006"], st)
+    doc = json.loads(r.out) if r.rc == 0 else {"adapters": [{"queues": []}]}
+    t.ok([(x["apqn"], x["apmatrix_state"], x["apmatrix_pid"]) for x in doc["adapters"][0]["queues"]]
+         == [("07.0004", "in use", 4242), ("07.0005", "resetting", None),
+             ("07.0006", "reset failed", None)],
+         "list --json: apmatrix_state and apmatrix_pid of each apmatrix queue", r.out + r.err)
+
+    # control characters in sysfs text (a card type, a driver's name) are
+    # not sent to the terminal raw
+    hostile = t.tree()
+    with open(os.path.join(hostile, "devices/ap/card05/type"), "w") as fh:
+        fh.write("CEX8C\x1b[2J\n")
+    drv = os.path.join(hostile, "bus/ap/drivers/evil\x07drv")
+    os.makedirs(drv)
+    qdrv = os.path.join(hostile, "devices/ap/card07/07.0006/driver")
+    os.symlink(drv, qdrv)
+    r = t.run(["list", "05.0004", "07.0006"], hostile)
+    t.ok(r.rc == 0 and "\x1b" not in r.out and "\x07" not in r.out
+         and "CEX8C\\x1b[2J" in r.out and "evil\\x07drv" in r.out,
+         "list: control characters from sysfs are shown as \\xNN", r.out + r.err)
+    r = t.run(["list", "--json", "07.0006"], hostile)
+    t.ok(r.rc == 0 and "\x07" not in r.out
+         and json.loads(r.out)["adapters"][0]["queues"][0]["driver"] == "evil\x07drv",
+         "list --json: escaped by JSON, the value intact", r.out + r.err)
+
     r = t.run(["list", "--json", "05.0006"], root)
     doc = json.loads(r.out) if r.rc == 0 else None
     t.ok(doc is not None and doc["adapters"] == [card("05", "CEX8C", True, True, [
@@ -325,15 +372,15 @@ def plan_a_05_06_0004(tail):
             "also takes from the host: 0a.0004\n" % (mask(0xfe), ONES, mask(0xf7)) + tail)
 
 
-PLAN_KEYS = ["format_version", "apmask", "aqmask", "collateral", "applied"]
+PLAN_KEYS = ["format_version", "apmask", "aqmask", "collateral", "absent", "applied"]
 
 
-def plan_doc(ap, aq, collateral, applied):
+def plan_doc(ap, aq, collateral, applied, absent=()):
     """The reserve/release --json document: ap, aq are (before, after)."""
     return {"format_version": 1,
             "apmask": {"before": ap[0], "after": ap[1]},
             "aqmask": {"before": aq[0], "after": aq[1]},
-            "collateral": collateral, "applied": applied}
+            "collateral": collateral, "absent": list(absent), "applied": applied}
 
 
 def expect_plan(t, name, r, rc, doc, err=""):
@@ -364,6 +411,14 @@ def g_reserve(t):
     r = t.run(["reserve", "--json", "07.0004-0006"], root)
     expect_plan(t, "reserve --json with nothing to do: masks unchanged, not applied", r, 0,
                 plan_doc((mask(0xfe), mask(0xfe)), (ONES, ONES), [], False))
+    # queues the host does not have: the masks change for them, and it says so
+    r = t.run(["reserve", "--dry-run", "0b.0004-0005"], root)
+    lines = r.out.splitlines()
+    t.ok(r.rc == 0 and "not on this host (the masks change for them all the same): "
+         "0b.0004,0b.0005" in lines, "reserve of queues the host lacks: names them", r.out)
+    r = t.run(["reserve", "-jn", "0b.0004-0005"], root)
+    t.ok(r.rc == 0 and json.loads(r.out)["absent"] == ["0b.0004", "0b.0005"],
+         "reserve --json: absent names them", r.out + r.err)
     r = t.run(["reserve", "--json", "05.00zz"], root)
     t.ok(r.rc == 1 and r.out == "" and r.err.count("\n") == 1 and "05.00zz" in r.err,
          "reserve --json with bad APQN text: no JSON, one line, exit 1", r.out + r.err)
@@ -583,6 +638,25 @@ USAGE_CASES = [
      "release: --domains needs --adapters"),
     ("--adapters twice", ["reserve", "--adapters", "05", "--adapters", "06"],
      "reserve: --adapters given twice"),
+    ("--pid twice", ["set", "--pid", "1", "05.0004", "-p", "2"], "set: --pid given twice"),
+    ("--vm-fd twice", ["get", "--vm-fd", "3", "--vm-fd", "4"], "get: --vm-fd given twice"),
+    ("set with empty APQN text", ["set", "--vm-fd", "3", ""],
+     "set: empty APQN argument '' (to take every queue from the VM, use clear)"),
+    ("set with blank APQN text", ["set", "--pid", "1", " "],
+     "set: empty APQN argument ' ' (to take every queue from the VM, use clear)"),
+    ("set with empty --adapters/--domains", ["set", "--vm-fd", "3", "--adapters", "",
+                                             "--domains", ""],
+     "set: empty --adapters '' (to take every queue from the VM, use clear)"),
+    ("set with empty --domains", ["set", "--vm-fd", "3", "--adapters", "05",
+                                  "--domains", " "],
+     "set: empty --domains ' ' (to take every queue from the VM, use clear)"),
+    ("list ''", ["list", ""], "list: empty APQN argument ''"),
+    ("reserve ''", ["reserve", "05.0004", ""], "reserve: empty APQN argument ''"),
+    ("unknown short option after a long one", ["reserve", "--json", "-x05.0004"],
+     "reserve: unknown option '-x' (see 'apmatrix-ctl reserve --help')"),
+    ("unknown short option after a long one with argument",
+     ["set", "--pid", "1", "-q"],
+     "set: unknown option '-q' (see 'apmatrix-ctl set --help')"),
     ("--control-domains on reserve", ["reserve", "--control-domains", "04", "05.0004"],
      "reserve: --control-domains has no meaning here: control domains are not reserved"),
     ("get with an argument", ["get", "--vm-fd", "3", "05.0004"],
@@ -766,7 +840,12 @@ VM_CASES = [
     ("set with masks", ["set", "-a", "0x06" + "0" * 62, "-d", "0x08" + "0" * 62],
      ["set 0 05-06.0004 -> 0"], 0, "", ""),
     ("set control domains only", ["set", "--control-domains", "0004"],
-     ["set 0 c=0004 -> 0"], 0, "", ""),
+     ["get -> 0 c=000b", "set 0 c=0004 -> 0"], 0, "", ""),
+    ("set control domains only would drop queues: refused, naming them",
+     ["set", "--control-domains", "0004"],
+     ["get -> 0 05-06.0004/c=000b"], 1, "",
+     P + "set: --control-domains without APQNs would take 05-06.0004 from the VM: "
+     "name the APQNs it keeps too (or clear it first)\n"),
     ("set several APQNS arguments", ["set", "05.0004", "05.0005"],
      ["set 0 05.0004-0005 -> 0"], 0, "", ""),
 
@@ -1088,6 +1167,76 @@ def g_faults(t):
          "rc %d stdout %r stderr %r" % (r.rc, r.out, r.err))
     t.ok(read(aq) == other + "\n" and read(os.path.join(root, "bus/ap/apmask"))
          == mask(0xfe) + "\n", "the other program's change stands, nothing of ours written")
+
+    # s390-tools' lock (libutil/util_lockfile.c): while apmatrix-ctl writes
+    # a mask, the lock file holds its PID and s390-tools' link() fails
+    root = t.tree()
+    probe = os.path.join(t.tmp, "probe")
+    r = t.run(["reserve", "05-06.0004"], root,
+              env=fault(APMATRIX_FAULT_PROBE_LOCK=t.lock + ":" + probe))
+    t.expect("reserve under the lock probe", r, 0, plan_a_05_06_0004(""))
+    lines = read(probe).splitlines()
+    t.ok(len(lines) == 2 and lines[0].isdigit() and int(lines[0]) > 1
+         and lines[1] == "EEXIST",
+         "while apmatrix-ctl writes, the lock file holds its PID and s390-tools cannot take it",
+         repr(lines))
+    t.ok(not os.path.lexists(t.lock)
+         and not [f for f in os.listdir(t.tmp) if f.startswith("s390apconfig.lock")],
+         "the lock is released (removed), nothing is left behind", str(os.listdir(t.tmp)))
+
+    # held by a live process that never lets go: a line while waiting,
+    # then exit 2 within the bound, nothing written; the holder's lock stays
+    root = t.tree()
+    before = snapshot(root)
+    with open(t.lock, "w") as fh:
+        fh.write("%d\n" % os.getpid())
+    r = t.run(["reserve", "05-06.0004"], root, env={"APMATRIX_LOCK_TIMEOUT": "0.3"})
+    lines = r.err.splitlines()
+    t.ok(r.rc == 2 and r.out == plan_a_05_06_0004("") and len(lines) == 2
+         and lines[0] == P + "waiting for the AP configuration lock %s, held by process %d "
+         "(at most 0.3 s)" % (t.lock, os.getpid())
+         and lines[1].startswith(P + "the AP configuration lock %s is held by process %d"
+                                 % (t.lock, os.getpid()))
+         and lines[1].endswith("still after 0.3 s: nothing written"),
+         "reserve with the lock held: says it waits, gives up at the bound, exit 2",
+         "rc %d stderr %r" % (r.rc, r.err))
+    t.ok(snapshot(root) == before and read(t.lock) == "%d\n" % os.getpid(),
+         "lock held: nothing written, the holder's lock left alone",
+         snap_diff(before, snapshot(root)))
+    os.unlink(t.lock)
+
+    # a symlink at the lock's name is not followed
+    root = t.tree()
+    before = snapshot(root)
+    target = os.path.join(t.tmp, "elsewhere")
+    os.symlink(target, t.lock)
+    r = t.run(["reserve", "05-06.0004"], root)
+    t.ok(r.rc == 2 and r.err == P + "lock file %s is a symbolic link: not following it "
+         "(remove it if no one should have put it there)\n" % t.lock
+         and not os.path.lexists(target) and snapshot(root) == before,
+         "reserve with a symlink as lock file: refused, exit 2, nothing made or written",
+         "rc %d %r" % (r.rc, r.err))
+    os.unlink(t.lock)
+
+    # a signal between the two mask writes: both are written (or rolled
+    # back) before it takes effect
+    for sig in ("TERM", "HUP"):
+        root = t.tree("cli-b")
+        r = t.run(["release", "05.0004"], root, env=fault(APMATRIX_FAULT_SIGNAL="apmask:" + sig))
+        t.ok(r.rc == -getattr(signal, "SIG" + sig)
+             and read(os.path.join(root, "bus/ap/apmask")) == mask(0xfe) + "\n"
+             and read(os.path.join(root, "bus/ap/aqmask")) == ONES + "\n"
+             and not os.path.lexists(t.lock),
+             "SIG%s after the apmask write: aqmask written too, lock released, then the signal" % sig,
+             "rc %d apmask %r aqmask %r" % (r.rc, read(os.path.join(root, "bus/ap/apmask")),
+                                            read(os.path.join(root, "bus/ap/aqmask"))))
+    root = t.tree("cli-b")
+    before = snapshot(root)
+    r = t.run(["release", "05.0004"], root,
+              env=fault(APMATRIX_FAULT_SIGNAL="apmask:TERM", APMATRIX_FAULT_WRITE="aqmask:EBUSY"))
+    t.ok(r.rc == -signal.SIGTERM and snapshot(root) == before,
+         "SIGTERM after apmask, aqmask vetoed: the rollback is done before the signal",
+         snap_diff(before, snapshot(root)))
 
     root = t.tree()
     before = snapshot(root)

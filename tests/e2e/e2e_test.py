@@ -310,12 +310,16 @@ class TestRules(E2E):
         self.assertEqual(self.s.queue("03.0000")["zaps"], "0")
 
     def test_eaddrinuse_names_every_refused_apqn(self):
-        v2 = self.s.vmm("03.0000")
-        self.assertRefused(["set", "--pid", self.pid, "02-03.0000"], 3,
-                           "apmatrix-ctl: 03.0000: held by another VM (EADDRINUSE)\n")
+        # several refused APQNs, in two adapter rows and held by two other
+        # VMs: a library that stopped at the first one would name 02.0001
+        v2 = self.s.vmm("03.0000-0001")
+        self.s.vmm("02.0001")
+        self.assertRefused(["set", "--pid", self.pid, "02-03.0000-0001"], 3,
+                           "apmatrix-ctl: 02.0001,03.0000,03.0001: held by another VM "
+                           "(EADDRINUSE)\n")
         self.assertEqual(self.s.crycb(2)["apm"], mask([3]))
         self.assertRefused(["set", "--pid", str(v2.pid), "02-03.0000-0001"], 3,
-                           "apmatrix-ctl: 02.0000: held by another VM (EADDRINUSE)\n")
+                           "apmatrix-ctl: 02.0000,02.0001: held by another VM (EADDRINUSE)\n")
 
     def test_rule_order_eaddrnotavail_before_eaddrinuse(self):
         v2 = self.s.vmm("03.0001")

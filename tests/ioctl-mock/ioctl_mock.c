@@ -10,6 +10,17 @@
  *     as for a real VM fd, so apmatrix_vm_open_pid() finds it;
  *   - ioctl() checks each call against a script and answers as scripted.
  * Every other fd and path goes to the real functions.
+ * APMATRIX_MOCK_REPLACE_FD (see maybe_replace()) plays a VMM racing a look
+ * at its fds.
+ *
+ * Grants: any file named "apmatrix-fake-dev" (point APMATRIX_GRANT_DEVICE
+ * at one) is /dev/apmatrix. APMATRIX_CREATE_GRANT on it is checked against
+ * the script's "grant" line and, on 0, returns a new fd: a memfd named
+ * "apmatrix-fake-grant" holding the lines the kernel shows in fdinfo
+ * ("apm:\t0x...", "aqm:", "adm:"). An open() of /proc/self/fdinfo/N (or
+ * /proc/<own pid>/fdinfo/N) of such an fd gives fdinfo text with those
+ * lines. A SET with the GRANT flag must carry such an fd in grant_fd (and
+ * one without it grant_fd 0); anything else is a mismatch.
  *
  * The script is the file named by APMATRIX_IOCTL_SCRIPT, one expected call
  * per line, in order (blank lines and lines starting with # are skipped);
@@ -19,9 +30,11 @@
  *   get -> <result> [<matrix>]           KVM_GET_DEVICE_ATTR; matrix returned on 0
  *   has -> <result>                      KVM_HAS_DEVICE_ATTR, SET_AP_MATRIX
  *   apie -> <result>                     KVM_SET_DEVICE_ATTR, ENABLE_APIE
+ *   grant <matrix> -> <result>           APMATRIX_CREATE_GRANT on the fake
+ *                                        /dev/apmatrix (below)
  *
- *   <flags>   0, 1, 2, 3 (decimal or 0x), or validate / reset /
- *             validate,reset; * matches any
+ *   <flags>   a number (decimal or 0x), or words joined by ',':
+ *             validate, reset, grant; * matches any
  *   <matrix>  - (empty), or fields joined by '/': lszcrypt APQN text
  *             (05-06.0004,05-06.0007) for the usage part, a=<ids>,
  *             d=<ids>, c=<ids> for adapters, usage domains, control
@@ -37,8 +50,11 @@
  * Without APMATRIX_IOCTL_SCRIPT the fake VM answers ENOTTY, like a
  * non-KVM file.
  */
+/* define open and open64 both, not one redirected onto the other */
+#undef _FILE_OFFSET_BITS
 #include <dlfcn.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -46,6 +62,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -128,14 +145,45 @@ static ssize_t as_vm(char *buf, size_t len, ssize_t n)
 	return l;
 }
 
+/*
+ * APMATRIX_MOCK_REPLACE_FD=N: right after /proc/<own pid>/fd/N was looked
+ * at (once), put /dev/null at fd N: the race of a VMM that closes its VM
+ * fd and opens another file there between a look and pidfd_getfd().
+ */
+static void maybe_replace(const char *path)
+{
+	const char *spec = getenv("APMATRIX_MOCK_REPLACE_FD");
+	static bool done;
+	char want[64];
+	int nul;
+
+	if (!spec || done)
+		return;
+	snprintf(want, sizeof(want), "/proc/%d/fd/%s", (int)getpid(), spec);
+	if (strcmp(path, want))
+		return;
+	done = true;
+	nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (nul < 0 || dup2(nul, atoi(spec)) < 0)
+		abort();
+	close(nul);
+}
+
 ssize_t readlink(const char *path, char *buf, size_t len)
 {
-	return as_vm(buf, len, real_readlink(path, buf, len));
+	ssize_t n = as_vm(buf, len, real_readlink(path, buf, len));
+
+	maybe_replace(path);
+	return n;
 }
 
 ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t len)
 {
-	return as_vm(buf, len, real_readlinkat(dirfd, path, buf, len));
+	ssize_t n = as_vm(buf, len, real_readlinkat(dirfd, path, buf, len));
+
+	if (dirfd == AT_FDCWD)
+		maybe_replace(path);
+	return n;
 }
 
 /* what _FORTIFY_SOURCE builds call instead */
@@ -227,26 +275,31 @@ static bool parse_result(const char *tok, int *err)
 
 static bool parse_flags(const char *tok, unsigned int *flags)
 {
-	char *end;
+	char *copy, *w, *save = NULL, *end;
+	bool ok = true;
 
 	if (!strcmp(tok, "*")) {
 		*flags = ANY_FLAGS;
 		return true;
 	}
-	if (!strcmp(tok, "validate")) {
-		*flags = KVM_S390_AP_MATRIX_VALIDATE_ONLY;
-		return true;
+	if (*tok >= '0' && *tok <= '9') {
+		*flags = strtoul(tok, &end, 0);
+		return !*end && *flags != ANY_FLAGS;
 	}
-	if (!strcmp(tok, "reset")) {
-		*flags = KVM_S390_AP_MATRIX_RESET;
-		return true;
+	*flags = 0;
+	copy = strdup(tok);
+	for (w = strtok_r(copy, ",", &save); w && ok; w = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(w, "validate"))
+			*flags |= KVM_S390_AP_MATRIX_VALIDATE_ONLY;
+		else if (!strcmp(w, "reset"))
+			*flags |= KVM_S390_AP_MATRIX_RESET;
+		else if (!strcmp(w, "grant"))
+			*flags |= KVM_S390_AP_MATRIX_GRANT;
+		else
+			ok = false;
 	}
-	if (!strcmp(tok, "validate,reset") || !strcmp(tok, "reset,validate")) {
-		*flags = KVM_S390_AP_MATRIX_VALIDATE_ONLY | KVM_S390_AP_MATRIX_RESET;
-		return true;
-	}
-	*flags = strtoul(tok, &end, 0);
-	return *tok && !*end && *flags != ANY_FLAGS;
+	free(copy);
+	return ok;
 }
 
 static void or_into(struct apmatrix_matrix *m, const struct apmatrix_matrix *f)
@@ -327,7 +380,7 @@ static void parse_line(struct expect *e, char *text, int line)
 	if (arrow == n || arrow + 1 == n)
 		script_error(line, "no '-> <result>'");
 	if (strlen(tok[0]) >= sizeof(e->op))
-		script_error(line, "unknown call '%s' (set, get, has, apie)", tok[0]);
+		script_error(line, "unknown call '%s' (set, get, has, apie, grant)", tok[0]);
 	strcpy(e->op, tok[0]);
 	if (!parse_result(tok[arrow + 1], &e->result))
 		script_error(line, "bad result '%s' (0, an errno name or number)",
@@ -344,11 +397,17 @@ static void parse_line(struct expect *e, char *text, int line)
 		if (arrow != 1 || n > 4 || (n == 4 && e->result))
 			script_error(line, "want: get -> 0 <matrix>, or get -> <errno>");
 		e->out = parse_matrix(line, n == 4 ? tok[3] : "-");
+	} else if (!strcmp(e->op, "grant")) {
+		if (arrow != 2 || n != 4)
+			script_error(line, "want: grant <matrix> -> <result>");
+		e->any_matrix = !strcmp(tok[1], "*");
+		if (!e->any_matrix)
+			e->m = parse_matrix(line, tok[1]);
 	} else if (!strcmp(e->op, "has") || !strcmp(e->op, "apie")) {
 		if (arrow != 1 || n != 3)
 			script_error(line, "want: %s -> <result>", e->op);
 	} else {
-		script_error(line, "unknown call '%s' (set, get, has, apie)", e->op);
+		script_error(line, "unknown call '%s' (set, get, has, apie, grant)", e->op);
 	}
 }
 
@@ -467,6 +526,8 @@ static bool changed(const char *path)
 	       st.st_mtim.tv_nsec != S.st.st_mtim.tv_nsec;
 }
 
+static bool is_fake_grant(int fd);
+
 static int fake_ioctl(unsigned long req, void *arg)
 {
 	const char *path = getenv("APMATRIX_IOCTL_SCRIPT");
@@ -514,6 +575,15 @@ static int fake_ioctl(unsigned long req, void *arg)
 			return mismatch(S.pos < S.n ? &S.v[S.pos++] : NULL,
 					"set with non-zero reserved words");
 		}
+		if ((flags & KVM_S390_AP_MATRIX_GRANT) ? !is_fake_grant(k.grant_fd) :
+		    k.grant_fd != 0) {
+			snprintf(desc, sizeof(desc), "set with flags %u and grant_fd %d (%s)",
+				 flags, k.grant_fd,
+				 (flags & KVM_S390_AP_MATRIX_GRANT) ? "no grant" :
+				 "grant_fd without the GRANT flag");
+			apmatrix_matrix_free(m);
+			return mismatch(S.pos < S.n ? &S.v[S.pos++] : NULL, desc);
+		}
 		matrix_text(m, mt, sizeof(mt));
 		snprintf(desc, sizeof(desc), "set %u %s", flags, mt);
 	} else {
@@ -546,6 +616,173 @@ static int fake_ioctl(unsigned long req, void *arg)
 	return 0;
 }
 
+/* ------------------------------------------------------------------------ */
+/* the fake /dev/apmatrix and its grants */
+
+#define FAKE_DEV_NAME	"/apmatrix-fake-dev"
+#define FAKE_GRANT_NAME	"apmatrix-fake-grant"
+#define FAKE_GRANT_LINK	"/memfd:" FAKE_GRANT_NAME
+
+static bool link_of(int fd, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+
+	if (fd < 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = real_readlink(path, buf, len - 1);
+	if (n < 0)
+		return false;
+	buf[n] = '\0';
+	return true;
+}
+
+static bool is_fake_dev(int fd)
+{
+	char buf[4096];
+	size_t l = strlen(FAKE_DEV_NAME), n;
+
+	if (!link_of(fd, buf, sizeof(buf)))
+		return false;
+	n = strlen(buf);
+	return n >= l && !strcmp(buf + n - l, FAKE_DEV_NAME);
+}
+
+static bool is_fake_grant(int fd)
+{
+	char buf[256];
+
+	return link_of(fd, buf, sizeof(buf)) &&
+	       !strncmp(buf, FAKE_GRANT_LINK, strlen(FAKE_GRANT_LINK));
+}
+
+static int fake_create_grant(struct apmatrix_grant_abi *req)
+{
+	const char *path = getenv("APMATRIX_IOCTL_SCRIPT");
+	struct kvm_s390_ap_matrix k;
+	struct apmatrix_matrix *m;
+	char desc[1200], mt[1100], text[256], mask[68];
+	struct expect *e;
+	unsigned int p, w;
+	int fd, rc, len = 0;
+
+	if (!path || !*path) {
+		errno = ENOTTY;
+		return -1;
+	}
+	if (!S.path || strcmp(S.path, path) || changed(path))
+		load_script(path);
+	S.used = true;
+	memset(&k, 0, sizeof(k));
+	for (w = 0; w < 4; w++) {
+		k.apm[w] = req->mask[0][w];
+		k.aqm[w] = req->mask[1][w];
+		k.adm[w] = req->mask[2][w];
+	}
+	m = apmatrix_matrix_new();
+	if (!m || apmatrix_matrix_from_kvm(m, &k, sizeof(k)))
+		abort();
+	matrix_text(m, mt, sizeof(mt));
+	snprintf(desc, sizeof(desc), "grant %s", mt);
+	if (req->flags) {
+		apmatrix_matrix_free(m);
+		return mismatch(S.pos < S.n ? &S.v[S.pos++] : NULL, "grant with flags");
+	}
+	if (S.pos >= S.n) {
+		apmatrix_matrix_free(m);
+		return mismatch(NULL, desc);
+	}
+	e = &S.v[S.pos++];
+	rc = strcmp(e->op, "grant") || (!e->any_matrix && !apmatrix_matrix_equal(e->m, m));
+	if (rc) {
+		apmatrix_matrix_free(m);
+		return mismatch(e, desc);
+	}
+	log_call(desc, e->result);
+	if (e->result) {
+		apmatrix_matrix_free(m);
+		errno = e->result;
+		return -1;
+	}
+	for (p = 0; p < 3; p++) {
+		apmatrix_matrix_format_mask(m, p, mask, sizeof(mask));
+		len += snprintf(text + len, sizeof(text) - len, "%s:\t%s\n",
+				p == 0 ? "apm" : p == 1 ? "aqm" : "adm", mask);
+	}
+	apmatrix_matrix_free(m);
+	fd = memfd_create(FAKE_GRANT_NAME, MFD_CLOEXEC);
+	if (fd < 0 || write(fd, text, len) != len)
+		abort();
+	return fd;
+}
+
+/* "/proc/self/fdinfo/N" or "/proc/<own pid>/fdinfo/N": N, else -1 */
+static int fdinfo_fd(const char *path)
+{
+	char self[32];
+	const char *rest;
+	char *end;
+	long n;
+
+	snprintf(self, sizeof(self), "/proc/%d/fdinfo/", (int)getpid());
+	if (!strncmp(path, "/proc/self/fdinfo/", 18))
+		rest = path + 18;
+	else if (!strncmp(path, self, strlen(self)))
+		rest = path + strlen(self);
+	else
+		return -1;
+	n = strtol(rest, &end, 10);
+	return *rest && !*end && n >= 0 && n < 1 << 20 ? (int)n : -1;
+}
+
+typedef int (*open_fn)(const char *, int, ...);
+
+/* fdinfo of a fake grant: what the kernel shows, grant lines included */
+static int open_common(const char *sym, const char *path, int flags, mode_t mode)
+{
+	static const char head[] = "pos:\t0\nflags:\t02000002\nmnt_id:\t15\nino:\t1\n";
+	int n = fdinfo_fd(path), fd;
+	char body[512];
+	ssize_t len;
+
+	if (n >= 0 && is_fake_grant(n)) {
+		len = pread(n, body, sizeof(body), 0);
+		fd = memfd_create("apmatrix-fake-fdinfo", (flags & O_CLOEXEC) ? MFD_CLOEXEC : 0);
+		if (len < 0 || fd < 0 || write(fd, head, sizeof(head) - 1) != sizeof(head) - 1 ||
+		    write(fd, body, len) != len || lseek(fd, 0, SEEK_SET))
+			abort();
+		return fd;
+	}
+	return ((open_fn)real(sym))(path, flags, mode);
+}
+
+int open(const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	va_list ap;
+
+	if (flags & (O_CREAT | O_TMPFILE)) {
+		va_start(ap, flags);
+		mode = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	return open_common("open", path, flags, mode);
+}
+
+int open64(const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	va_list ap;
+
+	if (flags & (O_CREAT | O_TMPFILE)) {
+		va_start(ap, flags);
+		mode = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	return open_common("open64", path, flags, mode);
+}
+
 int ioctl(int fd, unsigned long req, ...)
 {
 	static ioctl_fn real_ioctl;
@@ -557,6 +794,8 @@ int ioctl(int fd, unsigned long req, ...)
 	va_end(ap);
 	if (is_fake_fd(fd))
 		return fake_ioctl(req, arg);
+	if (req == APMATRIX_ABI_CREATE_GRANT && is_fake_dev(fd))
+		return fake_create_grant(arg);
 	if (!real_ioctl)
 		real_ioctl = (ioctl_fn)real("ioctl");
 	return real_ioctl(fd, req, arg);

@@ -25,8 +25,9 @@ lszcrypt's "checkstop" or "offline", and (3) checks the chkstop flags
 against the description separately.
 
 usage: oracle.py --host NAME [--lszcrypt CMD] [--ctl PATH] [--wrapper JSON]
-Output is TAP. Without --lszcrypt (or with an empty one) it prints SKIP and
-exits 77.
+Output is TAP. Without --lszcrypt (or with an empty one) it prints the plan
+"1..0 # SKIP ..." and exits 0: meson (1.0.1, Debian 12, too) counts that as
+a skipped test, while it counts exit 77 of a TAP test as a failure.
 """
 
 import argparse
@@ -45,9 +46,6 @@ sys.path.insert(0, os.path.join(SRC, "tests", "fixtures"))
 sys.path.insert(0, os.path.join(SRC, "tests"))
 import mkfixture  # noqa: E402
 from tap import Tap  # noqa: E402
-
-SKIP = 77
-
 
 def scratch_dir():
     """Fixture trees are many small files: write them to tmpfs if we can."""
@@ -194,7 +192,7 @@ def main():
         print("1..0 # SKIP no lszcrypt: configure with -Dlszcrypt=CMD "
               "(./run sysroot writes build/lszcrypt)")
         print("SKIP: oracle %s: no lszcrypt given" % o.host, file=sys.stderr)
-        return SKIP
+        return 0  # the plan "1..0 # SKIP" makes it a skip
     lsz = shlex.split(o.lszcrypt)
     wrap = json.loads(o.wrapper) if o.wrapper else []
 

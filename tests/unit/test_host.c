@@ -247,8 +247,6 @@ START_TEST(host_odd_trees)
 	mkdir_p(p);
 	snprintf(p, sizeof(p), "%s/bus/ap/devices/cardXY", t.sys);
 	mkdir_p(p);
-	snprintf(p, sizeof(p), "%s/bus/ap/devices/card0c", t.sys);
-	write_file(p, "not a directory");
 	snprintf(p, sizeof(p), "%s/bus/ap/devices/card0d", t.sys);
 	ck_assert_int_eq(symlink("../../../devices/ap/card0d", p), 0);	/* dangling */
 	snprintf(p, sizeof(p), "%s/devices/ap/card0a/0b.0002", t.sys);
@@ -310,7 +308,7 @@ static const struct bad_file {
 } bad_files[] = {
 	{ "apmask", NULL, -EIO, "reading %s/bus/ap/apmask: No such file or directory (ENOENT)" },
 	{ "aqmask", NULL, -EIO, "reading %s/bus/ap/aqmask: No such file or directory (ENOENT)" },
-	{ "apmask", "DIR", -EIO, "reading %s/bus/ap/apmask: Is a directory (EISDIR)" },
+	{ "apmask", "DIR", -EIO, "reading %s/bus/ap/apmask: not a regular file (sysfs attributes are)" },
 	{ "apmask", "0x123\n", -EINVAL, "%s/bus/ap/apmask: '0x123' is not a mask (0x and 64 hex digits)" },
 	{ "aqmask", "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff\n", -EINVAL,
 	  "%s/bus/ap/aqmask: 'ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff' is not a mask (0x and 64 hex digits)" },
@@ -325,7 +323,7 @@ static const struct bad_file {
 	{ "devices/card05/online", "1x\n", -EINVAL, "%s/bus/ap/devices/card05/online: '1x' is not a number" },
 	{ "devices/05.0004/online", "yes\n", -EINVAL, "%s/bus/ap/devices/05.0004/online: 'yes' is not a number" },
 	{ "devices/05.0004/online", "DIR", -EIO,
-	  "reading %s/bus/ap/devices/05.0004/online: Is a directory (EISDIR)" },
+	  "reading %s/bus/ap/devices/05.0004/online: not a regular file (sysfs attributes are)" },
 	{ "ap_adapter_mask", "0x1\n", -EINVAL,
 	  "%s/bus/ap/ap_adapter_mask: '0x1' is not a mask (0x and 64 hex digits)" },
 	{ "ap_control_domain_mask", "nope\n", -EINVAL,
@@ -335,8 +333,54 @@ static const struct bad_file {
 	{ "devices/card05/driver", "DIR", -EIO,
 	  "reading %s/bus/ap/devices/card05/driver: Invalid argument (EINVAL)" },
 	{ "devices/card05/type", "DIR", -EIO,
-	  "reading %s/bus/ap/devices/card05/type: Is a directory (EISDIR)" },
+	  "reading %s/bus/ap/devices/card05/type: not a regular file (sysfs attributes are)" },
 };
+
+/*
+ * An entry that exists but cannot be read is an error naming it, not a
+ * card or queue silently left out (a reserve would then take more than
+ * it says, a list would leave the card out). A dangling link is a device
+ * gone meanwhile: skipped. A FIFO where an attribute is fails at once.
+ */
+START_TEST(host_unreadable_entries)
+{
+	static const struct {
+		const char *name, *how, *msg;
+	} cases[] = {
+		{ "card0e", "loop", "reading %s/bus/ap/devices/card0e: Too many levels of symbolic links (ELOOP)" },
+		{ "0e.0001", "loop", "reading %s/bus/ap/devices/0e.0001: Too many levels of symbolic links (ELOOP)" },
+		{ "card0c", "file", "reading %s/bus/ap/devices/card0c: Not a directory (ENOTDIR)" },
+		{ "card05/05.0009", "loop", "reading %s/bus/ap/devices/card05/05.0009: Too many levels of symbolic links (ELOOP)" },
+		{ "apmask", "fifo", "reading %s/bus/ap/apmask: not a regular file (sysfs attributes are)" },
+		{ "05.0004/online", "fifo", "reading %s/bus/ap/devices/05.0004/online: not a regular file (sysfs attributes are)" },
+	};
+	char p[PATH_MAX];
+	unsigned int i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		tree_free(&t);
+		tree_init(&t, "all", "all");
+		ck_assert_int_eq(apmatrix_ctx_set_sysfs_root(ctx, t.sys), 0);
+		populate();
+		if (!strcmp(cases[i].name, "apmask"))
+			snprintf(p, sizeof(p), "%s/bus/ap/apmask", t.sys);
+		else
+			snprintf(p, sizeof(p), "%s/bus/ap/devices/%s", t.sys, cases[i].name);
+		unlink(p);
+		if (!strcmp(cases[i].how, "loop"))
+			ck_assert_int_eq(symlink(cases[i].name + (strchr(cases[i].name, '/') ?
+					 strchr(cases[i].name, '/') - cases[i].name + 1 : 0), p), 0);
+		else if (!strcmp(cases[i].how, "file"))
+			write_file(p, "not a directory");
+		else
+			ck_assert_int_eq(mkfifo(p, 0644), 0);
+		ck_assert_int_eq(apmatrix_host_read(ctx, &host), -EIO);
+		ck_assert_ptr_null(host);
+		snprintf(expect, sizeof(expect), cases[i].msg, t.sys);
+		ck_assert_str_eq(apmatrix_ctx_last_error(ctx), expect);
+	}
+}
+END_TEST
 
 START_TEST(host_bad_files)
 {
@@ -409,6 +453,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, host_odd_trees);
 	tcase_add_test(tc, host_env_root);
 	tcase_add_test(tc, host_no_bus);
+	tcase_add_test(tc, host_unreadable_entries);
 	tcase_add_loop_test(tc, host_bad_files, 0, sizeof(bad_files) / sizeof(bad_files[0]));
 	tcase_add_test(tc, host_nul_byte);
 	tcase_add_test(tc, host_null_accessors);

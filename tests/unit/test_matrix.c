@@ -400,6 +400,12 @@ START_TEST(parse_ids_good)
 	ck_assert_str_eq(fmt_ids(m, APMATRIX_ADAPTERS), "05,07-09");
 	ck_assert_int_eq(apmatrix_matrix_parse_ids(ctx, m, APMATRIX_ADAPTERS, "0x05, 0x07-0X09\n"), 0);
 	ck_assert_str_eq(fmt_ids(m, APMATRIX_ADAPTERS), "05,07-09");
+	/* leading zeros after 0x make no mask: an ID however many there are */
+	ck_assert_int_eq(apmatrix_matrix_parse_ids(ctx, m, APMATRIX_ADAPTERS, "0x0000000005"), 0);
+	ck_assert_str_eq(fmt_ids(m, APMATRIX_ADAPTERS), "05");
+	ck_assert_int_eq(apmatrix_matrix_parse_ids(ctx, m, APMATRIX_ADAPTERS,
+						   "0x000000000000000000000000000000000000000000000000000000000000ff"), 0);
+	ck_assert_str_eq(fmt_ids(m, APMATRIX_ADAPTERS), "ff");
 	/* replaces the part */
 	ck_assert_int_eq(apmatrix_matrix_parse_ids(ctx, m, APMATRIX_ADAPTERS, "1"), 0);
 	ck_assert_str_eq(fmt_ids(m, APMATRIX_ADAPTERS), "01");

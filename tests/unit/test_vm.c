@@ -37,8 +37,12 @@ static void setup(void)
 	unsetenv("APMATRIX_IOCTL_LOG");
 }
 
+static struct apmatrix_grant_fd *grant;
+
 static void teardown(void)
 {
+	apmatrix_grant_free(grant);
+	grant = NULL;
 	apmatrix_vm_free(vm);
 	apmatrix_ctx_free(ctx);
 	tree_free(&t);
@@ -370,6 +374,31 @@ START_TEST(open_pid_child)
 }
 END_TEST
 
+/*
+ * The fd is looked at in /proc/PID/fd before pidfd_getfd() takes it; a
+ * VMM may meanwhile put another file there. The file taken is checked,
+ * not the name it had: refused, and nothing is kept.
+ */
+START_TEST(open_pid_fd_replaced)
+{
+	int fd = fake_vm_fd();
+	char num[16];
+
+	if (no_pidfd(getpid(), fd))
+		return;
+	snprintf(num, sizeof(num), "%d", fd);
+	setenv("APMATRIX_MOCK_REPLACE_FD", num, 1);
+	ck_assert_int_eq(apmatrix_vm_open_pid(ctx, getpid(), fd, &vm), -ENOENT);
+	unsetenv("APMATRIX_MOCK_REPLACE_FD");
+	ck_assert_ptr_null(vm);
+	snprintf(expect, sizeof(expect),
+		 "process %d's fd %d is no KVM VM any more: it is /dev/null now",
+		 (int)getpid(), fd);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), expect);
+	close(fd);
+}
+END_TEST
+
 /* a VMM that gave its fd to apmatrix_vm_open_fd() holds two of one VM */
 START_TEST(open_pid_same_vm_twice)
 {
@@ -600,9 +629,11 @@ START_TEST(explain_addrnotavail)
 	ck_assert_int_eq(apmatrix_vm_explain(vm, m, -EADDRNOTAVAIL, refused, NULL), 0);
 	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
 			 /* 08.0004: the masks give it to the host, whatever it is bound to */
+			 /* 07.0005 is no queue of this host: that, not a mask's story */
+			 "07.0005: not on this host (no such queue under /sys/bus/ap) (EADDRNOTAVAIL); "
 			 "05.0004,07.0004,08.0004: not set aside for guests (still owned by the host's default drivers) (EADDRNOTAVAIL); "
 			 "06.0004,08.0005: bound to vfio_ap, not to apmatrix (EADDRNOTAVAIL); "
-			 "06.0005,07.0005: not bound to the apmatrix driver (EADDRNOTAVAIL)");
+			 "06.0005: not bound to the apmatrix driver (EADDRNOTAVAIL)");
 	ck_assert_str_eq(fmt_apqns(refused), "05.0004,06.0004,06.0005,07.0004,07.0005,08.0004,08.0005");
 	apmatrix_matrix_free(m);
 	apmatrix_apqns_free(refused);
@@ -618,13 +649,15 @@ START_TEST(explain_long_message)
 	const char *msg;
 
 	tree_bus_attr(&t, "aqmask", mask_text("0-127", m68));
+	tree_card(&t, 0, "CEX8C\n", 14, 1, 1);
+	tree_queues(&t, "0", "0-255", NULL);
 	open_vm("");
 	ck_assert_int_eq(apmatrix_vm_explain(vm, m, -EADDRNOTAVAIL, refused, NULL), 0);
 	ck_assert_uint_eq(apmatrix_apqns_count(refused), 65536);
 	msg = apmatrix_ctx_last_error(ctx);
 	ck_assert_uint_eq(strlen(msg), 1023);
-	ck_assert(!strncmp(msg, "00.0000,00.0001,00.0002,", 24));
-	ck_assert_ptr_nonnull(strstr(msg, "...: not set aside for guests (still owned by the host's default drivers) (EADDRNOTAVAIL); "));
+	ck_assert(!strncmp(msg, "01.0000,01.0001,01.0002,", 24));
+	ck_assert_ptr_nonnull(strstr(msg, "...: not on this host (no such queue under /sys/bus/ap) (EADDRNOTAVAIL); 00.0000,"));
 	ck_assert_str_eq(msg + 1020, "...");
 	apmatrix_matrix_free(m);
 	apmatrix_apqns_free(refused);
@@ -767,12 +800,243 @@ START_TEST(explain_rules)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------ */
+/* grants (the mock's fake /dev/apmatrix: a file named apmatrix-fake-dev) */
+
+static void grant_dev(void)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s/apmatrix-fake-dev", t.dir);
+	write_file(p, "");
+	ck_assert_int_eq(apmatrix_ctx_set_grant_device(ctx, p), 0);
+}
+
+static const char *fmt_matrix(const struct apmatrix_matrix *m)
+{
+	static char buf[3][256];
+	char *b = buf[0];
+
+	apmatrix_matrix_format_apqns(m, buf[1], sizeof(buf[1]));
+	apmatrix_matrix_format_ids(m, APMATRIX_CONTROL_DOMAINS, buf[2], sizeof(buf[2]));
+	snprintf(b, sizeof(buf[0]), "%s/c=%s", buf[1], buf[2]);
+	return b;
+}
+
+START_TEST(grant_create)
+{
+	struct apmatrix_matrix *m = mat("05-06.0004"), *got = apmatrix_matrix_new();
+	struct apmatrix_grant_fd *g2 = NULL;
+	char path[64];
+
+	apmatrix_matrix_set(m, APMATRIX_CONTROL_DOMAINS, 0x0b, true);
+	grant_dev();
+	script("grant 05-06.0004/c=000b -> 0\n");
+	ck_assert_msg(apmatrix_grant_create(ctx, m, &grant) == 0, "%s", apmatrix_ctx_last_error(ctx));
+	ck_assert_int_ge(apmatrix_grant_get_fd(grant), 0);
+	ck_assert_int_eq(fcntl(apmatrix_grant_get_fd(grant), F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+	ck_assert_int_eq(apmatrix_grant_get_matrix(grant, got), 0);
+	ck_assert_str_eq(fmt_matrix(got), "05-06.0004/c=000b");
+	/* the matrix comes from fdinfo: open the same fd again */
+	ck_assert_int_eq(apmatrix_grant_open_fd(ctx, apmatrix_grant_get_fd(grant), &g2), 0);
+	apmatrix_matrix_clear(got);
+	ck_assert_int_eq(apmatrix_grant_get_matrix(g2, got), 0);
+	ck_assert_str_eq(fmt_matrix(got), "05-06.0004/c=000b");
+	ck_assert_int_ne(apmatrix_grant_get_fd(g2), apmatrix_grant_get_fd(grant));
+	apmatrix_grant_free(g2);
+	apmatrix_grant_free(grant);
+	grant = NULL;
+
+	/* refusals: the kernel's errno, named */
+	script("grant 40.0004 -> ENODEV\n");
+	apmatrix_matrix_free(m);
+	m = mat("40.0004");
+	ck_assert_int_eq(apmatrix_grant_create(ctx, m, &grant), -ENODEV);
+	ck_assert_ptr_null(grant);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "APMATRIX_CREATE_GRANT: an ID is beyond the host's AP configuration, or a control domain is not one of the host's (ENODEV)");
+	apmatrix_matrix_clear(m);
+	ck_assert_int_eq(apmatrix_grant_create(ctx, m, &grant), -EINVAL);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "a grant for nothing: the matrix has no adapter, domain or control domain");
+	/* no device */
+	snprintf(path, sizeof(path), "%s/none", "/nonexistent");
+	ck_assert_int_eq(apmatrix_ctx_set_grant_device(ctx, path), 0);
+	apmatrix_matrix_set(m, APMATRIX_CONTROL_DOMAINS, 1, true);
+	ck_assert_int_eq(apmatrix_grant_create(ctx, m, &grant), -ENOENT);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "/nonexistent/none: No such file or directory (ENOENT) (is the apmatrix AP driver loaded?)");
+	apmatrix_matrix_free(m);
+	apmatrix_matrix_free(got);
+}
+END_TEST
+
+START_TEST(grant_open_not_grant)
+{
+	int fd = fake_vm_fd();
+
+	ck_assert_int_eq(apmatrix_grant_open_fd(ctx, fd, &grant), -EINVAL);
+	snprintf(expect, sizeof(expect),
+		 "fd %d is not an apmatrix grant (its fdinfo has no apm:/aqm:/adm: lines)", fd);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), expect);
+	ck_assert_ptr_null(grant);
+	ck_assert_int_eq(apmatrix_grant_open_fd(ctx, 1000, &grant), -EBADF);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), "grant fd 1000: Bad file descriptor (EBADF)");
+	close(fd);
+}
+END_TEST
+
+/* a VM given a grant passes it with every SET and probe; NULL stops that */
+START_TEST(grant_set)
+{
+	struct apmatrix_matrix *m = mat("05.0004");
+
+	grant_dev();
+	open_vm("grant 05-06.0004 -> 0\n"
+		"set grant 05.0004 -> 0\n"
+		"set grant,reset 05.0004 -> 0\n"
+		"set 0 05.0004 -> 0\n");
+	{
+		struct apmatrix_matrix *gm = mat("05-06.0004");
+
+		ck_assert_int_eq(apmatrix_grant_create(ctx, gm, &grant), 0);
+		apmatrix_matrix_free(gm);
+	}
+	ck_assert_int_eq(apmatrix_vm_set_grant(vm, grant), 0);
+	apmatrix_grant_free(grant);	/* the VM keeps its own copy */
+	grant = NULL;
+	ck_assert_int_eq(apmatrix_vm_set(vm, m, 0), 0);
+	ck_assert_int_eq(apmatrix_vm_set(vm, m, APMATRIX_SET_RESET), 0);
+	ck_assert_int_eq(apmatrix_vm_set_grant(vm, NULL), 0);
+	ck_assert_int_eq(apmatrix_vm_set(vm, m, 0), 0);
+	apmatrix_matrix_free(m);
+}
+END_TEST
+
+/*
+ * EPERM: the request minus what the VM holds minus the grant. The VM
+ * holds 05.0004 and control domain 0001; the grant covers 05-06.0005
+ * and control domain 000b.
+ */
+START_TEST(explain_eperm)
+{
+	struct apmatrix_matrix *m = mat("05-07.0004-0005");
+	struct apmatrix_apqns *refused = apmatrix_apqns_new();
+	struct apmatrix_matrix *ids = apmatrix_matrix_new();
+
+	apmatrix_matrix_set(m, APMATRIX_CONTROL_DOMAINS, 1, true);
+	apmatrix_matrix_set(m, APMATRIX_CONTROL_DOMAINS, 0x0b, true);
+	apmatrix_matrix_set(m, APMATRIX_CONTROL_DOMAINS, 0x0c, true);
+	grant_dev();
+	open_vm("grant 05-06.0005/c=000b -> 0\n"
+		"get -> 0 05.0004/c=0001\n"
+		"get -> 0 05.0004/c=0001\n");
+	{
+		struct apmatrix_matrix *gm = mat("05-06.0005");
+
+		apmatrix_matrix_set(gm, APMATRIX_CONTROL_DOMAINS, 0x0b, true);
+		ck_assert_int_eq(apmatrix_grant_create(ctx, gm, &grant), 0);
+		apmatrix_matrix_free(gm);
+	}
+	/* without the grant: everything the VM does not hold */
+	ck_assert_int_eq(apmatrix_vm_explain(vm, m, -EPERM, refused, ids), 0);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "control domains 000b-000c: not held by this VM: adding it needs a grant or CAP_SYS_ADMIN (EPERM); "
+			 "05.0005,06.0004,06.0005,07.0004,07.0005: not held by this VM: adding them needs a grant or CAP_SYS_ADMIN (EPERM)");
+	ck_assert_str_eq(fmt_apqns(refused), "05.0005,06.0004,06.0005,07.0004,07.0005");
+	/* with it: only what the grant does not cover */
+	ck_assert_int_eq(apmatrix_vm_set_grant(vm, grant), 0);
+	apmatrix_apqns_clear(refused);
+	apmatrix_matrix_clear(ids);
+	ck_assert_int_eq(apmatrix_vm_explain(vm, m, -EPERM, refused, ids), 0);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "control domain 000c: not held by this VM and not covered by its grant (EPERM); "
+			 "06.0004,07.0004,07.0005: not held by this VM and not covered by its grant (EPERM)");
+	ck_assert_str_eq(fmt_apqns(refused), "06.0004,07.0004,07.0005");
+	ck_assert_uint_eq(apmatrix_matrix_count(ids, APMATRIX_CONTROL_DOMAINS), 1);
+	ck_assert(apmatrix_matrix_test(ids, APMATRIX_CONTROL_DOMAINS, 0x0c));
+	apmatrix_apqns_free(refused);
+	apmatrix_matrix_free(ids);
+	apmatrix_matrix_free(m);
+}
+END_TEST
+
+/*
+ * EIO after RESET: the VM keeps the new matrix minus the adapter of the
+ * queue whose reset failed; GET tells which, sysfs which one failed.
+ */
+START_TEST(explain_eio)
+{
+	struct apmatrix_matrix *m = mat("05-06.0004-0005");
+	struct apmatrix_apqns *refused = apmatrix_apqns_new();
+	char p[PATH_MAX];
+
+	tree_card(&t, 5, "CEX8C\n", 14, 1, 1);
+	tree_card(&t, 6, "CEX8C\n", 14, 1, 1);
+	tree_queues(&t, "5-6", "4-5", "apmatrix");
+	snprintf(p, sizeof(p), "%s/devices/ap/card05/05.0005/apmatrix_state", t.sys);
+	write_file(p, "reset failed\n");
+	open_vm("get -> 0 06.0004-0005\n");
+	ck_assert_int_eq(apmatrix_vm_explain(vm, m, -EIO, refused, NULL), 0);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "the reset of a queue did not complete (EIO): the VM now holds 06.0004-0005; "
+			 "05.0005: reset failed, dropped with its adapter (EIO); "
+			 "05.0004: dropped with the adapter of a failed reset (EIO)");
+	ck_assert_str_eq(fmt_apqns(refused), "05.0004,05.0005");
+	apmatrix_apqns_free(refused);
+	apmatrix_matrix_free(m);
+}
+END_TEST
+
+/* queue states from sysfs */
+START_TEST(host_queue_states)
+{
+	static const struct {
+		const char *text;
+		enum apmatrix_queue_state st;
+		pid_t pid;
+	} c[] = {
+		{ "free\n", APMATRIX_QSTATE_FREE, 0 },
+		{ "in use 4242\n", APMATRIX_QSTATE_IN_USE, 4242 },
+		{ "resetting\n", APMATRIX_QSTATE_RESETTING, 0 },
+		{ "reset failed\n", APMATRIX_QSTATE_RESET_FAILED, 0 },
+		{ "in use x\n", APMATRIX_QSTATE_OTHER, 0 },
+		{ "quiescing\n", APMATRIX_QSTATE_OTHER, 0 },
+	};
+	struct apmatrix_host *h;
+	unsigned int i;
+	char p[PATH_MAX];
+	pid_t pid;
+
+	tree_card(&t, 5, "CEX8C\n", 14, 1, 1);
+	tree_queues(&t, "5", "0-6", "apmatrix");
+	tree_queue(&t, 5, 7, 1, "cex4queue");
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		snprintf(p, sizeof(p), "%s/devices/ap/card05/05.%04x/apmatrix_state", t.sys, i);
+		write_file(p, c[i].text);
+	}
+	ck_assert_int_eq(apmatrix_host_read(ctx, &h), 0);
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		const struct apmatrix_queue *q = apmatrix_host_queue(h, 5, i);
+
+		ck_assert_int_eq(apmatrix_queue_state(q, &pid), c[i].st);
+		ck_assert_int_eq(pid, c[i].pid);
+	}
+	ck_assert_str_eq(apmatrix_queue_state_text(apmatrix_host_queue(h, 5, 5)), "quiescing");
+	ck_assert_int_eq(apmatrix_queue_state(apmatrix_host_queue(h, 5, 6), NULL), APMATRIX_QSTATE_NONE);
+	ck_assert_int_eq(apmatrix_queue_state(apmatrix_host_queue(h, 5, 7), NULL), APMATRIX_QSTATE_NONE);
+	ck_assert_ptr_null(apmatrix_queue_state_text(apmatrix_host_queue(h, 5, 7)));
+	apmatrix_host_free(h);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("vm");
 	TCase *tc = tcase_create("ioctl");
 	TCase *tp = tcase_create("open_pid");
 	TCase *te = tcase_create("explain");
+	TCase *tg = tcase_create("grant");
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, vm_open_fd);
@@ -789,8 +1053,18 @@ static Suite *suite(void)
 	tcase_add_test(tp, open_pid_self);
 	tcase_add_test(tp, open_pid_child);
 	tcase_add_test(tp, open_pid_same_vm_twice);
+	tcase_add_test(tp, open_pid_fd_replaced);
 	tcase_add_test(tp, open_pid_errors);
 	suite_add_tcase(s, tp);
+
+	tcase_add_checked_fixture(tg, setup, teardown);
+	tcase_add_test(tg, grant_create);
+	tcase_add_test(tg, grant_open_not_grant);
+	tcase_add_test(tg, grant_set);
+	tcase_add_test(tg, explain_eperm);
+	tcase_add_test(tg, explain_eio);
+	tcase_add_test(tg, host_queue_states);
+	suite_add_tcase(s, tg);
 
 	tcase_add_checked_fixture(te, setup, teardown);
 	tcase_add_test(te, explain_enodev_host);
