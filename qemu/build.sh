@@ -252,11 +252,6 @@ sim_build() {
 	echo "$dir/sim"
 }
 
-grant_support() {
-	grep -q '^#define CONFIG_APMATRIX_GRANT' "$1/config-host.h" && echo --grant
-	true
-}
-
 cmd_test() {
 	cmd_native
 	local sim
@@ -265,8 +260,7 @@ cmd_test() {
 	python3 "$ROOT/qemu/tests/test_ap_matrix.py" \
 		--qemu "$B/qemu-native/qemu-system-s390x" \
 		--libapmatrix "$NATIVE_PREFIX/lib/libapmatrix.so" \
-		--sim "$sim" --fixture "$(lib_snapshot)/tests/fixtures/mkfixture.py" \
-		$(grant_support "$B/qemu-native")
+		--sim "$sim" --fixture "$(lib_snapshot)/tests/fixtures/mkfixture.py"
 }
 
 # The s390x (big-endian) build under qemu-user: the same TCG tests, so the

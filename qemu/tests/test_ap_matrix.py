@@ -22,6 +22,7 @@ import ctypes
 import json
 import os
 import platform
+import re
 import select
 import shlex
 import shutil
@@ -109,6 +110,7 @@ class Qmp:
         self.p = subprocess.Popen(argv, stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=self.errf,
                                   text=True, env=env, pass_fds=pass_fds)
+        self.buf = b""
         self.greeting = self._read()
         self.cmd("qmp_capabilities")
 
@@ -116,16 +118,31 @@ class Qmp:
         self.errf.seek(0)
         return self.errf.read()
 
-    def _read(self, timeout=60):
-        while True:
-            r, _, _ = select.select([self.p.stdout], [], [], timeout)
+    def _line(self, timeout):
+        """One line from QEMU, or None at the timeout.  QEMU's stdout is read
+        with os.read into our own buffer: select() on a buffered file
+        object would not see lines it has already read ahead."""
+        end = time.monotonic() + timeout
+        while b"\n" not in self.buf:
+            left = end - time.monotonic()
+            if left <= 0:
+                return None
+            r, _, _ = select.select([self.p.stdout], [], [], left)
             if not r:
-                raise TimeoutError("no answer from QMP")
-            line = self.p.stdout.readline()
-            if not line:
+                return None
+            chunk = os.read(self.p.stdout.fileno(), 65536)
+            if not chunk:
                 self.p.wait(timeout=30)
                 raise EOFError("QEMU exited: " + self.stderr())
-            msg = json.loads(line)
+            self.buf += chunk
+        line, _, self.buf = self.buf.partition(b"\n")
+        return json.loads(line)
+
+    def _read(self, timeout=60):
+        while True:
+            msg = self._line(timeout)
+            if msg is None:
+                raise TimeoutError("no answer from QMP")
             if "event" not in msg:
                 return msg
             self.events.append(msg)
@@ -152,14 +169,11 @@ class Qmp:
             left = end - time.monotonic()
             if left <= 0:
                 return None
-            r, _, _ = select.select([self.p.stdout], [], [], left)
-            if r:
-                line = self.p.stdout.readline()
-                if not line:
-                    return None
-                msg = json.loads(line)
-                if "event" in msg:
-                    self.events.append(msg)
+            msg = self._line(left)
+            if msg is None:
+                return None
+            if "event" in msg:
+                self.events.append(msg)
 
     def close(self):
         try:
@@ -416,8 +430,15 @@ class SimHost:
 # mode): "lghi %r1,0; lghi %r3,SUBCODE; diag %r1,%r3,0x308; j ." resets the
 # machine the way a guest does (0: modified clear, as kexec; 1: load normal,
 # as kdump and the s390-ccw BIOS; 3: re-IPL); "j ." just runs.
+# A load normal (the second half of a modified clear, too) starts the CPU
+# from the short PSW at absolute 0, so the code first puts one there that
+# points back at itself: "iihf %r2,0x00080000; iilf %r2,0x80009000;
+# stg %r2,0".
 def diag308_code(subcode):
-    return bytes([0xa7, 0x19, 0, 0, 0xa7, 0x39, 0, subcode,
+    return bytes([0xc0, 0x28, 0x00, 0x08, 0x00, 0x00,
+                  0xc0, 0x29, 0x80, 0x00, 0x90, 0x00,
+                  0xe3, 0x20, 0x00, 0x00, 0x00, 0x24,
+                  0xa7, 0x19, 0, 0, 0xa7, 0x39, 0, subcode,
                   0x83, 0x13, 0x03, 0x08, 0xa7, 0xf4, 0, 0])
 
 
@@ -494,6 +515,8 @@ def sim_case(name, fn, qemu, simdir, fixture):
         fn(qemu, sim, tmp)
     except Exception as e:     # a harness failure is a failed case
         check(f"{name}: ran", False, repr(e))
+        if os.environ.get("QEMU_TEST_DEBUG"):
+            raise
     finally:
         stats, log = sim.close()
         shutil.rmtree(tmp, ignore_errors=True)
@@ -524,8 +547,8 @@ def t_set(qemu, sim, tmp):
         out = q.qmp.hmp("info ap-matrix")
         check("sim: info ap-matrix", out ==
               "/machine/peripheral/ap0 (grant: no)\r\n"
-              "  requested: apqns 02-03.0000-0001, control domains 01\r\n"
-              "  assigned:  apqns 02-03.0000-0001, control domains 01\r\n",
+              "  requested: apqns 02-03.0000-0001, control domains 0001\r\n"
+              "  assigned:  apqns 02-03.0000-0001, control domains 0001\r\n",
               repr(out))
 
         # a running guest gets a new matrix, typed (no lszcrypt text)
@@ -690,7 +713,7 @@ def t_reset_fails(qemu, sim, tmp):
         err = q.qmp.stderr()
         check("sim: a failed reset is reported with the library's message",
               "ap-matrix: the reset of the guest's AP queues failed: " in err
-              and "02.0001" in err, err)
+              and "EIO" in err, err)
     finally:
         q.close()
 
@@ -750,15 +773,48 @@ def t_migration(qemu, sim, tmp):
         q.close()
 
 
-def t_grant_unsupported(qemu, sim, tmp):
-    rc, err = start_fails(qemu, sim, tmp, DEV + ",grant=0")
-    check("sim: grant with a library that cannot pass one: said so",
-          rc == 1 and err.endswith(
-              "ap-matrix: grant: this QEMU was built with a libapmatrix that"
-              " cannot pass grants (no apmatrix_vm_set_grant())\n"), err)
+def t_grant_fds(qemu, sim, tmp):
+    """The grant property's fd plumbing, up to the library's check of the
+    fd: an inherited number and /dev/fdset/N (-add-fd) reach
+    apmatrix_grant_open_fd(), whose message is QEMU's.  (A real grant needs
+    /dev/apmatrix, which this simulator does not have.)"""
+    with open("/dev/null") as f:
+        fd = f.fileno()
+        vm = sim.create_vm()
+        bios = os.path.join(tmp, "code.img")
+        with open(bios, "wb") as b:
+            b.write(IDLE_CODE)
+        base = qemu.binary + ["-machine", "s390-ccw-virtio,accel=tcg",
+                              "-nodefaults", "-display", "none", "-S",
+                              "-bios", bios]
+        runs = [("an fd number", [f"{DEV},grant={fd}"]),
+                ("/dev/fdset/N (-add-fd)",
+                 ["-add-fd", f"fd={fd},set=7",
+                  f"{DEV},grant=/dev/fdset/7"])]
+        try:
+            for what, args in runs:
+                argv = list(base)
+                for a in args:
+                    argv += (["-device", a] if a.startswith("ap-matrix")
+                             else [a])
+                argv = [x.replace("VMFD", str(vm)) for x in argv]
+                p = subprocess.run(argv, env=sim.cenv, pass_fds=(vm, fd),
+                                   stdin=subprocess.DEVNULL,
+                                   capture_output=True, text=True, timeout=60)
+                m = re.search(r"ap-matrix: grant: (.*)\n$", p.stderr)
+                check(f"sim: grant as {what}: a file that is no grant is"
+                      " refused with the library's message",
+                      p.returncode == 1 and m is not None
+                      and "is not an apmatrix grant" in m.group(1)
+                      and sim.crycb()[0] == mask([]), p.stderr)
+        finally:
+            os.close(vm)
+    rc, err = start_fails(qemu, sim, tmp, DEV + ",grant=/dev/fdset/9")
+    check("sim: grant=/dev/fdset/N of no fd set is refused naming it",
+          rc == 1 and "ap-matrix: grant: cannot use /dev/fdset/9" in err, err)
 
 
-def sim_tests(qemu, simdir, fixture, has_grant):
+def sim_tests(qemu, simdir, fixture):
     cases = [("set", t_set), ("typed", t_typed), ("second", t_second),
              ("enxio", t_enxio), ("refused", t_refused_at_start),
              ("reset external", reset_path("external", external=True)),
@@ -770,9 +826,8 @@ def sim_tests(qemu, simdir, fixture, has_grant):
              ("host removes", t_host_removes),
              ("outside set", t_outside_set),
              ("reset fails", t_reset_fails),
-             ("migration", t_migration)]
-    if not has_grant:
-        cases.append(("grant", t_grant_unsupported))
+             ("migration", t_migration),
+             ("grant", t_grant_fds)]
     only = os.environ.get("QEMU_TEST_ONLY")
     for name, fn in cases:
         if only and only not in name:
@@ -835,8 +890,6 @@ def main():
     ap.add_argument("--fixture", default=os.path.join(
         os.path.dirname(os.path.abspath(__file__)),
         "../../tests/fixtures/mkfixture.py"))
-    ap.add_argument("--grant", action="store_true",
-                    help="QEMU's libapmatrix can pass grants")
     args = ap.parse_args()
     wrapper = shlex.split(args.wrapper)
 
@@ -858,8 +911,7 @@ def main():
         tcg_tests(qemu)
         qmp_tests(qemu)
         if args.sim and not wrapper:
-            sim_tests(qemu, args.sim, os.path.abspath(args.fixture),
-                      args.grant)
+            sim_tests(qemu, args.sim, os.path.abspath(args.fixture))
         else:
             print("skip simulated-host tests: " + (
                 "the simulator is a native build, QEMU runs under qemu-user"
