@@ -362,6 +362,13 @@ class SimHost:
                                    ctypes.c_void_p]
         self.pre.open.argtypes = [ctypes.c_char_p, ctypes.c_int]
 
+        # a simulator on the contract of 2026-12-01 knows this command
+        try:
+            self.ctl("remove-control-domain", "ff")
+            self.eio = True
+        except RuntimeError:
+            self.eio = False
+
     def create_vm(self):
         kvm = self.pre.open(b"/dev/kvm", os.O_RDWR | os.O_CLOEXEC)
         if kvm < 0:
@@ -693,6 +700,12 @@ def t_outside_set(qemu, sim, tmp):
 
 
 def t_reset_fails(qemu, sim, tmp):
+    """EIO: needs a simulator on the contract of 2026-12-01 (an older one
+    reported a failed reset as success)."""
+    if not sim.eio:
+        print("skip reset fails (EIO): this simulator reports a failed "
+              "reset as success (before the contract of 2026-12-01)")
+        return
     q = SimQemu(qemu, sim, tmp, DEV)
     try:
         wait_for(lambda: sim.zaps("02.0000") >= 1)
