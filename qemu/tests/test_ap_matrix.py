@@ -103,13 +103,15 @@ class Qemu:
 class Qmp:
     """QMP over stdio of a qemu-system-s390x started with -qmp stdio."""
 
-    def __init__(self, qemu, *args, env=None, pass_fds=(), base=None):
+    def __init__(self, qemu, *args, env=None, pass_fds=(), base=None,
+                 **popen):
         argv = (base or qemu.base) + ["-qmp", "stdio"] + list(args)
         self.events = []
         self.errf = tempfile.TemporaryFile(mode="w+")
         self.p = subprocess.Popen(argv, stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, stderr=self.errf,
-                                  text=True, env=env, pass_fds=pass_fds)
+                                  text=True, env=env, pass_fds=pass_fds,
+                                  **popen)
         self.buf = b""
         self.greeting = self._read()
         self.cmd("qmp_capabilities")
@@ -827,6 +829,100 @@ def t_grant_fds(qemu, sim, tmp):
           rc == 1 and "ap-matrix: grant: cannot use /dev/fdset/9" in err, err)
 
 
+APMATRIX_CREATE_GRANT = (1 << 30) | (136 << 16) | (0xB9 << 8) | 0x01
+
+
+def make_grant(sim, apm, aqm, adm):
+    """A grant from the simulated /dev/apmatrix, as the administrator
+    makes one: the fd (this process's)."""
+    dev = sim.pre.open(b"/dev/apmatrix", os.O_RDWR | os.O_CLOEXEC)
+    if dev < 0:
+        raise OSError(ctypes.get_errno(), "open /dev/apmatrix")
+    words = []
+    for ids in (apm, aqm, adm):
+        v = int(mask(ids), 16)
+        words += [(v >> (64 * (3 - i))) & (2**64 - 1) for i in range(4)]
+    req = ctypes.create_string_buffer(struct.pack("=12QI9I", *words, 0,
+                                                  *([0] * 9)), 136)
+    fd = sim.pre.ioctl(dev, APMATRIX_CREATE_GRANT, req)
+    e = ctypes.get_errno()
+    os.close(dev)
+    if fd < 0:
+        raise OSError(e, "APMATRIX_CREATE_GRANT")
+    return fd
+
+
+def t_grant_real(qemu, sim, tmp):
+    """QEMU without CAP_SYS_ADMIN (as nobody): adding queues needs a
+    grant; with one passed through -add-fd it works, for what the grant
+    covers only; a reset needs none."""
+    if not sim.eio or os.geteuid() != 0:
+        print("skip grants: need root (QEMU runs as nobody) and a "
+              "simulator with /dev/apmatrix (the contract of 2026-12-01)")
+        return
+    for d in (sim.dir, tmp):
+        os.chmod(d, 0o755)
+    nobody = dict(user="nobody", group="nogroup", extra_groups=[])
+    bios = os.path.join(tmp, "code.img")
+    with open(bios, "wb") as f:
+        f.write(IDLE_CODE)
+    os.chmod(bios, 0o644)
+    base = qemu.binary + ["-machine", "s390-ccw-virtio,accel=tcg",
+                          "-nodefaults", "-display", "none", "-bios", bios]
+    dev = "ap-matrix,id=ap0,x-vm-fd=VMFD,apqns=02.0000-0001,control-domains=01"
+
+    vm = sim.create_vm()
+    try:
+        p = subprocess.run(base + ["-S", "-device",
+                                   dev.replace("VMFD", str(vm))],
+                           env=sim.cenv, pass_fds=(vm,),
+                           stdin=subprocess.DEVNULL, capture_output=True,
+                           text=True, timeout=60, **nobody)
+    finally:
+        os.close(vm)
+    check("grant: without a grant (and CAP_SYS_ADMIN) adding queues is "
+          "refused with EPERM, the queues named and a hint",
+          p.returncode == 1 and "ap-matrix: KVM refused the AP matrix: "
+          in p.stderr and "02.0000" in p.stderr and "EPERM" in p.stderr
+          and p.stderr.endswith("Adding AP queues or control domains to a"
+                                " guest needs a grant (the grant property)"
+                                " or CAP_SYS_ADMIN\n"), p.stderr)
+
+    g = make_grant(sim, [2], [0, 1], [1])
+    vm = sim.create_vm()
+    q = None
+    try:
+        q = Qmp(qemu, "-add-fd", f"fd={g},set=3", "-device",
+                dev.replace("VMFD", str(vm)) + ",grant=/dev/fdset/3",
+                env=sim.cenv, pass_fds=(vm, g), base=base + ["-S"],
+                **nobody)
+        check("grant: with a grant (-add-fd, /dev/fdset/N) QEMU as nobody "
+              "gives the guest what it covers",
+              sim.crycb() == (mask([2]), mask([0, 1]), mask([1])),
+              repr(sim.crycb()))
+        r = q.cmd("query-ap-matrix")
+        check("grant: query-ap-matrix says a grant is passed",
+              r.get("return", {}).get("grant") is True, json.dumps(r))
+        r = q.cmd("ap-matrix-set", matrix={
+            "adapters": [2, 3], "domains": [0, 1], "control-domains": [1]})
+        err = r.get("error", {}).get("desc", "")
+        check("grant: adding what the grant does not cover is refused,"
+              " named, and changes nothing",
+              "03.0000" in err and "EPERM" in err and sim.crycb() ==
+              (mask([2]), mask([0, 1]), mask([1])), json.dumps(r))
+        n = sim.zaps("02.0000")
+        q.cmd("system_reset")
+        check("grant: a reset needs no grant",
+              wait_for(lambda: sim.zaps("02.0000") == n + 1, 10)
+              and sim.crycb()[0] == mask([2]), f"zaps {n} -> "
+              f"{sim.zaps('02.0000')}")
+    finally:
+        if q:
+            q.close()
+        os.close(vm)
+        os.close(g)
+
+
 def sim_tests(qemu, simdir, fixture):
     cases = [("set", t_set), ("typed", t_typed), ("second", t_second),
              ("enxio", t_enxio), ("refused", t_refused_at_start),
@@ -840,7 +936,8 @@ def sim_tests(qemu, simdir, fixture):
              ("outside set", t_outside_set),
              ("reset fails", t_reset_fails),
              ("migration", t_migration),
-             ("grant", t_grant_fds)]
+             ("grant", t_grant_fds),
+             ("grant real", t_grant_real)]
     only = os.environ.get("QEMU_TEST_ONLY")
     for name, fn in cases:
         if only and only not in name:
