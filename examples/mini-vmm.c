@@ -8,6 +8,10 @@
  *
  *   mini-vmm [--reserve] [--control-domains IDS] [--apie] [APQNS]
  *
+ * When APMATRIX_GRANT_FD names an inherited grant fd (apmatrix-ctl grant
+ * ... -- mini-vmm ..., or a manager), every set passes it: a VMM without
+ * CAP_SYS_ADMIN needs one to add queues and control domains.
+ *
  * Then it runs until told to stop. Commands on stdin (one per line):
  *   reboot            the guest reboots: the same matrix again with RESET
  *   set [APQNS]       live update (hot plug/unplug); empty = give up all
@@ -22,6 +26,7 @@
 #include <stdbool.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -230,6 +235,24 @@ int main(int argc, char **argv)
 			strerror(-rc));
 		rc = 2;
 		goto out;
+	}
+	if (getenv("APMATRIX_GRANT_FD") && *getenv("APMATRIX_GRANT_FD")) {
+		struct apmatrix_grant_fd *g = NULL;
+		char *end;
+		long gfd = strtol(getenv("APMATRIX_GRANT_FD"), &end, 10);
+
+		rc = *end || gfd < 0 || gfd > INT_MAX ? -EINVAL :
+		     apmatrix_grant_open_fd(v.ctx, (int)gfd, &g);
+		if (!rc)
+			rc = apmatrix_vm_set_grant(v.vm, g);
+		apmatrix_grant_free(g);	/* the VM keeps its own copy */
+		if (rc) {
+			fprintf(stderr, "mini-vmm: APMATRIX_GRANT_FD: %s\n",
+				*apmatrix_ctx_last_error(v.ctx) ?
+				apmatrix_ctx_last_error(v.ctx) : strerror(-rc));
+			rc = 1;
+			goto out;
+		}
 	}
 	if (apie && apmatrix_vm_enable_apie(v.vm))
 		fprintf(stderr, "mini-vmm: enable APIE: %s\n", apmatrix_ctx_last_error(v.ctx));

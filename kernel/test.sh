@@ -397,13 +397,14 @@ STEP_NOTE="${#objs[@]} objects clean"
 #
 # uapi: our header, as installed by `make headers`, compiled for s390x
 #
-step uapi "installed asm/kvm.h: layout of struct kvm_s390_ap_matrix"
+step uapi "installed asm/kvm.h, asm/apmatrix.h: layouts and numbers"
 "${KMAKE[@]}" O="$BUILD/kunit-a" headers >"$BUILD/logs/headers.log" 2>&1 ||
 	{ cat "$BUILD/logs/headers.log" >&2; fail "make headers"; }
 cat >"$BUILD/logs/uapi-test.c" <<'EOF'
 #include <stddef.h>
 #include <linux/kvm.h>
 #include <asm/kvm.h>
+#include <asm/apmatrix.h>
 
 _Static_assert(KVM_S390_VM_CRYPTO_SET_AP_MATRIX == 6, "attribute number");
 _Static_assert(KVM_S390_VM_CRYPTO_DISABLE_APIE == 5, "previous attribute");
@@ -412,9 +413,14 @@ _Static_assert(offsetof(struct kvm_s390_ap_matrix, apm) == 0, "apm");
 _Static_assert(offsetof(struct kvm_s390_ap_matrix, aqm) == 32, "aqm");
 _Static_assert(offsetof(struct kvm_s390_ap_matrix, adm) == 64, "adm");
 _Static_assert(offsetof(struct kvm_s390_ap_matrix, flags) == 96, "flags");
-_Static_assert(offsetof(struct kvm_s390_ap_matrix, reserved) == 100, "reserved");
+_Static_assert(offsetof(struct kvm_s390_ap_matrix, grant_fd) == 100, "grant_fd");
+_Static_assert(offsetof(struct kvm_s390_ap_matrix, reserved) == 104, "reserved");
 _Static_assert(KVM_S390_AP_MATRIX_VALIDATE_ONLY == 1, "VALIDATE_ONLY");
 _Static_assert(KVM_S390_AP_MATRIX_RESET == 2, "RESET");
+_Static_assert(KVM_S390_AP_MATRIX_GRANT == 4, "GRANT");
+_Static_assert(sizeof(struct apmatrix_grant) == 136, "grant size");
+_Static_assert(offsetof(struct apmatrix_grant, flags) == 96, "grant flags");
+_Static_assert(APMATRIX_CREATE_GRANT == 0x4088b901, "APMATRIX_CREATE_GRANT");
 
 int main(void)
 {
@@ -429,7 +435,7 @@ for std in c11 gnu11; do
 		-o "$BUILD/logs/uapi-test-$std.o" ||
 		fail "installed asm/kvm.h does not compile (-std=$std) or has the wrong layout"
 done
-echo "struct kvm_s390_ap_matrix: 136 bytes, offsets 0/32/64/96/100, flags 1/2"
+echo "struct kvm_s390_ap_matrix: 136 bytes, offsets 0/32/64/96/100/104, flags 1/2/4; struct apmatrix_grant: 136 bytes"
 
 if [ $QUICK = 0 ]; then
 	#
@@ -483,6 +489,8 @@ EOF
 		{ tail -60 "$blog" >&2; fail "CONFIG_UAPI_HEADER_TEST (make usr/), log: $blog"; }
 	[ -f "$B/usr/include/asm/kvm.hdrtest" ] ||
 		fail "UAPI header test did not compile asm/kvm.h"
+	[ -f "$B/usr/include/asm/apmatrix.hdrtest" ] ||
+		fail "UAPI header test did not compile asm/apmatrix.h"
 	echo "vmlinux + modules"
 	"${KMAKE[@]}" O="$B" all >>"$blog" 2>&1 ||
 		{ tail -60 "$blog" >&2; fail "shape B build, log: $blog"; }

@@ -7,11 +7,32 @@
  * errno on failure; constructors return NULL and set errno. The library never
  * prints and never exits. When a function that takes a context fails, a
  * one-line English message naming the bad part is kept in the context
- * (apmatrix_ctx_last_error()) until the next failing call on it.
+ * (apmatrix_ctx_last_error()) until the next call on it.
+ *
+ * Errors: every function that takes a context, or a VM (which has one),
+ * clears the context's message when it starts and sets it when it fails,
+ * so apmatrix_ctx_last_error() is about the last call only ("" after a
+ * success). Functions on plain data (matrices, APQN sets) that take no
+ * context set none.
  *
  * Global state: none. A context is not thread-safe; use one per thread, or
- * lock around it. Objects made from a context (host views, VMs, plans) keep
- * a pointer to it: free them before the context.
+ * lock around it.
+ *
+ * Ownership and lifetimes:
+ * - A VM keeps a pointer to the context it was opened with: free the VM
+ *   before the context. Host views, plans, grants, matrices and APQN sets
+ *   keep none and may outlive it.
+ * - Every _new()/_read()/_create()/_open_*() result is the caller's, freed
+ *   with the matching _free() (NULL is fine there).
+ * - A VM and a grant own a duplicate of the fd they were made from; the
+ *   caller keeps (and closes) its own. apmatrix_vm_fd() and
+ *   apmatrix_grant_get_fd() return the object's fd: do not close it.
+ * - Strings returned: apmatrix_version(), apmatrix_rule_*() are static;
+ *   apmatrix_ctx_get_*() are valid until that setting changes or the
+ *   context is freed; apmatrix_ctx_last_error() until the next call on the
+ *   context; card and queue strings (type, driver, state text) and the
+ *   cards and queues themselves as long as their host view;
+ *   apmatrix_plan_collateral() as long as its plan.
  *
  * Notation (that of IBM's lszcrypt): an APQN is written "AA.DDDD", adapter
  * and domain in hex ("05.0004"); lists "05.0004,05.0005"; ranges
@@ -68,9 +89,28 @@ struct apmatrix_queue;
 struct apmatrix_plan;
 struct apmatrix_vm;
 struct apmatrix_grant_fd;
+struct apmatrix_explanation;
 
-/** Library version, e.g. "0.1.0". */
+/**
+ * The library's version, e.g. "0.2.0" (its own, not that of the project
+ * it ships with; the ABI is that of libapmatrix.so.0 and the symbol
+ * versions in libapmatrix.sym). A static string.
+ */
 const char *apmatrix_version(void);
+
+/* ------------------------------------------------------------------------ */
+/* Errors                                                                   */
+
+/**
+ * The kernel answers a SET (and an open of a VM or grant) with one errno
+ * per rule (the contract's table). apmatrix_rule_name() is the errno's
+ * name ("EADDRINUSE"; NULL for one this library does not name);
+ * apmatrix_rule_meaning() says what the rule means in one English
+ * phrase ("an APQN is held by another VM"; NULL when err is no rule).
+ * err may be negative. Static strings.
+ */
+const char *apmatrix_rule_name(int err);
+const char *apmatrix_rule_meaning(int err);
 
 /* ------------------------------------------------------------------------ */
 /* Context                                                                  */
@@ -115,7 +155,7 @@ typedef void (*apmatrix_lock_wait_fn)(struct apmatrix_ctx *ctx,
 				      unsigned int timeout_ms, void *data);
 void apmatrix_ctx_set_lock_wait_fn(struct apmatrix_ctx *ctx,
 				   apmatrix_lock_wait_fn fn, void *data);
-/** Message of the last failing call on ctx, "" if none. */
+/** Message of the last call on ctx if it failed, "" if it did not. */
 const char *apmatrix_ctx_last_error(const struct apmatrix_ctx *ctx);
 
 /* ------------------------------------------------------------------------ */
@@ -211,10 +251,32 @@ bool apmatrix_apqns_contains(const struct apmatrix_apqns *s, unsigned int apid,
 unsigned int apmatrix_apqns_count(const struct apmatrix_apqns *s);
 /**
  * The idx-th APQN in ascending order (adapter, then domain). -ENOENT past
- * the end. Walking idx 0..count-1 is linear overall.
+ * the end. Each call costs up to O(256 + idx); to walk a set use an
+ * iterator (below). s is not changed.
  */
 int apmatrix_apqns_get(const struct apmatrix_apqns *s, unsigned int idx,
 		       unsigned int *apid, unsigned int *apqi);
+/**
+ * A walk through a set in ascending order, held by the caller (several
+ * may walk one set at once; the set is never written):
+ *
+ *	struct apmatrix_apqns_iter it;
+ *	unsigned int a, d;
+ *
+ *	apmatrix_apqns_iter_init(&it);
+ *	while (apmatrix_apqns_next(s, &it, &a, &d))
+ *		use(a, d);
+ *
+ * Adding to the set during the walk is allowed: APQNs after the last one
+ * returned are seen. The whole walk is linear in 256 + count.
+ */
+struct apmatrix_apqns_iter {
+	unsigned int next;	/* private: where the search goes on */
+};
+void apmatrix_apqns_iter_init(struct apmatrix_apqns_iter *it);
+bool apmatrix_apqns_next(const struct apmatrix_apqns *s,
+			 struct apmatrix_apqns_iter *it, unsigned int *apid,
+			 unsigned int *apqi);
 /** Parse lszcrypt APQN text into s (added to what is there). */
 int apmatrix_apqns_parse(struct apmatrix_ctx *ctx, struct apmatrix_apqns *s,
 			 const char *text);
@@ -518,6 +580,30 @@ int apmatrix_vm_enable_apie(struct apmatrix_vm *vm);
 int apmatrix_vm_explain(struct apmatrix_vm *vm, const struct apmatrix_matrix *m,
 			int err, struct apmatrix_apqns *refused,
 			struct apmatrix_matrix *refused_ids);
+
+/**
+ * The same, as a structured result the caller walks rather than a
+ * message: *out gets the findings in the order of the message (the
+ * kernel's order of the rules), also for -EAGAIN (then none); free it
+ * with apmatrix_explanation_free(). The context's message is set as by
+ * apmatrix_vm_explain(). Returns what apmatrix_vm_explain() returns.
+ */
+int apmatrix_vm_explain_all(struct apmatrix_vm *vm,
+			    const struct apmatrix_matrix *m, int err,
+			    struct apmatrix_explanation **out);
+unsigned int apmatrix_explanation_count(const struct apmatrix_explanation *x);
+/**
+ * Finding idx (0..count-1): *err the errno of its rule (positive; see
+ * apmatrix_rule_name()), *reason why in one phrase ("held by another VM"),
+ * *apqns the APQNs it names or NULL, *ids the IDs it names (ENODEV: the
+ * part beyond a limit; EPERM: control domains) or NULL. Each out pointer
+ * may be NULL; what they point to belongs to x. -ENOENT past the end.
+ */
+int apmatrix_explanation_get(const struct apmatrix_explanation *x,
+			     unsigned int idx, int *err, const char **reason,
+			     const struct apmatrix_apqns **apqns,
+			     const struct apmatrix_matrix **ids);
+void apmatrix_explanation_free(struct apmatrix_explanation *x);
 
 #ifdef __cplusplus
 }

@@ -539,6 +539,7 @@ int apmatrix_host_read(struct apmatrix_ctx *ctx, struct apmatrix_host **host)
 	int busfd = -1, rc;
 	int have_apm, have_aqm, have_adm;
 
+	apm_clear_error(ctx);
 	if (!ctx || !host)
 		return apm_fail(ctx, EINVAL, "bad arguments to apmatrix_host_read()");
 	*host = NULL;

@@ -42,9 +42,6 @@ struct apmatrix_apqns {
 	apm_bits row[APM_NIDS];		/* row[apid]: the domains of that adapter */
 	uint16_t row_count[APM_NIDS];
 	unsigned int count;
-	/* cursor for apmatrix_apqns_get(): idx cur_idx is (cur_apid, cur_apqi) */
-	unsigned int cur_idx, cur_apid, cur_apqi;
-	bool cur_valid;
 };
 
 static inline uint64_t apm_bit(unsigned int id)

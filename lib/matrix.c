@@ -355,7 +355,6 @@ static void apqns_set(struct apmatrix_apqns *s, unsigned int a, unsigned int d)
 	bits_set(s->row[a], d, true);
 	s->row_count[a]++;
 	s->count++;
-	s->cur_valid = false;
 }
 
 static int apqn_item(struct apmatrix_ctx *ctx, const char *s, const char *e,
@@ -483,6 +482,7 @@ int apmatrix_matrix_parse_apqns(struct apmatrix_ctx *ctx,
 	struct apmatrix_apqns *set = NULL;
 	int rc;
 
+	apm_clear_error(ctx);
 	if (!m)
 		return apm_fail(ctx, EINVAL, "no matrix to parse into");
 	rc = parse_apqn_text(ctx, text, &set);
@@ -498,6 +498,7 @@ int apmatrix_matrix_from_apqns(struct apmatrix_ctx *ctx,
 			       const struct apmatrix_apqns *s,
 			       struct apmatrix_apqns *missing)
 {
+	apm_clear_error(ctx);
 	if (!m || !s)
 		return apm_fail(ctx, EINVAL, "no matrix or no set of APQNs");
 	return from_set(ctx, m, s, NULL, missing);
@@ -546,6 +547,7 @@ int apmatrix_matrix_parse_ids(struct apmatrix_ctx *ctx,
 	const char *ts, *te;
 	int rc;
 
+	apm_clear_error(ctx);
 	if (!m || !text || !part_ok(part))
 		return apm_fail(ctx, EINVAL, "bad arguments to apmatrix_matrix_parse_ids()");
 	ts = text;
@@ -704,8 +706,8 @@ unsigned int apmatrix_apqns_count(const struct apmatrix_apqns *s)
 }
 
 /* the first APQN after (a, d) in order; false if none */
-static bool apqns_next(const struct apmatrix_apqns *s, unsigned int *a,
-		       unsigned int *d)
+static bool apqns_next_from(const struct apmatrix_apqns *s, unsigned int *a,
+			    unsigned int *d)
 {
 	unsigned int ai = *a, di = *d + 1;
 
@@ -726,37 +728,51 @@ static bool apqns_next(const struct apmatrix_apqns *s, unsigned int *a,
 int apmatrix_apqns_get(const struct apmatrix_apqns *s, unsigned int idx,
 		       unsigned int *apid, unsigned int *apqi)
 {
-	/* the cursor is a cache: changing it does not change the set */
-	struct apmatrix_apqns *w = (struct apmatrix_apqns *)s;
 	unsigned int a, d, n;
 
 	if (!s)
 		return -EINVAL;
 	if (idx >= s->count)
 		return -ENOENT;
-	if (s->cur_valid && idx == s->cur_idx) {
-		a = s->cur_apid;
-		d = s->cur_apqi;
-	} else if (s->cur_valid && idx == s->cur_idx + 1) {
-		a = s->cur_apid;
-		d = s->cur_apqi;
-		apqns_next(s, &a, &d);
-	} else {
-		for (a = 0, n = idx; n >= s->row_count[a]; a++)
-			n -= s->row_count[a];
-		for (d = 0;; d++)
-			if (bits_test(s->row[a], d) && n-- == 0)
-				break;
-	}
-	w->cur_valid = true;
-	w->cur_idx = idx;
-	w->cur_apid = a;
-	w->cur_apqi = d;
+	/* skip whole rows by their counts, then count within the row */
+	for (a = 0, n = idx; n >= s->row_count[a]; a++)
+		n -= s->row_count[a];
+	for (d = 0;; d++)
+		if (bits_test(s->row[a], d) && n-- == 0)
+			break;
 	if (apid)
 		*apid = a;
 	if (apqi)
 		*apqi = d;
 	return 0;
+}
+
+void apmatrix_apqns_iter_init(struct apmatrix_apqns_iter *it)
+{
+	if (it)
+		it->next = 0;
+}
+
+bool apmatrix_apqns_next(const struct apmatrix_apqns *s,
+			 struct apmatrix_apqns_iter *it, unsigned int *apid,
+			 unsigned int *apqi)
+{
+	unsigned int a, d;
+
+	if (!s || !it || it->next >= APM_NIDS * APM_NIDS)
+		return false;
+	a = it->next / APM_NIDS;
+	d = it->next % APM_NIDS;
+	if (!bits_test(s->row[a], d) && !apqns_next_from(s, &a, &d)) {
+		it->next = APM_NIDS * APM_NIDS;
+		return false;
+	}
+	it->next = a * APM_NIDS + d + 1;
+	if (apid)
+		*apid = a;
+	if (apqi)
+		*apqi = d;
+	return true;
 }
 
 int apmatrix_apqns_parse(struct apmatrix_ctx *ctx, struct apmatrix_apqns *s,
@@ -766,6 +782,7 @@ int apmatrix_apqns_parse(struct apmatrix_ctx *ctx, struct apmatrix_apqns *s,
 	unsigned int a, i;
 	int rc;
 
+	apm_clear_error(ctx);
 	if (!s)
 		return apm_fail(ctx, EINVAL, "no set of APQNs to parse into");
 	rc = parse_apqn_text(ctx, text, &set);

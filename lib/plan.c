@@ -121,6 +121,7 @@ int apmatrix_plan_reserve(struct apmatrix_ctx *ctx,
 	bool adapters;
 	int rc;
 
+	apm_clear_error(ctx);
 	rc = plan_new(ctx, host, want, true, plan);
 	if (rc)
 		return rc;
@@ -176,6 +177,7 @@ int apmatrix_plan_release(struct apmatrix_ctx *ctx,
 	unsigned int i;
 	int rc;
 
+	apm_clear_error(ctx);
 	rc = plan_new(ctx, host, want, false, plan);
 	if (rc)
 		return rc;
@@ -276,6 +278,7 @@ int apmatrix_plan_apply(struct apmatrix_ctx *ctx,
 	char e1[160], e2[160];
 	int rc;
 
+	apm_clear_error(ctx);
 	if (!ctx || !plan)
 		return apm_fail(ctx, EINVAL, "bad arguments to apmatrix_plan_apply()");
 	if (apmatrix_plan_is_noop(plan))

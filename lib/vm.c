@@ -78,6 +78,7 @@ int apmatrix_vm_open_fd(struct apmatrix_ctx *ctx, int fd,
 	char e[160], path[64], link[PATH_MAX];
 	int nfd;
 
+	apm_clear_error(ctx);
 	if (!ctx || !vm)
 		return apm_fail(ctx, EINVAL, "bad arguments to apmatrix_vm_open_fd()");
 	*vm = NULL;
@@ -219,6 +220,7 @@ int apmatrix_vm_open_pid(struct apmatrix_ctx *ctx, pid_t pid, int fd,
 	char e[160], path[64], link[PATH_MAX];
 	int pidfd, nfd, rc, err;
 
+	apm_clear_error(ctx);
 	if (!ctx || !vm)
 		return apm_fail(ctx, EINVAL, "bad arguments to apmatrix_vm_open_pid()");
 	*vm = NULL;
@@ -389,6 +391,7 @@ int apmatrix_vm_probe(struct apmatrix_vm *vm)
 {
 	if (!vm)
 		return -EINVAL;
+	apm_clear_error(vm->ctx);
 	return vm_ioctl(vm, APMATRIX_KVM_HAS_DEVICE_ATTR,
 			KVM_S390_VM_CRYPTO_SET_AP_MATRIX, NULL);
 }
@@ -415,6 +418,7 @@ int apmatrix_vm_set(struct apmatrix_vm *vm, const struct apmatrix_matrix *m,
 {
 	if (!vm || !m)
 		return -EINVAL;
+	apm_clear_error(vm->ctx);
 	return do_set(vm, m, flags, false);
 }
 
@@ -425,6 +429,7 @@ int apmatrix_vm_get(struct apmatrix_vm *vm, struct apmatrix_matrix *m)
 
 	if (!vm || !m)
 		return -EINVAL;
+	apm_clear_error(vm->ctx);
 	memset(&k, 0, sizeof(k));
 	rc = vm_ioctl(vm, APMATRIX_KVM_GET_DEVICE_ATTR,
 		      KVM_S390_VM_CRYPTO_SET_AP_MATRIX, &k);
@@ -443,6 +448,7 @@ int apmatrix_vm_clear(struct apmatrix_vm *vm)
 
 	if (!vm)
 		return -EINVAL;
+	apm_clear_error(vm->ctx);
 	memset(&empty, 0, sizeof(empty));
 	return do_set(vm, &empty, 0, false);
 }
@@ -451,6 +457,7 @@ int apmatrix_vm_enable_apie(struct apmatrix_vm *vm)
 {
 	if (!vm)
 		return -EINVAL;
+	apm_clear_error(vm->ctx);
 	return vm_ioctl(vm, APMATRIX_KVM_SET_DEVICE_ATTR,
 			KVM_S390_VM_CRYPTO_ENABLE_APIE, NULL);
 }
@@ -466,8 +473,23 @@ int apmatrix_vm_enable_apie(struct apmatrix_vm *vm)
 #define RULE_BUSY	"still being reset after leaving another VM, or its reset failed"
 #define RULE_CRYCB	"beyond what this VM's CRYCB format holds"
 
+/* one finding of explain: a rule, why, and what it refused */
+struct finding {
+	int err;
+	char *reason;
+	struct apmatrix_apqns *apqns;		/* NULL: none */
+	struct apmatrix_matrix *ids;		/* NULL: none */
+};
+
+struct apmatrix_explanation {
+	struct finding *v;
+	unsigned int n;
+};
+
 struct explain {
 	struct apmatrix_vm *vm;
+	struct apmatrix_explanation *out;	/* NULL: the message only */
+	int oom;
 	struct apmatrix_host *host;	/* lazily read; NULL if unreadable */
 	bool host_tried;
 	struct apm_sbuf sb;
@@ -502,10 +524,51 @@ static struct apmatrix_host *ex_host(struct explain *ex)
 	return ex->host;
 }
 
-static void ex_part(struct explain *ex, const char *what, const char *plural,
-		    const apm_bits b, int width, const char *rule, const char *extra)
+/* record a finding (copies of s and ids) when the caller wants them */
+static void ex_record(struct explain *ex, int err, const char *reason,
+		      const struct apmatrix_apqns *s, enum apmatrix_part part,
+		      const uint64_t *ids)
 {
-	char list[600];
+	struct apmatrix_explanation *x = ex->out;
+	struct finding *f;
+
+	if (!x)
+		return;
+	f = realloc(x->v, (x->n + 1) * sizeof(*f));
+	if (!f) {
+		ex->oom = 1;
+		return;
+	}
+	x->v = f;
+	f = &x->v[x->n];
+	memset(f, 0, sizeof(*f));
+	f->err = err;
+	f->reason = strdup(reason);
+	if (s) {
+		f->apqns = apmatrix_apqns_new();
+		if (f->apqns)
+			memcpy(f->apqns, s, sizeof(*s));
+	}
+	if (ids) {
+		f->ids = apmatrix_matrix_new();
+		if (f->ids)
+			memcpy(f->ids->part[part], ids, sizeof(apm_bits));
+	}
+	if (!f->reason || (s && !f->apqns) || (ids && !f->ids)) {
+		free(f->reason);
+		apmatrix_apqns_free(f->apqns);
+		apmatrix_matrix_free(f->ids);
+		ex->oom = 1;
+		return;
+	}
+	x->n++;
+}
+
+static void ex_part(struct explain *ex, const char *what, const char *plural,
+		    const apm_bits b, int width, const char *rule, const char *extra,
+		    enum apmatrix_part part)
+{
+	char list[600], reason[256];
 	int n;
 
 	n = apm_bits_format(b, width, list, sizeof(list));
@@ -514,14 +577,17 @@ static void ex_part(struct explain *ex, const char *what, const char *plural,
 	apm_sb_printf(&ex->sb, "%s%s %s: %s%s (ENODEV)", ex->named ? "; " : "",
 		  apm_bits_count(b) > 1 ? plural : what, list, rule, extra);
 	ex->named = true;
+	snprintf(reason, sizeof(reason), "%s%s", rule, extra);
+	ex_record(ex, ENODEV, reason, NULL, part, b);
 }
 
 static void ex_apqns(struct explain *ex, const struct apmatrix_apqns *s,
 		     const char *rule, const char *rule2, int err,
 		     struct apmatrix_apqns *refused)
 {
+	struct apmatrix_apqns_iter it;
 	char list[600];
-	unsigned int i, a, d;
+	unsigned int a, d;
 	int n;
 
 	if (!s || !apmatrix_apqns_count(s))
@@ -532,7 +598,10 @@ static void ex_apqns(struct explain *ex, const struct apmatrix_apqns *s,
 	apm_sb_printf(&ex->sb, "%s%s: %s%s (%s)", ex->named ? "; " : "", list, rule,
 		  rule2, errname(err));
 	ex->named = true;
-	for (i = 0; refused && !apmatrix_apqns_get(s, i, &a, &d); i++)
+	snprintf(list, sizeof(list), "%s%s", rule, rule2);
+	ex_record(ex, err, list, s, 0, NULL);
+	apmatrix_apqns_iter_init(&it);
+	while (refused && apmatrix_apqns_next(s, &it, &a, &d))
 		apmatrix_apqns_add(refused, a, d);
 }
 
@@ -588,11 +657,11 @@ static int ex_enodev(struct explain *ex, const struct apmatrix_matrix *m,
 			snprintf(extra, sizeof(extra), " (max %s 0x%02x)", what[p],
 				 maxid[p]);
 			ex_part(ex, what[p], plural[p], beyond[p], p ? 4 : 2,
-				"beyond the host's AP configuration", extra);
+				"beyond the host's AP configuration", extra, p);
 		}
 		if (!apm_bits_empty(cand[p]))
 			ex_part(ex, what[p], plural[p], cand[p], p ? 4 : 2,
-				RULE_CRYCB, "");
+				RULE_CRYCB, "", p);
 		if (refused_ids)
 			for (id = 0; id < APM_NIDS; id++)
 				if (bits_test(beyond[p], id) || bits_test(cand[p], id))
@@ -790,6 +859,10 @@ static int ex_eperm(struct explain *ex, const struct apmatrix_matrix *m,
 			      "not held by this VM and not covered by its grant" :
 			      "not held by this VM: adding it needs a grant or CAP_SYS_ADMIN");
 		ex->named = true;
+		ex_record(ex, EPERM, have_grant ?
+			  "not held by this VM and not covered by its grant" :
+			  "not held by this VM: adding it needs a grant or CAP_SYS_ADMIN",
+			  NULL, APMATRIX_CONTROL_DOMAINS, ctl);
 		if (refused_ids)
 			for (w = 0; w < APM_WORDS; w++)
 				refused_ids->part[APMATRIX_CONTROL_DOMAINS][w] |= ctl[w];
@@ -855,31 +928,36 @@ static void ex_free(struct explain *ex)
 	free(ex->other);
 }
 
-int apmatrix_vm_explain(struct apmatrix_vm *vm, const struct apmatrix_matrix *m,
-			int err, struct apmatrix_apqns *refused,
-			struct apmatrix_matrix *refused_ids)
+static int explain(struct apmatrix_vm *vm, const struct apmatrix_matrix *m,
+		   int err, struct apmatrix_apqns *refused,
+		   struct apmatrix_matrix *refused_ids,
+		   struct apmatrix_explanation *out)
 {
-	struct explain ex = { .vm = vm };
+	struct explain ex = { .vm = vm, .out = out };
 	char e[160], rule[128];
 	unsigned int i;
 	int rc = 0;
 
 	if (!vm || !m)
 		return -EINVAL;
+	apm_clear_error(vm->ctx);
 	if (err < 0)
 		err = -err;
 	switch (err) {
 	case 0:
 		return apm_fail(vm->ctx, EINVAL, "nothing was refused: there is nothing to explain");
 	case EINVAL:
-		return apm_fail(vm->ctx, 0,
-				"the request had unknown flag bits or non-zero reserved words (EINVAL)");
+	case EBADF:
 	case EOPNOTSUPP:
-		return apm_fail(vm->ctx, 0,
-				"the host has no AP instructions or the apmatrix driver is not loaded (EOPNOTSUPP)");
+	case EEXIST:
+	case EINTR:
 	case ENXIO:
-		return apm_fail(vm->ctx, 0,
-				"this kernel has no KVM_S390_VM_CRYPTO_SET_AP_MATRIX (ENXIO)");
+		/* rules that name no APQN: what the rule means */
+		ex_record(&ex, err, apmatrix_rule_meaning(err), NULL, 0, NULL);
+		if (ex.oom)
+			return apm_fail(vm->ctx, ENOMEM, "out of memory");
+		return apm_fail(vm->ctx, 0, "%s (%s)", apmatrix_rule_meaning(err),
+				apmatrix_rule_name(err));
 	case ENODEV:
 	case EPERM:
 	case EADDRNOTAVAIL:
@@ -888,8 +966,11 @@ int apmatrix_vm_explain(struct apmatrix_vm *vm, const struct apmatrix_matrix *m,
 	case EIO:
 		break;
 	default:
-		return apm_fail(vm->ctx, 0, "KVM_SET_DEVICE_ATTR failed: %s",
-				apm_strerror(err, e, sizeof(e)));
+		apm_strerror(err, e, sizeof(e));
+		ex_record(&ex, err, e, NULL, 0, NULL);
+		if (ex.oom)
+			return apm_fail(vm->ctx, ENOMEM, "out of memory");
+		return apm_fail(vm->ctx, 0, "KVM_SET_DEVICE_ATTR failed: %s", e);
 	}
 
 	apm_sb_init(&ex.sb, ex.msg, sizeof(ex.msg));
@@ -929,9 +1010,14 @@ int apmatrix_vm_explain(struct apmatrix_vm *vm, const struct apmatrix_matrix *m,
 		 "not held by this VM: adding them needs a grant or CAP_SYS_ADMIN",
 		 "", EPERM, refused);
 	if (err == EIO) {
+		char held[700];
+
 		apm_sb_printf(&ex.sb, "the reset of a queue did not complete (EIO): the VM now holds %s",
 			      ex.eio_held);
 		ex.named = true;
+		snprintf(held, sizeof(held),
+			 "the reset of a queue did not complete: the VM now holds %s", ex.eio_held);
+		ex_record(&ex, EIO, held, NULL, 0, NULL);
 		ex_apqns(&ex, ex.failed, "reset failed, dropped with its adapter", "", EIO, refused);
 		ex_apqns(&ex, ex.dropped, "dropped with the adapter of a failed reset", "", EIO, refused);
 	}
@@ -947,6 +1033,10 @@ int apmatrix_vm_explain(struct apmatrix_vm *vm, const struct apmatrix_matrix *m,
 	ex_apqns(&ex, ex.inuse, RULE_INUSE, "", EADDRINUSE, refused);
 	ex_apqns(&ex, ex.busy, RULE_BUSY, "", EBUSY, refused);
 
+	if (ex.oom) {
+		rc = apm_fail(vm->ctx, ENOMEM, "out of memory");
+		goto out;
+	}
 	if (!ex.named) {
 		rc = apm_fail(vm->ctx, EAGAIN,
 			      "the kernel refused the matrix (%s), but the probes find nothing refused now: the AP configuration changed meanwhile; try again",
@@ -959,4 +1049,73 @@ int apmatrix_vm_explain(struct apmatrix_vm *vm, const struct apmatrix_matrix *m,
 out:
 	ex_free(&ex);
 	return rc;
+}
+
+int apmatrix_vm_explain(struct apmatrix_vm *vm, const struct apmatrix_matrix *m,
+			int err, struct apmatrix_apqns *refused,
+			struct apmatrix_matrix *refused_ids)
+{
+	return explain(vm, m, err, refused, refused_ids, NULL);
+}
+
+int apmatrix_vm_explain_all(struct apmatrix_vm *vm,
+			    const struct apmatrix_matrix *m, int err,
+			    struct apmatrix_explanation **out)
+{
+	struct apmatrix_explanation *x;
+	int rc;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	x = calloc(1, sizeof(*x));
+	if (!x)
+		return vm ? apm_fail(vm->ctx, ENOMEM, "out of memory") : -ENOMEM;
+	rc = explain(vm, m, err, NULL, NULL, x);
+	if (rc && rc != -EAGAIN) {
+		apmatrix_explanation_free(x);
+		return rc;
+	}
+	*out = x;
+	return rc;
+}
+
+unsigned int apmatrix_explanation_count(const struct apmatrix_explanation *x)
+{
+	return x ? x->n : 0;
+}
+
+int apmatrix_explanation_get(const struct apmatrix_explanation *x,
+			     unsigned int idx, int *err, const char **reason,
+			     const struct apmatrix_apqns **apqns,
+			     const struct apmatrix_matrix **ids)
+{
+	if (!x)
+		return -EINVAL;
+	if (idx >= x->n)
+		return -ENOENT;
+	if (err)
+		*err = x->v[idx].err;
+	if (reason)
+		*reason = x->v[idx].reason;
+	if (apqns)
+		*apqns = x->v[idx].apqns;
+	if (ids)
+		*ids = x->v[idx].ids;
+	return 0;
+}
+
+void apmatrix_explanation_free(struct apmatrix_explanation *x)
+{
+	unsigned int i;
+
+	if (!x)
+		return;
+	for (i = 0; i < x->n; i++) {
+		free(x->v[i].reason);
+		apmatrix_apqns_free(x->v[i].apqns);
+		apmatrix_matrix_free(x->v[i].ids);
+	}
+	free(x->v);
+	free(x);
 }

@@ -12,6 +12,21 @@
  * pidfd_getfd) gets its own answers. When the last copy is closed the
  * server sees EOF and destroys the VM. Other requests use a connection of
  * their own and get the reply on it.
+ *
+ * The server decides capable() and the like from the sender's real
+ * credentials: it receives SCM_CREDENTIALS with every request (SO_PASSCRED)
+ * and reads the sender's effective capabilities and user namespace from
+ * /proc/PID.
+ *
+ * Grants: APSIM_GRANT_CREATE runs /dev/apmatrix's ioctl in the simulated
+ * kernel; the new file is represented by one end of a socketpair whose
+ * other end the server keeps, passed back with SCM_RIGHTS: the client's fd
+ * is a real fd (dup, fork, exec, SCM_RIGHTS, close all work), and the
+ * server drops its reference when every copy is closed. A SET with
+ * KVM_S390_AP_MATRIX_GRANT passes the fd named by grant_fd along (second
+ * SCM_RIGHTS fd, APSIM_F_GRANT_FD), or says it is not open
+ * (APSIM_F_GRANT_BADF); the server puts the file it stands for (or a file
+ * of another kind) at that number in the calling task's fd table.
  */
 #ifndef APSIM_PROTO_H
 #define APSIM_PROTO_H
@@ -33,9 +48,16 @@ enum apsim_op {
 	APSIM_MASK_WRITE = 6,	/* arg0: 0 apmask, 1 aqmask; data: the text written */
 	APSIM_ROOT = 7,		/* -> data: the sysfs root the server owns */
 	APSIM_CTL = 8,		/* data: a control command line -> data: its text answer */
+	APSIM_GRANT_CREATE = 9,	/* group: ioctl cmd, data: struct apmatrix_grant -> SCM_RIGHTS:
+				 * the new fd; val: the kernel's fd number */
+	APSIM_FILE_INFO = 10,	/* arg1: a socket inode -> val: 1 VM, 2 a kernel file
+				 * (data: "NAME\0INO\0FDINFO-LINES"), err -ENOENT: neither */
+	APSIM_QUEUE_ATTR = 11,	/* arg0: APQN, data: attribute name -> data: its text */
 };
 
 #define APSIM_F_BADADDR 1u	/* attr.addr was not readable/writable */
+#define APSIM_F_GRANT_FD 2u	/* the grant fd comes as the second SCM_RIGHTS fd */
+#define APSIM_F_GRANT_BADF 4u	/* grant_fd is not an open fd of the caller */
 
 struct apsim_req {
 	uint32_t magic;

@@ -5,10 +5,15 @@
  *   apsimctl wait [SECONDS]       until apsimd answers (default 10 s)
  *   apsimctl COMMAND [ARGS...]    one control command, its answer on stdout:
  *     ping | stats | vms | dmesg | crycb ID | events ID | queue AA.DDDD
- *     remove-adapter AA | remove-domain DDDD      (leave the configuration)
+ *     remove-adapter AA | remove-domain DDDD | remove-control-domain DDDD
+ *                                                 (leave the configuration)
  *     unbind AA.DDDD | bind AA.DDDD DRIVER        (sysfs unbind/bind)
  *     reset-mode AA.DDDD normal|slow N|never|se-busy|se-failed
  *     reset-timing INTERVAL_MS POLLS | fail-alloc N
+ *     hold-perms MS                               (ap_perms_mutex busy for MS)
+ *     worker-polls N | flush                      (the reset worker: its bound; wait for it)
+ *     attr AA.DDDD NAME                           (a queue's sysfs attribute, e.g. apmatrix_state)
+ *     vfio-ap-attach ID | vfio-ap-detach ID       (a vfio_ap mdev on VM ID)
  *     register | unregister | ap-instructions 0|1 | quit
  * Exit status: 0 ok, 1 the command failed (message on stderr), 2 usage,
  * 3 apsimd not reachable.

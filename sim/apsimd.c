@@ -16,7 +16,8 @@
  *
  * Options:
  *   --reset-interval MS   TAPQ poll interval of the reset wait (default 20)
- *   --reset-polls N       polls before a reset counts as failed (default 50)
+ *   --reset-polls N       polls a SET waits for its resets (ap_matrix.c's default)
+ *   --worker-polls N      polls the reset worker goes on before a reset fails
  *   --verbose             echo the kernel log to stderr
  * On start it prints "apsimd: ready" on stdout once the socket listens.
  */
@@ -31,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -48,6 +50,15 @@ struct vm_entry {
 	struct vm_entry *next;
 };
 
+/* a file of the simulated kernel a client holds: the client has one end of
+ * a socketpair (inode), the server the other (fd) */
+struct kfile {
+	struct sim_file *f;
+	uint64_t inode;
+	int fd;
+	struct kfile *next;
+};
+
 struct server {
 	char root[PATH_MAX];
 	char sock[PATH_MAX];
@@ -55,12 +66,16 @@ struct server {
 	pthread_mutex_t lock;	/* vms */
 	pthread_mutex_t tree_lock;	/* host events and the tree writes that follow */
 	struct vm_entry *vms;
+	pthread_mutex_t files_lock;	/* files */
+	struct kfile *files;
+	int wake[2];		/* tells the file watcher the list changed */
 	int stop;
 };
 
 static struct server S = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.tree_lock = PTHREAD_MUTEX_INITIALIZER,
+	.files_lock = PTHREAD_MUTEX_INITIALIZER,
 };
 
 /* ---- the tree ------------------------------------------------------------ */
@@ -188,6 +203,9 @@ static int load_tree(void)
 		return -EINVAL;
 	}
 	sim_host_load_masks(apmask, aqmask);
+	if (!read_text("bus/ap/ap_control_domain_mask", buf, sizeof(buf)) &&
+	    !parse_mask_text(buf, apmask))
+		sim_host_set_control_domains(apmask);
 	snprintf(p, sizeof(p), "%s/devices/ap", S.root);
 	cd = opendir(p);
 	if (!cd) {
@@ -273,6 +291,20 @@ static void sync_queue(unsigned int apid, unsigned int apqi,
 	}
 	snprintf(p, sizeof(p), "devices/ap/card%02x/%s/uevent", apid, name);
 	write_text(p, ev);
+	/* the apmatrix driver's attribute: its text when the tree was written
+	 * (clients with the preload library read it live) */
+	snprintf(p, sizeof(p), "devices/ap/card%02x/%s/apmatrix_state", apid, name);
+	if (qi->driver == SIM_DRV_APMATRIX) {
+		char st[64];
+
+		if (sim_queue_attr(apid, apqi, "apmatrix_state", st, sizeof(st)) >= 0)
+			write_text(p, st);
+	} else {
+		char full[PATH_MAX];
+
+		snprintf(full, sizeof(full), "%s/%s", S.root, p);
+		unlink(full);
+	}
 	/* the attributes zcrypt adds only while cex4queue is bound */
 	if (qi->driver != SIM_DRV_CEX4QUEUE) {
 		snprintf(p, sizeof(p), "%s/online", qdir);
@@ -300,14 +332,14 @@ static void sync_tree(void)
 }
 
 /* adapters / domains leave the configuration */
-static void config_remove(const uint64_t apm[4], const uint64_t aqm[4])
+static void config_remove(const uint64_t apm[4], const uint64_t aqm[4], const uint64_t adm[4])
 {
 	char buf[80], p[PATH_MAX];
 	uint64_t cur[4];
 	unsigned int i;
 
 	pthread_mutex_lock(&S.tree_lock);
-	sim_host_config_remove(apm, aqm);
+	sim_host_config_remove(apm, aqm, adm);
 	sync_tree();
 	for (i = 0; i < 256; i++) {
 		if (!test_id(apm, i))
@@ -330,6 +362,12 @@ static void config_remove(const uint64_t apm[4], const uint64_t aqm[4])
 			cur[i] &= ~aqm[i];
 		mask_text(cur, buf, sizeof(buf));
 		write_text("bus/ap/ap_usage_domain_mask", buf);
+	}
+	if (!read_text("bus/ap/ap_control_domain_mask", buf, sizeof(buf)) && !parse_mask_text(buf, cur)) {
+		for (i = 0; i < 4; i++)
+			cur[i] &= ~(adm[i] | aqm[i]);
+		mask_text(cur, buf, sizeof(buf));
+		write_text("bus/ap/ap_control_domain_mask", buf);
 	}
 	pthread_mutex_unlock(&S.tree_lock);
 }
@@ -392,9 +430,23 @@ static int ctl(char *line, struct out *o)
 
 		sim_host_stats(&st);
 		outf(o, "vms %lu\nkicks %lu\nset %lu\nget %lu\nhas %lu\nzapq %lu\ntapq %lu\n"
-		     "mask_writes %lu\nmask_refused %lu\nviolations %lu\nleaks %lu\nmodule_refs %d\n",
+		     "mask_writes %lu\nmask_refused %lu\nviolations %lu\nleaks %lu\nmodule_refs %d\n"
+		     "two_crycbs %lu\nzap_other_vm %lu\nzap_host %lu\nclaim_unreset %lu\n"
+		     "host_unreset %lu\nlock_violations %lu\n",
 		     st.vms, st.kicks, st.set_calls, st.get_calls, st.has_calls, st.zaps, st.tapqs,
-		     st.mask_writes, st.mask_refused, st.violations, st.leaks, st.module_refs);
+		     st.mask_writes, st.mask_refused, st.violations, st.leaks, st.module_refs,
+		     st.inv_two_crycbs, st.inv_zap_other_vm, st.inv_zap_host, st.inv_claim_unreset,
+		     st.inv_host_unreset, st.lock_violations);
+		{
+			unsigned long nf = 0;
+			struct kfile *k;
+
+			pthread_mutex_lock(&S.files_lock);
+			for (k = S.files; k; k = k->next)
+				nf++;
+			pthread_mutex_unlock(&S.files_lock);
+			outf(o, "kernel_files %lu\n", nf);
+		}
 	} else if (!strcmp(argv[0], "vms")) {
 		struct vm_entry *e;
 
@@ -402,6 +454,15 @@ static int ctl(char *line, struct out *o)
 		for (e = S.vms; e; e = e->next)
 			outf(o, "vm%d inode %llu kicks %lu\n", e->id, (unsigned long long)e->inode,
 			     sim_vm_kicks(e->vm));
+		pthread_mutex_unlock(&S.lock);
+	} else if ((!strcmp(argv[0], "vfio-ap-attach") || !strcmp(argv[0], "vfio-ap-detach")) &&
+		   argc == 2) {
+		struct vm_entry *e;
+		int id = atoi(argv[1][0] == 'v' ? argv[1] + 2 : argv[1]);
+
+		pthread_mutex_lock(&S.lock);
+		e = find_vm_id(id);
+		rc = e ? sim_vm_vfio_ap(e->vm, argv[0][8] == 'a') : -ENOENT;
 		pthread_mutex_unlock(&S.lock);
 	} else if ((!strcmp(argv[0], "crycb") || !strcmp(argv[0], "events")) && argc == 2) {
 		struct vm_entry *e;
@@ -443,16 +504,16 @@ static int ctl(char *line, struct out *o)
 		outf(o, "exists %d\ndriver %s\ndefault %d\nzaps %lu\nresets %lu\ndata %d\nresetting %d\n",
 		     qi.exists, drv_name(qi.driver) ? drv_name(qi.driver) : "none",
 		     qi.default_owned, qi.zaps, qi.resets, qi.guest_data, qi.resetting);
-	} else if ((!strcmp(argv[0], "remove-adapter") || !strcmp(argv[0], "remove-domain")) &&
-		   argc == 2) {
-		uint64_t apm[4] = { 0 }, aqm[4] = { 0 };
+	} else if ((!strcmp(argv[0], "remove-adapter") || !strcmp(argv[0], "remove-domain") ||
+		    !strcmp(argv[0], "remove-control-domain")) && argc == 2) {
+		uint64_t apm[4] = { 0 }, aqm[4] = { 0 }, adm[4] = { 0 };
 		char *end;
 		unsigned long id = strtoul(argv[1], &end, 16);
 
 		if (*end || id > 255)
 			return -EINVAL;
-		set_id(argv[0][7] == 'a' ? apm : aqm, (unsigned int)id);
-		config_remove(apm, aqm);
+		set_id(argv[0][7] == 'a' ? apm : argv[0][7] == 'd' ? aqm : adm, (unsigned int)id);
+		config_remove(apm, aqm, adm);
 	} else if (!strcmp(argv[0], "unbind") && argc == 2) {
 		if (parse_apqn(argv[1], &a, &d))
 			return -EINVAL;
@@ -490,6 +551,22 @@ static int ctl(char *line, struct out *o)
 		sim_host_set_reset_mode(a, d, mode, polls);
 	} else if (!strcmp(argv[0], "reset-timing") && argc == 3) {
 		sim_host_set_reset_timing(atoi(argv[1]), atoi(argv[2]));
+	} else if (!strcmp(argv[0], "worker-polls") && argc == 2) {
+		sim_host_set_worker_polls(atoi(argv[1]));
+	} else if (!strcmp(argv[0], "flush")) {
+		sim_host_flush();
+	} else if (!strcmp(argv[0], "attr") && argc == 3) {
+		char text[256];
+		int n;
+
+		if (parse_apqn(argv[1], &a, &d))
+			return -EINVAL;
+		n = sim_queue_attr(a, d, argv[2], text, sizeof(text));
+		if (n < 0)
+			return n;
+		outf(o, "%s", text);
+	} else if (!strcmp(argv[0], "hold-perms") && argc == 2) {
+		rc = sim_host_hold_perms((unsigned int)atoi(argv[1]));
 	} else if (!strcmp(argv[0], "fail-alloc") && argc == 2) {
 		sim_host_fail_alloc(atol(argv[1]));
 	} else if (!strcmp(argv[0], "unregister")) {
@@ -521,26 +598,216 @@ static int send_reply(int fd, struct apsim_reply *r)
 	return n == (ssize_t)len ? 0 : -EIO;
 }
 
-/* one request: returns the fd the reply goes to (-1: the connection) */
-static ssize_t recv_req(int fd, struct apsim_req *q, int *rfd)
+/*
+ * The sender's credentials as the kernel would see them: pid, uid, gid from
+ * SCM_CREDENTIALS (the kernel vouches for them), its effective capabilities
+ * and whether its user namespace is ours (the host's) from /proc.
+ */
+static void read_cred(const struct ucred *uc, struct sim_cred *c)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))];
+	char p[64], line[256], mine[64], its[64];
+	ssize_t n;
+	FILE *f;
+
+	memset(c, 0, sizeof(*c));
+	c->pid = uc->pid;
+	c->uid = uc->uid;
+	c->gid = uc->gid;
+	snprintf(p, sizeof(p), "/proc/%d/status", (int)uc->pid);
+	f = fopen(p, "re");
+	if (f) {
+		while (fgets(line, sizeof(line), f))
+			if (!strncmp(line, "CapEff:", 7))
+				c->cap_eff = strtoull(line + 7, NULL, 16);
+		fclose(f);
+	}
+	snprintf(p, sizeof(p), "/proc/%d/ns/user", (int)uc->pid);
+	n = readlink(p, its, sizeof(its) - 1);
+	its[n > 0 ? n : 0] = '\0';
+	n = readlink("/proc/self/ns/user", mine, sizeof(mine) - 1);
+	mine[n > 0 ? n : 0] = '\0';
+	c->init_ns = its[0] && !strcmp(its, mine);
+}
+
+struct req_ctx {
+	int rfd;		/* the fd the reply goes to (-1: the connection) */
+	int xfd;		/* a second fd passed along (a grant), -1 none */
+	struct sim_cred cred;
+	bool has_cred;
+};
+
+/* one request, its fds and its sender's credentials */
+static ssize_t recv_req(int fd, struct apsim_req *q, struct req_ctx *x)
+{
+	char cbuf[CMSG_SPACE(2 * sizeof(int)) + CMSG_SPACE(sizeof(struct ucred))];
 	struct iovec iov = { q, sizeof(*q) };
 	struct msghdr mh = {
 		.msg_iov = &iov, .msg_iovlen = 1,
 		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
 	};
 	struct cmsghdr *c;
+	struct ucred uc;
+	int fds[2], nfd, i;
 	ssize_t n;
 
-	*rfd = -1;
+	x->rfd = x->xfd = -1;
+	x->has_cred = false;
 	do {
 		n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
 	} while (n < 0 && errno == EINTR);
-	for (c = CMSG_FIRSTHDR(&mh); n > 0 && c; c = CMSG_NXTHDR(&mh, c))
-		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-			memcpy(rfd, CMSG_DATA(c), sizeof(int));
+	for (c = CMSG_FIRSTHDR(&mh); n > 0 && c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET)
+			continue;
+		if (c->cmsg_type == SCM_RIGHTS) {
+			nfd = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+			if (nfd > 2)
+				nfd = 2;
+			memcpy(fds, CMSG_DATA(c), (size_t)nfd * sizeof(int));
+			for (i = 0; i < nfd; i++) {
+				if (i == 0)
+					x->rfd = fds[0];
+				else
+					x->xfd = fds[1];
+			}
+		} else if (c->cmsg_type == SCM_CREDENTIALS) {
+			memcpy(&uc, CMSG_DATA(c), sizeof(uc));
+			read_cred(&uc, &x->cred);
+			x->has_cred = true;
+		}
+	}
+	if (n > 0 && !x->has_cred) {
+		socklen_t len = sizeof(uc);
+
+		/* no SCM_CREDENTIALS (should not happen): the peer's at connect */
+		if (!getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len)) {
+			read_cred(&uc, &x->cred);
+			x->has_cred = true;
+		}
+	}
 	return n;
+}
+
+static void close_ctx(struct req_ctx *x)
+{
+	if (x->rfd >= 0)
+		close(x->rfd);
+	if (x->xfd >= 0)
+		close(x->xfd);
+	x->rfd = x->xfd = -1;
+}
+
+/* ---- kernel files held by clients ------------------------------------------ */
+
+/* the file a client's fd stands for: its kernel file, else a file of another
+ * kind (any open fd the simulated kernel did not make) */
+static struct sim_file *file_of_fd(int fd)
+{
+	struct kfile *k;
+	struct stat st;
+
+	if (fstat(fd, &st))
+		return NULL;
+	pthread_mutex_lock(&S.files_lock);
+	for (k = S.files; k; k = k->next) {
+		if (S_ISSOCK(st.st_mode) && k->inode == (uint64_t)st.st_ino) {
+			struct sim_file *f = sim_file_get(k->f);
+
+			pthread_mutex_unlock(&S.files_lock);
+			return f;
+		}
+	}
+	pthread_mutex_unlock(&S.files_lock);
+	return sim_file_other();
+}
+
+static struct kfile *find_file(uint64_t inode)
+{
+	struct kfile *k;
+
+	for (k = S.files; k; k = k->next)
+		if (k->inode == inode)
+			return k;
+	return NULL;
+}
+
+/* hand a kernel file to the client: returns the client's end (to pass) */
+static int publish_file(struct sim_file *f)
+{
+	struct kfile *k = calloc(1, sizeof(*k));
+	struct stat st;
+	int sp[2];
+	char b = 0;
+
+	if (!k || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp)) {
+		free(k);
+		sim_file_put(f);
+		return -1;
+	}
+	fstat(sp[1], &st);
+	k->f = f;
+	k->inode = (uint64_t)st.st_ino;
+	k->fd = sp[0];
+	pthread_mutex_lock(&S.files_lock);
+	k->next = S.files;
+	S.files = k;
+	pthread_mutex_unlock(&S.files_lock);
+	/* a full pipe is fine: the watcher looks again within 100 ms anyway */
+	(void)!write(S.wake[1], &b, 1);
+	return sp[1];
+}
+
+/* every copy of a client's end closed: drop the server's reference */
+static void *file_watcher(void *arg)
+{
+	struct pollfd pf[1024];
+	struct kfile *k, **pp;
+	int n, i;
+	char b[64];
+
+	(void)arg;
+	for (;;) {
+		pthread_mutex_lock(&S.files_lock);
+		pf[0].fd = S.wake[0];
+		pf[0].events = POLLIN;
+		for (n = 1, k = S.files; k && n < 1024; k = k->next, n++) {
+			pf[n].fd = k->fd;
+			pf[n].events = 0;
+		}
+		pthread_mutex_unlock(&S.files_lock);
+		if (poll(pf, (nfds_t)n, 100) < 0)
+			continue;
+		if (pf[0].revents & POLLIN)
+			while (read(S.wake[0], b, sizeof(b)) == (ssize_t)sizeof(b))
+				;
+		for (i = 1; i < n; i++) {
+			if (!(pf[i].revents & (POLLHUP | POLLERR)))
+				continue;
+			pthread_mutex_lock(&S.files_lock);
+			for (pp = &S.files; *pp; pp = &(*pp)->next) {
+				if ((*pp)->fd == pf[i].fd) {
+					k = *pp;
+					*pp = k->next;
+					close(k->fd);
+					sim_file_put(k->f);
+					free(k);
+					break;
+				}
+			}
+			pthread_mutex_unlock(&S.files_lock);
+		}
+	}
+	return NULL;
+}
+
+/* the grant_fd of a SET payload (struct kvm_s390_ap_matrix, at 100) */
+static int payload_grant_fd(const unsigned char *payload, uint32_t len)
+{
+	int32_t fd;
+
+	if (len < 104)
+		return -1;
+	memcpy(&fd, payload + 100, sizeof(fd));
+	return fd;
 }
 
 static void vm_loop(struct vm_entry *e)
@@ -548,16 +815,22 @@ static void vm_loop(struct vm_entry *e)
 	struct apsim_req *q = malloc(sizeof(*q));
 	struct apsim_reply *r = malloc(sizeof(*r));
 	unsigned char payload[APSIM_DATA_MAX], before[APSIM_DATA_MAX];
-	int rfd;
+	struct sim_task *t;
+	struct sim_file *gf;
+	struct req_ctx x;
 	ssize_t n;
+	int gfd;
 
 	while (q && r) {
-		n = recv_req(e->fd, q, &rfd);
+		n = recv_req(e->fd, q, &x);
 		if (n <= 0)
 			break;
 		memset(r, 0, offsetof(struct apsim_reply, data));
+		/* the ioctl runs as the task that issued it; a fatal signal is
+		 * its death (its end of the reply socket hangs up) */
+		t = sim_task_enter(&x.cred, x.rfd);
 		if ((size_t)n < offsetof(struct apsim_req, data) || q->magic != APSIM_MAGIC ||
-		    q->len > APSIM_DATA_MAX) {
+		    q->len > APSIM_DATA_MAX || !t) {
 			r->err = -EINVAL;
 		} else if (q->op == APSIM_HAS_ATTR) {
 			r->err = sim_vm_has_attr(e->vm, q->group, q->attr);
@@ -565,6 +838,13 @@ static void vm_loop(struct vm_entry *e)
 			memset(payload, 0, sizeof(payload));
 			memcpy(payload, q->data, q->len);
 			memcpy(before, payload, sizeof(before));
+			/* the caller's grant_fd refers to the file it passed along */
+			gfd = payload_grant_fd(payload, q->len);
+			if ((q->flags & APSIM_F_GRANT_FD) && x.xfd >= 0 && gfd >= 0) {
+				gf = file_of_fd(x.xfd);
+				sim_task_install(t, gfd, gf);
+				sim_file_put(gf);
+			}
 			r->err = sim_vm_set_attr(e->vm, q->group, q->attr,
 						 (q->flags & APSIM_F_BADADDR) ? NULL : payload);
 			if (memcmp(before, payload, sizeof(before)))
@@ -578,27 +858,90 @@ static void vm_loop(struct vm_entry *e)
 		} else {
 			r->err = -ENOTTY;
 		}
-		send_reply(rfd >= 0 ? rfd : e->fd, r);
-		if (rfd >= 0)
-			close(rfd);
+		sim_task_leave(t);
+		send_reply(x.rfd >= 0 ? x.rfd : e->fd, r);
+		close_ctx(&x);
 	}
 	free(q);
 	free(r);
 }
 
+/* a reply with one fd attached */
+static int send_reply_fd(int fd, struct apsim_reply *r, int pass)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { r, offsetof(struct apsim_reply, data) + r->len };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *c;
+	ssize_t n;
+
+	r->magic = APSIM_MAGIC;
+	memset(cbuf, 0, sizeof(cbuf));
+	mh.msg_control = cbuf;
+	mh.msg_controllen = sizeof(cbuf);
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &pass, sizeof(int));
+	do {
+		n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+	} while (n < 0 && errno == EINTR);
+	return n == (ssize_t)iov.iov_len ? 0 : -EIO;
+}
+
+/* /dev/apmatrix's ioctl: a new kernel file goes to the client as a real fd */
+static void grant_create(int fd, struct apsim_req *q, struct req_ctx *x, struct apsim_reply *r)
+{
+	unsigned char payload[APSIM_DATA_MAX];
+	struct sim_file *f;
+	struct sim_task *t;
+	long rc;
+	int cfd;
+
+	t = sim_task_enter(&x->cred, fd);
+	if (!t) {
+		r->err = -ENOMEM;
+		send_reply(fd, r);
+		return;
+	}
+	memset(payload, 0, sizeof(payload));
+	memcpy(payload, q->data, q->len);
+	rc = sim_dev_apmatrix_ioctl((unsigned int)q->group,
+				    (q->flags & APSIM_F_BADADDR) ? NULL : payload);
+	if (rc < 0) {
+		sim_task_leave(t);
+		r->err = (int32_t)rc;
+		send_reply(fd, r);
+		return;
+	}
+	/* the ioctl returned an fd of the task: take its file and publish it */
+	f = sim_task_take(t, (int)rc);
+	sim_task_leave(t);
+	cfd = f ? publish_file(f) : -1;
+	if (cfd < 0) {
+		r->err = -ENOMEM;
+		send_reply(fd, r);
+		return;
+	}
+	r->val = rc;
+	send_reply_fd(fd, r, cfd);
+	close(cfd);
+}
+
 static void *conn_thread(void *arg)
 {
-	int fd = (int)(intptr_t)arg, rfd;
+	int fd = (int)(intptr_t)arg;
 	struct apsim_req *q = malloc(sizeof(*q));
 	struct apsim_reply *r = malloc(sizeof(*r));
+	struct req_ctx x;
 	struct out o;
 	ssize_t n;
 
 	if (!q || !r)
 		goto out;
-	n = recv_req(fd, q, &rfd);
-	if (rfd >= 0)
-		close(rfd);
+	n = recv_req(fd, q, &x);
+	close_ctx(&x);
 	if (n < (ssize_t)offsetof(struct apsim_req, data) || q->magic != APSIM_MAGIC ||
 	    q->len > APSIM_DATA_MAX)
 		goto out;
@@ -607,8 +950,13 @@ static void *conn_thread(void *arg)
 	switch (q->op) {
 	case APSIM_HELLO_VM: {
 		struct vm_entry *e = calloc(1, sizeof(*e));
+		struct sim_task *t = sim_task_enter(&x.cred, -1);
 
-		if (!e || !(e->vm = sim_vm_create((int)q->arg0))) {
+		/* KVM_CREATE_VM runs as its caller: the VM's userspace_pid */
+		if (e && t)
+			e->vm = sim_vm_create((int)q->arg0);
+		sim_task_leave(t);
+		if (!e || !e->vm) {
 			free(e);
 			r->err = -EINVAL;
 			send_reply(fd, r);
@@ -654,6 +1002,57 @@ static void *conn_thread(void *arg)
 		pthread_mutex_unlock(&S.lock);
 		break;
 	}
+	case APSIM_FILE_INFO: {
+		struct vm_entry *e;
+		struct kfile *k;
+		int off;
+
+		r->err = -ENOENT;
+		pthread_mutex_lock(&S.lock);
+		for (e = S.vms; e; e = e->next)
+			if (e->inode == (uint64_t)q->arg1) {
+				r->err = 0;
+				r->val = 1;
+			}
+		pthread_mutex_unlock(&S.lock);
+		if (!r->err)
+			break;
+		pthread_mutex_lock(&S.files_lock);
+		k = find_file((uint64_t)q->arg1);
+		if (k) {
+			off = snprintf(r->data, sizeof(r->data), "%s%c%lu%c", sim_file_name(k->f), 0,
+				       sim_file_ino(k->f), 0);
+			off += (int)sim_file_fdinfo(k->f, r->data + off, sizeof(r->data) - (size_t)off);
+			r->len = (uint32_t)off + 1;
+			r->err = 0;
+			r->val = 2;
+		}
+		pthread_mutex_unlock(&S.files_lock);
+		break;
+	}
+	case APSIM_QUEUE_ATTR: {
+		int len = sim_queue_attr((unsigned int)(q->arg0 >> 8) & 0xff,
+					 (unsigned int)q->arg0 & 0xff, q->data,
+					 r->data, sizeof(r->data));
+
+		if (len < 0)
+			r->err = len;
+		else
+			r->len = (uint32_t)len + 1;
+		break;
+	}
+	case APSIM_GRANT_CREATE:
+		if (q->len > 1024) {
+			r->err = -EINVAL;
+			break;
+		}
+		{
+			/* the creds of this request: received again below */
+			struct req_ctx cx = x;
+
+			grant_create(fd, q, &cx, r);
+		}
+		goto out;
 	case APSIM_MASK_WRITE:
 		pthread_mutex_lock(&S.tree_lock);
 		r->err = sim_host_mask_write((int)q->arg0, q->data);
@@ -685,17 +1084,35 @@ out:
 	return NULL;
 }
 
+/*
+ * TREE/dev/apmatrix stands for the driver's misc device: root's, mode 0600,
+ * as the driver creates it (udev and the administrator may change owner and
+ * mode; the preload library opens it with the caller's own permissions).
+ */
+static void make_dev_node(void)
+{
+	char p[PATH_MAX];
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/dev", S.root);
+	mkdir(p, 0755);
+	snprintf(p, sizeof(p), "%s/dev/apmatrix", S.root);
+	fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd >= 0)
+		close(fd);
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: APMATRIX_SIM_SOCKET=PATH apsimd [--reset-interval MS] "
-		"[--reset-polls N] [--verbose] TREE\n");
+		"[--reset-polls N] [--worker-polls N] [--verbose] TREE\n");
 }
 
 int main(int argc, char **argv)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	const char *sock = getenv(APSIM_SOCKET_ENV);
-	int interval = -1, polls = -1, i, fd;
+	int interval = -1, polls = -1, worker_polls = -1, i, fd;
 	struct rlimit rl;
 	pthread_attr_t pa;
 	pthread_t th;
@@ -706,6 +1123,8 @@ int main(int argc, char **argv)
 			interval = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--reset-polls") && i + 1 < argc)
 			polls = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--worker-polls") && i + 1 < argc)
+			worker_polls = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--verbose"))
 			sim_host_set_log_echo(true);
 		else if (!strcmp(argv[i], "--socket") && i + 1 < argc)
@@ -737,6 +1156,7 @@ int main(int argc, char **argv)
 	if (load_tree())
 		return 1;
 	sim_host_set_reset_timing(interval, polls);
+	sim_host_set_worker_polls(worker_polls);
 	if (sim_host_register()) {
 		fprintf(stderr, "apsimd: registering the host operations failed\n");
 		return 1;
@@ -745,10 +1165,23 @@ int main(int argc, char **argv)
 	strcpy(sa.sun_path, sock);
 	unlink(sock);
 	S.lfd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (S.lfd < 0 || bind(S.lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(S.lfd, 128)) {
+	/* every request carries its sender's credentials (accepted sockets
+	 * inherit the option) */
+	i = 1;
+	if (S.lfd < 0 || setsockopt(S.lfd, SOL_SOCKET, SO_PASSCRED, &i, sizeof(i)) ||
+	    bind(S.lfd, (struct sockaddr *)&sa, sizeof(sa)) || listen(S.lfd, 128)) {
 		fprintf(stderr, "apsimd: %s: %s\n", sock, strerror(errno));
 		return 1;
 	}
+	/* clients of any user may connect; what they may do is the kernel's
+	 * business (capable(), grants, /dev/apmatrix's mode) */
+	chmod(sock, 0666);
+	if (pipe2(S.wake, O_CLOEXEC | O_NONBLOCK) ||
+	    pthread_create(&th, NULL, file_watcher, NULL)) {
+		fprintf(stderr, "apsimd: starting the file watcher failed\n");
+		return 1;
+	}
+	make_dev_node();
 	printf("apsimd: ready\n");
 	fflush(stdout);
 	pthread_attr_init(&pa);

@@ -1,24 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * The simulated s390 host (see simhost.h). Compiled against the shims, like
- * ap_matrix.c, and linked with the real ap_matrix.c: this file plays the
- * parts of the kernel around it that the series does not change or that
- * need the machine: the AP bus, the apmatrix AP driver's host operations,
- * PQAP, and kvm-s390.c's crypto setup and attribute dispatch.
+ * ap_matrix.c, and linked with the real ap_matrix.c and the real AP driver
+ * ap_matrix_drv.c: this file plays the parts of the kernel around them
+ * that the series does not change or that need the machine: the AP bus
+ * (ap_bus.c: drivers, queue devices and their binding, apmask/aqmask and
+ * the in_use() veto, QCI and configuration changes), PQAP, and
+ * kvm-s390.c's crypto setup and attribute dispatch.
  *
  * Locks, as in the kernel: sim_scan_mutex (ap_scan_bus_mutex) ->
  * ap_perms_mutex (the driver's ops->lock) -> [ap_matrix.c's mutex] ->
  * kvm->lock. The PQAP model has its own leaf pthread lock.
  */
 #include <linux/kvm_host.h>
+#include <linux/device.h>
 #include <asm/ap.h>
+#include "ap_bus.h"
 #include <asm/kvm_ap_matrix.h>
+#include <asm/apmatrix.h>
 #include "kvm-s390.h"
 #include "ap_matrix.h"
 
 #include "simhost.h"
 
 #include <ctype.h>
+#include <unistd.h>
 
 /* AP response codes (drivers/s390/crypto/ap_bus.h) as PQAP answers them */
 #define R_NORMAL			0x00
@@ -44,6 +50,13 @@ struct simq {
 	bool se_failed;		/* SE_FAILED: TAPQ says association failed */
 	unsigned long zaps, resets;
 	int guest_data;
+	bool bus_reset_incomplete;	/* the AP bus's own reset at unbind did not finish */
+	struct ap_queue *aq;		/* the queue device (NULL: not in the configuration) */
+	/* the queue's last events, printed with an invariant it breaks (pq_lock) */
+	char hist[16][48];
+	unsigned int nhist;
+	/* it left a guest and no reset started since then has completed */
+	bool owed, owed_zapped;
 };
 
 struct logring {
@@ -75,12 +88,22 @@ struct sim_vm {
 	unsigned long kicks;
 	struct evring *events;
 	pthread_mutex_t ev_lock;
+	/* the APQNs this VM's CRYCB has, as crycb_owner records them (pq_lock) */
+	unsigned long mir_apm[4], mir_aqm[4];
+	bool dying;		/* its vCPUs are gone: CRYCB writes reach nobody */
 };
 
 static struct {
 	unsigned int max_apid, max_apqi;
+	unsigned long adm[4];			/* QCI: the configured control domains */
 	unsigned long apmask[4], aqmask[4];	/* ap_perms */
 	struct simq *q;
+	int *crycb_owner;	/* APQN -> id of the VM whose CRYCB has it, 0: none (pq_lock) */
+	struct ap_driver *drv;	/* the apmatrix AP driver, when loaded */
+	bool reloaded;		/* it was unloaded once */
+	unsigned int kick_us;	/* how long a vCPU kick round takes */
+	unsigned int prekick_us;/* how long before it starts (preemption) */
+	unsigned long cfg_apm[4], cfg_aqm[4];	/* QCI: configured adapters, usage domains */
 	bool registered;
 	bool ap_instr;
 	bool echo;
@@ -98,15 +121,50 @@ static struct {
 	.ap_instr = true,
 };
 
-static DEFINE_MUTEX(ap_scan_bus_mutex);
-static DEFINE_MUTEX(ap_perms_mutex);
-static struct module drv_module = { .name = "ap_matrix_drv" };
+DEFINE_MUTEX(ap_scan_bus_mutex);
+DEFINE_MUTEX(ap_perms_mutex);
+
+/* the AP driver module's init and exit (module_init/module_exit) */
+extern int (*shim_module_init_fn)(void);
+extern void (*shim_module_exit_fn)(void);
 
 void shim_set_log_sink(void (*sink)(int level, const char *line));
 unsigned long shim_violations(void);
 void shim_fail_alloc_nth(long n);
 
 #define STAT_INC(f) do { pthread_mutex_lock(&H.st_lock); H.st.f++; pthread_mutex_unlock(&H.st_lock); } while (0)
+
+/* the VM a thread acts for: its VMM's ioctl (set in sim_vm_*), NULL for the
+ * AP bus, host events and kernel workers */
+static __thread struct sim_vm *cur_vm;
+/* the AP bus's own reset of a queue leaving its driver (not KVM's) */
+static __thread bool in_bus_reset;
+
+/* a queue's history; pq_lock held */
+static void qhist(struct simq *q, const char *fmt, ...) __printf(2, 3);
+static void qhist(struct simq *q, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(q->hist[q->nhist++ % 16], sizeof(q->hist[0]), fmt, ap);
+	va_end(ap);
+}
+
+/* pq_lock held */
+static void qhist_dump(struct simq *q, unsigned int apqn)
+{
+	unsigned int i, n = q->nhist < 16 ? q->nhist : 16;
+
+	fprintf(stderr, "apsim:   %02x.%04x history, oldest first:", apqn >> 8, apqn & 0xff);
+	for (i = q->nhist - n; i < q->nhist; i++)
+		fprintf(stderr, " | %s", q->hist[i % 16]);
+	fprintf(stderr, "\n");
+}
+
+/* queue fields read without the lock that orders their writes */
+#define QDRV(q) ((enum sim_driver)__atomic_load_n(&(q)->driver, __ATOMIC_ACQUIRE))
+#define SET_QDRV(q, d) __atomic_store_n(&(q)->driver, (d), __ATOMIC_RELEASE)
 
 static unsigned int apqn_of(unsigned int apid, unsigned int apqi)
 {
@@ -188,6 +246,12 @@ static void sim_violation(const char *fmt, ...)
 	fprintf(stderr, "apsim: VIOLATION: %s\n", buf);
 	log_sink(2, buf);
 }
+
+/* an invariant of the contract broken: counted in its own field and in violations */
+#define INVARIANT(field, fmt, ...) do {			\
+	STAT_INC(field);					\
+	sim_violation(fmt, ##__VA_ARGS__);			\
+} while (0)
 
 /* ---- s390dbf ------------------------------------------------------------- */
 
@@ -271,12 +335,39 @@ static struct ap_queue_status status(unsigned int rc, bool empty)
 	return s;
 }
 
+static bool default_owned(unsigned int apid, unsigned int apqi);
+
+/* KVM resets a queue (through its driver's zapq op): it must be one no
+ * other VM's CRYCB has and that the host's drivers do not hold */
+static void check_kvm_zapq(unsigned int apqn)
+{
+	struct simq *q = &H.q[apqn & 0xffff];
+	int owner, me = cur_vm ? cur_vm->id : 0;
+	bool host;
+
+	pthread_mutex_lock(&H.pq_lock);
+	owner = H.crycb_owner[apqn & 0xffff];
+	host = q->exists && (QDRV(q) == SIM_DRV_CEX4QUEUE ||
+			     default_owned((apqn >> 8) & 0xff, apqn & 0xff));
+	if ((owner && owner != me) || host)
+		qhist_dump(q, apqn & 0xffff);
+	pthread_mutex_unlock(&H.pq_lock);
+	if (owner && owner != me)
+		INVARIANT(inv_zap_other_vm, "ZAPQ of %02x.%04x (for vm%d) while vm%d's CRYCB has it",
+			  (apqn >> 8) & 0xff, apqn & 0xff, me, owner);
+	if (host)
+		INVARIANT(inv_zap_host, "ZAPQ of %02x.%04x (for vm%d) while the host's drivers hold it",
+			  (apqn >> 8) & 0xff, apqn & 0xff, me);
+}
+
 struct ap_queue_status ap_zapq(ap_qid_t qid, int fbit)
 {
 	struct simq *q = &H.q[qid & 0xffff];
 	struct ap_queue_status s;
 
 	(void)fbit;
+	if (!in_bus_reset)
+		check_kvm_zapq(qid & 0xffff);
 	STAT_INC(zaps);
 	pthread_mutex_lock(&H.pq_lock);
 	if (!q->exists) {
@@ -288,7 +379,9 @@ struct ap_queue_status ap_zapq(ap_qid_t qid, int fbit)
 		s = status(R_STATE_CHANGE_IN_PROGRESS, false);
 	} else {
 		q->zaps++;
+		qhist(q, "zapq by %s%d", in_bus_reset ? "bus" : "vm", cur_vm ? cur_vm->id : 0);
 		q->resetting = true;
+		q->owed_zapped = q->owed;
 		q->se_failed = q->mode == SIM_RESET_SE_FAILED && q->zaps % 2;
 		switch (q->mode) {
 		case SIM_RESET_SLOW:
@@ -317,19 +410,27 @@ struct ap_queue_status ap_tapq(ap_qid_t qid, struct ap_tapq_hwinfo *info)
 	STAT_INC(tapqs);
 	pthread_mutex_lock(&H.pq_lock);
 	if (!q->exists) {
+		qhist(q, "tapq n/a by %s%d", in_bus_reset ? "bus" : "vm", cur_vm ? cur_vm->id : 0);
 		s = status(R_Q_NOT_AVAIL, false);
 	} else if (q->se_failed) {
+		qhist(q, "tapq assoc-failed");
 		/* every AP instruction fails this way until the queue is zapped again */
 		s = status(R_ASSOC_FAILED, false);
 	} else if (q->resetting && q->polls_left) {
 		if (q->polls_left != UINT_MAX)
 			q->polls_left--;
+		qhist(q, "tapq ip by %s%d", in_bus_reset ? "bus" : "vm", cur_vm ? cur_vm->id : 0);
 		s = status(R_RESET_IN_PROGRESS, false);
 	} else {
 		if (q->resetting) {
 			q->resetting = false;
 			q->resets++;
 			q->guest_data = 0;	/* zeroized */
+			if (q->owed_zapped)
+				q->owed = q->owed_zapped = false;
+			qhist(q, "reset done by %s%d", in_bus_reset ? "bus" : "vm", cur_vm ? cur_vm->id : 0);
+		} else {
+			qhist(q, "tapq ok by %s%d", in_bus_reset ? "bus" : "vm", cur_vm ? cur_vm->id : 0);
 		}
 		s = status(R_NORMAL, true);
 	}
@@ -342,59 +443,170 @@ struct ap_queue_status ap_rapq(ap_qid_t qid, int fbit)
 	return ap_zapq(qid, fbit);
 }
 
-/* ---- the AP driver's host operations ---------------------------------- */
+/* ---- the AP bus ------------------------------------------------------------ */
 
-static void ops_lock(void)
+/* the masks are written under ap_perms_mutex and read also without it */
+static bool mask_bit(const unsigned long *m, unsigned int id)
 {
-	mutex_lock(&ap_perms_mutex);
+	return (__atomic_load_n(&m[id / 64], __ATOMIC_ACQUIRE) >> (63 - id % 64)) & 1;
 }
 
-static void ops_unlock(void)
+static void mask_store(unsigned long *dst, const unsigned long *src)
 {
-	mutex_unlock(&ap_perms_mutex);
-}
+	int i;
 
-static void ops_limits(unsigned int *max_apid, unsigned int *max_apqi)
-{
-	*max_apid = H.max_apid;
-	*max_apqi = H.max_apqi;
+	for (i = 0; i < 4; i++)
+		__atomic_store_n(&dst[i], src[i], __ATOMIC_RELEASE);
 }
 
 static bool default_owned(unsigned int apid, unsigned int apqi)
 {
-	return test_bit_inv(apid, H.apmask) && test_bit_inv(apqi, H.aqmask);
+	return mask_bit(H.apmask, apid) && mask_bit(H.aqmask, apqi);
 }
 
-static int ops_available(unsigned int apqn)
+/* ap_bus.c: called by drivers with ap_perms_mutex held */
+int ap_owned_by_def_drv(int card, int queue)
 {
-	struct simq *q = &H.q[apqn & 0xffff];
+	if (card < 0 || card >= AP_DEVICES || queue < 0 || queue >= AP_DOMAINS)
+		return -EINVAL;
+	return default_owned((unsigned int)card, (unsigned int)queue);
+}
 
-	lockdep_assert_held(&ap_perms_mutex);
-	if (apqn > 0xffff || !q->exists || q->driver != SIM_DRV_APMATRIX ||
-	    default_owned(apqn >> 8, apqn & 0xff))
-		return -EADDRNOTAVAIL;
+int ap_apqn_in_matrix_owned_by_def_drv(unsigned long *apm, unsigned long *aqm)
+{
+	unsigned long a, d;
+
+	for_each_set_bit_inv(a, apm, AP_DEVICES)
+		for_each_set_bit_inv(d, aqm, AP_DOMAINS)
+			if (default_owned(a, d))
+				return 1;
 	return 0;
 }
 
-static struct ap_queue_status ops_zapq(unsigned int apqn)
+/* QCI: the configuration (APXA, the highest IDs, the masks) */
+int ap_qci(struct ap_config_info *info)
 {
-	return ap_zapq(apqn, 0);
+	int i;
+
+	memset(info, 0, sizeof(*info));
+	info->apxa = 1;
+	info->qact = 1;
+	info->na = (unsigned char)H.max_apid;
+	info->nd = (unsigned char)H.max_apqi;
+	for (i = 0; i < 4; i++) {
+		info->apm[i] = __atomic_load_n(&H.cfg_apm[i], __ATOMIC_ACQUIRE);
+		info->aqm[i] = __atomic_load_n(&H.cfg_aqm[i], __ATOMIC_ACQUIRE);
+		info->adm[i] = __atomic_load_n(&H.adm[i], __ATOMIC_ACQUIRE);
+	}
+	return 0;
 }
 
-static struct ap_queue_status ops_tapq(unsigned int apqn)
+void ap_bus_force_rescan(void)
 {
-	return ap_tapq(apqn, NULL);
 }
 
-static const struct kvm_s390_ap_host_ops sim_ops = {
-	.owner = &drv_module,
-	.lock = ops_lock,
-	.unlock = ops_unlock,
-	.limits = ops_limits,
-	.available = ops_available,
-	.zapq = ops_zapq,
-	.tapq = ops_tapq,
-};
+/* ap_device_probe(): the driver's probe(), without ap_perms_mutex */
+static void drv_probe(unsigned int apqn)
+{
+	struct simq *q = &H.q[apqn];
+	struct ap_driver *drv = H.drv;
+
+	if (!drv || !q->aq)
+		return;
+	pthread_mutex_lock(&H.pq_lock);
+	qhist(q, "probe");
+	pthread_mutex_unlock(&H.pq_lock);
+	q->aq->ap_dev.device.driver = &drv->driver;
+	if (drv->probe && drv->probe(&q->aq->ap_dev))
+		pr_warn("apmatrix probe of %02x.%04x failed\n", apqn >> 8, apqn & 0xff);
+}
+
+/* ap_device_remove(): the driver's remove() */
+static void drv_remove(unsigned int apqn)
+{
+	struct simq *q = &H.q[apqn];
+	struct ap_driver *drv = H.drv;
+
+	if (!drv || !q->aq)
+		return;
+	pthread_mutex_lock(&H.pq_lock);
+	qhist(q, "remove");
+	pthread_mutex_unlock(&H.pq_lock);
+	if (drv->remove)
+		drv->remove(&q->aq->ap_dev);
+	q->aq->ap_dev.device.driver = NULL;
+}
+
+static void bus_queue_reset(unsigned int apqn);
+
+int ap_driver_register(struct ap_driver *drv, struct module *owner, char *name)
+{
+	unsigned int apqn;
+
+	(void)owner;
+	if (strcmp(name, "apmatrix") || H.drv)
+		return -EBUSY;
+	drv->driver.name = name;
+	mutex_lock(&ap_perms_mutex);
+	H.drv = drv;
+	/* driver_attach(): every queue device that is the driver's. The first
+	 * time, the tree says which (it is a snapshot of a host that runs the
+	 * driver: a queue unbound there stays unbound); after an unload, every
+	 * unbound queue set aside for guests */
+	for (apqn = 0; apqn < NQ && H.reloaded; apqn++) {
+		struct simq *q = &H.q[apqn];
+
+		if (q->exists && QDRV(q) == SIM_DRV_NONE && !default_owned(apqn >> 8, apqn & 0xff)) {
+			SET_QDRV(q, SIM_DRV_APMATRIX);
+			q->changed = true;
+		}
+	}
+	mutex_unlock(&ap_perms_mutex);
+	for (apqn = 0; apqn < NQ; apqn++)
+		if (H.q[apqn].exists && QDRV(&H.q[apqn]) == SIM_DRV_APMATRIX)
+			drv_probe(apqn);
+	return 0;
+}
+
+void ap_driver_unregister(struct ap_driver *drv)
+{
+	unsigned int apqn;
+
+	if (H.drv != drv)
+		return;
+	H.reloaded = true;
+	/* driver_unregister(): remove() for every device bound to it, then the
+	 * bus resets the queue */
+	for (apqn = 0; apqn < NQ; apqn++) {
+		if (!H.q[apqn].exists || QDRV(&H.q[apqn]) != SIM_DRV_APMATRIX)
+			continue;
+		drv_remove(apqn);
+		bus_queue_reset(apqn);
+		mutex_lock(&ap_perms_mutex);
+		SET_QDRV(&H.q[apqn], SIM_DRV_NONE);
+		H.q[apqn].changed = true;
+		mutex_unlock(&ap_perms_mutex);
+	}
+	H.drv = NULL;
+}
+
+int sim_queue_attr(unsigned int apid, unsigned int apqi, const char *name, char *buf, size_t len)
+{
+	unsigned int apqn = apqn_of(apid & 0xff, apqi & 0xff);
+	struct simq *q = &H.q[apqn];
+	char page[PAGE_SIZE];
+	ssize_t n = -ENOENT;
+
+	mutex_lock(&ap_perms_mutex);
+	if (q->exists && q->aq && QDRV(q) == SIM_DRV_APMATRIX && H.drv) {
+		memset(page, 0, sizeof(page));
+		n = shim_device_attr_show(&q->aq->ap_dev.device, name, page);
+	}
+	mutex_unlock(&ap_perms_mutex);
+	if (n < 0)
+		return (int)n;
+	return snprintf(buf, len, "%.*s", (int)n, page);
+}
 
 /* ---- host --------------------------------------------------------------- */
 
@@ -404,35 +616,76 @@ int sim_host_init(unsigned int max_apid, unsigned int max_apqi)
 		return -EINVAL;
 	if (!H.q) {
 		H.q = calloc(NQ, sizeof(*H.q));
-		if (!H.q)
+		H.crycb_owner = calloc(NQ, sizeof(*H.crycb_owner));
+		if (!H.q || !H.crycb_owner)
 			return -ENOMEM;
 	}
 	H.max_apid = max_apid;
 	H.max_apqi = max_apqi;
-	memset(H.apmask, 0xff, sizeof(H.apmask));
-	memset(H.aqmask, 0xff, sizeof(H.aqmask));
-	/* the AP bus waits for resets under its scan lock */
-	ap_scan_bus_mutex.sleepable = true;
+	{
+		/* every control domain up to the highest domain, until told */
+		unsigned long adm[4] = { 0 };
+		unsigned int d;
+
+		for (d = 0; d <= max_apqi; d++)
+			set_bit_inv(d, adm);
+		mask_store(H.adm, adm);
+	}
+	{
+		unsigned long ones[4] = { ~0UL, ~0UL, ~0UL, ~0UL };
+
+		mask_store(H.apmask, ones);
+		mask_store(H.aqmask, ones);
+	}
+	/* the contract: neither is held across a wait userspace controls */
+	ap_scan_bus_mutex.ap_bus = true;
+	ap_perms_mutex.ap_bus = true;
 	shim_set_log_sink(log_sink);
 	return 0;
 }
 
+/* modprobe ap_matrix_drv */
 int sim_host_register(void)
 {
 	int rc;
 
-	rc = kvm_s390_ap_matrix_register(&sim_ops);
+	if (H.registered)
+		return -EEXIST;
+	if (!shim_module_init_fn)
+		return -ENOENT;
+	rc = shim_module_init_fn();
 	if (!rc)
 		H.registered = true;
 	return rc;
 }
 
+/* rmmod ap_matrix_drv */
 void sim_host_unregister(void)
 {
 	if (!H.registered)
 		return;
-	kvm_s390_ap_matrix_unregister(&sim_ops);
 	H.registered = false;
+	if (shim_module_exit_fn)
+		shim_module_exit_fn();
+}
+
+enum sim_queue_state sim_host_queue_state(unsigned int apid, unsigned int apqi, int *pid)
+{
+	pid_t p = 0;
+	enum kvm_s390_ap_queue_state st;
+
+	st = kvm_s390_ap_matrix_queue_state(apqn_of(apid & 0xff, apqi & 0xff), &p);
+	*pid = p;
+	switch (st) {
+	case KVM_S390_AP_QUEUE_IN_USE:
+		return SIM_QUEUE_IN_USE;
+	case KVM_S390_AP_QUEUE_RESETTING:
+		return SIM_QUEUE_RESETTING;
+	case KVM_S390_AP_QUEUE_RESET_FAILED:
+		return SIM_QUEUE_RESET_FAILED;
+	default:
+		return SIM_QUEUE_FREE;
+	}
 }
 
 bool sim_host_registered(void)
@@ -451,6 +704,26 @@ void sim_host_limits(unsigned int *max_apid, unsigned int *max_apqi)
 	*max_apqi = H.max_apqi;
 }
 
+void sim_host_set_control_domains(const uint64_t adm[4])
+{
+	unsigned long m[4];
+	int i;
+
+	for (i = 0; i < 4; i++)
+		m[i] = adm[i];
+	mask_store(H.adm, m);
+}
+
+void sim_host_set_kick_delay(unsigned int us)
+{
+	__atomic_store_n(&H.kick_us, us, __ATOMIC_RELAXED);
+}
+
+void sim_host_set_prekick_delay(unsigned int us)
+{
+	__atomic_store_n(&H.prekick_us, us, __ATOMIC_RELAXED);
+}
+
 void sim_host_set_log_echo(bool on)
 {
 	H.echo = on;
@@ -463,18 +736,52 @@ static enum sim_driver default_binding(unsigned int apid, unsigned int apqi)
 
 void sim_host_add_queue(unsigned int apid, unsigned int apqi, enum sim_driver drv)
 {
-	struct simq *q = &H.q[apqn_of(apid & 0xff, apqi & 0xff)];
+	unsigned int apqn = apqn_of(apid & 0xff, apqi & 0xff);
+	struct simq *q = &H.q[apqn];
+	unsigned long m[4];
+	int i;
 
+	if (!q->aq) {
+		q->aq = calloc(1, sizeof(*q->aq));
+		if (!q->aq)
+			return;
+		q->aq->qid = apqn;
+		q->aq->ap_dev.device_type = AP_DEVICE_TYPE_CEX8;
+		q->aq->ap_dev.device.kobj.name = strdup("queue");
+	}
+	for (i = 0; i < 4; i++)
+		m[i] = __atomic_load_n(&H.cfg_apm[i], __ATOMIC_ACQUIRE);
+	set_bit_inv(apid & 0xff, m);
+	mask_store(H.cfg_apm, m);
+	for (i = 0; i < 4; i++)
+		m[i] = __atomic_load_n(&H.cfg_aqm[i], __ATOMIC_ACQUIRE);
+	set_bit_inv(apqi & 0xff, m);
+	mask_store(H.cfg_aqm, m);
+	/* after the driver was unloaded, a new queue set aside for guests
+	 * stays unbound (before it is first loaded, the tree's bindings are
+	 * those of a host that runs it: they are probed at load) */
+	if (drv == SIM_DRV_APMATRIX && !H.drv && H.reloaded)
+		drv = SIM_DRV_NONE;
 	mutex_lock(&ap_perms_mutex);
 	pthread_mutex_lock(&H.pq_lock);
 	q->exists = true;
 	q->resetting = false;
 	q->se_failed = false;
 	q->guest_data = 0;
+	q->owed = q->owed_zapped = false;
+	q->bus_reset_incomplete = false;
 	pthread_mutex_unlock(&H.pq_lock);
-	q->driver = drv;
+	SET_QDRV(q, drv);
 	q->changed = true;
 	mutex_unlock(&ap_perms_mutex);
+	if (drv == SIM_DRV_APMATRIX)
+		drv_probe(apqn);
+}
+
+void sim_host_add_queue_default(unsigned int apid, unsigned int apqi)
+{
+	sim_host_add_queue(apid, apqi, default_owned(apid & 0xff, apqi & 0xff) ?
+				       SIM_DRV_CEX4QUEUE : SIM_DRV_APMATRIX);
 }
 
 void sim_host_queue_info(unsigned int apid, unsigned int apqi, struct sim_queue_info *qi)
@@ -483,7 +790,7 @@ void sim_host_queue_info(unsigned int apid, unsigned int apqi, struct sim_queue_
 
 	pthread_mutex_lock(&H.pq_lock);
 	qi->exists = q->exists;
-	qi->driver = q->driver;
+	qi->driver = QDRV(q);
 	qi->default_owned = default_owned(apid & 0xff, apqi & 0xff);
 	qi->zaps = q->zaps;
 	qi->resets = q->resets;
@@ -496,11 +803,15 @@ void sim_host_load_masks(const uint64_t apmask[4], const uint64_t aqmask[4])
 {
 	int i;
 
-	mutex_lock(&ap_perms_mutex);
+	unsigned long ap[4], aq[4];
+
 	for (i = 0; i < 4; i++) {
-		H.apmask[i] = apmask[i];
-		H.aqmask[i] = aqmask[i];
+		ap[i] = apmask[i];
+		aq[i] = aqmask[i];
 	}
+	mutex_lock(&ap_perms_mutex);
+	mask_store(H.apmask, ap);
+	mask_store(H.aqmask, aq);
 	mutex_unlock(&ap_perms_mutex);
 }
 
@@ -576,14 +887,21 @@ static void bus_queue_reset(unsigned int apqn)
 	struct ap_queue_status st;
 	int i;
 
+	in_bus_reset = true;
 	st = ap_zapq(apqn, 0);
-	if (st.response_code != R_NORMAL)
+	if (st.response_code != R_NORMAL) {
+		in_bus_reset = false;
 		return;
+	}
 	for (i = 0; i < 1000; i++) {
 		st = ap_tapq(apqn, NULL);
 		if (st.response_code != R_RESET_IN_PROGRESS)
 			break;
 	}
+	in_bus_reset = false;
+	pthread_mutex_lock(&H.pq_lock);
+	H.q[apqn].bus_reset_incomplete = st.response_code == R_RESET_IN_PROGRESS;
+	pthread_mutex_unlock(&H.pq_lock);
 }
 
 /* queue devices of the driver "remove()"d, then probed by their new driver:
@@ -592,11 +910,12 @@ static void revise_bindings(void)
 {
 	unsigned int apqn;
 	enum sim_driver want;
-	unsigned int removed[64];
-	unsigned int nremoved;
+	unsigned int removed[64], probed[64];
+	unsigned int nremoved, nprobed;
 
 	do {
 		nremoved = 0;
+		nprobed = 0;
 		mutex_lock(&ap_perms_mutex);
 		for (apqn = 0; apqn < NQ; apqn++) {
 			struct simq *q = &H.q[apqn];
@@ -604,32 +923,95 @@ static void revise_bindings(void)
 			if (!q->exists)
 				continue;
 			want = default_binding(apqn >> 8, apqn & 0xff);
-			if (q->driver == want || q->driver == SIM_DRV_VFIO_AP)
+			if (QDRV(q) == want || QDRV(q) == SIM_DRV_VFIO_AP)
 				continue;
 			/* __ap_revise_reserved(): only a queue that changed side is
 			 * reprobed; an unbound queue that stays taken stays unbound */
-			if (q->driver == SIM_DRV_NONE && want == SIM_DRV_APMATRIX)
+			if (QDRV(q) == SIM_DRV_NONE && want == SIM_DRV_APMATRIX)
 				continue;
-			if (q->driver == SIM_DRV_APMATRIX) {
+			if (QDRV(q) == SIM_DRV_APMATRIX) {
 				/* remove() is called without ap_perms_mutex: collect */
 				if (nremoved < ARRAY_SIZE(removed))
 					removed[nremoved++] = apqn;
 				continue;
 			}
-			q->driver = want;
+			SET_QDRV(q, want);
 			q->changed = true;
+			if (want == SIM_DRV_APMATRIX && !H.drv && H.reloaded) {
+				SET_QDRV(q, SIM_DRV_NONE);	/* no driver to take it */
+				continue;
+			}
+			if (want == SIM_DRV_APMATRIX && nprobed < ARRAY_SIZE(probed))
+				probed[nprobed++] = apqn;
 		}
 		mutex_unlock(&ap_perms_mutex);
+		/* the driver's probe(), without ap_perms_mutex */
+		for (apqn = 0; apqn < nprobed; apqn++)
+			drv_probe(probed[apqn]);
 		for (apqn = 0; apqn < nremoved; apqn++) {
-			kvm_s390_ap_matrix_queue_removed(removed[apqn]);
+			drv_remove(removed[apqn]);
 			bus_queue_reset(removed[apqn]);
 			mutex_lock(&ap_perms_mutex);
-			H.q[removed[apqn]].driver = default_binding(removed[apqn] >> 8,
-								    removed[apqn] & 0xff);
+			SET_QDRV(&H.q[removed[apqn]], default_binding(removed[apqn] >> 8,
+									      removed[apqn] & 0xff));
 			H.q[removed[apqn]].changed = true;
 			mutex_unlock(&ap_perms_mutex);
 		}
-	} while (nremoved == ARRAY_SIZE(removed));
+	} while (nremoved == ARRAY_SIZE(removed) || nprobed == ARRAY_SIZE(probed));
+}
+
+/* may KVM's owner table let a queue go back to the host? A queue whose
+ * reset failed may (that is how an administrator recovers it). */
+static bool kernel_lets_go(unsigned int apqn)
+{
+	enum kvm_s390_ap_queue_state st;
+	pid_t pid;
+
+	st = kvm_s390_ap_matrix_queue_state(apqn, &pid);
+	return st == KVM_S390_AP_QUEUE_FREE || st == KVM_S390_AP_QUEUE_RESET_FAILED;
+}
+
+static bool kernel_free(unsigned int apqn)
+{
+	pid_t pid;
+
+	return kvm_s390_ap_matrix_queue_state(apqn, &pid) == KVM_S390_AP_QUEUE_FREE;
+}
+
+/* a mask write the veto let through gives the queues of reserved (adapters
+ * for apmask, domains for aqmask) back to the default drivers: none may be
+ * in a CRYCB, held or resetting in KVM's table, or still hold a guest's
+ * data; ap_perms_mutex held */
+static void check_given_back(int which, const unsigned long *reserved, bool registered)
+{
+	unsigned int apid, apqi, apqn;
+	int owner, data;
+	bool gone, dirty;
+
+	for (apqn = 0; apqn < NQ; apqn++) {
+		apid = apqn >> 8;
+		apqi = apqn & 0xff;
+		if (which == 0 ? !test_bit_inv(apid, reserved) || !mask_bit(H.aqmask, apqi)
+			       : !test_bit_inv(apqi, reserved) || !mask_bit(H.apmask, apid))
+			continue;
+		pthread_mutex_lock(&H.pq_lock);
+		gone = !H.q[apqn].exists;
+		owner = H.crycb_owner[apqn];
+		data = H.q[apqn].guest_data;
+		dirty = (data || H.q[apqn].owed) && !H.q[apqn].bus_reset_incomplete;
+		pthread_mutex_unlock(&H.pq_lock);
+		if (gone)
+			continue;
+		if (owner)
+			INVARIANT(inv_host_unreset, "%02x.%04x given back to the host while vm%d's CRYCB has it",
+				  apid, apqi, owner);
+		else if (registered && !kernel_lets_go(apqn))
+			INVARIANT(inv_host_unreset, "%02x.%04x given back to the host while KVM holds it or resets it",
+				  apid, apqi);
+		else if (dirty && registered && kernel_free(apqn))
+			INVARIANT(inv_host_unreset, "%02x.%04x given back to the host with vm%d's data (not reset)",
+				  apid, apqi, data);
+	}
 }
 
 int sim_host_mask_write(int which, const char *text)
@@ -650,18 +1032,20 @@ int sim_host_mask_write(int which, const char *text)
 	if (!changes)
 		goto out;
 	/* the bits that hand queues back to the default drivers: ask in_use() */
-	if (bitmap_andnot(reserved, new, cur, 256) && H.registered) {
+	/* ap_bus.c's apmask_store(): every driver's in_use() */
+	if (bitmap_andnot(reserved, new, cur, 256) && H.drv && H.drv->in_use) {
 		if (which == 0)
-			busy = kvm_s390_ap_matrix_in_use(reserved, H.aqmask);
+			busy = H.drv->in_use(reserved, H.aqmask) != 0;
 		else
-			busy = kvm_s390_ap_matrix_in_use(H.apmask, reserved);
+			busy = H.drv->in_use(H.apmask, reserved) != 0;
 	}
 	if (busy) {
 		rc = -EBUSY;
 		STAT_INC(mask_refused);
 		goto out;
 	}
-	memcpy(cur, new, sizeof(new));
+	check_given_back(which, reserved, H.registered);
+	mask_store(cur, new);
 	mutex_unlock(&ap_perms_mutex);
 	revise_bindings();
 	return 0;
@@ -670,9 +1054,11 @@ out:
 	return rc;
 }
 
-void sim_host_config_remove(const uint64_t apm_gone[4], const uint64_t aqm_gone[4])
+void sim_host_config_remove(const uint64_t apm_gone[4], const uint64_t aqm_gone[4],
+			    const uint64_t adm_gone[4])
 {
-	unsigned long apm[4], aqm[4];
+	unsigned long apm[4], aqm[4], adm[4], cur[4];
+	struct ap_config_info old_info, new_info;
 	unsigned int apqn, n = 0;
 	unsigned int *removed;
 	int i;
@@ -680,14 +1066,28 @@ void sim_host_config_remove(const uint64_t apm_gone[4], const uint64_t aqm_gone[
 	for (i = 0; i < 4; i++) {
 		apm[i] = apm_gone[i];
 		aqm[i] = aqm_gone[i];
+		adm[i] = adm_gone ? adm_gone[i] : 0;
+		/* a usage domain that leaves takes its control domain along */
+		adm[i] |= aqm[i];
+		cur[i] = __atomic_load_n(&H.adm[i], __ATOMIC_ACQUIRE) & ~adm[i];
 	}
 	removed = calloc(NQ, sizeof(*removed));
 	if (!removed)
 		return;
 	mutex_lock(&ap_scan_bus_mutex);
-	/* on_config_changed / on_scan_complete */
-	if (H.registered)
-		kvm_s390_ap_matrix_config_removed(apm, aqm);
+	/* ap_scan_bus(): a new QCI answer, the drivers' on_config_changed() */
+	ap_qci(&old_info);
+	mask_store(H.adm, cur);
+	for (i = 0; i < 4; i++) {
+		unsigned long a = __atomic_load_n(&H.cfg_apm[i], __ATOMIC_ACQUIRE) & ~apm[i];
+		unsigned long d = __atomic_load_n(&H.cfg_aqm[i], __ATOMIC_ACQUIRE) & ~aqm[i];
+
+		__atomic_store_n(&H.cfg_apm[i], a, __ATOMIC_RELEASE);
+		__atomic_store_n(&H.cfg_aqm[i], d, __ATOMIC_RELEASE);
+	}
+	ap_qci(&new_info);
+	if (H.drv && H.drv->on_config_changed)
+		H.drv->on_config_changed(&new_info, &old_info);
 	/* ap_scan_adapter(): the devices go away; remove() for those of apmatrix */
 	mutex_lock(&ap_perms_mutex);
 	for (apqn = 0; apqn < NQ; apqn++) {
@@ -695,21 +1095,29 @@ void sim_host_config_remove(const uint64_t apm_gone[4], const uint64_t aqm_gone[
 
 		if (!q->exists || !(test_bit_inv(apqn >> 8, apm) || test_bit_inv(apqn & 0xff, aqm)))
 			continue;
-		if (q->driver == SIM_DRV_APMATRIX)
+		if (QDRV(q) == SIM_DRV_APMATRIX)
 			removed[n++] = apqn;
+		/* a deconfigured adapter or domain keeps nothing: when it is
+		 * configured again, the machine has reset it */
 		pthread_mutex_lock(&H.pq_lock);
 		q->exists = false;
 		q->resetting = false;
+		q->guest_data = 0;
+		q->owed = q->owed_zapped = false;
+		qhist(q, "deconfigured");
 		pthread_mutex_unlock(&H.pq_lock);
 		q->changed = true;
 	}
 	mutex_unlock(&ap_perms_mutex);
+	/* the queue devices go: remove() for those of the driver */
 	for (apqn = 0; apqn < n; apqn++) {
-		kvm_s390_ap_matrix_queue_removed(removed[apqn]);
+		drv_remove(removed[apqn]);
 		mutex_lock(&ap_perms_mutex);
-		H.q[removed[apqn]].driver = SIM_DRV_NONE;
+		SET_QDRV(&H.q[removed[apqn]], SIM_DRV_NONE);
 		mutex_unlock(&ap_perms_mutex);
 	}
+	if (H.drv && H.drv->on_scan_complete)
+		H.drv->on_scan_complete(&new_info, &old_info);
 	mutex_unlock(&ap_scan_bus_mutex);
 	free(removed);
 }
@@ -721,18 +1129,16 @@ int sim_host_unbind(unsigned int apid, unsigned int apqi)
 	enum sim_driver was;
 
 	mutex_lock(&ap_perms_mutex);
-	was = q->exists ? q->driver : SIM_DRV_NONE;
+	was = q->exists ? QDRV(q) : SIM_DRV_NONE;
 	mutex_unlock(&ap_perms_mutex);
-	if (!q->exists)
-		return -ENODEV;
 	if (was == SIM_DRV_NONE)
 		return -ENODEV;
 	/* device_release_driver() -> the driver's remove(), then the bus's ZAPQ */
 	if (was == SIM_DRV_APMATRIX)
-		kvm_s390_ap_matrix_queue_removed(apqn);
+		drv_remove(apqn);
 	bus_queue_reset(apqn);
 	mutex_lock(&ap_perms_mutex);
-	q->driver = SIM_DRV_NONE;
+	SET_QDRV(q, SIM_DRV_NONE);
 	q->changed = true;
 	mutex_unlock(&ap_perms_mutex);
 	return 0;
@@ -746,15 +1152,19 @@ int sim_host_bind(unsigned int apid, unsigned int apqi, enum sim_driver drv)
 	mutex_lock(&ap_perms_mutex);
 	if (!q->exists)
 		rc = -ENODEV;
-	else if (q->driver != SIM_DRV_NONE)
+	else if (QDRV(q) != SIM_DRV_NONE)
 		rc = -EBUSY;
 	else if ((drv == SIM_DRV_CEX4QUEUE) != default_owned(apid & 0xff, apqi & 0xff))
 		rc = -ENODEV;	/* the AP bus refuses a probe against the masks */
+	else if (drv == SIM_DRV_APMATRIX && !H.drv)
+		rc = -ENODEV;	/* no such driver */
 	else {
-		q->driver = drv;
+		SET_QDRV(q, drv);
 		q->changed = true;
 	}
 	mutex_unlock(&ap_perms_mutex);
+	if (!rc && drv == SIM_DRV_APMATRIX)
+		drv_probe(apqn_of(apid & 0xff, apqi & 0xff));
 	return rc;
 }
 
@@ -764,6 +1174,7 @@ void sim_host_set_reset_mode(unsigned int apid, unsigned int apqi,
 	struct simq *q = &H.q[apqn_of(apid & 0xff, apqi & 0xff)];
 
 	pthread_mutex_lock(&H.pq_lock);
+	qhist(q, "mode %d", mode);
 	q->mode = mode;
 	q->mode_polls = polls;
 	q->se_pending = mode == SIM_RESET_SE_BUSY;
@@ -796,8 +1207,22 @@ void sim_host_stats(struct sim_stats *st)
 	*st = H.st;
 	st->vms = H.live_vms;
 	pthread_mutex_unlock(&H.st_lock);
-	st->violations += shim_violations();
-	st->module_refs = __atomic_load_n(&drv_module.refcnt, __ATOMIC_SEQ_CST);
+	st->lock_violations = shim_violations();
+	st->violations += st->lock_violations;
+	st->module_refs = __atomic_load_n(&__this_module.refcnt, __ATOMIC_SEQ_CST);
+}
+
+void shim_set_lock_bound(unsigned int ms);
+unsigned long shim_lock_waits_over(unsigned long *max_us, const char **cls);
+
+void sim_host_set_lock_bound(unsigned int ms)
+{
+	shim_set_lock_bound(ms);
+}
+
+unsigned long sim_host_lock_waits_over(unsigned long *max_us, const char **cls)
+{
+	return shim_lock_waits_over(max_us, cls);
 }
 
 void sim_host_fail_alloc(long nth)
@@ -839,29 +1264,163 @@ void kvm_put_kvm(struct kvm *kvm)
 		sim_violation("kvm_put_kvm below zero");
 }
 
-/* the leak check: a queue reaching a guest with another guest's data */
-static void guest_gets(struct sim_vm *vm, const unsigned long *apm,
-		       const unsigned long *aqm, unsigned int na, unsigned int nd)
+/*
+ * The machine's view of the CRYCBs: H.crycb_owner says which VM's CRYCB has
+ * each APQN. When the masks change: no APQN may be in two CRYCBs, and a
+ * queue that joins a CRYCB must not be under reset nor hold another
+ * guest's data. apm/aqm NULL: the CRYCB is cleared (or the VM is gone).
+ */
+static void crycb_update(struct sim_vm *vm, const unsigned long *apm,
+			 const unsigned long *aqm, unsigned int na, unsigned int nd)
 {
-	unsigned long a, d;
+	unsigned long a, d, old_apm[4], old_aqm[4];
+	unsigned int apqn, nk = 0;
+	unsigned short kapqn[64];
+	unsigned char kstate[64];
+	bool joined;
+	pid_t pid;
 
+	/* KVM's view of the queues, for the history (before pq_lock: the
+	 * owner table's lock is never taken under it) */
+	if (apm && bitmap_weight(apm, na) * bitmap_weight(aqm, nd) <= 64)
+		for_each_set_bit_inv(a, apm, na)
+			for_each_set_bit_inv(d, aqm, nd) {
+				kapqn[nk] = (unsigned short)apqn_of(a, d);
+				kstate[nk++] = (unsigned char)kvm_s390_ap_matrix_queue_state(apqn_of(a, d), &pid);
+			}
 	pthread_mutex_lock(&H.pq_lock);
-	for_each_set_bit_inv(a, apm, na) {
-		for_each_set_bit_inv(d, aqm, nd) {
+	if (vm->dying) {
+		/* kvm_arch_destroy_vm(): a late CRYCB write reaches no guest */
+		pthread_mutex_unlock(&H.pq_lock);
+		return;
+	}
+	memcpy(old_apm, vm->mir_apm, sizeof(old_apm));
+	memcpy(old_aqm, vm->mir_aqm, sizeof(old_aqm));
+	for_each_set_bit_inv(a, old_apm, 256)
+		for_each_set_bit_inv(d, old_aqm, 256)
+			if (H.crycb_owner[apqn_of(a, d)] == vm->id) {
+				H.crycb_owner[apqn_of(a, d)] = 0;
+				if (!apm || !(test_bit_inv(a, apm) && test_bit_inv(d, aqm))) {
+					qhist(&H.q[apqn_of(a, d)], "leaves vm%d", vm->id);
+					H.q[apqn_of(a, d)].owed = H.q[apqn_of(a, d)].exists;
+					H.q[apqn_of(a, d)].owed_zapped = false;
+				}
+			}
+	memset(vm->mir_apm, 0, sizeof(vm->mir_apm));
+	memset(vm->mir_aqm, 0, sizeof(vm->mir_aqm));
+	if (!apm) {
+		pthread_mutex_unlock(&H.pq_lock);
+		return;
+	}
+	for_each_set_bit_inv(a, apm, na)
+		set_bit_inv(a, vm->mir_apm);
+	for_each_set_bit_inv(d, aqm, nd)
+		set_bit_inv(d, vm->mir_aqm);
+	for_each_set_bit_inv(a, vm->mir_apm, 256) {
+		for_each_set_bit_inv(d, vm->mir_aqm, 256) {
 			struct simq *q = &H.q[apqn_of(a, d)];
 
+			apqn = apqn_of(a, d);
+			joined = !(test_bit_inv(a, old_apm) && test_bit_inv(d, old_aqm));
+			if (H.crycb_owner[apqn] && H.crycb_owner[apqn] != vm->id)
+				INVARIANT(inv_two_crycbs, "%02lx.%04lx in the CRYCBs of vm%d and vm%d",
+					  a, d, H.crycb_owner[apqn], vm->id);
+			if (joined && q->owed) {
+				unsigned int k;
+
+				for (k = 0; k < nk; k++)
+					if (kapqn[k] == apqn)
+						qhist(q, "joining vm%d by %s (kvm %d)", vm->id,
+						      cur_vm ? "its ioctl" : "a worker", kstate[k]);
+				INVARIANT(inv_claim_unreset, "%02lx.%04lx joined vm%d's CRYCB before the reset after its last guest completed",
+					  a, d, vm->id);
+				qhist_dump(q, apqn);
+			}
 			if (q->guest_data && q->guest_data != vm->id) {
-				pthread_mutex_unlock(&H.pq_lock);
 				STAT_INC(leaks);
 				sim_violation("queue %02lx.%04lx given to vm%d with vm%d's data (not reset)",
 					      a, d, vm->id, q->guest_data);
-				pthread_mutex_lock(&H.pq_lock);
+				qhist_dump(q, apqn);
 			}
+			if (joined) {
+				unsigned int k;
+				int ks = -1;
+
+				for (k = 0; k < nk; k++)
+					if (kapqn[k] == apqn)
+						ks = kstate[k];
+				qhist(q, "joins vm%d by %s (kvm %d)", vm->id,
+				      cur_vm ? "its ioctl" : "a worker", ks);
+			}
+			H.crycb_owner[apqn] = vm->id;
 			if (q->exists)
 				q->guest_data = vm->id;
 		}
 	}
 	pthread_mutex_unlock(&H.pq_lock);
+}
+
+void sim_vm_guest_activity(struct sim_vm *vm)
+{
+	unsigned long a, d;
+
+	pthread_mutex_lock(&H.pq_lock);
+	for_each_set_bit_inv(a, vm->mir_apm, 256)
+		for_each_set_bit_inv(d, vm->mir_aqm, 256)
+			if (H.q[apqn_of(a, d)].exists && H.crycb_owner[apqn_of(a, d)] == vm->id)
+				H.q[apqn_of(a, d)].guest_data = vm->id;
+	pthread_mutex_unlock(&H.pq_lock);
+}
+
+/* something on the host holds ap_perms_mutex for ms (an apmask write or
+ * an AP probe that takes long), from a thread of its own */
+static void *hold_perms(void *arg)
+{
+	unsigned int ms = (unsigned int)(uintptr_t)arg;
+
+	mutex_lock(&ap_perms_mutex);
+	usleep(ms * 1000);
+	mutex_unlock(&ap_perms_mutex);
+	return NULL;
+}
+
+int sim_host_hold_perms(unsigned int ms)
+{
+	pthread_t th;
+
+	if (pthread_create(&th, NULL, hold_perms, (void *)(uintptr_t)ms))
+		return -EAGAIN;
+	pthread_detach(th);
+	usleep(1000);		/* it has the lock before the caller goes on */
+	return 0;
+}
+
+/* vfio_ap's side (patch 0006): an mdev is attached to the VM under
+ * kvm->lock (its pqap_hook set), refused if the VM holds an AP matrix */
+static crypto_hook sim_vfio_ap_hook;
+
+int sim_vm_vfio_ap(struct sim_vm *vm, bool attach)
+{
+	int rc = 0;
+
+	mutex_lock(&vm->kvm.lock);
+	if (!attach)
+		vm->kvm.arch.crypto.pqap_hook = NULL;
+	else if (READ_ONCE(vm->kvm.arch.crypto.ap_matrix))
+		rc = -EEXIST;
+	else if (vm->kvm.arch.crypto.pqap_hook)
+		rc = -EBUSY;
+	else
+		vm->kvm.arch.crypto.pqap_hook = &sim_vfio_ap_hook;
+	mutex_unlock(&vm->kvm.lock);
+	return rc;
+}
+
+void sim_vm_hold_kvm_lock(struct sim_vm *vm, unsigned int ms)
+{
+	mutex_lock(&vm->kvm.lock);
+	usleep(ms * 1000);	/* the VMM's own wait: not msleep's lock check */
+	mutex_unlock(&vm->kvm.lock);
 }
 
 void kvm_arch_crypto_set_masks(struct kvm *kvm, unsigned long *apm,
@@ -872,6 +1431,10 @@ void kvm_arch_crypto_set_masks(struct kvm *kvm, unsigned long *apm,
 	unsigned int na = 256, nd = 256;
 
 	lockdep_assert_held(&kvm->lock);
+	/* a delay before kvm_s390_vcpu_block_all() (the caller preempted on
+	 * its way here): the guest still runs with the old masks */
+	if (__atomic_load_n(&H.prekick_us, __ATOMIC_RELAXED))
+		usleep(__atomic_load_n(&H.prekick_us, __ATOMIC_RELAXED));
 	/* kvm_s390_vcpu_block_all(), ..., KVM_REQ_VSIE_RESTART: one kick round */
 	vm->kicks++;
 	STAT_INC(kicks);
@@ -902,7 +1465,11 @@ void kvm_arch_crypto_set_masks(struct kvm *kvm, unsigned long *apm,
 		nd = 16;
 		break;
 	}
-	guest_gets(vm, apm, aqm, na, nd);
+	crycb_update(vm, apm, aqm, na, nd);
+	/* the guest does not run from block_all() on, so the machine's view
+	 * changes at once; the round itself takes a while (under kvm->lock) */
+	if (__atomic_load_n(&H.kick_us, __ATOMIC_RELAXED))
+		usleep(__atomic_load_n(&H.kick_us, __ATOMIC_RELAXED));
 }
 
 void kvm_arch_crypto_clear_masks(struct kvm *kvm)
@@ -915,6 +1482,7 @@ void kvm_arch_crypto_clear_masks(struct kvm *kvm)
 	memset(&kvm->arch.crypto.crycb->apcb0, 0, sizeof(kvm->arch.crypto.crycb->apcb0));
 	memset(&kvm->arch.crypto.crycb->apcb1, 0, sizeof(kvm->arch.crypto.crycb->apcb1));
 	VM_EVENT(kvm, 3, "%s", "CLR CRYCB:");
+	crycb_update(vm, NULL, NULL, 0, 0);
 }
 
 struct sim_vm *sim_vm_create(int crycb_format)
@@ -933,6 +1501,12 @@ struct sim_vm *sim_vm_create(int crycb_format)
 	}
 	pthread_mutex_init(&vm->ev_lock, NULL);
 	shim_mutex_init(&vm->kvm.lock, "&kvm->lock");
+	kvm_s390_ap_matrix_init_vm(&vm->kvm);
+	/* held across the SET's bounded reset wait, by design (the contract:
+	 * a SET's hand-over finishes before the next SET on the VM begins) */
+	vm->kvm.arch.crypto.ap_matrix_mutex.sleepable = true;
+	/* the VMM: kvm_create_vm() records its creator */
+	vm->kvm.userspace_pid = task_pid_nr(current);
 	vm->kvm.sim = vm;
 	vm->kvm.users_count = 1;
 	vm->kvm.arch.crypto.crycb = &vm->crycb;
@@ -951,8 +1525,15 @@ void sim_vm_destroy(struct sim_vm *vm)
 {
 	if (!vm)
 		return;
+	/* the vCPUs are gone: the guest no longer reaches its queues */
+	crycb_update(vm, NULL, NULL, 0, 0);
+	pthread_mutex_lock(&H.pq_lock);
+	vm->dying = true;
+	pthread_mutex_unlock(&H.pq_lock);
 	/* kvm_arch_destroy_vm() */
+	cur_vm = vm;
 	kvm_s390_ap_matrix_destroy(&vm->kvm);
+	cur_vm = NULL;
 	if (vm->kvm.users_count != 1)
 		sim_violation("vm%d destroyed with %d references", vm->id, vm->kvm.users_count);
 	mutex_destroy(&vm->kvm.lock);
@@ -1006,8 +1587,12 @@ int sim_vm_set_attr(struct sim_vm *vm, uint64_t group, uint64_t attr, void *payl
 	STAT_INC(set_calls);
 	if (group != KVM_S390_VM_CRYPTO)
 		return -ENXIO;
-	if (attr == KVM_S390_VM_CRYPTO_SET_AP_MATRIX)
-		return kvm_s390_ap_matrix_set(&vm->kvm, &a);
+	if (attr == KVM_S390_VM_CRYPTO_SET_AP_MATRIX) {
+		cur_vm = vm;
+		rc = kvm_s390_ap_matrix_set(&vm->kvm, &a);
+		cur_vm = NULL;
+		return rc;
+	}
 	mutex_lock(&vm->kvm.lock);
 	switch (attr) {
 	case KVM_S390_VM_CRYPTO_ENABLE_APIE:
@@ -1086,6 +1671,100 @@ size_t sim_vm_events(struct sim_vm *vm, char *buf, size_t len)
 	return n;
 }
 
+/* ---- the calling task, files ------------------------------------------- */
+
+struct sim_task *sim_task_enter(const struct sim_cred *c, int hup_fd)
+{
+	struct task_struct *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	shim_task_enter(t, c->pid, c->uid, c->gid, c->cap_eff, c->init_ns, hup_fd);
+	return (struct sim_task *)t;
+}
+
+void sim_task_leave(struct sim_task *st)
+{
+	struct task_struct *t = (struct task_struct *)st;
+
+	if (!t)
+		return;
+	shim_task_leave(t);
+	free(t);
+}
+
+void sim_task_install(struct sim_task *st, int n, struct sim_file *f)
+{
+	shim_task_install((struct task_struct *)st, n, (struct file *)f);
+}
+
+struct sim_file *sim_task_take(struct sim_task *st, int n)
+{
+	struct task_struct *t = (struct task_struct *)st;
+	struct file *f;
+
+	if (n < 0 || n >= SHIM_MAX_FDS)
+		return NULL;
+	f = t->fds[n];
+	t->fds[n] = NULL;
+	return (struct sim_file *)f;
+}
+
+struct sim_file *sim_file_other(void)
+{
+	return (struct sim_file *)shim_other_file();
+}
+
+struct sim_file *sim_file_get(struct sim_file *f)
+{
+	return f ? (struct sim_file *)get_file((struct file *)f) : NULL;
+}
+
+void sim_file_put(struct sim_file *f)
+{
+	if (f)
+		fput((struct file *)f);
+}
+
+const char *sim_file_name(const struct sim_file *f)
+{
+	const char *n = ((const struct file *)f)->anon_name;
+
+	return n ? n : "";
+}
+
+unsigned long sim_file_ino(const struct sim_file *f)
+{
+	return ((const struct file *)f)->f_inode.i_ino;
+}
+
+size_t sim_file_fdinfo(struct sim_file *f, char *buf, size_t len)
+{
+	return shim_show_fdinfo((struct file *)f, buf, len);
+}
+
+long sim_dev_apmatrix_ioctl(unsigned int cmd, void *payload)
+{
+	struct miscdevice *misc = shim_misc_find("apmatrix");
+	struct file *f;
+	long rc;
+
+	if (!misc)
+		return -ENODEV;
+	/* misc_open(): a file of the device, private_data the miscdevice */
+	f = anon_inode_getfile(misc->name, misc->fops, misc, O_RDWR);
+	if (IS_ERR(f))
+		return PTR_ERR(f);
+	rc = 0;
+	if (misc->fops->open)
+		rc = misc->fops->open(file_inode(f), f);
+	if (!rc)
+		rc = misc->fops->unlocked_ioctl ?
+		     misc->fops->unlocked_ioctl(f, cmd, (unsigned long)(uintptr_t)payload) : -ENOTTY;
+	fput(f);
+	return rc;
+}
+
 /* the KUnit tunables of ap_matrix.c (CONFIG_KUNIT is on in the sim build) */
 void sim_host_set_reset_timing(int interval_ms, int polls)
 {
@@ -1093,4 +1772,15 @@ void sim_host_set_reset_timing(int interval_ms, int polls)
 		kvm_s390_ap_matrix_tunables.interval_ms = (unsigned int)interval_ms;
 	if (polls >= 0)
 		kvm_s390_ap_matrix_tunables.polls = (unsigned int)polls;
+}
+
+void sim_host_set_worker_polls(int polls)
+{
+	if (polls >= 0)
+		kvm_s390_ap_matrix_tunables.worker_polls = (unsigned int)polls;
+}
+
+void sim_host_flush(void)
+{
+	kvm_s390_ap_matrix_flush();
 }

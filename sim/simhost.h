@@ -62,6 +62,14 @@ struct sim_stats {
 	unsigned long mask_writes, mask_refused;
 	unsigned long violations;	/* see shim.c; plus the sim's own checks */
 	unsigned long leaks;		/* a queue reached a guest with another guest's data */
+	/* the invariants of the contract, counted where the machine sees them */
+	unsigned long inv_two_crycbs;	/* an APQN in the CRYCBs of two VMs at once */
+	unsigned long inv_zap_other_vm;	/* ZAPQ (from KVM) of a queue another VM's CRYCB has */
+	unsigned long inv_zap_host;	/* ZAPQ (from KVM) of a queue the host's drivers hold */
+	unsigned long inv_claim_unreset;/* a queue joined a CRYCB while its reset was under way */
+	unsigned long inv_host_unreset;	/* a queue went back to the host while a guest held it
+					 * or before its reset completed */
+	unsigned long lock_violations;	/* lock order, lock held while sleeping, lockdep, WARN */
 	unsigned long vms;		/* live VMs */
 	int module_refs;		/* pins on the driver module (0 when idle) */
 };
@@ -93,9 +101,19 @@ void sim_host_get_masks(uint64_t apmask[4], uint64_t aqmask[4]);
  * the AP bus does.
  */
 int sim_host_mask_write(int which, const char *text);
-/* An adapter / domains leave the configuration: the driver's
- * on_config_changed (config_removed), then remove() of each queue device. */
-void sim_host_config_remove(const uint64_t apm_gone[4], const uint64_t aqm_gone[4]);
+/* Adapters / usage domains / control domains (adm_gone, may be NULL) leave
+ * the configuration: the driver's on_config_changed (config_removed), then
+ * remove() of each queue device. A usage domain takes its control domain
+ * along. */
+void sim_host_config_remove(const uint64_t apm_gone[4], const uint64_t aqm_gone[4],
+			    const uint64_t adm_gone[4]);
+/* How long a vCPU kick round (kvm_arch_crypto_set_masks) takes (0: none). */
+void sim_host_set_kick_delay(unsigned int us);
+/* A delay before the vCPUs are blocked (the caller of
+ * kvm_arch_crypto_set_masks() preempted), the guest running meanwhile. */
+void sim_host_set_prekick_delay(unsigned int us);
+/* The control domains in the host's configuration (QCI adm). */
+void sim_host_set_control_domains(const uint64_t adm[4]);
 /* Unbind a queue from its driver through sysfs (remove() for apmatrix). */
 int sim_host_unbind(unsigned int apid, unsigned int apqi);
 /* Bind a driverless queue to drv. -EBUSY if bound, -ENODEV if absent. */
@@ -109,7 +127,27 @@ void sim_host_for_each_changed(void (*fn)(unsigned int apid, unsigned int apqi,
 /* The reset wait (the KUnit tunables of ap_matrix.c): TAPQ every interval_ms
  * (0: no sleep), at most polls times; a negative value keeps the current one. */
 void sim_host_set_reset_timing(int interval_ms, int polls);
+/* how long the reset worker keeps polling a reset a SET left to it */
+void sim_host_set_worker_polls(int polls);
+/* wait until the reset worker is idle */
+void sim_host_flush(void);
+/* kvm_s390_ap_matrix_queue_state(): what the apmatrix_state attribute shows */
+enum sim_queue_state {
+	SIM_QUEUE_FREE, SIM_QUEUE_IN_USE, SIM_QUEUE_RESETTING, SIM_QUEUE_RESET_FAILED,
+};
+enum sim_queue_state sim_host_queue_state(unsigned int apid, unsigned int apqi, int *pid);
 void sim_host_stats(struct sim_stats *st);
+/* A queue (re)appears in the configuration, bound as the masks say
+ * (ap_scan_bus() probing a new queue device). */
+void sim_host_add_queue_default(unsigned int apid, unsigned int apqi);
+/* Lock waits longer than ms (0: off) are counted as callers blocked past
+ * the bound; the longest wait per lock class is kept. kvm->lock is not
+ * counted: its holder is the VMM. */
+void sim_host_set_lock_bound(unsigned int ms);
+/* lock waits over the bound; the longest wait (us) and its lock class */
+unsigned long sim_host_lock_waits_over(unsigned long *max_us, const char **cls);
+/* Hold ap_perms_mutex for ms in a thread of its own (the bus is busy). */
+int sim_host_hold_perms(unsigned int ms);
 /* Inject an allocation failure at the n-th kernel allocation from now. */
 void sim_host_fail_alloc(long nth);
 /* Kernel log (printk): the last lines, oldest first, into buf. */
@@ -130,7 +168,46 @@ int sim_vm_get_attr(struct sim_vm *vm, uint64_t group, uint64_t attr, void *payl
 /* What the guest sees: the CRYCB masks (per its format) and whether APIE is on. */
 void sim_vm_crycb(struct sim_vm *vm, struct sim_masks *m, bool *apie);
 unsigned long sim_vm_kicks(struct sim_vm *vm);
+/* The guest runs: it leaves data in every queue its CRYCB has. */
+void sim_vm_guest_activity(struct sim_vm *vm);
+/* vfio_ap attaches (or detaches) a mediated device to the VM: -EEXIST
+ * if the VM holds an AP matrix (patch 0006's refusal) */
+int sim_vm_vfio_ap(struct sim_vm *vm, bool attach);
+/* The VMM holds kvm->lock for ms (a long vCPU ioctl). */
+void sim_vm_hold_kvm_lock(struct sim_vm *vm, unsigned int ms);
 /* The VM's s390dbf event lines, oldest first. */
 size_t sim_vm_events(struct sim_vm *vm, char *buf, size_t len);
+
+/* ---- the calling task: a client's request in apsimd --------------------- */
+struct sim_task;		/* struct task_struct */
+struct sim_file;		/* struct file */
+struct sim_cred {
+	int pid;
+	unsigned int uid, gid;
+	uint64_t cap_eff;	/* effective capabilities (CapEff) */
+	bool init_ns;		/* in the host's user namespace */
+};
+/* Act as the client on this thread (current); hup_fd: its hang-up means the
+ * client died (a fatal signal). */
+struct sim_task *sim_task_enter(const struct sim_cred *c, int hup_fd);
+void sim_task_leave(struct sim_task *t);
+/* f at fd n of the task (the task takes a reference of its own) */
+void sim_task_install(struct sim_task *t, int n, struct sim_file *f);
+/* the file the kernel installed at fd n; its reference goes to the caller */
+struct sim_file *sim_task_take(struct sim_task *t, int n);
+/* an open file of a kind the simulated kernel does not make */
+struct sim_file *sim_file_other(void);
+struct sim_file *sim_file_get(struct sim_file *f);
+void sim_file_put(struct sim_file *f);
+const char *sim_file_name(const struct sim_file *f);
+unsigned long sim_file_ino(const struct sim_file *f);
+/* its show_fdinfo() lines */
+size_t sim_file_fdinfo(struct sim_file *f, char *buf, size_t len);
+/* /dev/apmatrix's ioctl for the current task; payload is "user memory"
+ * (NULL: a bad address). -ENODEV when no driver offers the device. */
+long sim_dev_apmatrix_ioctl(unsigned int cmd, void *payload);
+/* a queue device's sysfs attribute (e.g. apmatrix_state): its text, or
+ * -ENOENT when the queue's driver does not have it */
+int sim_queue_attr(unsigned int apid, unsigned int apqi, const char *name, char *buf, size_t len);
 
 #endif /* APSIM_SIMHOST_H */

@@ -77,6 +77,18 @@ static void violation(const char *fmt, ...)
 	emit(2, buf);
 }
 
+void shim_violation(const char *fmt, ...) __printf(1, 2);
+void shim_violation(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	violation("%s", buf);
+}
+
 void shim_warn(const char *file, int line, const char *cond)
 {
 	violation("WARNING at %s:%d: %s", file, line, cond);
@@ -102,13 +114,20 @@ void module_put(struct module *m)
 static unsigned int time_div(void)
 {
 	static unsigned int div;
+	unsigned int d = __atomic_load_n(&div, __ATOMIC_RELAXED);
 	const char *s;
 
-	if (!div) {
+	if (!d) {
 		s = getenv("APSIM_TIME_DIV");
-		div = (s && atoi(s) > 0) ? (unsigned int)atoi(s) : 1;
+		d = (s && atoi(s) > 0) ? (unsigned int)atoi(s) : 1;
+		__atomic_store_n(&div, d, __ATOMIC_RELAXED);
 	}
-	return div;
+	return d;
+}
+
+unsigned int shim_time_div(void)
+{
+	return time_div();
 }
 
 void msleep(unsigned int ms)
@@ -292,6 +311,14 @@ static void note_acquire(struct mutex *m)
 		after[h][c] = true;
 	}
 	pthread_mutex_unlock(&dep_mtx);
+	/* the contract: AP bus locks are never held across a wait userspace
+	 * controls; the VMM holds kvm->lock, and a VM's SET mutex across its
+	 * hand-over */
+	if (!strcmp(m->name, "&kvm->lock") || m->sleepable)
+		for (i = 0; i < nheld; i++)
+			if (held[i]->ap_bus)
+				violation("%s taken while holding the AP bus lock %s",
+					  m->name, held[i]->name);
 	if (nheld < MAX_HELD)
 		held[nheld++] = m;
 	else
@@ -316,8 +343,66 @@ int shim_locks_held(void)
 	int i, n = 0;
 
 	for (i = 0; i < nheld; i++)
-		n += !held[i]->sleepable;
+		n += !held[i]->sleepable || held[i]->ap_bus;
 	return n;
+}
+
+/* lock waits longer than the bound: callers blocked past it (kvm->lock,
+ * which the VMM holds, is not counted) */
+static unsigned int lock_bound_ms;
+static unsigned long lock_waits_over, lock_wait_max_us;
+static const char *lock_wait_max_cls;
+
+void shim_set_lock_bound(unsigned int ms)
+{
+	__atomic_store_n(&lock_bound_ms, ms, __ATOMIC_SEQ_CST);
+}
+
+unsigned long shim_lock_waits_over(unsigned long *max_us, const char **cls)
+{
+	unsigned long n;
+
+	pthread_mutex_lock(&dep_mtx);
+	n = lock_waits_over;
+	if (max_us)
+		*max_us = lock_wait_max_us;
+	if (cls)
+		*cls = lock_wait_max_cls;
+	pthread_mutex_unlock(&dep_mtx);
+	return n;
+}
+
+static unsigned long now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long)ts.tv_sec * 1000000UL + (unsigned long)ts.tv_nsec / 1000;
+}
+
+static void note_wait(struct mutex *m, unsigned long us)
+{
+	unsigned int bound = __atomic_load_n(&lock_bound_ms, __ATOMIC_SEQ_CST);
+
+	/* kvm->lock is held by the VMM (vCPU ioctls); a VM's SET mutex by
+	 * that VM's earlier SET, for its bounded hand-over: waiting for
+	 * either is the VM's own business */
+	if (!bound || !strcmp(m->name, "&kvm->lock") || m->sleepable)
+		return;
+	pthread_mutex_lock(&dep_mtx);
+	if (us > lock_wait_max_us) {
+		lock_wait_max_us = us;
+		lock_wait_max_cls = m->name;
+	}
+	if (us > bound * 1000UL)
+		lock_waits_over++;
+	pthread_mutex_unlock(&dep_mtx);
+}
+
+static void set_owner(struct mutex *m, bool held)
+{
+	__atomic_store_n(&m->owner, held ? pthread_self() : (pthread_t)0, __ATOMIC_RELEASE);
+	__atomic_store_n(&m->held, held ? 1 : 0, __ATOMIC_RELEASE);
 }
 
 void shim_mutex_init(struct mutex *m, const char *name)
@@ -331,7 +416,7 @@ void shim_mutex_init(struct mutex *m, const char *name)
 
 void mutex_destroy(struct mutex *m)
 {
-	if (m->held)
+	if (__atomic_load_n(&m->held, __ATOMIC_ACQUIRE))
 		violation("mutex_destroy of held mutex %s", m->name);
 	pthread_mutex_destroy(&m->m);
 }
@@ -342,18 +427,50 @@ void mutex_lock(struct mutex *m)
 		violation("recursive mutex_lock(%s): deadlock", m->name);
 		abort();
 	}
-	pthread_mutex_lock(&m->m);
-	m->owner = pthread_self();
-	m->held = 1;
+	if (pthread_mutex_trylock(&m->m)) {
+		unsigned long t0 = now_us();
+
+		pthread_mutex_lock(&m->m);
+		note_wait(m, now_us() - t0);
+	}
+	set_owner(m, true);
 	note_acquire(m);
+}
+
+int mutex_lock_killable(struct mutex *m)
+{
+	struct timespec ts;
+	unsigned long t0;
+
+	if (shim_mutex_held_by_me(m)) {
+		violation("recursive mutex_lock_killable(%s): deadlock", m->name);
+		abort();
+	}
+	if (pthread_mutex_trylock(&m->m)) {
+		t0 = now_us();
+		for (;;) {
+			/* the kernel looks at signals while it sleeps on the lock */
+			if (fatal_signal_pending(current))
+				return -EINTR;
+			clock_gettime(CLOCK_REALTIME, &ts);
+			ts.tv_nsec += 5000000;
+			ts.tv_sec += ts.tv_nsec / 1000000000;
+			ts.tv_nsec %= 1000000000;
+			if (!pthread_mutex_timedlock(&m->m, &ts))
+				break;
+		}
+		note_wait(m, now_us() - t0);
+	}
+	set_owner(m, true);
+	note_acquire(m);
+	return 0;
 }
 
 int mutex_trylock(struct mutex *m)
 {
 	if (pthread_mutex_trylock(&m->m))
 		return 0;
-	m->owner = pthread_self();
-	m->held = 1;
+	set_owner(m, true);
 	if (nheld < MAX_HELD)
 		held[nheld++] = m;
 	return 1;
@@ -366,7 +483,7 @@ void mutex_unlock(struct mutex *m)
 		return;
 	}
 	note_release(m);
-	m->held = 0;
+	set_owner(m, false);
 	pthread_mutex_unlock(&m->m);
 }
 
@@ -377,8 +494,8 @@ bool mutex_is_locked(struct mutex *m)
 
 bool shim_mutex_held_by_me(const struct mutex *m)
 {
-	return __atomic_load_n(&m->held, __ATOMIC_SEQ_CST) &&
-	       pthread_equal(m->owner, pthread_self());
+	return __atomic_load_n(&m->held, __ATOMIC_ACQUIRE) &&
+	       pthread_equal(__atomic_load_n(&m->owner, __ATOMIC_ACQUIRE), pthread_self());
 }
 
 void shim_lockdep_fail(const char *what, const char *name, const char *file, int line)

@@ -127,6 +127,10 @@ static inline bool IS_ERR_OR_NULL(const void *ptr) { return !ptr || IS_ERR(ptr);
 #ifndef ENOTSUPP
 #define ENOTSUPP 524
 #endif
+#ifndef ENOIOCTLCMD
+#define ENOIOCTLCMD 515
+#endif
+typedef unsigned short umode_t;
 
 /* ---- logging, WARN, BUG ----------------------------------------------- */
 /* level: 0 emerg .. 7 debug, as KERN_* */
@@ -187,8 +191,10 @@ void module_put(struct module *m);
 #define MODULE_IMPORT_NS(x)
 #define module_param(name, type, perm)
 #define module_param_named(name, var, type, perm)
-#define module_init(f)
-#define module_exit(f)
+/* a module's init and exit: the simulator calls them to load and unload
+ * it (one module per build: the AP driver; kvm's part has none) */
+#define module_init(f) int (*shim_module_init_fn)(void) = (f)
+#define module_exit(f) void (*shim_module_exit_fn)(void) = (f)
 #define late_initcall(f)
 
 /* ---- time --------------------------------------------------------------- */
@@ -198,11 +204,13 @@ void msleep(unsigned int ms);
 #define msleep_interruptible(ms) (msleep(ms), 0UL)
 void usleep_range(unsigned long min_us, unsigned long max_us);
 void udelay(unsigned long us);
-#define HZ 100
+/* HZ=1000 so that the 1 ms reset intervals of the tests stay 1 ms */
+#define HZ 1000
 #define jiffies ((unsigned long)shim_jiffies())
 unsigned long shim_jiffies(void);
-#define msecs_to_jiffies(ms) ((unsigned long)(ms) / 10)
-#define jiffies_to_msecs(j) ((unsigned int)(j) * 10)
+/* rounded up, as the kernel's */
+#define msecs_to_jiffies(ms) (((unsigned long)(ms) * HZ + 999) / 1000)
+#define jiffies_to_msecs(j) ((unsigned int)((j) * 1000 / HZ))
 #define time_after(a, b) ((long)((b) - (a)) < 0)
 #define time_before(a, b) time_after(b, a)
 
@@ -240,7 +248,9 @@ struct mutex {
 	int held;
 	const char *name;	/* lock class: the name the kernel's lockdep would use */
 	int cls;		/* class index, assigned on first acquisition */
-	bool sleepable;		/* may be held across msleep (the AP bus's own mutexes) */
+	bool sleepable;		/* may be held across msleep (a VM's SET mutex) */
+	bool ap_bus;		/* an AP bus lock: never held across a wait userspace
+				 * controls (kvm->lock, a VM's SET mutex, a reset) */
 };
 #define __MUTEX_INITIALIZER(n) { PTHREAD_MUTEX_INITIALIZER, 0, 0, #n, -1, false }
 #define DEFINE_MUTEX(n) struct mutex n = __MUTEX_INITIALIZER(n)
@@ -249,8 +259,11 @@ void shim_mutex_init(struct mutex *m, const char *name);
 void mutex_destroy(struct mutex *m);
 void mutex_lock(struct mutex *m);
 #define mutex_lock_nested(m, s) mutex_lock(m)
-static inline int mutex_lock_interruptible(struct mutex *m) { mutex_lock(m); return 0; }
-static inline int mutex_lock_killable(struct mutex *m) { mutex_lock(m); return 0; }
+/* killable/interruptible: -EINTR when the task gets a fatal signal while
+ * waiting (the client died: see shim-task.h) */
+int mutex_lock_killable(struct mutex *m);
+#define mutex_lock_interruptible(m) mutex_lock_killable(m)
+#define mutex_lock_killable_nested(m, s) mutex_lock_killable(m)
 int mutex_trylock(struct mutex *m);
 void mutex_unlock(struct mutex *m);
 bool mutex_is_locked(struct mutex *m);
@@ -319,8 +332,10 @@ static inline void set_bit(unsigned long nr, volatile unsigned long *a)
 { __atomic_or_fetch(&a[BIT_WORD(nr)], BIT_MASK(nr), __ATOMIC_SEQ_CST); }
 static inline void clear_bit(unsigned long nr, volatile unsigned long *a)
 { __atomic_and_fetch(&a[BIT_WORD(nr)], ~BIT_MASK(nr), __ATOMIC_SEQ_CST); }
+/* the kernel's test_bit() is a single-copy-atomic read, paired with the
+ * atomic set_bit()/clear_bit() by design: a relaxed atomic load here */
 static inline bool test_bit(unsigned long nr, const volatile unsigned long *a)
-{ return (a[BIT_WORD(nr)] & BIT_MASK(nr)) != 0; }
+{ return (__atomic_load_n(&a[BIT_WORD(nr)], __ATOMIC_RELAXED) & BIT_MASK(nr)) != 0; }
 static inline bool test_and_set_bit(unsigned long nr, volatile unsigned long *a)
 { return (__atomic_fetch_or(&a[BIT_WORD(nr)], BIT_MASK(nr), __ATOMIC_SEQ_CST) & BIT_MASK(nr)) != 0; }
 static inline bool test_and_clear_bit(unsigned long nr, volatile unsigned long *a)
@@ -495,5 +510,7 @@ static inline bool list_empty(const struct list_head *h) { return h->next == h; 
 #define kstrtoul(s, b, r) ({ char *__e; errno = 0; *(r) = strtoul((s), &__e, (b)); (errno || __e == (s)) ? -EINVAL : 0; })
 #define scnprintf snprintf
 #define hex_to_bin(c) ((c) >= '0' && (c) <= '9' ? (c) - '0' : ((c) | 0x20) >= 'a' && ((c) | 0x20) <= 'f' ? ((c) | 0x20) - 'a' + 10 : -1)
+
+#include "shim-task.h"
 
 #endif /* APSIM_SHIM_H */

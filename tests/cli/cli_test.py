@@ -295,6 +295,18 @@ CARD.DOM TYPE  STATUS   DRIVER    HOLDER
 0a       CEX8P deconfig cex4card  -
 0a.0004  CEX8P deconfig cex4queue host
 """ % (mask(0xfe), ONES))
+    # an entry that exists but cannot be read is an error naming it, not a
+    # card left out (list) or more taken than said (reserve)
+    bad = t.tree()
+    os.symlink("card0c", os.path.join(bad, "bus/ap/devices/card0c"))
+    bad_before = snapshot(bad)
+    for args in (["list"], ["reserve", "05.0004"]):
+        r = t.run(args, bad)
+        t.expect_error("%s with an unreadable card entry: named, exit 2" % args[0], r, 2,
+                       "reading %s/bus/ap/devices/card0c: Too many levels of symbolic links "
+                       "(ELOOP)" % bad)
+    t.ok(snapshot(bad) == bad_before, "nothing written", snap_diff(bad_before, snapshot(bad)))
+
     # each apmatrix queue's state, from its apmatrix_state (the contract)
     st = t.tree()
     for apqi, text in ((4, "in use 4242"), (5, "resetting"), (6, "reset failed")):
@@ -471,11 +483,11 @@ apmask=%s
 aqmask=%s
 
 CARD.DOM TYPE  STATUS DRIVER   HOLDER
----------------------------------------
+----------------------------------------------
 05       CEX8C online cex4card -
-05.0004  CEX8C -      apmatrix apmatrix
+05.0004  CEX8C -      apmatrix apmatrix (free)
 06       CEX8C online cex4card -
-06.0006  CEX8C -      apmatrix apmatrix
+06.0006  CEX8C -      apmatrix apmatrix (free)
 """ % (mask(0xf8), ONES))
     r = t.run(["reserve", "05.0004"], root)
     t.expect("reserve again: nothing to do", r, 0,
@@ -850,8 +862,8 @@ VM_CASES = [
      ["set 0 05.0004-0005 -> 0"], 0, "", ""),
 
     ("set: EINVAL", ["set", "05.0004"], ["set 0 05.0004 -> EINVAL"], 3, "",
-     P + "set: the kernel refused the request: unknown flag bits or non-zero reserved "
-     "fields (EINVAL)\n"),
+     P + "set: the request had unknown flag bits, non-zero reserved fields, or a grant_fd "
+     "that is no grant (EINVAL)\n"),
     ("set: EOPNOTSUPP", ["set", "05.0004"], ["set 0 05.0004 -> EOPNOTSUPP"], 4, "",
      P + "set: the host has no AP instructions or no apmatrix AP driver is registered "
      "(EOPNOTSUPP)\n"),
@@ -860,8 +872,8 @@ VM_CASES = [
      "(ENXIO)\n"),
     ("set: ENOTTY", ["set", "05.0004"], ["set 0 05.0004 -> ENOTTY"], 5, "",
      P + "set: not a KVM VM file descriptor (ENOTTY)\n"),
-    ("set: EPERM", ["set", "05.0004"], ["set 0 05.0004 -> EPERM"], 5, "",
-     P + "set: not permitted (EPERM)\n"),
+    ("set: EPERM", ["set", "05.0004"], ["set 0 05.0004 -> EPERM", "get -> 0 -"], 3, "",
+     P + "05.0004: not held by this VM: adding them needs a grant or CAP_SYS_ADMIN (EPERM)\n"),
     ("set: EFAULT", ["set", "05.0004"], ["set 0 05.0004 -> EFAULT"], 2, "",
      P + "set: Bad address (EFAULT)\n"),
 
@@ -974,6 +986,35 @@ def g_vm(t):
         t.ok([k for k, _ in pairs] == list(GET_JSON), "get --json: keys in order",
              repr([k for k, _ in pairs]))
         t.ok(json.loads(r.out) == GET_JSON, "get --json: the documented document", r.out)
+
+    # set --json: the outcome, and every finding with its rule
+    r = vm_run(t, ["set", "--json", "--validate-only", "05.0004"], ["set validate 05.0004 -> 0"])
+    t.ok(r.rc == 0 and r.err == "" and json.loads(r.out) == {
+        "format_version": 1, "accepted": True, "applied": False, "errno": None, "refused": []},
+        "set --json --validate-only: accepted, not applied", r.out + r.err)
+    r = vm_run(t, ["set", "--json", "05-06.0004-0005", "-c", "0004"],
+               ["set 0 05-06.0004-0005/c=0004 -> EADDRINUSE",
+                "set validate 05.0004-0005 -> EADDRINUSE",
+                "set validate 05.0004 -> EADDRINUSE",
+                "set validate 05.0005 -> EBUSY",
+                "set validate 06.0004-0005 -> 0"])
+    doc = json.loads(r.out) if r.out else None
+    t.ok(r.rc == 3 and doc == {
+        "format_version": 1, "accepted": False, "applied": False, "errno": "EADDRINUSE",
+        "refused": [
+            {"rule": "EADDRINUSE", "reason": "held by another VM", "apqns": ["05.0004"],
+             "adapters": [], "domains": [], "control_domains": []},
+            {"rule": "EBUSY", "reason": "still being reset after leaving another VM, or its "
+             "reset failed", "apqns": ["05.0005"], "adapters": [], "domains": [],
+             "control_domains": []}]}
+        and r.err == P + "05.0004: held by another VM (EADDRINUSE); 05.0005: still being "
+        "reset after leaving another VM, or its reset failed (EBUSY)\n",
+        "set --json refused: each finding with rule, reason, APQNs; the line on stderr; exit 3",
+        r.out + r.err)
+    r = vm_run(t, ["set", "--json", "05.0004"], ["set 0 05.0004 -> EOPNOTSUPP"])
+    doc = json.loads(r.out) if r.out else None
+    t.ok(r.rc == 4 and doc is not None and doc["errno"] == "EOPNOTSUPP"
+         and doc["refused"] == [], "set --json: a rule that names nothing", r.out + r.err)
 
     # refusals that are explained from the host's sysfs (no probe ioctls)
     root = t.tree()
@@ -1251,6 +1292,128 @@ def g_faults(t):
              plan_a_05_06_0004("dry run: nothing written\n"))
 
 
+def g_grant(t):
+    """Grants through the mock's fake /dev/apmatrix: grant runs a command
+    with the fd inherited (APMATRIX_GRANT_FD), grant-info reads it, set
+    passes it (--grant-fd or the environment); EPERM and EIO are named."""
+    need_mock(t)
+    dev = os.path.join(t.tmp, "apmatrix-fake-dev")
+    with open(dev, "w"):
+        pass
+
+    def genv(script_lines, extra=None):
+        e = mock_env(t, script_lines)
+        e["APMATRIX_GRANT_DEVICE"] = dev
+        if extra:
+            e.update(extra)
+        return e
+
+    # grant -- COMMAND: the fd is inherited, its number in the environment.
+    # COMMAND is a shell that runs apmatrix-ctl again: not under qemu-user
+    # (a host sh would get the s390x LD_PRELOAD); the s390x run checks the
+    # rest.
+    if t.opts.wrapper:
+        t.skip("grant -- sh ... apmatrix-ctl", "a host shell inside qemu-user")
+        return g_grant_direct(t, genv)
+    r = t.run(["grant", "05-06.0004", "-c", "0b", "--", "sh", "-c",
+               'echo "fd=$APMATRIX_GRANT_FD"; exec "$0" grant-info', t.opts.ctl],
+              env=genv(["grant 05-06.0004/c=000b -> 0"]))
+    t.ok(r.rc == 0 and r.err == "" and r.out.startswith("fd=")
+         and r.out.split("\n", 1)[1] == "apqns: 05-06.0004\nadapters: 05-06\ndomains: 0004\n"
+         "control domains: 000b\n",
+         "grant -- COMMAND: COMMAND has the grant; grant-info reads it from fdinfo",
+         "rc %d %r %r" % (r.rc, r.out, r.err))
+    r = t.run(["grant", "--fd", "7", "05.0004", "--", "sh", "-c",
+               'echo "$APMATRIX_GRANT_FD"; exec "$0" grant-info --json --grant-fd 7',
+               t.opts.ctl], env=genv(["grant 05.0004 -> 0"]))
+    lines = r.out.split("\n", 1)
+    t.ok(r.rc == 0 and lines[0] == "7" and json.loads(lines[1])["apqns"] == ["05.0004"],
+         "grant --fd 7: the grant is fd 7; grant-info --json --grant-fd", r.out + r.err)
+    # the command's exit status is grant's
+    r = t.run(["grant", "05.0004", "--", "sh", "-c", "exit 42"], env=genv(["grant 05.0004 -> 0"]))
+    t.ok(r.rc == 42, "grant: exits as COMMAND does", "rc %d %r" % (r.rc, r.err))
+    r = t.run(["grant", "05.0004", "--", "/nonexistent/cmd"], env=genv(["grant 05.0004 -> 0"]))
+    t.expect_error("grant: a command that is not there: 127", r, 127,
+                   "grant: cannot run '/nonexistent/cmd': No such file or directory")
+    r = t.run(["grant", "40.0004", "--", "true"], env=genv(["grant 40.0004 -> ENODEV"]))
+    t.expect_error("grant: the kernel's ENODEV, exit 3", r, 3,
+                   "grant: APMATRIX_CREATE_GRANT: an ID is beyond the host's AP "
+                   "configuration, or a control domain is not one of the host's (ENODEV)")
+    r = t.run(["grant", "05.0004", "--", "true"], env=genv([], {"APMATRIX_GRANT_DEVICE":
+                                                             os.path.join(t.tmp, "nodev")}))
+    t.expect_error("grant: no /dev/apmatrix, exit 2", r, 2,
+                   "grant: %s: No such file or directory (ENOENT) (is the apmatrix AP driver "
+                   "loaded?)" % os.path.join(t.tmp, "nodev"))
+    for name, args, msg in [
+            ("no command", ["grant", "05.0004"],
+             "grant: no command given: grant MATRIX -- COMMAND [ARG...]"),
+            ("no matrix", ["grant", "--", "true"],
+             "grant: no matrix given: APQNS, --adapters/--domains or --control-domains"),
+            ("--fd 2", ["grant", "--fd", "2", "05.0004", "--", "true"],
+             "grant: --fd '2': not a file descriptor number (3 or more)"),
+            ("grant-info without a grant", ["grant-info"],
+             "grant-info: no grant given: --grant-fd N, or APMATRIX_GRANT_FD"),
+            ("grant-info of a closed fd", ["grant-info", "--grant-fd", "999"],
+             "--grant-fd 999: grant fd 999: Bad file descriptor (EBADF)")]:
+        r = t.run(args, env=genv([]))
+        t.expect_error("grant usage: " + name, r, 1, msg)
+    r = t.run(["grant-info"], env=genv([], {"APMATRIX_GRANT_FD": "x1"}))
+    t.expect_error("grant-info: a bad APMATRIX_GRANT_FD", r, 1,
+                   "APMATRIX_GRANT_FD='x1': not a file descriptor number")
+    # a file that is no grant
+    r = t.run(["grant-info", "--grant-fd", "0"], env=genv([]))
+    t.expect_error("grant-info of a non-grant fd", r, 1,
+                   "--grant-fd 0: fd 0 is not an apmatrix grant (its fdinfo has no "
+                   "apm:/aqm:/adm: lines)")
+
+    # set with the grant it was started with (APMATRIX_GRANT_FD) and --grant-fd
+    fd = os.memfd_create(FAKE_VM, 0)
+    try:
+        s2 = os.path.join(t.tmp, "script-set")
+        s3 = os.path.join(t.tmp, "script-set-reset")
+        with open(s2, "w") as fh:
+            fh.write("set grant 05.0004 -> 0\n")
+        with open(s3, "w") as fh:
+            fh.write("set grant,reset 05.0004 -> 0\n")
+        r = t.run(["grant", "05-06.0004", "--", "sh", "-c",
+                   'APMATRIX_IOCTL_SCRIPT=%s "$0" set --vm-fd %d 05.0004 && '
+                   'g=$APMATRIX_GRANT_FD && unset APMATRIX_GRANT_FD && '
+                   'APMATRIX_IOCTL_SCRIPT=%s "$0" set --vm-fd %d --reset 05.0004 --grant-fd $g'
+                   % (s2, fd, s3, fd), t.opts.ctl],
+                  env=genv(["grant 05-06.0004 -> 0"]), pass_fds=(fd,))
+        t.expect("set passes the grant: from APMATRIX_GRANT_FD, and --grant-fd", r, 0, "", "")
+        r = t.run(["set", "--vm-fd", str(fd), "--grant-fd", "0", "05.0004"], env=genv([]),
+                  pass_fds=(fd,))
+        t.expect_error("set --grant-fd of a non-grant: exit 1", r, 1,
+                       "--grant-fd 0: fd 0 is not an apmatrix grant (its fdinfo has no "
+                       "apm:/aqm:/adm: lines)")
+    finally:
+        os.close(fd)
+
+    g_grant_direct(t, genv)
+
+
+def g_grant_direct(t, genv):
+    """The grant checks that need no shell in between."""
+    r = t.run(["grant", "40.0004", "--", "true"], env=genv(["grant 40.0004 -> ENODEV"]))
+    t.expect_error("grant: the kernel's ENODEV, exit 3", r, 3,
+                   "grant: APMATRIX_CREATE_GRANT: an ID is beyond the host's AP "
+                   "configuration, or a control domain is not one of the host's (ENODEV)")
+    # EPERM: named from what the VM holds and the grant
+    r = vm_run(t, ["set", "05-06.0004", "-c", "0b"],
+               ["set 0 05-06.0004/c=000b -> EPERM", "get -> 0 05.0004"])
+    t.expect("set: EPERM without a grant names what needs one, exit 3", r, 3, "",
+             P + "control domain 000b: not held by this VM: adding it needs a grant or "
+             "CAP_SYS_ADMIN (EPERM); 06.0004: not held by this VM: adding them needs a grant "
+             "or CAP_SYS_ADMIN (EPERM)\n")
+    # EIO after --reset: what the VM holds now, what was dropped; exit 7
+    r = vm_run(t, ["set", "--reset", "05-06.0004"],
+               ["set reset 05-06.0004 -> EIO", "get -> 0 06.0004"])
+    t.expect("set --reset: EIO names what was dropped, exit 7", r, 7, "",
+             P + "the reset of a queue did not complete (EIO): the VM now holds 06.0004; "
+             "05.0004: dropped with the adapter of a failed reset (EIO)\n")
+
+
 GROUPS = {
     "help": g_help,
     "usage": g_usage,
@@ -1262,6 +1425,7 @@ GROUPS = {
     "vm": g_vm,
     "pid": g_pid,
     "faults": g_faults,
+    "grant": g_grant,
 }
 
 

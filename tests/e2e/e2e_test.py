@@ -10,9 +10,19 @@ to it. After every test the simulator must report no violation (lock order,
 lock held across a reset wait, WARN, a queue reaching a guest with another
 guest's data) and no pinned driver module.
 
+A test leaves nothing behind, whichever way it ends (passes, fails, errs
+in setUp or tearDown, the run is stopped with SIGTERM or its runner dies):
+every process a Sim starts is in the Sim's own process group, dies with
+this process (PR_SET_PDEATHSIG) and is killed with the group by
+Sim.destroy(), which unittest cleanups, atexit and the SIGTERM handler call;
+destroy() also removes the Sim's temporary tree. TestCleanup checks that
+with cases that fail on purpose (class Deliberate*, which only run when
+APSIM_E2E_DELIBERATE is set).
+
 usage: e2e_test.py BUILDDIR SRCDIR [unittest args]
 """
 
+import atexit
 import ctypes
 import json
 import os
@@ -62,11 +72,54 @@ def mask(ids):
     return "0x%064x" % v
 
 
+LIVE = []   # Sims not destroyed yet
+_libc = ctypes.CDLL(None, use_errno=True)
+PR_SET_PDEATHSIG = 1
+
+
+def _child_setup(pgid):
+    """In the child before exec: join the Sim's process group (0: lead a
+    new one) and die with the test process, whatever ends it."""
+    def setup():
+        try:
+            os.setpgid(0, pgid)
+        except OSError:
+            os.setpgid(0, 0)    # the group's leader is gone: Sim.destroy() kills by pid too
+        _libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    return setup
+
+
+def destroy_all():
+    for s in list(LIVE):
+        s.destroy()
+
+
+def _on_sigterm(signum, frame):
+    # meson's timeout and a user's kill: unwind to the interpreter's exit,
+    # where atexit destroys every live Sim
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    raise KeyboardInterrupt("SIGTERM")
+
+
+atexit.register(destroy_all)
+
+
 class Sim:
     """One apsimd on one tree, and the environment of its clients."""
 
-    def __init__(self, host=HOST_E2E, polls=20):
+    def __init__(self, host=HOST_E2E, polls=20, apsimd_args=()):
         self.dir = tempfile.mkdtemp(prefix="apsim-e2e-")
+        self.procs = []
+        self.pgid = 0
+        self.log = None
+        LIVE.append(self)
+        try:
+            self._start(host, polls, apsimd_args)
+        except BaseException:
+            self.destroy()
+            raise
+
+    def _start(self, host, polls, apsimd_args):
         self.tree = os.path.join(self.dir, "sys")
         hj = os.path.join(self.dir, "host.json")
         with open(hj, "w") as fh:
@@ -82,23 +135,40 @@ class Sim:
         })
         self.env.pop("LD_PRELOAD", None)
         self.log = open(os.path.join(self.dir, "apsimd.log"), "w+")
-        self.proc = subprocess.Popen([os.path.join(BUILD, "sim/apsimd"), "--reset-interval", "1",
-                                      "--reset-polls", str(polls), self.tree],
-                                     env=self.env, stdout=subprocess.PIPE, stderr=self.log, text=True)
+        self.proc = self.spawn([os.path.join(BUILD, "sim/apsimd"), "--reset-interval", "1",
+                                "--reset-polls", str(polls)] + list(apsimd_args) + [self.tree],
+                               env=self.env, stdout=subprocess.PIPE, stderr=self.log, text=True)
+        self.pgid = self.proc.pid
         line = self.proc.stdout.readline()
         if line.strip() != "apsimd: ready":
             raise RuntimeError("apsimd did not start: %r" % line)
         self.cenv = dict(self.env, LD_PRELOAD=os.path.join(BUILD, "sim/libapsim-preload.so"))
         self.vmms = []
 
+    def spawn(self, argv, **kw):
+        """Popen in the Sim's process group; destroy() kills it."""
+        p = subprocess.Popen(argv, preexec_fn=_child_setup(self.pgid), **kw)
+        self.procs.append(p)
+        return p
+
+    def run(self, argv, timeout=60, **kw):
+        """subprocess.run, but through spawn()"""
+        p = self.spawn(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+        try:
+            out, err = p.communicate(timeout=timeout)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+            self.procs.remove(p)
+        return subprocess.CompletedProcess(argv, p.returncode, out, err)
+
     def ctl(self, *args):
-        r = subprocess.run([os.path.join(BUILD, "tools/apmatrix-ctl")] + list(args), env=self.cenv,
-                           capture_output=True, text=True, timeout=60)
+        r = self.run([os.path.join(BUILD, "tools/apmatrix-ctl")] + list(args), env=self.cenv)
         return r.returncode, r.stdout, r.stderr
 
     def sim(self, *args):
-        r = subprocess.run([os.path.join(BUILD, "sim/apsimctl")] + list(args), env=self.env,
-                           capture_output=True, text=True, timeout=60)
+        r = self.run([os.path.join(BUILD, "sim/apsimctl")] + list(args), env=self.env)
         if r.returncode:
             raise RuntimeError("apsimctl %s: %s" % (" ".join(args), r.stderr))
         return r.stdout
@@ -120,9 +190,9 @@ class Sim:
         e = dict(self.cenv)
         if env:
             e.update(env)
-        p = subprocess.Popen([os.path.join(BUILD, "examples/mini-vmm")] + list(args), env=e,
-                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             text=True, bufsize=1)
+        p = self.spawn([os.path.join(BUILD, "examples/mini-vmm")] + list(args), env=e,
+                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, bufsize=1)
         self.vmms.append(p)
         p.lines = []
         if expect:
@@ -162,6 +232,8 @@ class Sim:
             return fh.read()
 
     def close(self):
+        """Stop the VMMs, let apsimd finish the VMs' teardown, read its
+        counters and stop it. Whatever fails, destroy() still runs."""
         for p in self.vmms:
             if p.poll() is None:
                 p.kill()
@@ -171,15 +243,45 @@ class Sim:
             self.wait_vms(0)    # VM teardown (reset, release) runs after the last close
             stats = self.kv("stats")
             self.sim("quit")
+            self.proc.wait(timeout=10)
         finally:
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-            self.proc.stdout.close()
-            self.log.close()
+            self.log.flush()
+            with open(self.log.name) as fh:
+                self.logtext = fh.read()
+            self.destroy()
         return stats
+
+    def destroy(self):
+        """Kill every process of this Sim, reap it, close its pipes and
+        remove the tree. Idempotent; safe on a half-started Sim."""
+        if self not in LIVE:
+            return
+        for p in self.procs:
+            if p.poll() is None:
+                try:
+                    p.kill()
+                except ProcessLookupError:
+                    pass
+        if self.pgid:
+            try:
+                os.killpg(self.pgid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        for p in self.procs:
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                pass
+            for f in (p.stdin, p.stdout, p.stderr):
+                if f:
+                    try:
+                        f.close()
+                    except OSError:
+                        pass
+        if self.log:
+            self.log.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+        LIVE.remove(self)
 
 
 class Preload:
@@ -215,14 +317,12 @@ class E2E(unittest.TestCase):
 
     def setUp(self):
         self.s = Sim(self.host, self.polls)
+        # runs even when setUp or tearDown of a subclass fails
+        self.addCleanup(self.s.destroy)
 
     def tearDown(self):
-        try:
-            stats = self.s.close()
-            with open(os.path.join(self.s.dir, "apsimd.log")) as fh:
-                log = fh.read()
-        finally:
-            shutil.rmtree(self.s.dir, ignore_errors=True)
+        stats = self.s.close()
+        log = self.s.logtext
         self.assertEqual(stats.get("violations"), "0", log)
         self.assertEqual(stats.get("leaks"), "0", log)
         self.assertEqual(stats.get("module_refs"), "0", log)
@@ -330,8 +430,12 @@ class TestRules(E2E):
                            "host's default drivers) (EADDRNOTAVAIL)\n")
 
     def test_eopnotsupp_without_driver(self):
+        # rmmod ap_matrix_drv: its remove() takes every queue from the guests
         self.s.sim("unregister")
         try:
+            self.assertEqual(self.s.crycb(1)["apm"], mask([]))
+            self.assertEqual(self.s.queue("02.0000")["driver"], "none")
+            self.assertEqual(self.s.queue("02.0000")["data"], "0")     # reset on the way out
             self.assertRefused(["set", "--pid", self.pid, "03.0000"], 4,
                                "apmatrix-ctl: set: the host has no AP instructions or no apmatrix "
                                "AP driver is registered (EOPNOTSUPP)\n")
@@ -339,6 +443,10 @@ class TestRules(E2E):
                              (4, "KVM_S390_VM_CRYPTO_SET_AP_MATRIX: not available\n", ""))
         finally:
             self.s.sim("register")
+        # modprobe again: the queues set aside are the driver's again
+        self.assertEqual(self.s.queue("02.0000")["driver"], "apmatrix")
+        self.assertEqual(self.s.ctl("set", "--pid", self.pid, "02.0000")[0], 0)
+        self.before = self.s.crycb(1)   # the same masks, two more vCPU kick rounds
 
     def test_validate_only_changes_nothing(self):
         self.assertEqual(self.s.ctl("set", "--validate-only", "--pid", self.pid, "02-03.0000-0001")[0], 0)
@@ -427,7 +535,7 @@ class TestHost(E2E):
         self.s.sim("remove-adapter", "02")
         c = self.s.crycb(1)
         self.assertEqual((c["apm"], c["aqm"]), (mask([3]), mask([0])))
-        self.assertIn("AP matrix: adapters/domains left the host configuration", self.s.sim("events", "1"))
+        self.assertIn("AP matrix: IDs left the host configuration", self.s.sim("events", "1"))
         self.assertFalse(os.path.exists(os.path.join(self.s.tree, "devices/ap/card02")))
         rc, out, _ = self.s.ctl("list")
         self.assertNotIn("02.0000", out)
@@ -438,6 +546,22 @@ class TestHost(E2E):
         self.s.sim("remove-domain", "0001")
         self.assertEqual(self.s.crycb(1)["aqm"], mask([0]))
         self.assertEqual(self.s.read("bus/ap/ap_usage_domain_mask").strip(), mask([0, 2, 3, 0x1a]))
+
+    def test_control_domain_leaves_the_configuration(self):
+        v = self.s.vmm("-c", "0010,0001", "02.0000")
+        self.assertEqual(self.s.crycb(1)["adm"], mask([1, 0x10]))
+        self.s.sim("remove-control-domain", "0010")
+        self.s.sim("flush")         # the worker rewrites the CRYCB
+        c = self.s.crycb(1)
+        self.assertEqual((c["apm"], c["aqm"], c["adm"]), (mask([2]), mask([0]), mask([1])))
+        self.assertEqual(self.s.read("bus/ap/ap_control_domain_mask").strip(), mask([0, 1, 2, 3, 0x1a]))
+        # it is not the host's any more: ENODEV (how the CLI explains it is
+        # libapmatrix's business: only the errno is checked here)
+        rc, out, err = self.s.ctl("set", "--pid", str(v.pid), "02.0000", "-c", "0010")
+        self.assertEqual(rc, 3, err)
+        self.assertTrue(err.startswith("apmatrix-ctl: control domain 0010: ") and
+                        err.endswith("(ENODEV)\n"), err)
+        self.assertEqual(self.s.crycb(1)["adm"], mask([1]))
 
     def test_queue_unbind_unplugs_the_adapter(self):
         v = self.s.vmm("02-03.0000")
@@ -475,19 +599,33 @@ class TestResets(E2E):
     polls = 10
 
     def test_reset_that_never_finishes_makes_the_queue_busy(self):
+        self.s.sim("worker-polls", "30")
         v = self.s.vmm("02.0000-0001")
         self.s.sim("reset-mode", "02.0001", "never")
+        # the SET waits its short bound, then leaves the reset to the worker
         self.assertEqual(self.s.cmd(v, "set 02.0000", "mini-vmm: set"), "mini-vmm: set ok 02.0000")
         self.assertEqual(self.s.queue("02.0001")["resetting"], "1")
+        busy = "mini-vmm: start refused: 02.0001: still being reset after leaving another VM, " \
+               "or its reset failed (EBUSY)\n"
         v2 = self.s.vmm("02.0001", expect=None)
         self.assertEqual(v2.wait(timeout=30), 3)
-        self.assertEqual(v2.stderr.read(), "mini-vmm: start refused: 02.0001: still being reset after "
-                                           "leaving another VM, or its reset failed (EBUSY)\n")
-        self.assertIn("AP queue 02.0001: reset did not finish", self.s.sim("events", "1"))
-        # unbinding the queue from apmatrix forgets the failure (driver remove())
+        self.assertEqual(v2.stderr.read(), busy)
+        # the worker gives up: the queue is failed, still EBUSY, and says so
+        for _ in range(500):
+            if self.s.sim("attr", "02.0001", "apmatrix_state") == "reset failed\n":
+                break
+            time.sleep(0.01)
+        self.assertEqual(self.s.sim("attr", "02.0001", "apmatrix_state"), "reset failed\n")
+        self.assertIn("reset of AP queue 02.0001 did not complete", self.s.sim("dmesg"))
+        v2 = self.s.vmm("02.0001", expect=None)
+        self.assertEqual(v2.wait(timeout=30), 3)
+        self.assertEqual(v2.stderr.read(), busy)
+        # unbinding does not forget it; bound again, probe() resets it again
         self.s.sim("reset-mode", "02.0001", "normal")
         self.s.sim("unbind", "02.0001")
         self.s.sim("bind", "02.0001", "apmatrix")
+        self.s.sim("flush")
+        self.assertEqual(self.s.sim("attr", "02.0001", "apmatrix_state"), "free\n")
         v3 = self.s.vmm("02.0001")
         self.assertEqual(v3.lines[0].strip(), "mini-vmm: start ok 02.0001")
 
@@ -521,7 +659,27 @@ class TestResets(E2E):
         self.s.vmm("04.0000-0001")
 
 
-class TestRawIoctl(E2E):
+class RawIoctl:
+    """KVM_{HAS,SET,GET}_DEVICE_ATTR issued on self.vm through self.p (a Preload)"""
+
+    def attr(self, req, payload):
+        buf = ctypes.create_string_buffer(bytes(payload or b""), 136)
+        a = ctypes.create_string_buffer(struct.pack(
+            "=IIQQ", 0, GROUP_CRYPTO, ATTR_SET_AP_MATRIX,
+            ctypes.addressof(buf) if payload is not None else 1), 24)
+        return self.p.ioctl(self.vm, req, a), buf.raw
+
+    @staticmethod
+    def matrix(apm=(), aqm=(), adm=(), flags=0, grant_fd=0, reserved=(0,) * 8):
+        """struct kvm_s390_ap_matrix: masks, flags at 96, grant_fd at 100, reserved[8] at 104"""
+        def words(ids):
+            v = int(mask(ids), 16)
+            return [(v >> (64 * (3 - i))) & (2**64 - 1) for i in range(4)]
+        return struct.pack("=4Q4Q4QIi8I", *words(apm), *words(aqm), *words(adm), flags,
+                           grant_fd, *reserved)
+
+
+class TestRawIoctl(RawIoctl, E2E):
     """The ioctl itself, as a VMM issues it: payload rules the CLI cannot produce."""
 
     def setUp(self):
@@ -533,21 +691,6 @@ class TestRawIoctl(E2E):
         os.close(self.vm)
         super().tearDown()
 
-    def attr(self, req, payload):
-        buf = ctypes.create_string_buffer(bytes(payload or b""), 136)
-        a = ctypes.create_string_buffer(struct.pack(
-            "=IIQQ", 0, GROUP_CRYPTO, ATTR_SET_AP_MATRIX,
-            ctypes.addressof(buf) if payload is not None else 1), 24)
-        return self.p.ioctl(self.vm, req, a), buf.raw
-
-    @staticmethod
-    def matrix(apm=(), aqm=(), adm=(), flags=0, reserved=0):
-        def words(ids):
-            v = int(mask(ids), 16)
-            return [(v >> (64 * (3 - i))) & (2**64 - 1) for i in range(4)]
-        return struct.pack("=4Q4Q4QI9I", *words(apm), *words(aqm), *words(adm), flags,
-                           reserved, *([0] * 8))
-
     def test_has_set_get(self):
         import errno
         self.assertEqual(self.attr(KVM_HAS_DEVICE_ATTR, self.matrix())[0], 0)
@@ -556,8 +699,12 @@ class TestRawIoctl(E2E):
         self.assertEqual((rc, after), (0, p))      # never written back
         rc, got = self.attr(KVM_GET_DEVICE_ATTR, b"\xff" * 136)
         self.assertEqual((rc, got), (0, self.matrix([2], [0, 1], [0x10])))
-        self.assertEqual(self.attr(KVM_SET_DEVICE_ATTR, self.matrix(flags=4))[0], errno.EINVAL)
-        self.assertEqual(self.attr(KVM_SET_DEVICE_ATTR, self.matrix(reserved=1))[0], errno.EINVAL)
+        self.assertEqual(self.attr(KVM_SET_DEVICE_ATTR, self.matrix(flags=8))[0], errno.EINVAL)
+        self.assertEqual(self.attr(KVM_SET_DEVICE_ATTR, self.matrix(flags=1 << 31))[0], errno.EINVAL)
+        self.assertEqual(self.attr(KVM_SET_DEVICE_ATTR, self.matrix(reserved=(1,) + (0,) * 7))[0],
+                         errno.EINVAL)
+        self.assertEqual(self.attr(KVM_SET_DEVICE_ATTR, self.matrix(reserved=(0,) * 7 + (1,)))[0],
+                         errno.EINVAL)
         self.assertEqual(self.attr(KVM_SET_DEVICE_ATTR, None)[0], errno.EFAULT)
         self.assertEqual(self.attr(KVM_SET_DEVICE_ATTR, self.matrix([2], [0x55]))[0], errno.ENODEV)
         self.assertEqual(self.attr(KVM_GET_DEVICE_ATTR, b"")[1], self.matrix([2], [0, 1], [0x10]))
@@ -565,6 +712,22 @@ class TestRawIoctl(E2E):
         self.assertEqual(self.attr(KVM_HAS_DEVICE_ATTR, self.matrix())[0], errno.ENXIO)
         self.assertEqual(self.attr(KVM_SET_DEVICE_ATTR, self.matrix())[0], errno.EOPNOTSUPP)
         self.s.sim("register")
+
+    def test_eexist_with_a_vfio_ap_mdev_and_back(self):
+        """EEXIST while vfio_ap owns the VM's AP configuration; vfio_ap in
+        turn refuses a VM that holds an AP matrix"""
+        import errno
+        vm = self.s.vm_ids()[0]
+        self.s.sim("vfio-ap-attach", str(vm))
+        self.assertEqual(self.attr(KVM_SET_DEVICE_ATTR, self.matrix([2], [0]))[0], errno.EEXIST)
+        self.assertEqual(self.attr(KVM_SET_DEVICE_ATTR, self.matrix([2], [0], flags=1))[0],
+                         errno.EEXIST)
+        self.assertEqual(self.s.queue("02.0000")["data"], "0")
+        self.s.sim("vfio-ap-detach", str(vm))
+        self.assertEqual(self.attr(KVM_SET_DEVICE_ATTR, self.matrix([2], [0]))[0], 0)
+        with self.assertRaises(RuntimeError) as cm:
+            self.s.sim("vfio-ap-attach", str(vm))
+        self.assertIn("File exists", str(cm.exception))
 
     def test_enomem_rolls_back(self):
         import errno
@@ -578,9 +741,397 @@ class TestRawIoctl(E2E):
         self.s.vmm("03.0000-0001")
 
 
+HOST_EDGES = {
+    "description": "the CRYCB format 0/1 edges: adapters 02, 3f, 40 x domains 0000, 000f, 0010, "
+                   "all taken for guests (bound to apmatrix)",
+    "ap_domain": 0,
+    "ap_max_adapter_id": 255,
+    "ap_max_domain_id": 84,
+    "usage_domains": "00,0f,10",
+    "control_domains": "00,0f,10",
+    "apmask_clear": "02,3f,40",
+    "cards": [{"ids": "02,3f,40", "type": "CEX8C"}],
+    "taken_driver": "apmatrix",
+}
+
+
+class TestEdges(RawIoctl, E2E):
+    """What KUnit checks, now end to end through the VM ioctl: the CRYCB
+    format limits at their edges, and the rule order when one request
+    breaks two rules that depend on other VMs."""
+    host = HOST_EDGES
+
+    def setUp(self):
+        super().setUp()
+        self.p = Preload(self.s)
+        self.vms = []
+
+    def tearDown(self):
+        for vm in self.vms:
+            os.close(vm)
+        super().tearDown()
+        os.environ.pop("APMATRIX_SIM_CRYCB_FORMAT", None)
+
+    def new_vm(self, fmt=2):
+        os.environ["APMATRIX_SIM_CRYCB_FORMAT"] = str(fmt)
+        self.vm = self.p.create_vm()
+        self.vms.append(self.vm)
+        return self.s.vm_ids()[0]     # apsimd lists the newest VM first
+
+    def set(self, *a, **kw):
+        return self.attr(KVM_SET_DEVICE_ATTR, self.matrix(*a, **kw))[0]
+
+    def test_crycb_format0_and_1_edges(self):
+        import errno
+        for fmt in (0, 1):
+            with self.subTest(format=fmt):
+                vm = self.new_vm(fmt)
+                # the last adapter, usage domain and control domain the format holds
+                self.assertEqual(self.set([0x3f], [0x0f], [0x0f]), 0)
+                c = self.s.crycb(vm)
+                self.assertEqual((c["apm"], c["aqm"], c["adm"]),
+                                 (mask([0x3f]), mask([0x0f]), mask([0x0f])))
+                # one beyond each: ENODEV, and nothing changes
+                self.assertEqual(self.set([0x40], [0x00]), errno.ENODEV)
+                self.assertEqual(self.set([0x02], [0x10]), errno.ENODEV)
+                self.assertEqual(self.set([0x02], [0x00], [0x10]), errno.ENODEV)
+                self.assertEqual(self.set([0x3f, 0x40], [0x0f]), errno.ENODEV)
+                self.assertEqual(self.set([0x02], [0x00], flags=1), 0)     # VALIDATE_ONLY
+                self.assertEqual(self.set([0x02], [0x10], flags=1), errno.ENODEV)
+                self.assertEqual(self.s.crycb(vm), c)
+                self.assertIn("adapter 40 out of range (ENODEV)", self.s.sim("events", str(vm)))
+                self.assertEqual(self.set(), 0)     # release 3f.000f for the next VM
+
+    def test_format2_holds_what_0_and_1_refuse(self):
+        vm = self.new_vm(2)
+        self.assertEqual(self.set([0x40], [0x10], [0x10]), 0)
+        c = self.s.crycb(vm)
+        self.assertEqual((c["apm"], c["aqm"], c["adm"]), (mask([0x40]), mask([0x10]), mask([0x10])))
+
+    def test_eaddrinuse_wins_over_ebusy_in_one_request(self):
+        """In one raw request an APQN held by another VM and one still
+        resetting: EADDRINUSE, whichever comes first in the walk."""
+        import errno
+        holder = self.new_vm()
+        self.assertEqual(self.set([0x3f], [0x00, 0x0f]), 0)          # holds 3f.0000, 3f.000f
+        leaver = self.new_vm()
+        self.assertEqual(self.set([0x02, 0x40], [0x00, 0x0f]), 0)
+        self.s.sim("reset-timing", "1", "100000")
+        for q in ("02.000f", "40.0000"):
+            self.s.sim("reset-mode", q, "never")
+        # leaver gives up 02.000f and 40.0000; their resets do not finish: the
+        # SET waits for them, so issue it from a thread
+        import threading
+        t = threading.Thread(target=self.attr, args=(KVM_SET_DEVICE_ATTR,
+                                                     self.matrix([0x02], [0x00])))
+        t.start()
+        try:
+            for _ in range(1000):
+                if all(self.s.queue(q)["resetting"] == "1" for q in ("02.000f", "40.0000")):
+                    break
+                time.sleep(0.01)
+            asker = self.new_vm()
+            # the resetting 02.000f comes before the held 3f.000f in the walk
+            self.assertEqual(self.set([0x02, 0x3f], [0x0f]), errno.EADDRINUSE)
+            # the held 3f.0000 comes before the resetting 40.0000
+            self.assertEqual(self.set([0x3f, 0x40], [0x00]), errno.EADDRINUSE)
+            self.assertEqual(self.set([0x3f, 0x40], [0x00], flags=1), errno.EADDRINUSE)
+            # each alone
+            self.assertEqual(self.set([0x02], [0x0f]), errno.EBUSY)
+            self.assertEqual(self.set([0x3f], [0x0f]), errno.EADDRINUSE)
+            self.assertEqual(self.s.crycb(asker)["apm"], mask([]))
+            self.assertIn("3f.000f held by another VM (EADDRINUSE)", self.s.sim("events", str(asker)))
+        finally:
+            for q in ("02.000f", "40.0000"):
+                self.s.sim("reset-mode", q, "normal")
+            t.join(timeout=30)
+        self.assertFalse(t.is_alive())
+        self.assertEqual(self.s.crycb(leaver)["apm"], mask([2]))
+        self.assertEqual(self.s.crycb(holder)["apm"], mask([0x3f]))
+
+
+@unittest.skipUnless(os.geteuid() == 0, "needs root: CAP_SYS_ADMIN, setpriv to nobody")
+class TestGrants(E2E):
+    """The authority rules of 2026-12-01 with a client that knows only the
+    contract (contract_client.py), run with the preload library as root, as
+    nobody (setpriv) and in a user namespace (unshare -r): capable() is
+    decided from its real credentials, grants are real fds."""
+
+    NOBODY = ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+
+    def setUp(self):
+        super().setUp()
+        # an unprivileged client must reach the tree and the socket
+        os.chmod(self.s.dir, 0o755)
+
+    def client(self, *args, as_user=(), env=None, hold=False):
+        e = dict(self.s.cenv, **(env or {}))
+        argv = list(as_user) + [sys.executable, os.path.join(SRC, "tests/e2e/contract_client.py")]
+        argv += list(args)
+        if hold:
+            p = self.s.spawn(argv, env=dict(e, APSIM_CLIENT_HOLD="1"), stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            p.out = json.loads(p.stdout.readline())
+            return p
+        r = self.s.run(argv, env=e)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        return json.loads(r.stdout)
+
+    def test_root_needs_no_grant(self):
+        out = self.client("vmm", "set:02.0000-0001/10", "set:-")
+        self.assertEqual(out["uid"], 0)
+        self.assertEqual(out["results"], [0, 0])
+
+    def test_nobody_without_grant(self):
+        import errno
+        v = self.s.vmm("03.0000")       # another VM holds 03.0000
+        out = self.client("vmm", "set:02.0000", "set:03.0000", "set:-/10", "set:-",
+                          as_user=self.NOBODY)
+        self.assertEqual(out["uid"], 65534)
+        # EPERM, also where another VM holds the queue: nothing learnt about it
+        self.assertEqual(out["results"], [errno.EPERM, errno.EPERM, errno.EPERM, 0])
+        self.assertEqual(self.client("grant", "02.0000", as_user=self.NOBODY),
+                         {"grant": errno.EACCES})    # /dev/apmatrix is root's, 0600
+        self.assertEqual(self.s.queue("02.0000")["data"], "0")
+
+    def test_capabilities_of_another_user_namespace_do_not_count(self):
+        import errno
+        if subprocess.run(["unshare", "-r", "true"], capture_output=True).returncode:
+            self.skipTest("no user namespaces here (unshare -r fails)")
+        out = self.client("vmm", "set:02.0000", "set:-", as_user=["unshare", "-r"])
+        self.assertEqual(out["results"], [errno.EPERM, 0])
+
+    def test_grant_handed_to_an_unprivileged_vmm_over_exec(self):
+        import errno
+        out = self.client("grant", "02.0000-0001/10", "--", *self.NOBODY, sys.executable,
+                          os.path.join(SRC, "tests/e2e/contract_client.py"), "vmm",
+                          "set:02.0000-0001/10:g",      # what the grant covers
+                          "state:02.0001",
+                          "set:02-03.0000-0001/10:g",   # 03 is not covered
+                          "set:02.0000-0002/10:g",      # nor domain 0002
+                          "set:02.0000-0001/10,1a:g",   # nor control domain 001a
+                          "set:02.0001:",               # shrink: no grant needed
+                          "set:02.0001/10:",            # re-adding 10: needs the grant
+                          "set:02.0000-0001/10:g",      # back
+                          "set:02.0000-0001/10:r",      # RESET of what it holds: no grant
+                          "set:02.0000:b",              # GRANT, grant_fd not open
+                          "set:02.0000:n",              # GRANT, an open fd that is no grant
+                          "set:02.0000:z",              # grant_fd without GRANT
+                          "set:-")
+        self.assertEqual(out["uid"], 65534)
+        self.assertEqual(out["results"], [0, errno.EPERM, errno.EPERM, errno.EPERM, 0,
+                                          errno.EPERM, 0, 0, errno.EBADF, errno.EINVAL,
+                                          errno.EINVAL, 0])
+        self.assertEqual(out["state"]["02.0001"], "in use %d\n" % out["pid"])
+        self.assertEqual(out["link"], "anon_inode:[apmatrix-grant]")
+        lines = out["fdinfo"].splitlines()
+        self.assertEqual(lines[-3:], ["apm:\t" + mask([2]), "aqm:\t" + mask([0, 1]),
+                                      "adm:\t" + mask([0x10])])
+        self.assertTrue(lines[0].startswith("pos:") and lines[1].startswith("flags:"), lines)
+        self.assertEqual(self.s.queue("02.0001")["resets"], "2")   # the RESET, then the exit
+
+    def test_another_process_reads_a_grants_fdinfo(self):
+        """as a root tool looks at what a VMM's grant allows"""
+        p = self.s.spawn([sys.executable, os.path.join(SRC, "tests/e2e/contract_client.py"),
+                          "grant", "03.0001-0002/10", "--", sys.executable,
+                          os.path.join(SRC, "tests/e2e/contract_client.py"), "vmm"],
+                         env=dict(self.s.cenv, APSIM_CLIENT_HOLD="1"), stdin=subprocess.PIPE,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        out = json.loads(p.stdout.readline())
+        r = self.s.run(["cat", "/proc/%d/fdinfo/%d" % (out["pid"], out["grant_fd"])],
+                       env=self.s.cenv)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.splitlines()[-3:], ["apm:\t" + mask([3]), "aqm:\t" + mask([1, 2]),
+                                                      "adm:\t" + mask([0x10])])
+        r = self.s.run(["readlink", "/proc/%d/fd/%d" % (out["pid"], out["grant_fd"])],
+                       env=self.s.cenv)
+        self.assertEqual(r.stdout, "anon_inode:[apmatrix-grant]\n")
+        p.stdin.close()
+        p.wait(timeout=30)
+
+    def test_grant_as_root(self):
+        import errno
+        out = self.client("grant", "02.0000/10")
+        self.assertEqual((out["grant"], out["cloexec"], out["link"]),
+                         (0, True, "anon_inode:[apmatrix-grant]"))
+        self.assertIn("aqm:\t" + mask([0]), out["fdinfo"])
+        for spec, flags, want in (("-", 0, errno.EINVAL),          # empty
+                                  ("02.0000", 1, errno.EINVAL),     # flags
+                                  ("02.0055", 0, errno.ENODEV),     # beyond the host
+                                  ("02.0000/11", 0, errno.ENODEV)): # control domain not the host's
+            self.assertEqual(self.client("grant", spec, "flags=%d" % flags), {"grant": want}, spec)
+
+    def test_the_administrator_opens_dev_apmatrix_to_nobody(self):
+        os.chmod(os.path.join(self.s.tree, "dev/apmatrix"), 0o666)
+        out = self.client("grant", "02.0002", as_user=self.NOBODY)
+        self.assertEqual(out["grant"], 0)
+
+    def test_grant_released_with_its_last_fd(self):
+        # the client exits: every copy is closed and apsimd drops the file
+        self.client("grant", "02.0000")
+        for _ in range(300):
+            if self.s.kv("stats")["kernel_files"] == "0":
+                break
+            time.sleep(0.01)
+        self.assertEqual(self.s.kv("stats")["kernel_files"], "0")
+
+    def test_a_vmm_killed_while_waiting_for_a_lock(self):
+        """A SET waits (killably) for ap_perms_mutex; its VMM is killed: the
+        SET ends at once (EINTR), the VM goes, nothing was claimed."""
+        p = self.client("vmm", "set:02.0000", hold=True)      # holds 02.0000
+        self.s.sim("hold-perms", "3000")
+        v = self.s.spawn([sys.executable, os.path.join(SRC, "tests/e2e/contract_client.py"),
+                          "vmm", "set:03.0000-0001/10"], env=self.s.cenv,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        self.s.wait_vms(2)
+        time.sleep(0.3)                  # its SET is waiting for the lock now
+        t0 = time.monotonic()
+        v.kill()
+        v.wait()
+        self.s.wait_vms(1)
+        self.assertLess(time.monotonic() - t0, 2.0, "the SET did not give up its wait")
+        self.assertEqual(self.s.queue("03.0000")["data"], "0")
+        p.stdin.close()
+        p.wait(timeout=30)
+
+    def test_apmatrix_state(self):
+        self.s.sim("reset-timing", "1", "3")
+        p = self.client("vmm", "set:02.0000-0001", "state:02.0000", "state:05.0000",
+                        hold=True)
+        self.assertEqual(p.out["state"], {"02.0000": "in use %d\n" % p.out["pid"],
+                                          "05.0000": "errno 2"})   # the host's: no attribute
+        self.s.sim("reset-mode", "02.0001", "never")
+        p.stdin.close()
+        p.wait(timeout=30)
+        self.s.wait_vms(0)
+        out = self.client("vmm", "state:02.0000", "state:02.0001")
+        self.assertEqual(out["state"]["02.0000"], "free\n")
+        self.assertIn(out["state"]["02.0001"], ("resetting\n", "reset failed\n"))
+        rc, text, err = self.s.ctl("list")
+        self.assertEqual(rc, 0, err)
+
+
+DELIBERATE = os.environ.get("APSIM_E2E_DELIBERATE") == "1"
+
+
+@unittest.skipUnless(DELIBERATE, "fails on purpose; run by TestCleanup")
+class DeliberateFail(E2E):
+    """Cases that fail in every place a case can fail, each with a
+    simulator and VMMs running. TestCleanup runs them in a child and checks
+    that nothing of theirs is left."""
+
+    def test_body_fails_with_vmms_running(self):
+        self.s.vmm("02.0000")
+        self.s.vmm("03.0000-0001")
+        self.fail("deliberate failure in a test body")
+
+    def test_body_raises(self):
+        self.s.vmm("04.0000")
+        raise RuntimeError("deliberate error in a test body")
+
+
+@unittest.skipUnless(DELIBERATE, "fails on purpose; run by TestCleanup")
+class DeliberateSetUp(E2E):
+    def setUp(self):
+        super().setUp()
+        self.s.vmm("02.0001")
+        raise RuntimeError("deliberate error in setUp, after the simulator started")
+
+    def test_never_runs(self):
+        pass
+
+
+@unittest.skipUnless(DELIBERATE, "fails on purpose; run by TestCleanup")
+class DeliberateTearDown(E2E):
+    def tearDown(self):
+        self.fail("deliberate failure in tearDown, before the simulator is stopped")
+
+    def test_passes(self):
+        self.s.vmm("02.0002")
+
+
+@unittest.skipUnless(DELIBERATE, "fails on purpose; run by TestCleanup")
+class DeliberateStart(unittest.TestCase):
+    def test_simulator_does_not_start(self):
+        Sim(apsimd_args=["--no-such-option"])
+
+
+@unittest.skipUnless(DELIBERATE, "fails on purpose; run by TestCleanup")
+class DeliberateSigterm(E2E):
+    def test_killed_by_sigterm(self):
+        """as meson's timeout ends a run"""
+        self.s.vmm("02.0003")
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(30)
+
+
+class TestCleanup(unittest.TestCase):
+    """Failing cases leave no process and no temporary tree behind."""
+
+    def run_deliberate(self, classes):
+        tmp = tempfile.mkdtemp(prefix="apsim-cleanup-")
+        try:
+            env = dict(os.environ, APSIM_E2E_DELIBERATE="1", TMPDIR=tmp)
+            r = subprocess.run([sys.executable, os.path.abspath(__file__), BUILD, SRC] + classes,
+                               env=env, capture_output=True, text=True, timeout=120)
+            left = []
+            for _ in range(200):        # PR_SET_PDEATHSIG is delivered asynchronously
+                left = self.processes_of(tmp)
+                if not left:
+                    break
+                time.sleep(0.01)
+            for pid, _ in left:         # do not leave them to the next test either
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+            return r, os.listdir(tmp), left
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    @staticmethod
+    def processes_of(tmp):
+        """processes whose command line or environment names tmp"""
+        found = []
+        key = tmp.encode()
+        for pid in os.listdir("/proc"):
+            if not pid.isdigit() or int(pid) == os.getpid():
+                continue
+            try:
+                with open("/proc/%s/cmdline" % pid, "rb") as fh:
+                    cmd = fh.read()
+                with open("/proc/%s/environ" % pid, "rb") as fh:
+                    envb = fh.read()
+            except OSError:
+                continue
+            if key in cmd or key in envb:
+                found.append((int(pid), cmd.replace(b"\0", b" ").decode(errors="replace")))
+        return found
+
+    def test_failing_cases_leave_nothing(self):
+        r, files, procs = self.run_deliberate(["DeliberateFail", "DeliberateSetUp",
+                                               "DeliberateTearDown", "DeliberateStart"])
+        # each case really failed where it was meant to
+        self.assertNotEqual(r.returncode, 0, r.stderr)
+        for name in ("test_body_fails_with_vmms_running", "test_body_raises", "test_never_runs",
+                     "test_passes", "test_simulator_does_not_start"):
+            self.assertRegex(r.stderr, r"(FAIL|ERROR): %s " % name, r.stderr)
+        self.assertIn("FAILED (failures=2, errors=3)", r.stderr)
+        self.assertEqual(procs, [], r.stderr)
+        self.assertEqual(files, [], r.stderr)
+
+    def test_sigterm_leaves_nothing(self):
+        r, files, procs = self.run_deliberate(["DeliberateSigterm"])
+        self.assertNotEqual(r.returncode, 0, r.stderr)
+        self.assertIn("KeyboardInterrupt: SIGTERM", r.stderr)
+        self.assertEqual(procs, [], r.stderr)
+        self.assertEqual(files, [], r.stderr)
+
+
 def main():
     global BUILD, SRC
     BUILD, SRC = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    signal.signal(signal.SIGTERM, _on_sigterm)
     unittest.main(argv=[sys.argv[0]] + sys.argv[3:], verbosity=2)
 
 

@@ -147,7 +147,7 @@ static ssize_t as_vm(char *buf, size_t len, ssize_t n)
 
 /*
  * APMATRIX_MOCK_REPLACE_FD=N: right after /proc/<own pid>/fd/N was looked
- * at (once), put /dev/null at fd N: the race of a VMM that closes its VM
+ * at (once), put another file at fd N (a memfd named apmatrix-not-a-vm): the race of a VMM that closes its VM
  * fd and opens another file there between a look and pidfd_getfd().
  */
 static void maybe_replace(const char *path)
@@ -163,7 +163,8 @@ static void maybe_replace(const char *path)
 	if (strcmp(path, want))
 		return;
 	done = true;
-	nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	/* a memfd, not /dev/null: qemu-user would show its sysroot's path */
+	nul = memfd_create("apmatrix-not-a-vm", MFD_CLOEXEC);
 	if (nul < 0 || dup2(nul, atoi(spec)) < 0)
 		abort();
 	close(nul);

@@ -392,7 +392,7 @@ START_TEST(open_pid_fd_replaced)
 	unsetenv("APMATRIX_MOCK_REPLACE_FD");
 	ck_assert_ptr_null(vm);
 	snprintf(expect, sizeof(expect),
-		 "process %d's fd %d is no KVM VM any more: it is /dev/null now",
+		 "process %d's fd %d is no KVM VM any more: it is /memfd:apmatrix-not-a-vm (deleted) now",
 		 (int)getpid(), fd);
 	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), expect);
 	close(fd);
@@ -724,6 +724,61 @@ START_TEST(explain_mixed)
 }
 END_TEST
 
+/* the same refusal as a structured result, walked by the caller */
+START_TEST(explain_all_findings)
+{
+	struct apmatrix_matrix *m = mat("05-07.0004-0005"), *big = mat("05.0055");
+	struct apmatrix_explanation *x = NULL;
+	const struct apmatrix_apqns *s;
+	const struct apmatrix_matrix *ids;
+	const char *reason;
+	int err;
+
+	populate();
+	open_vm("set validate 05.0004-0005 -> EBUSY\n"
+		"set validate 05.0004 -> EBUSY\n"
+		"set validate 05.0005 -> 0\n"
+		"set validate 06.0004-0005 -> EADDRINUSE\n"
+		"set validate 06.0004 -> EADDRINUSE\n"
+		"set validate 06.0005 -> EADDRINUSE\n"
+		"set validate 07.0004-0005 -> 0\n");
+	ck_assert_int_eq(apmatrix_vm_explain_all(vm, m, -EADDRINUSE, &x), 0);
+	ck_assert_uint_eq(apmatrix_explanation_count(x), 2);
+	ck_assert_int_eq(apmatrix_explanation_get(x, 0, &err, &reason, &s, &ids), 0);
+	ck_assert_int_eq(err, EADDRINUSE);
+	ck_assert_str_eq(reason, "held by another VM");
+	ck_assert_str_eq(fmt_apqns(s), "06.0004,06.0005");
+	ck_assert_ptr_null(ids);
+	ck_assert_int_eq(apmatrix_explanation_get(x, 1, &err, &reason, &s, NULL), 0);
+	ck_assert_int_eq(err, EBUSY);
+	ck_assert_str_eq(fmt_apqns(s), "05.0004");
+	ck_assert_int_eq(apmatrix_explanation_get(x, 2, &err, NULL, NULL, NULL), -ENOENT);
+	/* and the message as apmatrix_vm_explain() sets it */
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "06.0004,06.0005: held by another VM (EADDRINUSE); "
+			 "05.0004: still being reset after leaving another VM, or its reset failed (EBUSY)");
+	apmatrix_explanation_free(x);
+	/* IDs: ENODEV names a part */
+	tree_bus_attr(&t, "ap_max_domain_id", "84\n");
+	ck_assert_int_eq(apmatrix_vm_explain_all(vm, big, -ENODEV, &x), 0);
+	ck_assert_uint_eq(apmatrix_explanation_count(x), 1);
+	ck_assert_int_eq(apmatrix_explanation_get(x, 0, &err, &reason, &s, &ids), 0);
+	ck_assert_int_eq(err, ENODEV);
+	ck_assert_ptr_null(s);
+	ck_assert(apmatrix_matrix_test(ids, APMATRIX_DOMAINS, 0x55));
+	ck_assert_uint_eq(apmatrix_matrix_count(ids, APMATRIX_DOMAINS), 1);
+	apmatrix_explanation_free(x);
+	/* a rule that names nothing is one finding with its meaning */
+	ck_assert_int_eq(apmatrix_vm_explain_all(vm, m, -EOPNOTSUPP, &x), 0);
+	ck_assert_int_eq(apmatrix_explanation_get(x, 0, &err, &reason, &s, &ids), 0);
+	ck_assert_int_eq(err, EOPNOTSUPP);
+	ck_assert_str_eq(reason, apmatrix_rule_meaning(EOPNOTSUPP));
+	apmatrix_explanation_free(x);
+	apmatrix_matrix_free(m);
+	apmatrix_matrix_free(big);
+}
+END_TEST
+
 /* one domain: the row probe is the APQN probe */
 START_TEST(explain_busy_one_domain)
 {
@@ -771,6 +826,76 @@ START_TEST(explain_probe_fails)
 }
 END_TEST
 
+/* the library's vocabulary: every rule of the contract has a name and meaning */
+START_TEST(rule_vocabulary)
+{
+	static const int rules[] = { EINVAL, EBADF, EOPNOTSUPP, EEXIST, ENODEV, EPERM,
+				     EADDRNOTAVAIL, EADDRINUSE, EBUSY, EINTR, EIO };
+	unsigned int i;
+
+	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++) {
+		ck_assert_ptr_nonnull(apmatrix_rule_name(rules[i]));
+		ck_assert_ptr_nonnull(apmatrix_rule_meaning(-rules[i]));
+	}
+	ck_assert_str_eq(apmatrix_rule_name(-EADDRINUSE), "EADDRINUSE");
+	ck_assert_str_eq(apmatrix_rule_meaning(EADDRINUSE), "an APQN is held by another VM");
+	ck_assert_ptr_null(apmatrix_rule_meaning(ENOMEM));
+	ck_assert_ptr_null(apmatrix_rule_name(4000));
+}
+END_TEST
+
+/* last_error is about the last call: set on failure, cleared by the next call */
+START_TEST(last_error_per_call)
+{
+	struct apmatrix_matrix *m = apmatrix_matrix_new();
+
+	open_vm("has -> 0\n");
+	ck_assert_int_eq(apmatrix_matrix_parse_apqns(ctx, m, "zz", NULL), -EINVAL);
+	ck_assert_str_ne(apmatrix_ctx_last_error(ctx), "");
+	ck_assert_int_eq(apmatrix_matrix_parse_apqns(ctx, m, "05.0004", NULL), 0);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), "");
+	ck_assert_int_eq(apmatrix_matrix_parse_ids(ctx, m, APMATRIX_ADAPTERS, "zz"), -EINVAL);
+	ck_assert_int_eq(apmatrix_vm_probe(vm), 0);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), "");
+	ck_assert_int_eq(apmatrix_ctx_set_lock_file(ctx, ""), -EINVAL);
+	ck_assert_int_eq(apmatrix_ctx_set_lock_file(ctx, "/tmp/x"), 0);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), "");
+	apmatrix_matrix_free(m);
+}
+END_TEST
+
+/* the caller's iterator walks in order, and the set is never written */
+START_TEST(apqns_iterator)
+{
+	struct apmatrix_apqns *s = apmatrix_apqns_new();
+	struct apmatrix_apqns_iter it, it2;
+	unsigned int a, d, n = 0, b, e;
+
+	ck_assert_int_eq(apmatrix_apqns_parse(NULL, s, "ff.00ff,00.0000,05.0004-0005"), 0);
+	apmatrix_apqns_iter_init(&it);
+	apmatrix_apqns_iter_init(&it2);
+	ck_assert(apmatrix_apqns_next(s, &it2, &b, &e));	/* a second walk at once */
+	while (apmatrix_apqns_next(s, &it, &a, &d)) {
+		static const unsigned int want[][2] = { { 0, 0 }, { 5, 4 }, { 5, 5 }, { 0xff, 0xff } };
+
+		ck_assert_uint_lt(n, 4);
+		ck_assert_uint_eq(a, want[n][0]);
+		ck_assert_uint_eq(d, want[n][1]);
+		ck_assert_int_eq(apmatrix_apqns_get(s, n, &b, &e), 0);
+		ck_assert(a == b && d == e);
+		n++;
+	}
+	ck_assert_uint_eq(n, 4);
+	ck_assert(!apmatrix_apqns_next(s, &it, &a, &d));	/* stays at the end */
+	ck_assert(apmatrix_apqns_next(s, &it2, &b, &e));
+	ck_assert(b == 5 && e == 4);
+	apmatrix_apqns_clear(s);
+	apmatrix_apqns_iter_init(&it);
+	ck_assert(!apmatrix_apqns_next(s, &it, &a, &d));
+	apmatrix_apqns_free(s);
+}
+END_TEST
+
 START_TEST(explain_rules)
 {
 	struct apmatrix_matrix *m = mat("05.0004");
@@ -778,13 +903,16 @@ START_TEST(explain_rules)
 	open_vm("");
 	ck_assert_int_eq(apmatrix_vm_explain(vm, m, -EINVAL, NULL, NULL), 0);
 	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
-			 "the request had unknown flag bits or non-zero reserved words (EINVAL)");
+			 "the request had unknown flag bits, non-zero reserved fields, or a grant_fd that is no grant (EINVAL)");
 	ck_assert_int_eq(apmatrix_vm_explain(vm, m, -EOPNOTSUPP, NULL, NULL), 0);
 	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
-			 "the host has no AP instructions or the apmatrix driver is not loaded (EOPNOTSUPP)");
+			 "the host has no AP instructions or no apmatrix AP driver is registered (EOPNOTSUPP)");
 	ck_assert_int_eq(apmatrix_vm_explain(vm, m, ENXIO, NULL, NULL), 0);
 	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
-			 "this kernel has no KVM_S390_VM_CRYPTO_SET_AP_MATRIX (ENXIO)");
+			 "the kernel does not offer KVM_S390_VM_CRYPTO_SET_AP_MATRIX on this VM (ENXIO)");
+	ck_assert_int_eq(apmatrix_vm_explain(vm, m, -EEXIST, NULL, NULL), 0);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "the VM's AP configuration belongs to vfio_ap (a mediated device is attached to it) (EEXIST)");
 	ck_assert_int_eq(apmatrix_vm_explain(vm, m, -ENOMEM, NULL, NULL), 0);
 	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
 			 "KVM_SET_DEVICE_ATTR failed: Cannot allocate memory (ENOMEM)");
@@ -1058,6 +1186,9 @@ static Suite *suite(void)
 	suite_add_tcase(s, tp);
 
 	tcase_add_checked_fixture(tg, setup, teardown);
+	tcase_add_test(tg, rule_vocabulary);
+	tcase_add_test(tg, last_error_per_call);
+	tcase_add_test(tg, apqns_iterator);
 	tcase_add_test(tg, grant_create);
 	tcase_add_test(tg, grant_open_not_grant);
 	tcase_add_test(tg, grant_set);
@@ -1077,6 +1208,7 @@ static Suite *suite(void)
 	tcase_add_test(te, explain_long_message);
 	tcase_add_test(te, explain_inuse);
 	tcase_add_test(te, explain_mixed);
+	tcase_add_test(te, explain_all_findings);
 	tcase_add_test(te, explain_busy_one_domain);
 	tcase_add_test(te, explain_probes_nothing);
 	tcase_add_test(te, explain_probe_fails);

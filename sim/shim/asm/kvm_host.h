@@ -55,6 +55,8 @@ struct kvm_s390_crypto {
 	__u8 apie;
 	/* added by the series: set by KVM_S390_VM_CRYPTO_SET_AP_MATRIX */
 	struct kvm_s390_ap_matrix_guest *ap_matrix;
+	/* serializes the SETs on one VM (kvm_s390_ap_matrix_init_vm()) */
+	struct mutex ap_matrix_mutex;
 };
 
 struct kvm_arch {

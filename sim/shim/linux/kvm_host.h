@@ -26,6 +26,7 @@ struct kvm {
 	struct mutex lock;
 	struct kvm_arch arch;
 	int users_count;
+	pid_t userspace_pid;	/* the VMM: task_pid_nr() of the VM's creator */
 	void *sim;		/* the simulator's VM */
 };
 

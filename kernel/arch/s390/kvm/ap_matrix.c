@@ -5,45 +5,88 @@
  *
  * A VMM sets the whole AP matrix of its guest (adapters, usage domains,
  * control domains) with one VM attribute.  The request is checked against
- * the host's AP configuration, the guest's CRYCB format and the queues that
- * other guests hold, and then written into the guest's CRYCB.  A queue that
- * leaves a guest is zeroized (ZAPQ) before any other guest may claim it.
+ * the host's AP configuration, the guest's CRYCB format, the caller's
+ * authority (a grant or CAP_SYS_ADMIN) and the queues that other guests
+ * hold, and then written into the guest's CRYCB.  A queue that leaves a
+ * guest is zeroized (ZAPQ) before anybody else may have it.
  *
- * kvm.ko does not depend on ap.ko: the AP bus side (queue ownership, ZAPQ,
- * TAPQ) is reached through struct kvm_s390_ap_host_ops, registered by the
- * ap_matrix_drv driver that lives beside the AP bus.
+ * kvm.ko does not depend on ap.ko: the AP bus side (queue ownership, host
+ * configuration, ZAPQ, TAPQ) is reached through struct kvm_s390_ap_host_ops,
+ * registered by the ap_matrix_drv driver that lives beside the AP bus.
+ * Without registered operations, resets use the PQAP inlines of <asm/ap.h>.
  *
- * Kernel dependencies of this file (keep them few): mutex, xarray, list,
- * bitmap/bitops (the _inv MSB0 helpers), copy_from_user/copy_to_user,
- * kzalloc/kfree, msleep, try_module_get/module_put, VM_EVENT,
- * kvm_arch_crypto_set_masks/kvm_arch_crypto_clear_masks.  No ap.ko symbol.
+ * Authority: adding a usage APQN or a control domain that the VM does not
+ * already hold needs a grant covering it (an anon-inode file created here,
+ * for the driver's /dev/apmatrix) or CAP_SYS_ADMIN.  Keeping, dropping and
+ * resetting what the VM holds needs neither.
  *
- * Lock order, outermost first:
- *   ap_scan_bus_mutex (AP bus)
- *     -> ap_perms_mutex (ops->lock())
- *       -> ap_matrix_lock (this file: ops pointer, owner table, guests)
- *         -> kvm->lock (one VM at a time)
- *           -> vCPU blocking inside kvm_arch_crypto_set_masks()
- * The AP driver's in_use() runs under ap_perms_mutex and takes only
- * ap_matrix_lock.  SET is dispatched from kvm_s390_vm_set_attr() before
- * kvm->lock is taken.  No lock is held while waiting for a queue reset.
+ * The owner table maps an APQN to the guest holding it (a struct
+ * kvm_s390_ap_matrix_guest pointer) or to a marker (an xarray value): the
+ * queue left a guest and is being reset (RESETTING, or RESETTING_GONE if it
+ * also left the driver or the host meanwhile), or its reset failed
+ * (FAILED).  Only a completed reset clears a marker; unbinding a queue does
+ * not.  A marker's reset is driven by exactly one party: the SET or VM
+ * destruction that created it, or the reset worker (AP_MATRIX_WORKER), and
+ * only that party issues ZAPQ/TAPQ for it, re-checking the entry under
+ * ap_matrix_lock first.  A guest's own queues are reset (RESET flag) only
+ * while the table says they are the guest's.
+ *
+ * Locks, outermost first:
+ *   kvm->arch.crypto.ap_matrix_mutex (per VM: serializes SETs, killable;
+ *   held across the SET's bounded reset wait)
+ *     -> ap_perms_mutex (ops->lock(), killable; the AP bus's)
+ *          -> ap_matrix_lock
+ *     -> kvm->lock (killable in a SET)
+ *          -> ap_matrix_lock
+ *          -> vCPU blocking in kvm_arch_crypto_set_masks()
+ * ap_matrix_lock (this file: ops pointer, owner table, guest list and
+ * matrices) is innermost: nothing is waited for while holding it.
+ * ap_perms_mutex and kvm->lock are never held together: a SET claims the
+ * queues under ap_perms_mutex and ap_matrix_lock, drops both, then installs
+ * the masks under kvm->lock; if a fatal signal arrives while it waits for
+ * kvm->lock, the claim is rolled back.  No lock but the per-VM mutex is held
+ * while a SET waits for resets.  The AP bus calls in_use() under
+ * ap_perms_mutex, remove() (queue_removed()) under the device lock and
+ * on_config_changed() (config_removed()) under ap_scan_bus_mutex: they take
+ * only ap_matrix_lock; the CRYCB rewrite, the resets and the release are
+ * left to the reset worker, and the queues are RESETTING meanwhile (EBUSY
+ * for a SET, in use for the AP bus).
+ *
+ * The reset worker (one delayed work) first rewrites the CRYCB of every
+ * guest whose matrix shrank behind its back (under kvm->lock), then issues
+ * ZAPQ for the queues handed to it and polls them with TAPQ every
+ * interval_ms, up to polls + worker_polls polls; a queue whose reset does
+ * not complete by then is FAILED.  FAILED queues are not in use for the AP
+ * bus: an administrator recovers one by giving it back to the host's
+ * default drivers (the AP bus resets it) and then to the apmatrix driver,
+ * whose probe() resets it again.
  */
 
 #define KMSG_COMPONENT "kvm-s390"
 #define pr_fmt(fmt) KMSG_COMPONENT ": " fmt
 
+#include <linux/anon_inodes.h>
 #include <linux/bitops.h>
-#include <linux/delay.h>
+#include <linux/capability.h>
+#include <linux/jiffies.h>
+#include <linux/file.h>
+#include <linux/fs.h>
 #include <linux/kvm_host.h>
 #include <linux/list.h>
 #include <linux/lockdep.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/ratelimit.h>
+#include <linux/sched/signal.h>
+#include <linux/seq_file.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
-#include <kunit/visibility.h>
+#include <asm/ap.h>
+#include <asm/apmatrix.h>
 #include <asm/kvm_ap_matrix.h>
 
 #include "kvm-s390.h"
@@ -56,6 +99,8 @@ static_assert(offsetof(struct kvm_s390_ap_matrix, adm) == 64);
 static_assert(offsetof(struct kvm_s390_ap_matrix, flags) == 96);
 static_assert(offsetof(struct kvm_s390_ap_matrix, grant_fd) == 100);
 static_assert(offsetof(struct kvm_s390_ap_matrix, reserved) == 104);
+static_assert(sizeof(struct apmatrix_grant) == 136);
+static_assert(offsetof(struct apmatrix_grant, flags) == 96);
 
 #define AP_MATRIX_IDS		256
 #define AP_MATRIX_WORDS		BITS_TO_LONGS(AP_MATRIX_IDS)
@@ -68,7 +113,8 @@ static_assert(offsetof(struct kvm_s390_ap_matrix, reserved) == 104);
 #define AP_MATRIX_FMT01_MAX_APQI	15U
 
 #define AP_MATRIX_FLAGS	(KVM_S390_AP_MATRIX_VALIDATE_ONLY | \
-			 KVM_S390_AP_MATRIX_RESET)
+			 KVM_S390_AP_MATRIX_RESET | \
+			 KVM_S390_AP_MATRIX_GRANT)
 
 /*
  * Architected PQAP response codes used below (the AP bus has them in its
@@ -84,11 +130,18 @@ static_assert(offsetof(struct kvm_s390_ap_matrix, reserved) == 104);
 #define AP_MATRIX_RC_ASSOC_NOT_UNIQUE	0x35
 #define AP_MATRIX_RC_ASSOC_FAILED	0x36
 
-/* owner table values other than a struct kvm pointer */
-#define AP_MATRIX_RESETTING	xa_mk_value(KVM_S390_AP_MATRIX_RESETTING)
-#define AP_MATRIX_FAILED	xa_mk_value(KVM_S390_AP_MATRIX_FAILED)
-#define AP_MATRIX_RESETTING_GONE \
-	xa_mk_value(KVM_S390_AP_MATRIX_RESETTING_GONE)
+/*
+ * An owner table marker is xa_mk_value() of: the kind (RESETTING, FAILED,
+ * RESETTING_GONE of ap_matrix.h), AP_MATRIX_WORKER if the reset worker
+ * drives the reset, AP_MATRIX_STARTED once it issued ZAPQ, the response
+ * code of that ZAPQ and the number of polls so far.
+ */
+#define AP_MATRIX_KIND		0x3UL
+#define AP_MATRIX_WORKER	0x4UL
+#define AP_MATRIX_STARTED	0x8UL
+#define AP_MATRIX_RC_SHIFT	8
+#define AP_MATRIX_POLLS_SHIFT	16
+#define AP_MATRIX_POLLS_MAX	0xffffU
 
 /* queues reset together, waiting for them with one bound */
 #define AP_MATRIX_RESET_BATCH	64
@@ -101,25 +154,53 @@ struct ap_matrix_masks {
 
 static_assert(sizeof_field(struct ap_matrix_masks, apm) ==
 	      sizeof_field(struct kvm_s390_ap_matrix, apm));
+static_assert(sizeof_field(struct ap_matrix_masks, apm) ==
+	      sizeof_field(struct apmatrix_grant, apm));
 
-/* per VM state, pointed to by kvm->arch.crypto.ap_matrix */
+/*
+ * Per VM state, pointed to by kvm->arch.crypto.ap_matrix once the VM was
+ * first given a matrix (the pointer is set under kvm->lock, for vfio_ap).
+ * All fields but kvm are protected by ap_matrix_lock.
+ */
 struct kvm_s390_ap_matrix_guest {
 	struct list_head node;		/* in ap_matrix_guests */
 	struct kvm *kvm;
-	struct ap_matrix_masks m;	/* the matrix in the CRYCB */
+	struct ap_matrix_masks m;	/* the VM's matrix */
+	struct ap_matrix_masks next;	/* while installing: the claimed one */
+	bool installing;		/* claimed, not yet installed */
+	bool stale;			/* the CRYCB still has more than m */
+	bool busy;			/* the reset worker rewrites the CRYCB */
+};
+
+/* what a grant file allows to add to a VM */
+struct ap_matrix_grant {
+	struct ap_matrix_masks m;
 };
 
 static DEFINE_MUTEX(ap_matrix_lock);
-/* APQN -> owning struct kvm or one of the markers above */
+/* APQN -> struct kvm_s390_ap_matrix_guest * or a marker */
 static DEFINE_XARRAY(ap_matrix_owners);
 static LIST_HEAD(ap_matrix_guests);
 static const struct kvm_s390_ap_host_ops *ap_matrix_ops;
+/* the reset worker's position in the owner table */
+static unsigned long ap_matrix_work_cursor;
 
-/* reset wait: poll TAPQ every 20 ms (as AP_RESET_INTERVAL), up to 50 times */
-VISIBLE_IF_KUNIT struct kvm_s390_ap_matrix_tunables kvm_s390_ap_matrix_tunables = {
-	.interval_ms = 20,
-	.polls = 50,
+/* the reset worker finished a CRYCB rewrite (guest->busy cleared) */
+static DECLARE_WAIT_QUEUE_HEAD(ap_matrix_wq);
+static void ap_matrix_work_fn(struct work_struct *work);
+static DECLARE_DELAYED_WORK(ap_matrix_work, ap_matrix_work_fn);
+
+/* VM_EVENT lines for refused VALIDATE_ONLY probes */
+static DEFINE_RATELIMIT_STATE(ap_matrix_probe_rs, 5 * HZ, 10);
+
+VISIBLE_IF_AP_MATRIX_TEST struct kvm_s390_ap_matrix_tunables
+kvm_s390_ap_matrix_tunables = {
+	.interval_ms = 20,	/* as the AP bus's AP_RESET_INTERVAL */
+	.polls = 5,
+	.worker_polls = 1500,
 };
+
+static const struct file_operations ap_matrix_grant_fops;
 
 static bool ap_matrix_usage(const struct ap_matrix_masks *m,
 			    unsigned int apid, unsigned int apqi)
@@ -134,14 +215,59 @@ static bool ap_matrix_empty(const struct ap_matrix_masks *m)
 	       bitmap_empty(m->adm, AP_MATRIX_IDS);
 }
 
+static unsigned long ap_matrix_marker(void *entry)
+{
+	return xa_is_value(entry) ? xa_to_value(entry) : 0;
+}
+
+/* RESETTING or RESETTING_GONE */
+static bool ap_matrix_resetting(void *entry)
+{
+	unsigned long kind = ap_matrix_marker(entry) & AP_MATRIX_KIND;
+
+	return kind == KVM_S390_AP_MATRIX_RESETTING ||
+	       kind == KVM_S390_AP_MATRIX_RESETTING_GONE;
+}
+
+static bool ap_matrix_failed(void *entry)
+{
+	return (ap_matrix_marker(entry) & AP_MATRIX_KIND) ==
+	       KVM_S390_AP_MATRIX_FAILED;
+}
+
+static struct kvm_s390_ap_matrix_guest *ap_matrix_guest(void *entry)
+{
+	return xa_is_value(entry) ? NULL : entry;
+}
+
+/* replace an existing entry: this never allocates */
+static void ap_matrix_mark(unsigned int apqn, unsigned long marker)
+{
+	xa_store(&ap_matrix_owners, apqn, xa_mk_value(marker), GFP_KERNEL);
+}
+
+static void ap_matrix_kick(void)
+{
+	mod_delayed_work(system_unbound_wq, &ap_matrix_work, 0);
+}
+
+/* the registered operations, pinned; NULL if none */
+static const struct kvm_s390_ap_host_ops *ap_matrix_get_ops_locked(void)
+{
+	const struct kvm_s390_ap_host_ops *ops = ap_matrix_ops;
+
+	lockdep_assert_held(&ap_matrix_lock);
+	if (ops && !try_module_get(ops->owner))
+		ops = NULL;
+	return ops;
+}
+
 static const struct kvm_s390_ap_host_ops *ap_matrix_get_ops(void)
 {
 	const struct kvm_s390_ap_host_ops *ops;
 
 	mutex_lock(&ap_matrix_lock);
-	ops = ap_matrix_ops;
-	if (ops && !try_module_get(ops->owner))
-		ops = NULL;
+	ops = ap_matrix_get_ops_locked();
 	mutex_unlock(&ap_matrix_lock);
 	return ops;
 }
@@ -150,6 +276,26 @@ static void ap_matrix_put_ops(const struct kvm_s390_ap_host_ops *ops)
 {
 	if (ops)
 		module_put(ops->owner);
+}
+
+/*
+ * ZAPQ or TAPQ through the host operations or, without them (the AP driver
+ * is being unloaded), with the PQAP inlines.  Without AP instructions no
+ * queue exists, so nothing is left in one.
+ */
+static struct ap_queue_status
+ap_matrix_pqap(const struct kvm_s390_ap_host_ops *ops, unsigned int apqn,
+	       bool zap)
+{
+	struct ap_queue_status none = {
+		.response_code = AP_MATRIX_RC_Q_NOT_AVAIL,
+	};
+
+	if (ops)
+		return zap ? ops->zapq(apqn) : ops->tapq(apqn);
+	if (!ap_instructions_available())
+		return none;
+	return zap ? ap_zapq(apqn, 0) : ap_tapq(apqn, NULL);
 }
 
 /*
@@ -206,19 +352,22 @@ enum ap_matrix_reset_state {
 	AP_MATRIX_RESET_PENDING,
 	AP_MATRIX_RESET_DONE,
 	AP_MATRIX_RESET_ERROR,
+	AP_MATRIX_RESET_SKIP,		/* not ours to reset (any more) */
 };
 
 struct ap_matrix_reset {
 	u16 apqn;
 	u8 zapq_rc;	/* response code of the last ZAPQ */
 	u8 state;	/* enum ap_matrix_reset_state */
-	bool leaving;	/* the queue left the guest: release it afterwards */
+	bool keep;	/* RESET of a queue the guest keeps */
+	bool started;	/* the worker: ZAPQ was issued before this round */
+	u16 polls;	/* the worker: polls before this round */
 };
 
 static void ap_matrix_zapq(const struct kvm_s390_ap_host_ops *ops,
 			   struct ap_matrix_reset *r)
 {
-	struct ap_queue_status status = ops->zapq(r->apqn);
+	struct ap_queue_status status = ap_matrix_pqap(ops, r->apqn, true);
 
 	r->zapq_rc = status.response_code;
 	switch (status.response_code) {
@@ -247,7 +396,7 @@ static void ap_matrix_zapq(const struct kvm_s390_ap_host_ops *ops,
 static void ap_matrix_tapq(const struct kvm_s390_ap_host_ops *ops,
 			   struct ap_matrix_reset *r)
 {
-	struct ap_queue_status status = ops->tapq(r->apqn);
+	struct ap_queue_status status = ap_matrix_pqap(ops, r->apqn, false);
 
 	switch (status.response_code) {
 	case AP_MATRIX_RC_NORMAL:
@@ -286,84 +435,154 @@ static void ap_matrix_tapq(const struct kvm_s390_ap_host_ops *ops,
 	}
 }
 
-/* ZAPQ every queue, then poll them with one bound; called with no lock */
-static void ap_matrix_reset_batch(const struct kvm_s390_ap_host_ops *ops,
-				  struct ap_matrix_reset *r, unsigned int n)
+/* wait one poll interval; a fatal signal ends the wait early */
+static void ap_matrix_sleep(void)
+{
+	unsigned int ms = kvm_s390_ap_matrix_tunables.interval_ms;
+
+	if (ms)
+		schedule_timeout_killable(msecs_to_jiffies(ms));
+	else
+		cond_resched();
+}
+
+/* the bound of a reset, in polls: the SET's wait and the worker's */
+static unsigned int ap_matrix_poll_limit(void)
 {
 	const struct kvm_s390_ap_matrix_tunables *t =
 		&kvm_s390_ap_matrix_tunables;
+
+	return min(t->polls + t->worker_polls, AP_MATRIX_POLLS_MAX);
+}
+
+/*
+ * A SET or VM destruction resets a batch: re-check under ap_matrix_lock
+ * that each queue is still this hand-over's to reset (a queue the guest
+ * keeps: still @g's; a queue that left: still marked by this hand-over),
+ * ZAPQ them, then poll them with the short bound.  The wait is killable:
+ * what is pending then is left to the reset worker.  Called with no lock
+ * but the per-VM mutex held.
+ */
+static void ap_matrix_reset_sync(struct kvm_s390_ap_matrix_guest *g,
+				 struct ap_matrix_reset *r, unsigned int n)
+{
+	const struct kvm_s390_ap_host_ops *ops;
 	unsigned int i, poll, pending;
+	void *entry;
+	bool ours;
 
 	lockdep_assert_not_held(&ap_matrix_lock);
-	if (!ops) {
-		/* no AP driver: nothing can reach the queues */
-		for (i = 0; i < n; i++)
-			r[i].state = AP_MATRIX_RESET_DONE;
-		return;
+	mutex_lock(&ap_matrix_lock);
+	for (i = 0; i < n; i++) {
+		entry = xa_load(&ap_matrix_owners, r[i].apqn);
+		if (r[i].keep)
+			ours = ap_matrix_guest(entry) == g;
+		else
+			ours = ap_matrix_resetting(entry) &&
+			       !(ap_matrix_marker(entry) & AP_MATRIX_WORKER);
+		r[i].state = ours ? AP_MATRIX_RESET_PENDING :
+				    AP_MATRIX_RESET_SKIP;
 	}
+	ops = ap_matrix_get_ops_locked();
+	mutex_unlock(&ap_matrix_lock);
+
 	for (i = 0; i < n; i++)
-		ap_matrix_zapq(ops, &r[i]);
-	for (poll = 0; poll < t->polls; poll++) {
+		if (r[i].state == AP_MATRIX_RESET_PENDING)
+			ap_matrix_zapq(ops, &r[i]);
+	for (poll = 0; poll < kvm_s390_ap_matrix_tunables.polls; poll++) {
 		for (i = 0, pending = 0; i < n; i++)
 			pending += r[i].state == AP_MATRIX_RESET_PENDING;
-		if (!pending)
+		if (!pending || fatal_signal_pending(current))
 			break;
-		if (t->interval_ms)
-			msleep(t->interval_ms);
-		else
-			cond_resched();
+		ap_matrix_sleep();
 		for (i = 0; i < n; i++)
 			if (r[i].state == AP_MATRIX_RESET_PENDING)
 				ap_matrix_tapq(ops, &r[i]);
 	}
+	ap_matrix_put_ops(ops);
 }
 
-/* release the queues whose reset finished, mark the others FAILED */
-static void ap_matrix_release_batch(struct kvm *kvm,
-				    struct ap_matrix_reset *r, unsigned int n)
+static void ap_matrix_reset_failed(struct kvm *kvm, unsigned int apqn,
+				   const char *why)
 {
-	unsigned int i, apid, apqi;
+	pr_warn("reset of AP queue %02x.%04x %s\n", AP_MATRIX_APID(apqn),
+		AP_MATRIX_APQI(apqn), why);
+	if (kvm)
+		VM_EVENT(kvm, 3, "AP queue %02x.%04x: reset %s",
+			 AP_MATRIX_APID(apqn), AP_MATRIX_APQI(apqn), why);
+}
+
+/*
+ * After ap_matrix_reset_sync(): release the queues that left and whose
+ * reset completed, mark those whose reset failed FAILED and leave those
+ * still pending to the reset worker.  Adds the adapter of every kept queue
+ * whose reset did not complete to @failed_apm.
+ */
+static void ap_matrix_release_sync(struct kvm *kvm, struct ap_matrix_reset *r,
+				   unsigned int n, unsigned long *failed_apm)
+{
+	unsigned int i, polls = kvm_s390_ap_matrix_tunables.polls;
+	unsigned long marker;
+	bool worker = false;
 	void *entry;
 
+	polls = min(polls, AP_MATRIX_POLLS_MAX);
 	mutex_lock(&ap_matrix_lock);
 	for (i = 0; i < n; i++) {
-		apid = AP_MATRIX_APID(r[i].apqn);
-		apqi = AP_MATRIX_APQI(r[i].apqn);
-		if (r[i].state != AP_MATRIX_RESET_DONE) {
-			pr_warn("reset of AP queue %02x.%04x did not finish\n",
-				apid, apqi);
-			if (kvm)
-				VM_EVENT(kvm, 3,
-					 "AP queue %02x.%04x: reset did not finish",
-					 apid, apqi);
+		if (r[i].state == AP_MATRIX_RESET_SKIP)
+			continue;
+		if (r[i].keep) {
+			if (r[i].state != AP_MATRIX_RESET_DONE) {
+				ap_matrix_reset_failed(kvm, r[i].apqn,
+						       "did not complete");
+				set_bit_inv(AP_MATRIX_APID(r[i].apqn),
+					    failed_apm);
+			}
+			continue;
 		}
-		if (!r[i].leaving)
-			continue;
 		entry = xa_load(&ap_matrix_owners, r[i].apqn);
-		/* a queue that left the driver or host meanwhile is free */
-		if (entry == AP_MATRIX_RESETTING_GONE)
-			xa_erase(&ap_matrix_owners, r[i].apqn);
-		if (entry != AP_MATRIX_RESETTING)
+		marker = ap_matrix_marker(entry);
+		if (!ap_matrix_resetting(entry) || (marker & AP_MATRIX_WORKER))
 			continue;
-		if (r[i].state == AP_MATRIX_RESET_DONE)
+		switch (r[i].state) {
+		case AP_MATRIX_RESET_DONE:
 			xa_erase(&ap_matrix_owners, r[i].apqn);
-		else
-			xa_store(&ap_matrix_owners, r[i].apqn, AP_MATRIX_FAILED,
-				 GFP_KERNEL);
+			break;
+		case AP_MATRIX_RESET_PENDING:
+			if (polls < ap_matrix_poll_limit()) {
+				marker &= AP_MATRIX_KIND;
+				marker |= AP_MATRIX_WORKER | AP_MATRIX_STARTED;
+				marker |= (unsigned long)r[i].zapq_rc <<
+					  AP_MATRIX_RC_SHIFT;
+				marker |= (unsigned long)polls <<
+					  AP_MATRIX_POLLS_SHIFT;
+				ap_matrix_mark(r[i].apqn, marker);
+				worker = true;
+				break;
+			}
+			fallthrough;
+		default:
+			ap_matrix_reset_failed(kvm, r[i].apqn,
+					       "did not complete");
+			ap_matrix_mark(r[i].apqn, KVM_S390_AP_MATRIX_FAILED);
+			break;
+		}
 	}
 	mutex_unlock(&ap_matrix_lock);
+	if (worker)
+		ap_matrix_kick();
 }
 
 /*
  * Reset the queues that left a guest (@old minus @new; with @all also every
- * queue of @new), wait for the resets with a bound, then release the queues
- * that left.  Called with no lock held, after the new masks were written.
- * @kvm is only used for VM_EVENT lines and may be NULL.
+ * queue of @new), wait for the resets with the short bound, then release
+ * the queues that left.  Called with no lock but the per-VM mutex held,
+ * after the new masks were written.
  */
-static void ap_matrix_hand_over(struct kvm *kvm,
-				const struct kvm_s390_ap_host_ops *ops,
+static void ap_matrix_hand_over(struct kvm_s390_ap_matrix_guest *g,
 				const struct ap_matrix_masks *old,
-				const struct ap_matrix_masks *new, bool all)
+				const struct ap_matrix_masks *new, bool all,
+				unsigned long *failed_apm)
 {
 	struct ap_matrix_reset r[AP_MATRIX_RESET_BATCH];
 	struct ap_matrix_walk w;
@@ -376,42 +595,275 @@ static void ap_matrix_hand_over(struct kvm *kvm,
 			more = ap_matrix_walk_next(&w, &apqn, &leaving);
 			if (!more)
 				break;
+			memset(&r[n], 0, sizeof(r[n]));
 			r[n].apqn = apqn;
-			r[n].leaving = leaving;
+			r[n].keep = !leaving;
 		}
 		if (!n)
 			break;
-		ap_matrix_reset_batch(ops, r, n);
-		ap_matrix_release_batch(kvm, r, n);
+		ap_matrix_reset_sync(g, r, n);
+		ap_matrix_release_sync(g->kvm, r, n, failed_apm);
 	}
 }
 
 /*
- * Install @new as the guest's matrix: mark the queues that leave it
- * RESETTING, write the CRYCB masks and remember the matrix.  The queues that
- * join it must already be claimed.
+ * Take the adapters, usage domains and control domains that are gone away
+ * from @g (and from the matrix it is installing): its queues among them are
+ * left to the reset worker, which first rewrites the CRYCB.
  */
-static void ap_matrix_commit(struct kvm_s390_ap_matrix_guest *g,
-			     const struct ap_matrix_masks *new)
+static void ap_matrix_drop(struct kvm_s390_ap_matrix_guest *g,
+			   const unsigned long *apm_gone,
+			   const unsigned long *aqm_gone,
+			   const unsigned long *adm_gone)
 {
-	struct kvm *kvm = g->kvm;
-	unsigned int apid, apqi;
+	struct ap_matrix_masks *ms[2] = { &g->m, NULL };
+	unsigned int i, apid, apqi, apqn;
 
 	lockdep_assert_held(&ap_matrix_lock);
-	for_each_set_bit_inv(apid, g->m.apm, AP_MATRIX_IDS)
-		for_each_set_bit_inv(apqi, g->m.aqm, AP_MATRIX_IDS)
-			if (!ap_matrix_usage(new, apid, apqi))
-				xa_store(&ap_matrix_owners,
-					 AP_MATRIX_APQN(apid, apqi),
-					 AP_MATRIX_RESETTING, GFP_KERNEL);
+	if (g->installing)
+		ms[1] = &g->next;
+	for (i = 0; i < ARRAY_SIZE(ms) && ms[i]; i++) {
+		for_each_set_bit_inv(apid, ms[i]->apm, AP_MATRIX_IDS) {
+			for_each_set_bit_inv(apqi, ms[i]->aqm, AP_MATRIX_IDS) {
+				if (!test_bit_inv(apid, apm_gone) &&
+				    !test_bit_inv(apqi, aqm_gone))
+					continue;
+				apqn = AP_MATRIX_APQN(apid, apqi);
+				if (xa_load(&ap_matrix_owners, apqn) == g)
+					ap_matrix_mark(apqn,
+						       KVM_S390_AP_MATRIX_RESETTING |
+						       AP_MATRIX_WORKER);
+			}
+		}
+		bitmap_andnot(ms[i]->apm, ms[i]->apm, apm_gone, AP_MATRIX_IDS);
+		bitmap_andnot(ms[i]->aqm, ms[i]->aqm, aqm_gone, AP_MATRIX_IDS);
+		bitmap_andnot(ms[i]->adm, ms[i]->adm, adm_gone, AP_MATRIX_IDS);
+	}
+	g->stale = true;
+}
 
-	mutex_lock(&kvm->lock);
-	g->m = *new;
-	if (ap_matrix_empty(&g->m))
+/* write @g's matrix into its CRYCB; under kvm->lock */
+static void ap_matrix_write_crycb(struct kvm_s390_ap_matrix_guest *g)
+{
+	struct kvm *kvm = g->kvm;
+	struct ap_matrix_masks m;
+	bool installed;
+
+	lockdep_assert_held(&kvm->lock);
+	mutex_lock(&ap_matrix_lock);
+	g->stale = false;
+	m = g->m;
+	/* a guest being given its first matrix has nothing in its CRYCB */
+	installed = kvm->arch.crypto.ap_matrix == g;
+	mutex_unlock(&ap_matrix_lock);
+	if (!installed)
+		return;
+	if (ap_matrix_empty(&m))
 		kvm_arch_crypto_clear_masks(kvm);
 	else
-		kvm_arch_crypto_set_masks(kvm, g->m.apm, g->m.aqm, g->m.adm);
-	mutex_unlock(&kvm->lock);
+		kvm_arch_crypto_set_masks(kvm, m.apm, m.aqm, m.adm);
+}
+
+/* the reset worker: rewrite the CRYCB of one stale guest, if any */
+static bool ap_matrix_rewrite_one(void)
+{
+	struct kvm_s390_ap_matrix_guest *g;
+	bool found = false;
+
+	mutex_lock(&ap_matrix_lock);
+	list_for_each_entry(g, &ap_matrix_guests, node) {
+		if (g->stale) {
+			g->busy = true;
+			found = true;
+			break;
+		}
+	}
+	mutex_unlock(&ap_matrix_lock);
+	if (!found)
+		return false;
+
+	mutex_lock(&g->kvm->lock);
+	ap_matrix_write_crycb(g);
+	mutex_unlock(&g->kvm->lock);
+
+	mutex_lock(&ap_matrix_lock);
+	g->busy = false;
+	mutex_unlock(&ap_matrix_lock);
+	wake_up_all(&ap_matrix_wq);
+	return true;
+}
+
+static bool ap_matrix_any_stale(void)
+{
+	struct kvm_s390_ap_matrix_guest *g;
+
+	lockdep_assert_held(&ap_matrix_lock);
+	list_for_each_entry(g, &ap_matrix_guests, node)
+		if (g->stale)
+			return true;
+	return false;
+}
+
+/* is there a CRYCB rewrite or a reset left to the worker? */
+static bool ap_matrix_work_left(void)
+{
+	unsigned long apqn;
+	void *entry;
+
+	lockdep_assert_held(&ap_matrix_lock);
+	if (ap_matrix_any_stale())
+		return true;
+	xa_for_each(&ap_matrix_owners, apqn, entry)
+		if (ap_matrix_marker(entry) & AP_MATRIX_WORKER)
+			return true;
+	return false;
+}
+
+/* collect up to a batch of the worker's resets, from the cursor on */
+static unsigned int ap_matrix_work_collect(struct ap_matrix_reset *r,
+					   bool *more)
+{
+	unsigned long apqn, marker;
+	unsigned int n = 0;
+	void *entry;
+
+	lockdep_assert_held(&ap_matrix_lock);
+	*more = false;
+	xa_for_each_start(&ap_matrix_owners, apqn, entry,
+			  ap_matrix_work_cursor) {
+		marker = ap_matrix_marker(entry);
+		if (!(marker & AP_MATRIX_WORKER))
+			continue;
+		if (n == AP_MATRIX_RESET_BATCH) {
+			*more = true;
+			break;
+		}
+		memset(&r[n], 0, sizeof(r[n]));
+		r[n].apqn = apqn;
+		r[n].started = marker & AP_MATRIX_STARTED;
+		r[n].zapq_rc = (marker >> AP_MATRIX_RC_SHIFT) & 0xff;
+		r[n].polls = marker >> AP_MATRIX_POLLS_SHIFT;
+		r[n].state = AP_MATRIX_RESET_PENDING;
+		n++;
+	}
+	ap_matrix_work_cursor = *more ? apqn : 0;
+	return n;
+}
+
+/* write back one round of the worker's resets */
+static void ap_matrix_work_update(struct ap_matrix_reset *r, unsigned int n)
+{
+	unsigned long marker;
+	unsigned int i, polls;
+	void *entry;
+
+	lockdep_assert_held(&ap_matrix_lock);
+	for (i = 0; i < n; i++) {
+		entry = xa_load(&ap_matrix_owners, r[i].apqn);
+		marker = ap_matrix_marker(entry);
+		if (!ap_matrix_resetting(entry) || !(marker & AP_MATRIX_WORKER))
+			continue;
+		polls = r[i].polls + r[i].started;
+		switch (r[i].state) {
+		case AP_MATRIX_RESET_DONE:
+			xa_erase(&ap_matrix_owners, r[i].apqn);
+			break;
+		case AP_MATRIX_RESET_PENDING:
+			if (polls < ap_matrix_poll_limit()) {
+				marker &= AP_MATRIX_KIND;
+				marker |= AP_MATRIX_WORKER | AP_MATRIX_STARTED;
+				marker |= (unsigned long)r[i].zapq_rc <<
+					  AP_MATRIX_RC_SHIFT;
+				marker |= (unsigned long)polls <<
+					  AP_MATRIX_POLLS_SHIFT;
+				ap_matrix_mark(r[i].apqn, marker);
+				break;
+			}
+			fallthrough;
+		default:
+			ap_matrix_reset_failed(NULL, r[i].apqn,
+					       "did not complete");
+			ap_matrix_mark(r[i].apqn, KVM_S390_AP_MATRIX_FAILED);
+			break;
+		}
+	}
+}
+
+/*
+ * The reset worker: CRYCB rewrites first, so that a queue is only reset
+ * after it left its guest's CRYCB, then one round (ZAPQ or one TAPQ) of up
+ * to a batch of resets; requeued while anything is left.
+ */
+static void ap_matrix_work_fn(struct work_struct *work)
+{
+	struct ap_matrix_reset r[AP_MATRIX_RESET_BATCH];
+	const struct kvm_s390_ap_host_ops *ops;
+	unsigned int i, n;
+	bool more, left;
+
+	for (;;) {
+		while (ap_matrix_rewrite_one())
+			;
+		mutex_lock(&ap_matrix_lock);
+		/*
+		 * With no guest stale under the lock, every queue handed to
+		 * the worker has left its guest's CRYCB.
+		 */
+		if (!ap_matrix_any_stale())
+			break;
+		mutex_unlock(&ap_matrix_lock);
+	}
+	n = ap_matrix_work_collect(r, &more);
+	ops = ap_matrix_get_ops_locked();
+	mutex_unlock(&ap_matrix_lock);
+
+	for (i = 0; i < n; i++) {
+		if (r[i].started)
+			ap_matrix_tapq(ops, &r[i]);
+		else
+			ap_matrix_zapq(ops, &r[i]);
+	}
+	ap_matrix_put_ops(ops);
+
+	mutex_lock(&ap_matrix_lock);
+	ap_matrix_work_update(r, n);
+	left = ap_matrix_work_left();
+	mutex_unlock(&ap_matrix_lock);
+	if (more)
+		queue_delayed_work(system_unbound_wq, &ap_matrix_work, 0);
+	else if (left)
+		queue_delayed_work(system_unbound_wq, &ap_matrix_work,
+				   msecs_to_jiffies(kvm_s390_ap_matrix_tunables.interval_ms));
+}
+
+static void ap_matrix_flush_work(void)
+{
+	bool left;
+
+	for (;;) {
+		flush_delayed_work(&ap_matrix_work);
+		mutex_lock(&ap_matrix_lock);
+		left = ap_matrix_work_left();
+		mutex_unlock(&ap_matrix_lock);
+		if (!left)
+			break;
+		/* the worker requeued itself with a delay: let it run */
+		ap_matrix_sleep();
+		ap_matrix_kick();
+	}
+}
+
+/* take @g off the guest list, once the worker is done with it */
+static void ap_matrix_unlist(struct kvm_s390_ap_matrix_guest *g)
+{
+	mutex_lock(&ap_matrix_lock);
+	list_del(&g->node);
+	while (g->busy) {
+		mutex_unlock(&ap_matrix_lock);
+		wait_event(ap_matrix_wq, !READ_ONCE(g->busy));
+		mutex_lock(&ap_matrix_lock);
+	}
+	mutex_unlock(&ap_matrix_lock);
 }
 
 static const char *ap_matrix_rule_name(int rc)
@@ -419,16 +871,26 @@ static const char *ap_matrix_rule_name(int rc)
 	switch (rc) {
 	case -ENODEV:
 		return "out of range (ENODEV)";
+	case -EPERM:
+		return "not covered by a grant (EPERM)";
 	case -EADDRNOTAVAIL:
 		return "not available to apmatrix (EADDRNOTAVAIL)";
 	case -EADDRINUSE:
 		return "held by another VM (EADDRINUSE)";
 	case -EBUSY:
-		return "reset not finished (EBUSY)";
+		return "reset not finished or failed (EBUSY)";
 	default:
 		return "refused";
 	}
 }
+
+/* VM_EVENT for a refusal; rate-limited for VALIDATE_ONLY probes */
+#define AP_MATRIX_REFUSED(kvm, probe, fmt, ...)				\
+	do {								\
+		if (!(probe) || __ratelimit(&ap_matrix_probe_rs))	\
+			VM_EVENT(kvm, 3, "AP matrix refused: " fmt,	\
+				 __VA_ARGS__);				\
+	} while (0)
 
 /* the first ID of @mask above @max, or AP_MATRIX_IDS */
 static unsigned int ap_matrix_beyond(const unsigned long *mask,
@@ -439,53 +901,123 @@ static unsigned int ap_matrix_beyond(const unsigned long *mask,
 	return find_next_bit_inv(mask, AP_MATRIX_IDS, max + 1);
 }
 
-/* the rules, in order; called under ops->lock() and ap_matrix_lock */
-static int ap_matrix_check(struct kvm *kvm,
-			   const struct kvm_s390_ap_host_ops *ops,
-			   const struct ap_matrix_masks *m)
+/* ENODEV: beyond the host's configuration or the CRYCB format */
+static int ap_matrix_check_range(struct kvm *kvm,
+				 const struct kvm_s390_ap_host_config *cfg,
+				 const struct ap_matrix_masks *m, bool probe)
 {
-	unsigned int max_apid, max_apqi, apid, apqi, apqn, id;
-	unsigned int inuse = 0, busy = 0;
-	bool has_inuse = false, has_busy = false;
-	void *entry;
+	unsigned int max_apid = cfg->max_apid, max_apqi = cfg->max_apqi, id;
+	unsigned long adm[AP_MATRIX_WORDS];
 
-	lockdep_assert_held(&ap_matrix_lock);
-
-	ops->limits(&max_apid, &max_apqi);
 	if ((kvm->arch.crypto.crycbd & CRYCB_FORMAT_MASK) != CRYCB_FORMAT2) {
 		max_apid = min(max_apid, AP_MATRIX_FMT01_MAX_APID);
 		max_apqi = min(max_apqi, AP_MATRIX_FMT01_MAX_APQI);
 	}
 	id = ap_matrix_beyond(m->apm, max_apid);
 	if (id < AP_MATRIX_IDS) {
-		VM_EVENT(kvm, 3, "AP matrix refused: adapter %02x %s", id,
-			 ap_matrix_rule_name(-ENODEV));
+		AP_MATRIX_REFUSED(kvm, probe, "adapter %02x %s", id,
+				  ap_matrix_rule_name(-ENODEV));
 		return -ENODEV;
 	}
 	id = ap_matrix_beyond(m->aqm, max_apqi);
 	if (id < AP_MATRIX_IDS) {
-		VM_EVENT(kvm, 3, "AP matrix refused: domain %04x %s", id,
-			 ap_matrix_rule_name(-ENODEV));
+		AP_MATRIX_REFUSED(kvm, probe, "domain %04x %s", id,
+				  ap_matrix_rule_name(-ENODEV));
 		return -ENODEV;
 	}
-	id = ap_matrix_beyond(m->adm, max_apqi);
+	bitmap_andnot(adm, m->adm, cfg->adm, AP_MATRIX_IDS);
+	id = find_first_bit_inv(adm, AP_MATRIX_IDS);
+	if (id == AP_MATRIX_IDS)
+		id = ap_matrix_beyond(m->adm, max_apqi);
 	if (id < AP_MATRIX_IDS) {
-		VM_EVENT(kvm, 3, "AP matrix refused: control domain %04x %s",
-			 id, ap_matrix_rule_name(-ENODEV));
+		AP_MATRIX_REFUSED(kvm, probe, "control domain %04x %s", id,
+				  ap_matrix_rule_name(-ENODEV));
 		return -ENODEV;
 	}
+	return 0;
+}
+
+/*
+ * EPERM: @new adds a usage APQN or a control domain that the VM does not
+ * hold (@held), that the grant (may be NULL) does not cover, and the caller
+ * does not have CAP_SYS_ADMIN.
+ */
+static int ap_matrix_check_authority(struct kvm *kvm,
+				     const struct ap_matrix_masks *new,
+				     const struct ap_matrix_masks *held,
+				     const struct ap_matrix_grant *grant,
+				     bool probe)
+{
+	unsigned long cover[AP_MATRIX_WORDS], extra[AP_MATRIX_WORDS];
+	unsigned int apid, id = AP_MATRIX_IDS;
+
+	for_each_set_bit_inv(apid, new->apm, AP_MATRIX_IDS) {
+		bitmap_zero(cover, AP_MATRIX_IDS);
+		if (test_bit_inv(apid, held->apm))
+			bitmap_copy(cover, held->aqm, AP_MATRIX_IDS);
+		if (grant && test_bit_inv(apid, grant->m.apm))
+			bitmap_or(cover, cover, grant->m.aqm, AP_MATRIX_IDS);
+		bitmap_andnot(extra, new->aqm, cover, AP_MATRIX_IDS);
+		id = find_first_bit_inv(extra, AP_MATRIX_IDS);
+		if (id < AP_MATRIX_IDS)
+			break;
+	}
+	if (id < AP_MATRIX_IDS) {
+		if (capable(CAP_SYS_ADMIN))
+			return 0;
+		AP_MATRIX_REFUSED(kvm, probe, "%02x.%04x %s", apid, id,
+				  ap_matrix_rule_name(-EPERM));
+		return -EPERM;
+	}
+	bitmap_andnot(extra, new->adm, held->adm, AP_MATRIX_IDS);
+	if (grant)
+		bitmap_andnot(extra, extra, grant->m.adm, AP_MATRIX_IDS);
+	id = find_first_bit_inv(extra, AP_MATRIX_IDS);
+	if (id < AP_MATRIX_IDS && !capable(CAP_SYS_ADMIN)) {
+		AP_MATRIX_REFUSED(kvm, probe, "control domain %04x %s", id,
+				  ap_matrix_rule_name(-EPERM));
+		return -EPERM;
+	}
+	return 0;
+}
+
+/*
+ * The rules from ENODEV on, in order; under ops->lock() and ap_matrix_lock.
+ * @g is the VM's state, NULL if it never held a matrix.
+ */
+static int ap_matrix_check(struct kvm *kvm,
+			   struct kvm_s390_ap_matrix_guest *g,
+			   const struct kvm_s390_ap_host_ops *ops,
+			   const struct kvm_s390_ap_host_config *cfg,
+			   const struct ap_matrix_masks *m,
+			   const struct ap_matrix_grant *grant, bool probe)
+{
+	static const struct ap_matrix_masks none;
+	unsigned int apid, apqi, apqn, inuse = 0, busy = 0;
+	bool has_inuse = false, has_busy = false;
+	void *entry;
+	int rc;
+
+	lockdep_assert_held(&ap_matrix_lock);
+	rc = ap_matrix_check_range(kvm, cfg, m, probe);
+	if (rc)
+		return rc;
+	rc = ap_matrix_check_authority(kvm, m, g ? &g->m : &none, grant,
+				       probe);
+	if (rc)
+		return rc;
 
 	for_each_set_bit_inv(apid, m->apm, AP_MATRIX_IDS) {
 		for_each_set_bit_inv(apqi, m->aqm, AP_MATRIX_IDS) {
 			apqn = AP_MATRIX_APQN(apid, apqi);
 			if (ops->available(apqn)) {
-				VM_EVENT(kvm, 3, "AP matrix refused: %02x.%04x %s",
-					 apid, apqi,
-					 ap_matrix_rule_name(-EADDRNOTAVAIL));
+				AP_MATRIX_REFUSED(kvm, probe, "%02x.%04x %s",
+						  apid, apqi,
+						  ap_matrix_rule_name(-EADDRNOTAVAIL));
 				return -EADDRNOTAVAIL;
 			}
 			entry = xa_load(&ap_matrix_owners, apqn);
-			if (!entry || entry == kvm)
+			if (!entry || (g && entry == g))
 				continue;
 			if (xa_is_value(entry)) {
 				if (!has_busy)
@@ -499,82 +1031,222 @@ static int ap_matrix_check(struct kvm *kvm,
 		}
 	}
 	if (has_inuse || has_busy) {
+		rc = has_inuse ? -EADDRINUSE : -EBUSY;
 		apqn = has_inuse ? inuse : busy;
-		VM_EVENT(kvm, 3, "AP matrix refused: %02x.%04x %s",
-			 AP_MATRIX_APID(apqn), AP_MATRIX_APQI(apqn),
-			 ap_matrix_rule_name(has_inuse ? -EADDRINUSE : -EBUSY));
-		return has_inuse ? -EADDRINUSE : -EBUSY;
+		AP_MATRIX_REFUSED(kvm, probe, "%02x.%04x %s",
+				  AP_MATRIX_APID(apqn), AP_MATRIX_APQI(apqn),
+				  ap_matrix_rule_name(rc));
+		return rc;
 	}
 	return 0;
 }
 
-/* claim the queues, write the masks; under ops->lock() and ap_matrix_lock */
-static int ap_matrix_install(struct kvm *kvm, const struct ap_matrix_masks *new,
-			     struct ap_matrix_masks *old)
+/*
+ * Undo a claim that was not installed: free the queues claimed for @g->next
+ * that are still @g's and not in @g->m.  Under ap_matrix_lock.
+ */
+static void ap_matrix_unclaim(struct kvm_s390_ap_matrix_guest *g)
 {
-	struct kvm_s390_ap_matrix_guest *g = kvm->arch.crypto.ap_matrix;
-	bool fresh = false;
-	unsigned int apid, apqi;
-	int rc = 0;
+	unsigned int apid, apqi, apqn;
 
 	lockdep_assert_held(&ap_matrix_lock);
-	if (!g) {
-		memset(old, 0, sizeof(*old));
-		if (ap_matrix_empty(new))
-			return 0;
+	for_each_set_bit_inv(apid, g->next.apm, AP_MATRIX_IDS) {
+		for_each_set_bit_inv(apqi, g->next.aqm, AP_MATRIX_IDS) {
+			apqn = AP_MATRIX_APQN(apid, apqi);
+			if (!ap_matrix_usage(&g->m, apid, apqi) &&
+			    xa_load(&ap_matrix_owners, apqn) == g)
+				xa_erase(&ap_matrix_owners, apqn);
+		}
+	}
+	g->installing = false;
+}
+
+/* claim the queues of @g->next for @g; under ap_matrix_lock */
+static int ap_matrix_claim(struct kvm_s390_ap_matrix_guest *g)
+{
+	unsigned int apid, apqi;
+	int rc;
+
+	lockdep_assert_held(&ap_matrix_lock);
+	g->installing = true;
+	for_each_set_bit_inv(apid, g->next.apm, AP_MATRIX_IDS) {
+		for_each_set_bit_inv(apqi, g->next.aqm, AP_MATRIX_IDS) {
+			if (ap_matrix_usage(&g->m, apid, apqi))
+				continue;
+			rc = xa_err(xa_store(&ap_matrix_owners,
+					     AP_MATRIX_APQN(apid, apqi), g,
+					     GFP_KERNEL_ACCOUNT));
+			if (rc) {
+				ap_matrix_unclaim(g);
+				return rc;
+			}
+		}
+	}
+	return 0;
+}
+
+/*
+ * Install the claimed matrix: mark the queues that leave RESETTING, write
+ * the masks.  Under kvm->lock.  Returns the matrix replaced in @old and the
+ * one installed in @new (the claimed one, minus what left the host or the
+ * driver meanwhile).
+ */
+static void ap_matrix_install(struct kvm_s390_ap_matrix_guest *g,
+			      struct ap_matrix_masks *old,
+			      struct ap_matrix_masks *new)
+{
+	struct kvm *kvm = g->kvm;
+	unsigned int apid, apqi, apqn;
+
+	lockdep_assert_held(&kvm->lock);
+	mutex_lock(&ap_matrix_lock);
+	*old = g->m;
+	*new = g->next;
+	for_each_set_bit_inv(apid, old->apm, AP_MATRIX_IDS) {
+		for_each_set_bit_inv(apqi, old->aqm, AP_MATRIX_IDS) {
+			apqn = AP_MATRIX_APQN(apid, apqi);
+			if (!ap_matrix_usage(new, apid, apqi) &&
+			    xa_load(&ap_matrix_owners, apqn) == g)
+				ap_matrix_mark(apqn,
+					       KVM_S390_AP_MATRIX_RESETTING);
+		}
+	}
+	g->m = *new;
+	g->installing = false;
+	g->stale = false;
+	/* published under kvm->lock: vfio_ap checks it there */
+	WRITE_ONCE(kvm->arch.crypto.ap_matrix, g);
+	mutex_unlock(&ap_matrix_lock);
+
+	if (ap_matrix_empty(new))
+		kvm_arch_crypto_clear_masks(kvm);
+	else
+		kvm_arch_crypto_set_masks(kvm, new->apm, new->aqm, new->adm);
+}
+
+/* EEXIST: the VM's AP configuration belongs to vfio_ap */
+static int ap_matrix_check_vfio(struct kvm *kvm)
+{
+	int rc;
+
+	rc = mutex_lock_killable(&kvm->lock);
+	if (rc)
+		return rc;
+	rc = kvm->arch.crypto.pqap_hook ? -EEXIST : 0;
+	mutex_unlock(&kvm->lock);
+	return rc;
+}
+
+/* the SET from EEXIST on; under the per-VM mutex */
+static int ap_matrix_set_locked(struct kvm *kvm,
+				const struct kvm_s390_ap_host_ops *ops,
+				const struct ap_matrix_masks *req,
+				const struct ap_matrix_grant *grant, u32 flags)
+{
+	bool probe = flags & KVM_S390_AP_MATRIX_VALIDATE_ONLY;
+	struct kvm_s390_ap_matrix_guest *g = kvm->arch.crypto.ap_matrix;
+	unsigned long failed_apm[AP_MATRIX_WORDS] = {};
+	static const unsigned long none[AP_MATRIX_WORDS];
+	struct kvm_s390_ap_host_config cfg;
+	struct ap_matrix_masks old, new;
+	bool fresh = false;
+	int rc;
+
+	rc = ap_matrix_check_vfio(kvm);
+	if (rc)
+		return rc;
+	if (!g && !probe && !ap_matrix_empty(req)) {
 		g = kzalloc(sizeof(*g), GFP_KERNEL_ACCOUNT);
 		if (!g)
 			return -ENOMEM;
 		g->kvm = kvm;
 		fresh = true;
 	}
-	*old = g->m;
 
-	for_each_set_bit_inv(apid, new->apm, AP_MATRIX_IDS) {
-		for_each_set_bit_inv(apqi, new->aqm, AP_MATRIX_IDS) {
-			if (ap_matrix_usage(old, apid, apqi))
-				continue;
-			rc = xa_err(xa_store(&ap_matrix_owners,
-					     AP_MATRIX_APQN(apid, apqi), kvm,
-					     GFP_KERNEL_ACCOUNT));
-			if (rc)
-				goto rollback;
-		}
+	rc = ops->lock();
+	if (rc)
+		goto out_free;
+	ops->config(&cfg);
+	mutex_lock(&ap_matrix_lock);
+	rc = ap_matrix_check(kvm, fresh ? NULL : g, ops, &cfg, req, grant,
+			     probe);
+	if (rc || probe || !g) {
+		/* refused, a probe, or nothing held and nothing to hold */
+		mutex_unlock(&ap_matrix_lock);
+		ops->unlock();
+		goto out_free;
 	}
-
-	if (fresh) {
+	if (fresh)
 		list_add(&g->node, &ap_matrix_guests);
-		kvm->arch.crypto.ap_matrix = g;
-	}
-	ap_matrix_commit(g, new);
-	return 0;
+	g->next = *req;
+	rc = ap_matrix_claim(g);
+	mutex_unlock(&ap_matrix_lock);
+	ops->unlock();
+	if (rc)
+		goto out_unlist;
 
-rollback:
-	for_each_set_bit_inv(apid, new->apm, AP_MATRIX_IDS)
-		for_each_set_bit_inv(apqi, new->aqm, AP_MATRIX_IDS)
-			if (!ap_matrix_usage(old, apid, apqi) &&
-			    xa_load(&ap_matrix_owners,
-				    AP_MATRIX_APQN(apid, apqi)) == kvm)
-				xa_erase(&ap_matrix_owners,
-					 AP_MATRIX_APQN(apid, apqi));
+	/* the AP locks are dropped: install under kvm->lock */
+	rc = mutex_lock_killable(&kvm->lock);
+	if (!rc && kvm->arch.crypto.pqap_hook) {
+		mutex_unlock(&kvm->lock);
+		rc = -EEXIST;
+	}
+	if (rc) {
+		mutex_lock(&ap_matrix_lock);
+		ap_matrix_unclaim(g);
+		mutex_unlock(&ap_matrix_lock);
+		goto out_unlist;
+	}
+	ap_matrix_install(g, &old, &new);
+	mutex_unlock(&kvm->lock);
+	VM_EVENT(kvm, 3, "AP matrix set (flags %x)", flags);
+
+	ap_matrix_hand_over(g, &old, &new, flags & KVM_S390_AP_MATRIX_RESET,
+			    failed_apm);
+	if (bitmap_empty(failed_apm, AP_MATRIX_IDS))
+		return 0;
+
+	/* EIO: the adapters of the queues whose reset failed leave the VM */
+	VM_EVENT(kvm, 3, "%s",
+		 "AP matrix: reset failed, adapters removed (EIO)");
+	mutex_lock(&ap_matrix_lock);
+	ap_matrix_drop(g, failed_apm, none, none);
+	mutex_unlock(&ap_matrix_lock);
+	if (!mutex_lock_killable(&kvm->lock)) {
+		ap_matrix_write_crycb(g);
+		mutex_unlock(&kvm->lock);
+	}
+	ap_matrix_kick();
+	return -EIO;
+
+out_unlist:
+	if (fresh) {
+		ap_matrix_unlist(g);
+		/* reset what left the host meanwhile (it never ran in it) */
+		ap_matrix_kick();
+	}
+out_free:
 	if (fresh)
 		kfree(g);
 	return rc;
 }
 
 /**
- * kvm_s390_ap_matrix_set_matrix - set a guest's AP matrix
- * @kvm: the guest
+ * kvm_s390_ap_matrix_set_matrix - set a VM's AP matrix
+ * @kvm: the VM
  * @req: the request, already copied from userspace
+ * @grant: the file @req->grant_fd refers to, NULL if none
  *
  * Return: 0, or the errno of the first rule the request breaks.
  */
-VISIBLE_IF_KUNIT int
+VISIBLE_IF_AP_MATRIX_TEST int
 kvm_s390_ap_matrix_set_matrix(struct kvm *kvm,
-			      const struct kvm_s390_ap_matrix *req)
+			      const struct kvm_s390_ap_matrix *req,
+			      struct file *grant)
 {
+	const struct ap_matrix_grant *authority = NULL;
 	const struct kvm_s390_ap_host_ops *ops;
-	struct ap_matrix_masks new, old;
+	struct ap_matrix_masks new;
 	unsigned int i;
 	int rc;
 
@@ -583,6 +1255,15 @@ kvm_s390_ap_matrix_set_matrix(struct kvm *kvm,
 	for (i = 0; i < ARRAY_SIZE(req->reserved); i++)
 		if (req->reserved[i])
 			return -EINVAL;
+	if (req->flags & KVM_S390_AP_MATRIX_GRANT) {
+		if (!grant)
+			return -EBADF;
+		if (grant->f_op != &ap_matrix_grant_fops)
+			return -EINVAL;
+		authority = grant->private_data;
+	} else if (req->grant_fd) {
+		return -EINVAL;
+	}
 	memcpy(new.apm, req->apm, sizeof(new.apm));
 	memcpy(new.aqm, req->aqm, sizeof(new.aqm));
 	memcpy(new.adm, req->adm, sizeof(new.adm));
@@ -590,21 +1271,12 @@ kvm_s390_ap_matrix_set_matrix(struct kvm *kvm,
 	ops = ap_matrix_get_ops();
 	if (!ops)
 		return -EOPNOTSUPP;
-
-	ops->lock();
-	mutex_lock(&ap_matrix_lock);
-	rc = ap_matrix_check(kvm, ops, &new);
-	if (!rc && !(req->flags & KVM_S390_AP_MATRIX_VALIDATE_ONLY)) {
-		rc = ap_matrix_install(kvm, &new, &old);
-		if (!rc)
-			VM_EVENT(kvm, 3, "AP matrix set (flags %x)", req->flags);
+	rc = mutex_lock_killable(&kvm->arch.crypto.ap_matrix_mutex);
+	if (!rc) {
+		rc = ap_matrix_set_locked(kvm, ops, &new, authority,
+					  req->flags);
+		mutex_unlock(&kvm->arch.crypto.ap_matrix_mutex);
 	}
-	mutex_unlock(&ap_matrix_lock);
-	ops->unlock();
-
-	if (!rc && !(req->flags & KVM_S390_AP_MATRIX_VALIDATE_ONLY))
-		ap_matrix_hand_over(kvm, ops, &old, &new,
-				    req->flags & KVM_S390_AP_MATRIX_RESET);
 	ap_matrix_put_ops(ops);
 	return rc;
 }
@@ -612,12 +1284,19 @@ kvm_s390_ap_matrix_set_matrix(struct kvm *kvm,
 int kvm_s390_ap_matrix_set(struct kvm *kvm, struct kvm_device_attr *attr)
 {
 	struct kvm_s390_ap_matrix req;
+	struct file *grant = NULL;
+	int rc;
 
 	if (attr->attr != KVM_S390_VM_CRYPTO_SET_AP_MATRIX)
 		return -ENXIO;
 	if (copy_from_user(&req, u64_to_user_ptr(attr->addr), sizeof(req)))
 		return -EFAULT;
-	return kvm_s390_ap_matrix_set_matrix(kvm, &req);
+	if ((req.flags & KVM_S390_AP_MATRIX_GRANT) && req.grant_fd >= 0)
+		grant = fget(req.grant_fd);
+	rc = kvm_s390_ap_matrix_set_matrix(kvm, &req, grant);
+	if (grant)
+		fput(grant);
+	return rc;
 }
 
 int kvm_s390_ap_matrix_get(struct kvm *kvm, struct kvm_device_attr *attr)
@@ -629,7 +1308,7 @@ int kvm_s390_ap_matrix_get(struct kvm *kvm, struct kvm_device_attr *attr)
 		return -ENXIO;
 	memset(&out, 0, sizeof(out));
 	mutex_lock(&ap_matrix_lock);
-	g = kvm->arch.crypto.ap_matrix;
+	g = READ_ONCE(kvm->arch.crypto.ap_matrix);
 	if (g) {
 		memcpy(out.apm, g->m.apm, sizeof(out.apm));
 		memcpy(out.aqm, g->m.aqm, sizeof(out.aqm));
@@ -641,43 +1320,59 @@ int kvm_s390_ap_matrix_get(struct kvm *kvm, struct kvm_device_attr *attr)
 	return 0;
 }
 
+/*
+ * HAS answers 0 exactly when a SET would not answer EOPNOTSUPP: both ask
+ * whether the registered operations can be pinned.
+ */
 int kvm_s390_ap_matrix_has(void)
 {
-	int rc;
+	const struct kvm_s390_ap_host_ops *ops = ap_matrix_get_ops();
 
-	mutex_lock(&ap_matrix_lock);
-	rc = ap_matrix_ops ? 0 : -ENXIO;
-	mutex_unlock(&ap_matrix_lock);
-	return rc;
+	ap_matrix_put_ops(ops);
+	return ops ? 0 : -ENXIO;
+}
+
+void kvm_s390_ap_matrix_init_vm(struct kvm *kvm)
+{
+	mutex_init(&kvm->arch.crypto.ap_matrix_mutex);
 }
 
 /* VM teardown: reset and release every queue the guest held */
 void kvm_s390_ap_matrix_destroy(struct kvm *kvm)
 {
 	struct kvm_s390_ap_matrix_guest *g = kvm->arch.crypto.ap_matrix;
-	const struct kvm_s390_ap_host_ops *ops;
 	struct ap_matrix_masks old, none = {};
-	unsigned int apid, apqi;
+	unsigned long failed_apm[AP_MATRIX_WORDS] = {};
+	unsigned int apid, apqi, apqn;
 
 	if (!g)
 		return;
+	ap_matrix_unlist(g);
 	mutex_lock(&ap_matrix_lock);
-	ops = ap_matrix_ops;
-	if (ops && !try_module_get(ops->owner))
-		ops = NULL;
 	old = g->m;
-	for_each_set_bit_inv(apid, old.apm, AP_MATRIX_IDS)
-		for_each_set_bit_inv(apqi, old.aqm, AP_MATRIX_IDS)
-			xa_store(&ap_matrix_owners, AP_MATRIX_APQN(apid, apqi),
-				 AP_MATRIX_RESETTING, GFP_KERNEL);
-	list_del(&g->node);
+	for_each_set_bit_inv(apid, old.apm, AP_MATRIX_IDS) {
+		for_each_set_bit_inv(apqi, old.aqm, AP_MATRIX_IDS) {
+			apqn = AP_MATRIX_APQN(apid, apqi);
+			if (xa_load(&ap_matrix_owners, apqn) == g)
+				ap_matrix_mark(apqn,
+					       KVM_S390_AP_MATRIX_RESETTING);
+		}
+	}
 	kvm->arch.crypto.ap_matrix = NULL;
 	VM_EVENT(kvm, 3, "%s", "AP matrix released (VM destroyed)");
 	mutex_unlock(&ap_matrix_lock);
 
-	ap_matrix_hand_over(kvm, ops, &old, &none, false);
-	ap_matrix_put_ops(ops);
+	/* what left the host meanwhile is the worker's, no longer stale */
+	ap_matrix_kick();
+	ap_matrix_hand_over(g, &old, &none, false, failed_apm);
 	kfree(g);
+}
+
+/* kvm.ko is unloaded: no reset is left behind */
+void kvm_s390_ap_matrix_exit(void)
+{
+	ap_matrix_flush_work();
+	cancel_delayed_work_sync(&ap_matrix_work);
 }
 
 /**
@@ -700,6 +1395,15 @@ int kvm_s390_ap_matrix_register(const struct kvm_s390_ap_host_ops *ops)
 }
 EXPORT_SYMBOL_GPL(kvm_s390_ap_matrix_register);
 
+/**
+ * kvm_s390_ap_matrix_unregister - unregister the AP bus side
+ * @ops: the host operations registered before
+ *
+ * From now on HAS answers -ENXIO and a SET -EOPNOTSUPP; resets use the
+ * PQAP inlines.  The driver unregisters before it lets its queues go, so
+ * that no SET claims a queue while it leaves.  Users of @ops pin its
+ * module, so nobody calls @ops once the module's exit runs.
+ */
 void kvm_s390_ap_matrix_unregister(const struct kvm_s390_ap_host_ops *ops)
 {
 	mutex_lock(&ap_matrix_lock);
@@ -716,7 +1420,7 @@ EXPORT_SYMBOL_GPL(kvm_s390_ap_matrix_unregister);
  *
  * Called by the AP driver's in_use() with ap_perms_mutex held.  A queue whose
  * reset failed is not in use: giving it back to the host's default drivers
- * is how an administrator recovers it.
+ * is how an administrator recovers it (the AP bus resets it).
  *
  * Return: true if an APQN of @apm x @aqm is assigned to a guest or resetting.
  */
@@ -732,7 +1436,7 @@ bool kvm_s390_ap_matrix_in_use(unsigned long *apm, unsigned long *aqm)
 		xa_for_each_range(&ap_matrix_owners, apqn, entry,
 				  AP_MATRIX_APQN(apid, 0),
 				  AP_MATRIX_APQN(apid, AP_MATRIX_IDS - 1)) {
-			if (entry != AP_MATRIX_FAILED &&
+			if (!ap_matrix_failed(entry) &&
 			    test_bit_inv(AP_MATRIX_APQI(apqn), aqm)) {
 				used = true;
 				goto out;
@@ -746,116 +1450,276 @@ out:
 EXPORT_SYMBOL_GPL(kvm_s390_ap_matrix_in_use);
 
 /**
- * kvm_s390_ap_matrix_queue_removed - a queue left the AP matrix driver
+ * kvm_s390_ap_matrix_queue_probed - a queue was bound to the AP matrix driver
  * @apqn: the queue
  *
- * Called by the AP driver's remove(), after the queue stopped being
- * available.  The guest holding the queue loses its whole adapter (a guest's
- * matrix is adapters x domains), as vfio_ap unplugs it; every queue that
- * leaves the guest is reset and released.
+ * Called by the AP driver's probe().  A queue whose reset failed is reset
+ * again, by the reset worker, and becomes free only once that reset
+ * completed.  A queue that left the driver during its reset is back.
  */
-void kvm_s390_ap_matrix_queue_removed(unsigned int apqn)
+void kvm_s390_ap_matrix_queue_probed(unsigned int apqn)
 {
-	struct kvm_s390_ap_matrix_guest *g;
-	const struct kvm_s390_ap_host_ops *ops;
-	struct ap_matrix_masks old, new;
+	unsigned long marker;
+	bool kick = false;
 	void *entry;
 
 	mutex_lock(&ap_matrix_lock);
-	ops = ap_matrix_ops;
 	entry = xa_load(&ap_matrix_owners, apqn);
-	if (entry == AP_MATRIX_FAILED)
-		xa_erase(&ap_matrix_owners, apqn);
-	else if (entry == AP_MATRIX_RESETTING)
-		xa_store(&ap_matrix_owners, apqn, AP_MATRIX_RESETTING_GONE,
-			 GFP_KERNEL);
-	if (!entry || xa_is_value(entry)) {
-		mutex_unlock(&ap_matrix_lock);
-		return;
+	marker = ap_matrix_marker(entry);
+	if (ap_matrix_failed(entry)) {
+		ap_matrix_mark(apqn, KVM_S390_AP_MATRIX_RESETTING |
+			       AP_MATRIX_WORKER);
+		kick = true;
+	} else if (ap_matrix_resetting(entry)) {
+		ap_matrix_mark(apqn, (marker & ~AP_MATRIX_KIND) |
+			       KVM_S390_AP_MATRIX_RESETTING);
 	}
-	g = ((struct kvm *)entry)->arch.crypto.ap_matrix;
-	old = g->m;
-	new = old;
-	clear_bit_inv(AP_MATRIX_APID(apqn), new.apm);
-	VM_EVENT(g->kvm, 3, "AP queue %02x.%04x removed: adapter unplugged",
-		 AP_MATRIX_APID(apqn), AP_MATRIX_APQI(apqn));
-	ap_matrix_commit(g, &new);
 	mutex_unlock(&ap_matrix_lock);
+	if (kick)
+		ap_matrix_kick();
+}
+EXPORT_SYMBOL_GPL(kvm_s390_ap_matrix_queue_probed);
 
-	/* the caller is the AP driver: its ops stay valid meanwhile */
-	ap_matrix_hand_over(NULL, ops, &old, &new, false);
+/**
+ * kvm_s390_ap_matrix_queue_removed - a queue left the AP matrix driver
+ * @apqn: the queue
+ *
+ * Called by the AP driver's remove() (the AP bus holds the device lock),
+ * after the queue stopped being available.  The guest holding the queue
+ * loses its whole adapter (a guest's matrix is adapters x domains), as
+ * vfio_ap unplugs it; the reset worker rewrites its CRYCB, then resets and
+ * releases every queue that left.  A queue being reset stays so; a queue
+ * whose reset failed stays failed.
+ */
+void kvm_s390_ap_matrix_queue_removed(unsigned int apqn)
+{
+	unsigned long apm[AP_MATRIX_WORDS] = {};
+	static const unsigned long none[AP_MATRIX_WORDS];
+	struct kvm_s390_ap_matrix_guest *g;
+	bool kick = false;
+	void *entry;
 
-	/* the queue is no longer ours: forget a failed reset of it */
 	mutex_lock(&ap_matrix_lock);
-	if (xa_load(&ap_matrix_owners, apqn) == AP_MATRIX_FAILED)
-		xa_erase(&ap_matrix_owners, apqn);
+	entry = xa_load(&ap_matrix_owners, apqn);
+	if (ap_matrix_resetting(entry)) {
+		ap_matrix_mark(apqn, (ap_matrix_marker(entry) &
+				      ~AP_MATRIX_KIND) |
+			       KVM_S390_AP_MATRIX_RESETTING_GONE);
+	} else if (entry && !xa_is_value(entry)) {
+		g = ap_matrix_guest(entry);
+		set_bit_inv(AP_MATRIX_APID(apqn), apm);
+		ap_matrix_drop(g, apm, none, none);
+		VM_EVENT(g->kvm, 3,
+			 "AP queue %02x.%04x removed: adapter unplugged",
+			 AP_MATRIX_APID(apqn), AP_MATRIX_APQI(apqn));
+		kick = true;
+	}
 	mutex_unlock(&ap_matrix_lock);
+	if (kick)
+		ap_matrix_kick();
 }
 EXPORT_SYMBOL_GPL(kvm_s390_ap_matrix_queue_removed);
 
 /**
- * kvm_s390_ap_matrix_config_removed - adapters/domains left the host config
+ * kvm_s390_ap_matrix_config_removed - IDs left the host's AP configuration
  * @apm_gone: adapters that left
  * @aqm_gone: usage domains that left
+ * @adm_gone: control domains that left
  *
- * Called by the AP driver when the AP configuration changed.  Every guest
- * loses them; their queues are reset and released.
+ * Called by the AP driver when the AP configuration changed (the AP bus
+ * holds ap_scan_bus_mutex).  Every guest loses them; the reset worker
+ * rewrites the CRYCBs, then resets and releases the queues that left.
  */
 void kvm_s390_ap_matrix_config_removed(unsigned long *apm_gone,
-				       unsigned long *aqm_gone)
+				       unsigned long *aqm_gone,
+				       unsigned long *adm_gone)
 {
-	struct kvm_s390_ap_matrix_guest *g, *found;
-	const struct kvm_s390_ap_host_ops *ops;
-	struct ap_matrix_masks old, new;
+	struct kvm_s390_ap_matrix_guest *g;
 	unsigned long apqn;
+	bool kick = false;
 	void *entry;
 
-	/* forget failed resets; resets under way free the queue at the end */
 	mutex_lock(&ap_matrix_lock);
 	xa_for_each(&ap_matrix_owners, apqn, entry) {
-		if (!xa_is_value(entry) ||
+		if (!ap_matrix_resetting(entry) ||
 		    !(test_bit_inv(AP_MATRIX_APID(apqn), apm_gone) ||
 		      test_bit_inv(AP_MATRIX_APQI(apqn), aqm_gone)))
 			continue;
-		if (entry == AP_MATRIX_FAILED)
-			xa_erase(&ap_matrix_owners, apqn);
-		else if (entry == AP_MATRIX_RESETTING)
-			xa_store(&ap_matrix_owners, apqn,
-				 AP_MATRIX_RESETTING_GONE, GFP_KERNEL);
+		ap_matrix_mark(apqn, (ap_matrix_marker(entry) &
+				      ~AP_MATRIX_KIND) |
+			       KVM_S390_AP_MATRIX_RESETTING_GONE);
+	}
+	list_for_each_entry(g, &ap_matrix_guests, node) {
+		if (!bitmap_intersects(g->m.apm, apm_gone, AP_MATRIX_IDS) &&
+		    !bitmap_intersects(g->m.aqm, aqm_gone, AP_MATRIX_IDS) &&
+		    !bitmap_intersects(g->m.adm, adm_gone, AP_MATRIX_IDS) &&
+		    !(g->installing &&
+		      (bitmap_intersects(g->next.apm, apm_gone,
+					 AP_MATRIX_IDS) ||
+		       bitmap_intersects(g->next.aqm, aqm_gone,
+					 AP_MATRIX_IDS) ||
+		       bitmap_intersects(g->next.adm, adm_gone,
+					 AP_MATRIX_IDS))))
+			continue;
+		ap_matrix_drop(g, apm_gone, aqm_gone, adm_gone);
+		VM_EVENT(g->kvm, 3, "%s",
+			 "AP matrix: IDs left the host configuration");
+		kick = true;
 	}
 	mutex_unlock(&ap_matrix_lock);
-
-	for (;;) {
-		mutex_lock(&ap_matrix_lock);
-		ops = ap_matrix_ops;
-		found = NULL;
-		list_for_each_entry(g, &ap_matrix_guests, node) {
-			if (bitmap_intersects(g->m.apm, apm_gone, AP_MATRIX_IDS) ||
-			    bitmap_intersects(g->m.aqm, aqm_gone, AP_MATRIX_IDS)) {
-				found = g;
-				break;
-			}
-		}
-		if (!found) {
-			mutex_unlock(&ap_matrix_lock);
-			break;
-		}
-		old = found->m;
-		new = old;
-		bitmap_andnot(new.apm, old.apm, apm_gone, AP_MATRIX_IDS);
-		bitmap_andnot(new.aqm, old.aqm, aqm_gone, AP_MATRIX_IDS);
-		VM_EVENT(found->kvm, 3, "%s",
-			 "AP matrix: adapters/domains left the host configuration");
-		ap_matrix_commit(found, &new);
-		mutex_unlock(&ap_matrix_lock);
-
-		ap_matrix_hand_over(NULL, ops, &old, &new, false);
-	}
+	if (kick)
+		ap_matrix_kick();
 }
 EXPORT_SYMBOL_GPL(kvm_s390_ap_matrix_config_removed);
 
-#if IS_ENABLED(CONFIG_KUNIT)
-/* replace the registered host operations; returns the previous ones */
+/**
+ * kvm_s390_ap_matrix_queue_state - what the owner table says of a queue
+ * @apqn: the queue
+ * @pid: set to the VMM's pid (the task that created the VM) if in use;
+ *	may be NULL
+ *
+ * For the AP driver's per-queue sysfs attribute apmatrix_state.
+ *
+ * Return: the queue's state.
+ */
+enum kvm_s390_ap_queue_state
+kvm_s390_ap_matrix_queue_state(unsigned int apqn, pid_t *pid)
+{
+	enum kvm_s390_ap_queue_state state = KVM_S390_AP_QUEUE_FREE;
+	struct kvm_s390_ap_matrix_guest *g;
+	void *entry;
+
+	mutex_lock(&ap_matrix_lock);
+	entry = xa_load(&ap_matrix_owners, apqn);
+	if (ap_matrix_failed(entry)) {
+		state = KVM_S390_AP_QUEUE_RESET_FAILED;
+	} else if (ap_matrix_resetting(entry)) {
+		state = KVM_S390_AP_QUEUE_RESETTING;
+	} else if (entry) {
+		g = ap_matrix_guest(entry);
+		state = KVM_S390_AP_QUEUE_IN_USE;
+		if (pid)
+			*pid = g->kvm->userspace_pid;
+	}
+	mutex_unlock(&ap_matrix_lock);
+	return state;
+}
+EXPORT_SYMBOL_GPL(kvm_s390_ap_matrix_queue_state);
+
+static int ap_matrix_grant_release(struct inode *inode, struct file *file)
+{
+	kfree(file->private_data);
+	return 0;
+}
+
+static void ap_matrix_grant_show_fdinfo(struct seq_file *m, struct file *file)
+{
+	const struct ap_matrix_grant *grant = file->private_data;
+
+	seq_printf(m, "apm:\t0x%016lx%016lx%016lx%016lx\n", grant->m.apm[0],
+		   grant->m.apm[1], grant->m.apm[2], grant->m.apm[3]);
+	seq_printf(m, "aqm:\t0x%016lx%016lx%016lx%016lx\n", grant->m.aqm[0],
+		   grant->m.aqm[1], grant->m.aqm[2], grant->m.aqm[3]);
+	seq_printf(m, "adm:\t0x%016lx%016lx%016lx%016lx\n", grant->m.adm[0],
+		   grant->m.adm[1], grant->m.adm[2], grant->m.adm[3]);
+}
+
+static const struct file_operations ap_matrix_grant_fops = {
+	.owner = THIS_MODULE,
+	.release = ap_matrix_grant_release,
+	.show_fdinfo = ap_matrix_grant_show_fdinfo,
+	.llseek = noop_llseek,
+};
+
+/**
+ * kvm_s390_ap_matrix_grant_open - create a grant file
+ * @req: the grant's matrix
+ *
+ * Return: the file, or an ERR_PTR.
+ */
+VISIBLE_IF_AP_MATRIX_TEST struct file *
+kvm_s390_ap_matrix_grant_open(const struct apmatrix_grant *req)
+{
+	const struct kvm_s390_ap_host_ops *ops;
+	struct kvm_s390_ap_host_config cfg;
+	struct ap_matrix_grant *grant;
+	struct file *file;
+	unsigned int i;
+
+	if (req->flags)
+		return ERR_PTR(-EINVAL);
+	for (i = 0; i < ARRAY_SIZE(req->reserved); i++)
+		if (req->reserved[i])
+			return ERR_PTR(-EINVAL);
+	grant = kzalloc(sizeof(*grant), GFP_KERNEL_ACCOUNT);
+	if (!grant)
+		return ERR_PTR(-ENOMEM);
+	memcpy(grant->m.apm, req->apm, sizeof(grant->m.apm));
+	memcpy(grant->m.aqm, req->aqm, sizeof(grant->m.aqm));
+	memcpy(grant->m.adm, req->adm, sizeof(grant->m.adm));
+	/* a grant that covers nothing is a mistake */
+	if ((bitmap_empty(grant->m.apm, AP_MATRIX_IDS) ||
+	     bitmap_empty(grant->m.aqm, AP_MATRIX_IDS)) &&
+	    bitmap_empty(grant->m.adm, AP_MATRIX_IDS)) {
+		file = ERR_PTR(-EINVAL);
+		goto out_free;
+	}
+
+	ops = ap_matrix_get_ops();
+	if (!ops) {
+		file = ERR_PTR(-ENODEV);
+		goto out_free;
+	}
+	ops->config(&cfg);
+	ap_matrix_put_ops(ops);
+	if (ap_matrix_beyond(grant->m.apm, cfg.max_apid) < AP_MATRIX_IDS ||
+	    ap_matrix_beyond(grant->m.aqm, cfg.max_apqi) < AP_MATRIX_IDS ||
+	    !bitmap_subset(grant->m.adm, cfg.adm, AP_MATRIX_IDS)) {
+		file = ERR_PTR(-ENODEV);
+		goto out_free;
+	}
+
+	file = anon_inode_getfile("[apmatrix-grant]", &ap_matrix_grant_fops,
+				  grant, O_RDONLY);
+	if (!IS_ERR(file))
+		return file;
+out_free:
+	kfree(grant);
+	return file;
+}
+
+/**
+ * kvm_s390_ap_matrix_grant_create - create a grant file descriptor
+ * @req: the grant's matrix, copied from userspace by the AP driver
+ *
+ * For the AP driver's /dev/apmatrix ioctl APMATRIX_CREATE_GRANT.  A grant
+ * claims nothing: it allows its holder to add the usage APQNs (apm x aqm)
+ * and control domains (adm) of @req to a VM.
+ *
+ * Return: a new close-on-exec file descriptor, -EINVAL (flags or reserved
+ * fields non-zero, a matrix covering nothing), -ENODEV (an ID beyond the
+ * host's AP configuration, a control domain the host does not have),
+ * -ENOMEM or -EMFILE.
+ */
+int kvm_s390_ap_matrix_grant_create(const struct apmatrix_grant *req)
+{
+	struct file *file;
+	int fd;
+
+	file = kvm_s390_ap_matrix_grant_open(req);
+	if (IS_ERR(file))
+		return PTR_ERR(file);
+	fd = get_unused_fd_flags(O_CLOEXEC);
+	if (fd < 0) {
+		fput(file);
+		return fd;
+	}
+	fd_install(fd, file);
+	return fd;
+}
+EXPORT_SYMBOL_GPL(kvm_s390_ap_matrix_grant_create);
+
+#if IS_ENABLED(CONFIG_KVM_S390_AP_MATRIX_KUNIT_TEST)
 const struct kvm_s390_ap_host_ops *
 kvm_s390_ap_matrix_swap_ops(const struct kvm_s390_ap_host_ops *ops)
 {
@@ -868,22 +1732,33 @@ kvm_s390_ap_matrix_swap_ops(const struct kvm_s390_ap_host_ops *ops)
 	return old;
 }
 
-/* the owner table entry of @apqn */
 void *kvm_s390_ap_matrix_owner(unsigned int apqn)
 {
+	struct kvm_s390_ap_matrix_guest *g;
 	void *entry;
 
 	mutex_lock(&ap_matrix_lock);
 	entry = xa_load(&ap_matrix_owners, apqn);
+	if (xa_is_value(entry)) {
+		entry = xa_mk_value(ap_matrix_marker(entry) & AP_MATRIX_KIND);
+	} else if (entry) {
+		g = ap_matrix_guest(entry);
+		entry = g->kvm;
+	}
 	mutex_unlock(&ap_matrix_lock);
 	return entry;
 }
 
-/* true if no guest holds a matrix and no queue is claimed or resetting */
+void kvm_s390_ap_matrix_flush(void)
+{
+	ap_matrix_flush_work();
+}
+
 bool kvm_s390_ap_matrix_idle(void)
 {
 	bool idle;
 
+	ap_matrix_flush_work();
 	mutex_lock(&ap_matrix_lock);
 	idle = list_empty(&ap_matrix_guests) && xa_empty(&ap_matrix_owners);
 	mutex_unlock(&ap_matrix_lock);

@@ -74,9 +74,10 @@ struct apm_ctx {
 static struct fake_host *fake;
 static struct apm_ctx *ctx;
 
-static void fake_lock(void)
+static int fake_lock(void)
 {
 	mutex_lock(&fake->lock);
+	return 0;
 }
 
 static void fake_unlock(void)
@@ -84,10 +85,15 @@ static void fake_unlock(void)
 	mutex_unlock(&fake->lock);
 }
 
-static void fake_limits(unsigned int *max_apid, unsigned int *max_apqi)
+static void fake_config(struct kvm_s390_ap_host_config *cfg)
 {
-	*max_apid = fake->max_apid;
-	*max_apqi = fake->max_apqi;
+	unsigned int i;
+
+	cfg->max_apid = fake->max_apid;
+	cfg->max_apqi = fake->max_apqi;
+	bitmap_zero(cfg->adm, 256);
+	for (i = 0; i <= fake->max_apqi; i++)
+		set_bit_inv(i, cfg->adm);
 }
 
 static int fake_available(unsigned int apqn)
@@ -146,7 +152,7 @@ static const struct kvm_s390_ap_host_ops fake_ops = {
 	.owner = THIS_MODULE,
 	.lock = fake_lock,
 	.unlock = fake_unlock,
-	.limits = fake_limits,
+	.config = fake_config,
 	.available = fake_available,
 	.zapq = fake_zapq,
 	.tapq = fake_tapq,
@@ -169,6 +175,7 @@ static int apm_test_init(struct kunit *test)
 	ctx->saved_tunables = kvm_s390_ap_matrix_tunables;
 	kvm_s390_ap_matrix_tunables.interval_ms = 0;
 	kvm_s390_ap_matrix_tunables.polls = 5;
+	kvm_s390_ap_matrix_tunables.worker_polls = 0;
 	ctx->saved_ops = kvm_s390_ap_matrix_swap_ops(&fake_ops);
 	KUNIT_ASSERT_TRUE(test, kvm_s390_ap_matrix_idle());
 	test->priv = ctx;
@@ -201,6 +208,8 @@ static void apm_test_exit(struct kunit *test)
 	kvm_s390_ap_matrix_tunables = ctx->saved_tunables;
 }
 
+static struct lock_class_key apm_vm_keys[MAX_VMS];
+
 /* a VM with a CRYCB of format @fmt (CRYCB_FORMAT0/1/2) */
 static struct kvm *apm_vm(struct kunit *test, u32 fmt)
 {
@@ -215,6 +224,10 @@ static struct kvm *apm_vm(struct kunit *test, u32 fmt)
 	crycb = kzalloc(sizeof(*crycb), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, crycb);
 	mutex_init(&kvm->lock);
+	kvm_s390_ap_matrix_init_vm(kvm);
+	/* SETs on different VMs nest in the fake TAPQ hooks */
+	lockdep_set_class(&kvm->arch.crypto.ap_matrix_mutex,
+			  &apm_vm_keys[ctx->nvms]);
 	xa_init(&kvm->vcpu_array);
 	snprintf(name, sizeof(name), "apm-test-%d", atomic_inc_return(&seq));
 	kvm->arch.dbf = debug_register(name, 1, 1, 7 * sizeof(long));
@@ -268,7 +281,7 @@ static struct kvm_s390_ap_matrix mx_empty(void)
 static int set(struct kvm *kvm, struct kvm_s390_ap_matrix m, u32 flags)
 {
 	m.flags = flags;
-	return kvm_s390_ap_matrix_set_matrix(kvm, &m);
+	return kvm_s390_ap_matrix_set_matrix(kvm, &m, NULL);
 }
 
 static int validate(struct kvm *kvm, struct kvm_s390_ap_matrix m)
@@ -319,11 +332,14 @@ static void test_layout(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, offsetof(struct kvm_s390_ap_matrix, aqm), 32);
 	KUNIT_EXPECT_EQ(test, offsetof(struct kvm_s390_ap_matrix, adm), 64);
 	KUNIT_EXPECT_EQ(test, offsetof(struct kvm_s390_ap_matrix, flags), 96);
-	KUNIT_EXPECT_EQ(test, offsetof(struct kvm_s390_ap_matrix, reserved),
+	KUNIT_EXPECT_EQ(test, offsetof(struct kvm_s390_ap_matrix, grant_fd),
 			100);
+	KUNIT_EXPECT_EQ(test, offsetof(struct kvm_s390_ap_matrix, reserved),
+			104);
 	KUNIT_EXPECT_EQ(test, KVM_S390_VM_CRYPTO_SET_AP_MATRIX, 6);
 	KUNIT_EXPECT_EQ(test, KVM_S390_AP_MATRIX_VALIDATE_ONLY, 1U);
 	KUNIT_EXPECT_EQ(test, KVM_S390_AP_MATRIX_RESET, 2U);
+	KUNIT_EXPECT_EQ(test, KVM_S390_AP_MATRIX_GRANT, 4U);
 }
 
 static void test_rule_einval(struct kunit *test)
@@ -332,7 +348,7 @@ static void test_rule_einval(struct kunit *test)
 	struct kvm_s390_ap_matrix m = mx(1, 1, 1, 1);
 	unsigned int i;
 
-	KUNIT_EXPECT_EQ(test, set(a, m, 1U << 2), -EINVAL);
+	KUNIT_EXPECT_EQ(test, set(a, m, 1U << 3), -EINVAL);
 	KUNIT_EXPECT_EQ(test, set(a, m, 1U << 31), -EINVAL);
 	for (i = 0; i < ARRAY_SIZE(m.reserved); i++) {
 		m = mx(1, 1, 1, 1);
@@ -526,7 +542,14 @@ static void test_rule_order(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, set(b, mx(3, 3, 1, 1), 0), -EBUSY);
 	KUNIT_EXPECT_EQ(test, validate(b, mx(3, 3, 1, 1)), -EBUSY);
 
+	/* unbinding does not forget a failed reset, probing resets again */
 	kvm_s390_ap_matrix_queue_removed(APQN(3, 1));
+	kvm_s390_ap_matrix_flush();
+	KUNIT_EXPECT_TRUE(test,
+			  is_marker(kvm_s390_ap_matrix_owner(APQN(3, 1)),
+				    KVM_S390_AP_MATRIX_FAILED));
+	kvm_s390_ap_matrix_queue_probed(APQN(3, 1));
+	kvm_s390_ap_matrix_flush();
 	KUNIT_EXPECT_NULL(test, kvm_s390_ap_matrix_owner(APQN(3, 1)));
 }
 
@@ -839,8 +862,11 @@ static void test_reset_bound_failed(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, set(a, mx(1, 1, 1, 1), 0), -EBUSY);
 	/* the host may take a failed queue back: it is not in use */
 	KUNIT_EXPECT_FALSE(test, in_use(1, 1));
-	/* removing it from the driver forgets the failure */
+	/* unbinding it does not forget the failure, probing resets it */
 	kvm_s390_ap_matrix_queue_removed(APQN(1, 1));
+	KUNIT_EXPECT_EQ(test, set(b, mx(1, 1, 1, 1), 0), -EBUSY);
+	kvm_s390_ap_matrix_queue_probed(APQN(1, 1));
+	kvm_s390_ap_matrix_flush();
 	KUNIT_EXPECT_EQ(test, set(b, mx(1, 1, 1, 1), 0), 0);
 
 	/* a ZAPQ that fails outright also leaves the queue FAILED */
@@ -850,7 +876,8 @@ static void test_reset_bound_failed(struct kunit *test)
 			  is_marker(kvm_s390_ap_matrix_owner(APQN(1, 1)),
 				    KVM_S390_AP_MATRIX_FAILED));
 	fake->zapq_default = RC_NORMAL;
-	kvm_s390_ap_matrix_queue_removed(APQN(1, 1));
+	kvm_s390_ap_matrix_queue_probed(APQN(1, 1));
+	kvm_s390_ap_matrix_flush();
 	KUNIT_EXPECT_NULL(test, kvm_s390_ap_matrix_owner(APQN(1, 1)));
 }
 
@@ -907,12 +934,12 @@ static void hook_remove(unsigned int apqn)
 
 static void hook_config_removed(unsigned int apqn)
 {
-	unsigned long apm[4] = {}, aqm[4] = {};
+	unsigned long apm[4] = {}, aqm[4] = {}, adm[4] = {};
 
 	ctx->hook_calls++;
 	if (ctx->hook_calls == 1) {
 		set_bit_inv(apqn >> 8, apm);
-		kvm_s390_ap_matrix_config_removed(apm, aqm);
+		kvm_s390_ap_matrix_config_removed(apm, aqm, adm);
 	}
 }
 
@@ -931,7 +958,10 @@ static void test_removed_during_reset(struct kunit *test)
 	fake->on_tapq = NULL;
 	/* still resetting after its removal: not claimable yet */
 	KUNIT_EXPECT_EQ(test, ctx->hook_rc, -EBUSY);
-	KUNIT_EXPECT_NULL(test, kvm_s390_ap_matrix_owner(APQN(1, 1)));
+	/* its reset never completed: failed, although it left the driver */
+	KUNIT_EXPECT_TRUE(test,
+			  is_marker(kvm_s390_ap_matrix_owner(APQN(1, 1)),
+				    KVM_S390_AP_MATRIX_FAILED));
 
 	/* the same when the adapter leaves the host configuration */
 	KUNIT_ASSERT_EQ(test, set(a, mx(2, 2, 1, 1), 0), 0);
@@ -939,8 +969,15 @@ static void test_removed_during_reset(struct kunit *test)
 	fake->on_tapq = hook_config_removed;
 	KUNIT_EXPECT_EQ(test, set(a, mx_empty(), 0), 0);
 	fake->on_tapq = NULL;
-	KUNIT_EXPECT_NULL(test, kvm_s390_ap_matrix_owner(APQN(2, 1)));
+	KUNIT_EXPECT_TRUE(test,
+			  is_marker(kvm_s390_ap_matrix_owner(APQN(2, 1)),
+				    KVM_S390_AP_MATRIX_FAILED));
 	fake->tapq_default = RC_NORMAL;
+	KUNIT_EXPECT_EQ(test, set(b, mx(1, 2, 1, 1), 0), -EBUSY);
+	/* back in the driver: reset again, then free */
+	kvm_s390_ap_matrix_queue_probed(APQN(1, 1));
+	kvm_s390_ap_matrix_queue_probed(APQN(2, 1));
+	kvm_s390_ap_matrix_flush();
 	KUNIT_EXPECT_EQ(test, set(b, mx(1, 2, 1, 1), 0), 0);
 }
 
@@ -998,6 +1035,7 @@ static void test_queue_removed(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, a->arch.crypto.crycb->apcb1.apm[0],
 			3ULL << 61);
 	kvm_s390_ap_matrix_queue_removed(APQN(1, 1));
+	kvm_s390_ap_matrix_flush();
 	/* the whole adapter 1 left the guest: 1.1 and 1.2 reset, freed */
 	KUNIT_EXPECT_EQ(test, a->arch.crypto.crycb->apcb1.apm[0],
 			1ULL << 61);
@@ -1013,9 +1051,11 @@ static void test_queue_removed(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, set(b, mx(1, 1, 1, 2), 0), 0);
 	/* removing a queue nobody holds changes nothing */
 	kvm_s390_ap_matrix_queue_removed(APQN(9, 9));
+	kvm_s390_ap_matrix_flush();
 	KUNIT_EXPECT_EQ(test, fake->nzapq, 2);
 	/* the last adapter goes: the guest keeps its domains only */
 	kvm_s390_ap_matrix_queue_removed(APQN(2, 2));
+	kvm_s390_ap_matrix_flush();
 	KUNIT_EXPECT_EQ(test, a->arch.crypto.crycb->apcb1.apm[0], 0);
 	KUNIT_EXPECT_NULL(test, kvm_s390_ap_matrix_owner(APQN(2, 1)));
 }
@@ -1027,7 +1067,7 @@ static void test_config_removed(struct kunit *test)
 	struct kvm *b = apm_vm(test, CRYCB_FORMAT2);
 	struct kvm *c = apm_vm(test, CRYCB_FORMAT2);
 	struct kvm *d = apm_vm(test, CRYCB_FORMAT2);
-	unsigned long apm[4] = {}, aqm[4] = {};
+	unsigned long apm[4] = {}, aqm[4] = {}, adm[4] = {};
 	struct kvm_s390_crypto_cb crycb_c;
 	struct kvm_s390_ap_matrix m;
 
@@ -1052,7 +1092,8 @@ static void test_config_removed(struct kunit *test)
 	/* adapter 1 and domain 2 leave the host configuration */
 	set_bit_inv(1, apm);
 	set_bit_inv(2, aqm);
-	kvm_s390_ap_matrix_config_removed(apm, aqm);
+	kvm_s390_ap_matrix_config_removed(apm, aqm, adm);
+	kvm_s390_ap_matrix_flush();
 
 	KUNIT_EXPECT_EQ(test, a->arch.crypto.crycb->apcb1.apm[0], 1ULL << 61);
 	KUNIT_EXPECT_EQ(test, a->arch.crypto.crycb->apcb1.aqm[0], 1ULL << 62);
@@ -1072,9 +1113,14 @@ static void test_config_removed(struct kunit *test)
 			    (void *)b);
 	KUNIT_EXPECT_PTR_EQ(test, kvm_s390_ap_matrix_owner(APQN(4, 4)),
 			    (void *)c);
-	/* the failed reset of a queue that left the configuration is gone */
-	KUNIT_EXPECT_NULL(test, kvm_s390_ap_matrix_owner(APQN(5, 2)));
+	/* a failed reset is not forgotten when the queue leaves the host */
+	KUNIT_EXPECT_TRUE(test,
+			  is_marker(kvm_s390_ap_matrix_owner(APQN(5, 2)),
+				    KVM_S390_AP_MATRIX_FAILED));
 	KUNIT_EXPECT_EQ(test, set(d, mx(1, 1, 2, 2), 0), 0);
+	kvm_s390_ap_matrix_queue_probed(APQN(5, 2));
+	kvm_s390_ap_matrix_flush();
+	KUNIT_EXPECT_NULL(test, kvm_s390_ap_matrix_owner(APQN(5, 2)));
 }
 
 static struct kunit_case ap_matrix_test_cases[] = {

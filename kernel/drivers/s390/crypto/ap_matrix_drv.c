@@ -5,10 +5,22 @@
  *
  * The driver binds the AP queues that the administrator took away from the
  * host's default drivers (/sys/bus/ap/apmask, aqmask) and hands KVM the host
- * operations it needs: the AP bus permission lock, the configuration
- * limits, whether a queue is available to KVM, ZAPQ and TAPQ.  It lives
- * beside the AP bus, as vfio_ap does, so that kvm.ko does not depend on
- * ap.ko.
+ * operations it needs: the AP bus permission lock, the host's AP
+ * configuration, whether a queue is available to KVM, ZAPQ and TAPQ.  It
+ * lives beside the AP bus, as vfio_ap does, so that kvm.ko does not depend
+ * on ap.ko.
+ *
+ * It also offers /dev/apmatrix (root only by default), whose ioctl
+ * APMATRIX_CREATE_GRANT creates a grant: a file descriptor that allows its
+ * holder to add the queues and control domains it names to a VM.  Grants
+ * are created and checked by KVM; see Documentation/virt/kvm/devices/vm.rst.
+ *
+ * Each queue bound to the driver has the sysfs attribute apmatrix_state:
+ * "free", "in use <pid>" (the pid of the VMM that created the VM holding
+ * it), "resetting" (it left a VM and its reset has not completed; nobody may
+ * have it meanwhile) or "reset failed" (its reset did not complete; give it
+ * back to the host's default drivers, which reset it, and then to this
+ * driver again, which resets it once more, to recover it).
  */
 
 #define KMSG_COMPONENT "apmatrix"
@@ -16,11 +28,17 @@
 
 #include <linux/bitmap.h>
 #include <linux/bitops.h>
+#include <linux/fs.h>
 #include <linux/lockdep.h>
+#include <linux/miscdevice.h>
 #include <linux/mod_devicetable.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/spinlock.h>
+#include <linux/sysfs.h>
+#include <linux/uaccess.h>
 #include <asm/ap.h>
+#include <asm/apmatrix.h>
 #include <asm/facility.h>
 #include <asm/kvm_ap_matrix.h>
 
@@ -32,9 +50,9 @@
 /* APQNs bound to this driver: set by probe(), cleared by remove() */
 static DECLARE_BITMAP(ap_matrix_bound, AP_MATRIX_APQNS);
 
-/* the host's highest APID and APQI (QCI Na/Nd with APXA, else 63/15) */
-static unsigned int ap_matrix_max_apid = 63;
-static unsigned int ap_matrix_max_apqi = 15;
+/* the host's AP configuration, updated by on_config_changed() */
+static DEFINE_SPINLOCK(ap_matrix_cfg_lock);
+static struct kvm_s390_ap_host_config ap_matrix_cfg;
 
 /* CEX4 and later, as vfio_ap */
 static struct ap_device_id ap_matrix_queue_ids[] = {
@@ -51,9 +69,9 @@ static struct ap_device_id ap_matrix_queue_ids[] = {
 	{ /* end of sibling */ },
 };
 
-static void ap_matrix_host_lock(void)
+static int ap_matrix_host_lock(void)
 {
-	mutex_lock(&ap_perms_mutex);
+	return mutex_lock_killable(&ap_perms_mutex);
 }
 
 static void ap_matrix_host_unlock(void)
@@ -61,11 +79,11 @@ static void ap_matrix_host_unlock(void)
 	mutex_unlock(&ap_perms_mutex);
 }
 
-static void ap_matrix_host_limits(unsigned int *max_apid,
-				  unsigned int *max_apqi)
+static void ap_matrix_host_config(struct kvm_s390_ap_host_config *cfg)
 {
-	*max_apid = ap_matrix_max_apid;
-	*max_apqi = ap_matrix_max_apqi;
+	spin_lock(&ap_matrix_cfg_lock);
+	*cfg = ap_matrix_cfg;
+	spin_unlock(&ap_matrix_cfg_lock);
 }
 
 static int ap_matrix_host_available(unsigned int apqn)
@@ -92,16 +110,51 @@ static const struct kvm_s390_ap_host_ops ap_matrix_host_ops = {
 	.owner = THIS_MODULE,
 	.lock = ap_matrix_host_lock,
 	.unlock = ap_matrix_host_unlock,
-	.limits = ap_matrix_host_limits,
+	.config = ap_matrix_host_config,
 	.available = ap_matrix_host_available,
 	.zapq = ap_matrix_host_zapq,
 	.tapq = ap_matrix_host_tapq,
 };
 
+static ssize_t apmatrix_state_show(struct device *dev,
+				   struct device_attribute *attr, char *buf)
+{
+	struct ap_queue *q = to_ap_queue(dev);
+	pid_t pid = 0;
+
+	switch (kvm_s390_ap_matrix_queue_state(q->qid, &pid)) {
+	case KVM_S390_AP_QUEUE_IN_USE:
+		return sysfs_emit(buf, "in use %d\n", pid);
+	case KVM_S390_AP_QUEUE_RESETTING:
+		return sysfs_emit(buf, "resetting\n");
+	case KVM_S390_AP_QUEUE_RESET_FAILED:
+		return sysfs_emit(buf, "reset failed\n");
+	default:
+		return sysfs_emit(buf, "free\n");
+	}
+}
+static DEVICE_ATTR_RO(apmatrix_state);
+
+static struct attribute *ap_matrix_queue_attrs[] = {
+	&dev_attr_apmatrix_state.attr,
+	NULL,
+};
+
+static const struct attribute_group ap_matrix_queue_attr_group = {
+	.attrs = ap_matrix_queue_attrs,
+};
+
 static int ap_matrix_probe(struct ap_device *apdev)
 {
 	struct ap_queue *q = to_ap_queue(&apdev->device);
+	int rc;
 
+	rc = sysfs_create_group(&apdev->device.kobj,
+				&ap_matrix_queue_attr_group);
+	if (rc)
+		return rc;
+	/* a queue whose reset failed is reset again before anybody has it */
+	kvm_s390_ap_matrix_queue_probed(q->qid);
 	set_bit(q->qid, ap_matrix_bound);
 	return 0;
 }
@@ -113,6 +166,7 @@ static void ap_matrix_remove(struct ap_device *apdev)
 	/* not available any more, then taken from the guest holding it */
 	clear_bit(q->qid, ap_matrix_bound);
 	kvm_s390_ap_matrix_queue_removed(q->qid);
+	sysfs_remove_group(&apdev->device.kobj, &ap_matrix_queue_attr_group);
 }
 
 static int ap_matrix_in_use(unsigned long *apm, unsigned long *aqm)
@@ -120,21 +174,32 @@ static int ap_matrix_in_use(unsigned long *apm, unsigned long *aqm)
 	return kvm_s390_ap_matrix_in_use(apm, aqm) ? -EBUSY : 0;
 }
 
-/* adapters and domains that left the AP configuration leave every guest */
+/*
+ * Adapters, usage domains and control domains that left the AP
+ * configuration leave every guest.  The QCI masks are 256 bits in MSB0
+ * order, as the guest masks.
+ */
 static void ap_matrix_on_config_changed(struct ap_config_info *new_info,
 					struct ap_config_info *old_info)
 {
 	DECLARE_BITMAP(apm_gone, AP_DEVICES);
 	DECLARE_BITMAP(aqm_gone, AP_DOMAINS);
+	DECLARE_BITMAP(adm_gone, AP_DOMAINS);
 	bool gone;
 
-	/* the QCI masks are 256 bits in MSB0 order, as the guest masks */
+	spin_lock(&ap_matrix_cfg_lock);
+	bitmap_copy(ap_matrix_cfg.adm, (unsigned long *)new_info->adm,
+		    AP_DOMAINS);
+	spin_unlock(&ap_matrix_cfg_lock);
+
 	gone = bitmap_andnot(apm_gone, (unsigned long *)old_info->apm,
 			     (unsigned long *)new_info->apm, AP_DEVICES);
 	gone |= bitmap_andnot(aqm_gone, (unsigned long *)old_info->aqm,
 			      (unsigned long *)new_info->aqm, AP_DOMAINS);
+	gone |= bitmap_andnot(adm_gone, (unsigned long *)old_info->adm,
+			      (unsigned long *)new_info->adm, AP_DOMAINS);
 	if (gone)
-		kvm_s390_ap_matrix_config_removed(apm_gone, aqm_gone);
+		kvm_s390_ap_matrix_config_removed(apm_gone, aqm_gone, adm_gone);
 }
 
 static struct ap_driver ap_matrix_drv = {
@@ -145,16 +210,54 @@ static struct ap_driver ap_matrix_drv = {
 	.ids = ap_matrix_queue_ids,
 };
 
-static void __init ap_matrix_init_limits(void)
+/* /dev/apmatrix: create grants */
+static long ap_matrix_dev_ioctl(struct file *file, unsigned int cmd,
+				unsigned long arg)
+{
+	struct apmatrix_grant req;
+
+	if (cmd != APMATRIX_CREATE_GRANT)
+		return -ENOTTY;
+	if (copy_from_user(&req, (void __user *)arg, sizeof(req)))
+		return -EFAULT;
+	return kvm_s390_ap_matrix_grant_create(&req);
+}
+
+static const struct file_operations ap_matrix_dev_fops = {
+	.owner = THIS_MODULE,
+	.open = nonseekable_open,
+	.unlocked_ioctl = ap_matrix_dev_ioctl,
+	.compat_ioctl = compat_ptr_ioctl,
+	.llseek = noop_llseek,
+};
+
+static struct miscdevice ap_matrix_misc = {
+	.minor = MISC_DYNAMIC_MINOR,
+	.name = AP_MATRIX_DRV_NAME,
+	.fops = &ap_matrix_dev_fops,
+	.mode = 0600,
+};
+
+static void __init ap_matrix_init_config(void)
 {
 	struct ap_config_info info;
+	unsigned int i;
 
-	if (!test_facility(12) || ap_qci(&info) || !info.apxa)
+	ap_matrix_cfg.max_apid = 63;
+	ap_matrix_cfg.max_apqi = 15;
+	if (!test_facility(12) || ap_qci(&info)) {
+		/* no QCI: every domain the CRYCB can hold */
+		for (i = 0; i <= ap_matrix_cfg.max_apqi; i++)
+			set_bit_inv(i, ap_matrix_cfg.adm);
 		return;
-	if (info.na)
-		ap_matrix_max_apid = info.na;
-	if (info.nd)
-		ap_matrix_max_apqi = info.nd;
+	}
+	if (info.apxa) {
+		if (info.na)
+			ap_matrix_cfg.max_apid = info.na;
+		if (info.nd)
+			ap_matrix_cfg.max_apqi = info.nd;
+	}
+	bitmap_copy(ap_matrix_cfg.adm, (unsigned long *)info.adm, AP_DOMAINS);
 }
 
 static int __init ap_matrix_drv_init(void)
@@ -165,27 +268,39 @@ static int __init ap_matrix_drv_init(void)
 	if (!ap_instructions_available())
 		return -ENODEV;
 
-	ap_matrix_init_limits();
+	ap_matrix_init_config();
 	rc = ap_driver_register(&ap_matrix_drv, THIS_MODULE,
 				AP_MATRIX_DRV_NAME);
 	if (rc)
 		return rc;
+	rc = misc_register(&ap_matrix_misc);
+	if (rc)
+		goto out_driver;
 	/* KVM sees the ops only once the module cannot fail to load */
 	rc = kvm_s390_ap_matrix_register(&ap_matrix_host_ops);
 	if (rc)
-		ap_driver_unregister(&ap_matrix_drv);
+		goto out_misc;
+	return 0;
+
+out_misc:
+	misc_deregister(&ap_matrix_misc);
+out_driver:
+	ap_driver_unregister(&ap_matrix_drv);
 	return rc;
 }
 
 static void __exit ap_matrix_drv_exit(void)
 {
 	/*
-	 * Unregister the AP driver first: its remove() takes every queue from
-	 * the guest holding it and KVM resets it through the ops, which must
-	 * still be registered then.
+	 * Unregister the operations first: from now on a SET answers
+	 * EOPNOTSUPP and HAS -ENXIO, so no SET claims a queue while the
+	 * queues leave.  Then the AP driver's remove() takes every queue from
+	 * the guest holding it; KVM resets it with the PQAP instructions and
+	 * releases it only once the reset completed.
 	 */
-	ap_driver_unregister(&ap_matrix_drv);
 	kvm_s390_ap_matrix_unregister(&ap_matrix_host_ops);
+	misc_deregister(&ap_matrix_misc);
+	ap_driver_unregister(&ap_matrix_drv);
 }
 
 module_init(ap_matrix_drv_init);

@@ -67,6 +67,7 @@ enum kvm_s390_ap_queue_state {
 int kvm_s390_ap_matrix_register(const struct kvm_s390_ap_host_ops *ops);
 void kvm_s390_ap_matrix_unregister(const struct kvm_s390_ap_host_ops *ops);
 bool kvm_s390_ap_matrix_in_use(unsigned long *apm, unsigned long *aqm);
+void kvm_s390_ap_matrix_queue_probed(unsigned int apqn);
 void kvm_s390_ap_matrix_queue_removed(unsigned int apqn);
 void kvm_s390_ap_matrix_config_removed(unsigned long *apm_gone,
 				       unsigned long *aqm_gone,

@@ -1,5 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* libapmatrix: the context, error messages, small text helpers. */
+/*
+ * libapmatrix: the library's core - its version, the context, and the
+ * error vocabulary (errno names, the kernel's rules and what they mean,
+ * the last message). Other topics have their own files: matrix.c (text
+ * and bitmaps), host.c (the sysfs view), plan.c and lock.c (apmask and
+ * aqmask), vm.c (the VM attribute and explain), grant.c (grants).
+ */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -15,7 +21,7 @@
 
 const char *apmatrix_version(void)
 {
-	return APMATRIX_VERSION;
+	return APMATRIX_VERSION;	/* the library's own, not the project's */
 }
 
 static char *dup_path(const char *p)
@@ -84,6 +90,7 @@ int apmatrix_ctx_set_sysfs_root(struct apmatrix_ctx *ctx, const char *dir)
 {
 	char *s;
 
+	apm_clear_error(ctx);
 	if (!ctx)
 		return -EINVAL;
 	if (!dir || !*dir)
@@ -105,6 +112,7 @@ int apmatrix_ctx_set_lock_file(struct apmatrix_ctx *ctx, const char *path)
 {
 	char *s;
 
+	apm_clear_error(ctx);
 	if (!ctx)
 		return -EINVAL;
 	if (!path || !*path)
@@ -212,6 +220,46 @@ static const char *const errno_names[] = {
 	E(EOVERFLOW), E(ETIMEDOUT), E(ECANCELED), E(ENOMEDIUM),
 };
 #undef E
+
+/*
+ * The kernel's rules for KVM_S390_VM_CRYPTO_SET_AP_MATRIX (the contract's
+ * table, in its order), and the errnos opening a VM or grant gives.
+ */
+static const struct {
+	int err;
+	const char *meaning;
+} rules[] = {
+	{ EINVAL, "the request had unknown flag bits, non-zero reserved fields, or a grant_fd that is no grant" },
+	{ EBADF, "the grant_fd is not an open file descriptor" },
+	{ EOPNOTSUPP, "the host has no AP instructions or no apmatrix AP driver is registered" },
+	{ EEXIST, "the VM's AP configuration belongs to vfio_ap (a mediated device is attached to it)" },
+	{ ENODEV, "an ID is beyond the host's AP configuration or the VM's CRYCB format" },
+	{ EPERM, "the matrix adds a queue or control domain that the VM does not hold, its grant does not cover, and CAP_SYS_ADMIN does not allow" },
+	{ EADDRNOTAVAIL, "an APQN is not available to apmatrix (still the host's, or not bound to the apmatrix driver)" },
+	{ EADDRINUSE, "an APQN is held by another VM" },
+	{ EBUSY, "an APQN's reset after leaving another VM has not finished or failed" },
+	{ EINTR, "a fatal signal arrived while waiting for a lock; nothing changed" },
+	{ EIO, "the reset of a queue did not complete; the VM holds the new matrix minus that queue's adapter" },
+	{ ENXIO, "the kernel does not offer KVM_S390_VM_CRYPTO_SET_AP_MATRIX on this VM" },
+	{ ENOTTY, "not a KVM VM file descriptor" },
+};
+
+const char *apmatrix_rule_name(int err)
+{
+	return apm_errno_name(err);
+}
+
+const char *apmatrix_rule_meaning(int err)
+{
+	size_t i;
+
+	if (err < 0)
+		err = -err;
+	for (i = 0; i < sizeof(rules) / sizeof(rules[0]); i++)
+		if (rules[i].err == err)
+			return rules[i].meaning;
+	return NULL;
+}
 
 const char *apm_errno_name(int err)
 {

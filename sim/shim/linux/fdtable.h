@@ -1,0 +1,3 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* userspace stand-in for <linux/fdtable.h>: see ../shim.h and ../shim-task.h */
+#include "../shim.h"

@@ -1,0 +1,290 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * apmatrix-ctl: the host commands - list, reserve, release - on
+ * /sys/bus/ap (apmask, aqmask and the queues' drivers).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "ctl.h"
+
+static int cmd_list(struct cli *cli, struct args *a)
+{
+	struct apmatrix_apqns *filter = NULL;
+	struct apmatrix_matrix *masks = NULL;
+	struct apmatrix_host *host = NULL;
+	char apmask[80], aqmask[80];
+	unsigned int found = 0;
+	int err, rc = RC_HOST;
+
+	if (a->apqns) {
+		filter = apmatrix_apqns_new();
+		if (!filter) {
+			errmsg("out of memory");
+			return RC_HOST;
+		}
+		err = apmatrix_apqns_parse(cli->ctx, filter, a->apqns);
+		if (err < 0) {
+			errmsg("%s", CTX_MSG(cli, err));
+			rc = RC_USAGE;
+			goto out;
+		}
+	}
+	err = apmatrix_host_read(cli->ctx, &host);
+	if (err < 0) {
+		errmsg("%s", CTX_MSG(cli, err));
+		goto out;
+	}
+	if (filter) {
+		struct apmatrix_apqns_iter it;
+		unsigned int apid, apqi;
+
+		apmatrix_apqns_iter_init(&it);
+		while (apmatrix_apqns_next(filter, &it, &apid, &apqi))
+			if (apmatrix_host_queue(host, apid, apqi))
+				found++;
+		if (!found) {
+			errmsg("%s: no such queue on this host", a->apqns);
+			goto out;
+		}
+	}
+	masks = apmatrix_matrix_new();
+	if (!masks) {
+		errmsg("out of memory");
+		goto out;
+	}
+	err = apmatrix_host_get_masks(host, APMATRIX_HOST_MASKS, masks);
+	if (err >= 0)
+		err = apmatrix_matrix_format_mask(masks, APMATRIX_ADAPTERS,
+						  apmask, sizeof(apmask));
+	if (err >= 0)
+		err = apmatrix_matrix_format_mask(masks, APMATRIX_DOMAINS,
+						  aqmask, sizeof(aqmask));
+	if (err < 0) {
+		errmsg("cannot format the host's masks: %s (%s)",
+		       strerror(-err), ERRNAME(err));
+		goto out;
+	}
+	if (a->json)
+		rc = list_json(host, filter, apmask, aqmask);
+	else
+		rc = list_human(host, filter, apmask, aqmask);
+out:
+	apmatrix_matrix_free(masks);
+	apmatrix_host_free(host);
+	apmatrix_apqns_free(filter);
+	return rc;
+}
+
+/* The usage APQNs of want that the host view does not have. */
+static struct apmatrix_apqns *absent_apqns(const struct apmatrix_host *host,
+					   const struct apmatrix_matrix *want)
+{
+	struct apmatrix_apqns *s = apmatrix_apqns_new();
+	unsigned int a, d;
+
+	for (a = 0; s && a <= APMATRIX_MAX_ID; a++)
+		for (d = 0; d <= APMATRIX_MAX_ID; d++)
+			if (apmatrix_matrix_has_apqn(want, a, d) &&
+			    !apmatrix_host_queue(host, a, d))
+				apmatrix_apqns_add(s, a, d);
+	return s;
+}
+
+static int reserve_release(struct cli *cli, struct args *a, bool reserve)
+{
+	struct apmatrix_matrix *want, *before = NULL, *after = NULL;
+	const struct apmatrix_apqns *coll;
+	struct apmatrix_apqns *absent = NULL;
+	struct apmatrix_host *host = NULL;
+	struct apmatrix_plan *plan = NULL;
+	bool usage_given;
+	char *text;
+	int err, rc;
+
+	if (a->control) {
+		errmsg("%s: --control-domains has no meaning here: control domains are not reserved",
+		       cli->cmd);
+		return RC_USAGE;
+	}
+	if (!a->apqns && !a->adapters && !a->domains) {
+		errmsg("%s: no APQNs given (APQNS or --adapters/--domains)",
+		       cli->cmd);
+		return RC_USAGE;
+	}
+	want = apmatrix_matrix_new();
+	if (!want) {
+		errmsg("out of memory");
+		return RC_HOST;
+	}
+	rc = args_matrix(cli, a, want, &usage_given);
+	if (rc)
+		goto out;
+	if (apmatrix_matrix_count(want, APMATRIX_ADAPTERS) == 0 ||
+	    apmatrix_matrix_count(want, APMATRIX_DOMAINS) == 0) {
+		errmsg("%s: no APQNs given (APQNS or --adapters/--domains)",
+		       cli->cmd);
+		rc = RC_USAGE;
+		goto out;
+	}
+
+	rc = RC_HOST;
+	err = apmatrix_host_read(cli->ctx, &host);
+	if (err < 0) {
+		errmsg("%s", CTX_MSG(cli, err));
+		goto out;
+	}
+	if (reserve)
+		err = apmatrix_plan_reserve(cli->ctx, host, want, &plan);
+	else
+		err = apmatrix_plan_release(cli->ctx, host, want, &plan);
+	if (err < 0) {
+		errmsg("%s", CTX_MSG(cli, err));
+		rc = (err == -EINVAL || err == -ERANGE) ? RC_USAGE : RC_HOST;
+		goto out;
+	}
+	/* the masks change for queues the host does not have too: say so */
+	absent = absent_apqns(host, want);
+	if (!absent) {
+		errmsg("out of memory");
+		goto out;
+	}
+
+	if (a->json && (apmatrix_plan_is_noop(plan) || a->dry_run)) {
+		rc = plan_json(plan, absent, false);
+		goto out;
+	}
+	if (a->json) {
+		err = apmatrix_plan_apply(cli->ctx, plan);
+		rc = plan_json(plan, absent, err == 0);
+		if (err == 0)
+			goto out;
+		/* the document first, then the error */
+		fflush(stdout);
+		goto apply_failed;
+	}
+	if (apmatrix_plan_is_noop(plan)) {
+		printf("nothing to do: %s\n", reserve ?
+		       "the host's default drivers hold none of these queues" :
+		       "the host's default drivers already hold these queues");
+		rc = RC_OK;
+		goto out;
+	}
+	before = apmatrix_matrix_new();
+	after = apmatrix_matrix_new();
+	if (!before || !after ||
+	    apmatrix_plan_get_masks(plan, false, before) < 0 ||
+	    apmatrix_plan_get_masks(plan, true, after) < 0 ||
+	    print_mask_change("apmask", before, after, APMATRIX_ADAPTERS) < 0 ||
+	    print_mask_change("aqmask", before, after, APMATRIX_DOMAINS) < 0) {
+		errmsg("cannot read the plan's masks");
+		goto out;
+	}
+	coll = apmatrix_plan_collateral(plan);
+	if (coll && apmatrix_apqns_count(coll)) {
+		text = FORMAT_ALLOC(apmatrix_apqns_format, coll);
+		if (!text) {
+			errmsg("out of memory");
+			goto out;
+		}
+		printf("%s: %s\n", reserve ? "also takes from the host" :
+		       "also gives back to the host", text);
+		free(text);
+	} else {
+		printf("no other queue is affected\n");
+	}
+	if (apmatrix_apqns_count(absent)) {
+		text = FORMAT_ALLOC(apmatrix_apqns_format, absent);
+		if (!text) {
+			errmsg("out of memory");
+			goto out;
+		}
+		printf("not on this host (the masks change for them all the same): %s\n", text);
+		free(text);
+	}
+	if (a->dry_run) {
+		printf("dry run: nothing written\n");
+		rc = RC_OK;
+		goto out;
+	}
+	/* Our own lines first, should apply fail after a partial write. */
+	fflush(stdout);
+	err = apmatrix_plan_apply(cli->ctx, plan);
+	if (err == 0) {
+		rc = RC_OK;
+		goto out;
+	}
+apply_failed:
+	if (err == -EBUSY && !reserve) {
+		/* The AP bus's veto: an APQN going back is assigned to a guest. */
+		errmsg("%s: a guest holds a queue this would give back to the host (clear or change that VM first)",
+		       CTX_MSG(cli, err));
+		rc = RC_RETRY;
+		goto out;
+	}
+	errmsg("%s", CTX_MSG(cli, err));
+	rc = (err == -EBUSY || err == -EAGAIN) ? RC_RETRY : RC_HOST;
+out:
+	apmatrix_apqns_free(absent);
+	apmatrix_matrix_free(after);
+	apmatrix_matrix_free(before);
+	apmatrix_plan_free(plan);
+	apmatrix_host_free(host);
+	apmatrix_matrix_free(want);
+	return rc;
+}
+
+static int cmd_reserve(struct cli *cli, struct args *a)
+{
+	return reserve_release(cli, a, true);
+}
+
+static int cmd_release(struct cli *cli, struct args *a)
+{
+	return reserve_release(cli, a, false);
+}
+
+static const struct ctl_opt list_opts[] = {
+	O_JSON("print JSON (format in apmatrix-ctl(8))"),
+	O_COMMON,
+	O_END
+};
+
+const struct command list_command = {
+	.name = "list", .run = cmd_list,
+	.usage = "list [--json] [APQNS...]",
+	.summary = "show the host's AP adapters and queues and who holds each queue",
+	.opts = list_opts, .max_args = -1,
+};
+
+static const struct ctl_opt resrel_opts[] = {
+	{ "dry-run", no_argument, OPT_DRY_RUN, NULL, "print the plan, write nothing" },
+	O_JSON("print the plan and its outcome as JSON\n(format in apmatrix-ctl(8))"),
+	O_MATRIX,
+	{ "control-domains", required_argument, OPT_CONTROL, "IDS",
+	  "refused: control domains are not reserved" },
+	O_COMMON,
+	O_END
+};
+
+const struct command reserve_command = {
+	.name = "reserve", .run = cmd_reserve,
+	.usage = "reserve [--dry-run] [--json] APQNS... | reserve [--dry-run] [--json] --adapters IDS --domains IDS",
+	.summary = "take queues away from the host's default drivers (apmask/aqmask)",
+	.opts = resrel_opts, .max_args = -1,
+};
+
+const struct command release_command = {
+	.name = "release", .run = cmd_release,
+	.usage = "release [--dry-run] [--json] APQNS... | release [--dry-run] [--json] --adapters IDS --domains IDS",
+	.summary = "give queues back to the host's default drivers",
+	.opts = resrel_opts, .max_args = -1,
+};
