@@ -860,8 +860,8 @@ def t_grant_real(qemu, sim, tmp):
         print("skip grants: need root (QEMU runs as nobody) and a "
               "simulator with /dev/apmatrix (the contract of 2026-12-01)")
         return
-    for d in (sim.dir, tmp):
-        os.chmod(d, 0o755)
+    os.chmod(sim.dir, 0o755)
+    os.chmod(tmp, 0o777)        # QEMU (nobody) makes its QMP socket there
     nobody = dict(user="nobody", group="nogroup", extra_groups=[])
     bios = os.path.join(tmp, "code.img")
     with open(bios, "wb") as f:
@@ -892,7 +892,9 @@ def t_grant_real(qemu, sim, tmp):
     vm = sim.create_vm()
     q = None
     try:
-        q = Qmp(qemu, "-add-fd", f"fd={g},set=3", "-device",
+        q = Qmp(qemu, "-add-fd", f"fd={g},set=3", "-qmp",
+                "unix:" + os.path.join(tmp, "qmp.sock") + ",server=on,wait=off",
+                "-device",
                 dev.replace("VMFD", str(vm)) + ",grant=/dev/fdset/3",
                 env=sim.cenv, pass_fds=(vm, g), base=base + ["-S"],
                 **nobody)
@@ -916,11 +918,58 @@ def t_grant_real(qemu, sim, tmp):
               wait_for(lambda: sim.zaps("02.0000") == n + 1, 10)
               and sim.crycb()[0] == mask([2]), f"zaps {n} -> "
               f"{sim.zaps('02.0000')}")
+
+        # a new grant at run time, as libvirt passes fds: getfd over the
+        # QMP socket (SCM_RIGHTS), qom-set grant to its name
+        g2 = make_grant(sim, [3], [0, 1], [])
+        try:
+            r = unix_qmp(os.path.join(tmp, "qmp.sock"), [
+                ("getfd", {"fdname": "apgrant"}, [g2]),
+                ("qom-set", {"path": "/machine/peripheral/ap0",
+                             "property": "grant", "value": "apgrant"}, []),
+                ("ap-matrix-set", {"matrix": {
+                    "adapters": [2, 3], "domains": [0, 1],
+                    "control-domains": [1]}}, [])])
+        finally:
+            os.close(g2)
+        check("grant: a grant passed at run time (getfd, qom-set grant) "
+              "lets ap-matrix-set add what it covers",
+              all("return" in x for x in r) and sim.crycb() ==
+              (mask([2, 3]), mask([0, 1]), mask([1])),
+              json.dumps(r) + repr(sim.crycb()))
     finally:
         if q:
             q.close()
         os.close(vm)
         os.close(g)
+
+
+def unix_qmp(path, cmds):
+    """Commands over QEMU's QMP unix socket, each with fds (SCM_RIGHTS)."""
+    import socket
+    for _ in range(200):
+        if os.path.exists(path):
+            break
+        time.sleep(0.05)
+    out = []
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as c:
+        c.connect(path)
+        f = c.makefile("r")
+
+        def answer():
+            while True:
+                msg = json.loads(f.readline())
+                if "event" not in msg:
+                    return msg
+        answer()        # greeting
+        c.sendall(b'{"execute":"qmp_capabilities"}\n')
+        answer()
+        for name, args, fds in cmds:
+            data = json.dumps({"execute": name, "arguments": args}).encode()
+            socket.send_fds(c, [data + b"\n"], fds) if fds else \
+                c.sendall(data + b"\n")
+            out.append(answer())
+    return out
 
 
 def sim_tests(qemu, simdir, fixture):
