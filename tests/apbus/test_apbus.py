@@ -1,0 +1,441 @@
+#!/usr/bin/env python3
+"""The real AP bus: boot the series' s390x kernel in qemu-system-s390x with
+the TCG AP emulation (qemu/tcg-ap) and check what the host side does.
+
+The guest (tests/apbus/init) runs the command lines sent on its console and
+answers each with its output and "@@RC <rc>". The emulated host:
+adapters 05 CEX8C, 06 CEX8A, 07 CEX8P, 08 CEX7C; usage domains 04-05;
+control domain 0b; the reset of queue 06.0005 never completes.
+
+Checked (TAP):
+  - the AP bus comes up on the emulated configuration (QCI, APFT);
+  - IBM's lszcrypt -V lists the emulated cards and queues, bound to zcrypt;
+    apmatrix-ctl list --json agrees with it on the real sysfs
+    (tests/oracle's normal form);
+  - the real AP bus reset every queue at start (QMP query-ap-queues counts);
+  - apmatrix-ctl reserve takes queues from zcrypt with real apmask/aqmask
+    writes, the apmatrix driver binds them, the queues are zeroized on the
+    way (ZAPQ counters); release gives them back to cex4queue;
+  - QMP configuration changes reach the guest kernel as on real hardware:
+    an adapter removed from the configuration disappears, configured off
+    shows "deconfig", check-stopped "checkstop"/"offline", and comes back;
+    a usage domain removed takes its queues away;
+  - an adapter removed while its queues are bound to apmatrix;
+  - the kernel log has no WARNING, BUG or Oops.
+
+usage: test_apbus.py --qemu Q --kernel BZIMAGE --initrd CPIO [--log FILE]
+"""
+
+import argparse
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "oracle"))
+import oracle  # noqa: E402  (its lszcrypt/apmatrix-ctl normal forms)
+
+HOST = ("adapters=05:cex8c+06:cex8a+07:cex8p+08:cex7c,usage-domains=04-05,"
+        "control-domains=0b,stuck-reset=06.0005,reset-tapqs=3")
+RESULTS = []
+DMESG_LOG = "dmesg.log"
+# the series' driver has the per-queue apmatrix_state attribute and
+# /dev/apmatrix (issue 13) once kernel/patches say so
+SERIES_HAS_STATE = any(
+    "apmatrix_state" in open(os.path.join(HERE, "..", "..", "kernel",
+                                          "patches", f)).read()
+    for f in os.listdir(os.path.join(HERE, "..", "..", "kernel", "patches"))
+    if f.endswith(".patch"))
+# the s390-ccw firmware QEMU IPLs with (package qemu-system-data); the
+# Debian source of QEMU has no prebuilt blobs
+FIRMWARE = "/usr/share/qemu"
+
+
+def check(name, cond, detail=""):
+    RESULTS.append((name, bool(cond), detail))
+    print(f"{'ok' if cond else 'FAIL'}: {name}", file=sys.stderr)
+    return bool(cond)
+
+
+class Qmp:
+    def __init__(self, path):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        for _ in range(400):
+            try:
+                self.sock.connect(path)
+                break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            raise RuntimeError("cannot connect to QMP")
+        self.f = self.sock.makefile("rw")
+        self._read()
+        self.cmd("qmp_capabilities")
+
+    def _read(self):
+        while True:
+            msg = json.loads(self.f.readline())
+            if "event" not in msg:
+                return msg
+
+    def cmd(self, name, **args):
+        self.f.write(json.dumps({"execute": name, "arguments": args}) + "\n")
+        self.f.flush()
+        r = self._read()
+        if "error" in r:
+            raise RuntimeError(f"{name}: {r['error']['desc']}")
+        return r["return"]
+
+    def queues(self):
+        return {q["apqn"]: q for q in self.cmd("query-ap-queues")}
+
+
+class Console:
+    """The guest's console: send a command line, get (rc, output)."""
+
+    def __init__(self, path, log):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        for _ in range(400):
+            try:
+                self.sock.connect(path)
+                break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            raise RuntimeError("cannot connect to the console")
+        self.buf = b""
+        self.log = log
+
+    def until(self, pattern, timeout):
+        rx = re.compile(pattern)
+        end = time.time() + timeout
+        while True:
+            text = self.buf.decode(errors="replace").replace("\r", "")
+            m = rx.search(text)
+            if m:
+                cut = len(text[:m.end()].encode())
+                self.buf = self.buf[cut:]
+                return text[:m.start()], m
+            left = end - time.time()
+            if left <= 0:
+                raise TimeoutError(f"no {pattern!r} within {timeout}s; "
+                                   f"last output: {text[-800:]}")
+            self.sock.settimeout(left)
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                continue
+            if not data:
+                raise RuntimeError("console closed; last output: " + text[-800:])
+            self.log.write(data.decode(errors="replace"))
+            self.log.flush()
+            self.buf += data
+
+    def run(self, line, timeout=60):
+        self.sock.sendall(line.encode() + b"\n")
+        out, m = self.until(r"@@RC (\d+)\n", timeout)
+        return int(m.group(1)), out
+
+    def ok(self, line, timeout=60):
+        rc, out = self.run(line, timeout)
+        if rc:
+            raise RuntimeError(f"{line!r} exited {rc}: {out}")
+        return out
+
+    def wait_for(self, line, timeout=30, interval=0.5):
+        """Run a test command until it succeeds; True if it did in time."""
+        end = time.time() + timeout
+        while time.time() < end:
+            if self.run(line)[0] == 0:
+                return True
+            time.sleep(interval)
+        return False
+
+
+def lszcrypt_v(con):
+    return oracle.parse_lszcrypt_v(con.ok("lszcrypt -V"))
+
+
+def ctl_list(con):
+    return oracle.ctl_normal(json.loads(con.ok("apmatrix-ctl list --json")))
+
+
+def agree(con, name):
+    """lszcrypt -V and apmatrix-ctl list --json describe the same bus."""
+    la, lq, lcd = lszcrypt_v(con)
+    ca, cq, ccd, _ = ctl_list(con)
+    d = "\n".join(x for x in (
+        oracle.diff(la, oracle.as_lszcrypt(ca, la), "lszcrypt", "apmatrix-ctl"),
+        oracle.diff(lq, oracle.as_lszcrypt(cq, lq), "lszcrypt", "apmatrix-ctl"),
+        oracle.diff(lcd, ccd, "lszcrypt", "apmatrix-ctl")) if x)
+    check(f"{name}: apmatrix-ctl list agrees with lszcrypt -V", not d, d)
+    return la, lq
+
+
+def driver(con, apqn):
+    rc, out = con.run(f"basename $(readlink /sys/bus/ap/devices/{apqn}/driver)")
+    return out.strip() if rc == 0 else None
+
+
+def steps(con, qmp):
+    out = con.ok("cat /sys/bus/ap/ap_max_adapter_id /sys/bus/ap/ap_max_domain_id"
+                 " /sys/bus/ap/ap_interrupts")
+    check("AP bus up: max adapter ff, max domain ff (QCI, APXA), no "
+          "interrupts", out.split() == ["255", "255", "0"], out)
+    ok = con.wait_for("grep -q complete /sys/bus/ap/bindings", timeout=60)
+    check("AP bus: every device bound (bindings complete)", ok,
+          con.run("cat /sys/bus/ap/bindings")[1])
+    out = con.ok("cat /sys/bus/ap/ap_usage_domain_mask "
+                 "/sys/bus/ap/ap_control_domain_mask")
+    um, cm = (int(x, 16) for x in out.split())
+    check("AP bus: usage domains 04 05, control 04 05 0b (QCI masks)",
+          um == (0b11 << (255 - 5)) and
+          cm == (0b11 << (255 - 5)) | (1 << (255 - 11)), out)
+
+    la, lq = agree(con, "at boot")
+    want = {"05": "CEX8C", "06": "CEX8A", "07": "CEX8P", "08": "CEX7C"}
+    check("lszcrypt -V: the emulated cards with their types",
+          {k: v["type"] for k, v in la.items()} == want, la)
+    healthy = {q: v for q, v in lq.items() if q != "06.0005"}
+    check("lszcrypt -V: 7 healthy queues online, bound to cex4queue",
+          len(healthy) == 7 and all(v == {"state": "online",
+                                          "driver": "cex4queue"}
+                                    for v in healthy.values()), lq)
+    check("lszcrypt -V: the queue whose reset never completes is listed",
+          "06.0005" in lq, lq.get("06.0005"))
+    qs = qmp.queues()
+    check("the real AP bus reset every queue (RAPQ/ZAPQ counters)",
+          all(q["rapq"] + q["zapq"] >= 1 for q in qs.values()),
+          {k: (q["rapq"], q["zapq"]) for k, q in qs.items()})
+    check("the real AP bus polled the reset with TAPQ until it completed "
+          "(reset-tapqs=3: at least 4 TAPQs a queue)",
+          all(q["tapq"] >= 4 for q in qs.values()),
+          {k: q["tapq"] for k, q in qs.items()})
+    t0 = qs["06.0005"]["tapq"]
+    time.sleep(1)
+    t1 = qmp.queues()["06.0005"]["tapq"]
+    check("stuck reset: the AP bus keeps polling it (TAPQs go on)",
+          t1 > t0, f"{t0} -> {t1}")
+    rc, st = con.run("cat /sys/bus/ap/devices/06.0005/reset")
+    check("stuck reset: the queue's sysfs 'reset' says so",
+          rc == 0 and "reset" in st.lower(), st)
+
+    # a crypto request: zcrypt's hwrng sends a CCA request with NQAP, the
+    # emulation refuses it (response code 0x16) and the read fails at once
+    before = qmp.queues()
+    t = time.time()
+    rc, out = con.run("dd if=/dev/hwrng of=/dev/null bs=8 count=1")
+    took = time.time() - t
+    after = qmp.queues()
+    sent = sum(after[q]["nqap"] - before[q]["nqap"] for q in after)
+    check("a request (hwrng read via zcrypt) reaches NQAP and fails at once, "
+          "nothing left pending", rc != 0 and sent >= 1 and took < 10,
+          f"rc {rc} nqap +{sent} {took:.1f} s: {out}")
+
+    # reserve / release with the real apmask/aqmask and the real drivers
+    before = qmp.queues()
+    out = con.ok("apmatrix-ctl reserve 05.0004 05.0005")
+    mask = con.ok("cat /sys/bus/ap/apmask").strip()
+    check("reserve: adapter 05 left the host's apmask (a real write)",
+          not int(mask, 16) & (1 << (255 - 5)), f"{out}\napmask {mask}")
+    drv = {q: driver(con, q) for q in ("05.0004", "05.0005", "06.0004")}
+    # vfio_ap is built in beside apmatrix and registers first: the AP bus
+    # gives a queue that left the default drivers to the first non-default
+    # driver that matches, and 6.12 has no driver_override for AP devices
+    check("reserve: with vfio_ap beside it, the queues go to vfio_ap (the "
+          "first non-default driver), 06.0004 stays with cex4queue",
+          drv == {"05.0004": "vfio_ap", "05.0005": "vfio_ap",
+                  "06.0004": "cex4queue"}, drv)
+    for q in ("05.0004", "05.0005"):
+        con.ok(f"echo {q} > /sys/bus/ap/drivers/vfio_ap/unbind")
+        con.ok(f"echo {q} > /sys/bus/ap/drivers/apmatrix/bind")
+    drv = {q: driver(con, q) for q in ("05.0004", "05.0005")}
+    check("sysfs unbind from vfio_ap, bind to apmatrix: the real apmatrix "
+          "probe() takes them",
+          drv == {"05.0004": "apmatrix", "05.0005": "apmatrix"}, drv)
+    if SERIES_HAS_STATE:
+        st = {q: con.run(f"cat /sys/bus/ap/devices/{q}/apmatrix_state")[1]
+              .strip() for q in ("05.0004", "05.0005")}
+        check("apmatrix_state of the bound queues: free (no VM holds them)",
+              st == {"05.0004": "free", "05.0005": "free"}, st)
+        rc, out = con.run("test -c /dev/apmatrix")
+        check("/dev/apmatrix is there (the driver's misc device)", rc == 0,
+              out)
+    rc, out = con.run("echo 06.0004 > /sys/bus/ap/drivers/apmatrix/bind")
+    check("a queue still owned by the default drivers cannot be bound to "
+          "apmatrix", rc != 0 and driver(con, "06.0004") == "cex4queue", out)
+    after = qmp.queues()
+    check("reserve: the queues were zeroized on the way (ZAPQ counters)",
+          all(after[q]["zapq"] > before[q]["zapq"]
+              for q in ("05.0004", "05.0005")),
+          {q: (before[q]["zapq"], after[q]["zapq"])
+           for q in ("05.0004", "05.0005")})
+    agree(con, "reserved")
+    out = con.ok("apmatrix-ctl release 05.0004 05.0005")
+    mask = con.ok("cat /sys/bus/ap/apmask").strip()
+    drv = {q: driver(con, q) for q in ("05.0004", "05.0005")}
+    check("release: apmask has adapter 05 again, cex4queue has the queues",
+          int(mask, 16) & (1 << (255 - 5)) and
+          drv == {"05.0004": "cex4queue", "05.0005": "cex4queue"},
+          f"{out}\napmask {mask}\n{drv}")
+
+    # configuration changes made with QMP reach the kernel
+    qmp.cmd("ap-set-adapter-state", adapter=8, state="removed")
+    ok = con.wait_for("! test -e /sys/bus/ap/devices/card08", timeout=20)
+    check("QMP remove adapter 08: the guest kernel drops card08", ok)
+    la, lq = agree(con, "adapter 08 removed")
+    check("adapter 08 removed: lszcrypt lists neither card nor queues",
+          "08" not in la and not any(q.startswith("08.") for q in lq), la)
+
+    qmp.cmd("ap-set-adapter-state", adapter=7, state="config-off")
+    ok = con.wait_for("grep -qx 0 /sys/bus/ap/devices/card07/config",
+                      timeout=20)
+    la, lq = agree(con, "adapter 07 configured off")
+    check("QMP config-off adapter 07: card and queues deconfig",
+          ok and la.get("07", {}).get("state") == "deconfig" and
+          lq.get("07.0004", {}).get("state") == "deconfig", (la, lq))
+
+    # one change at a time: the AP bus handles one state change of a
+    # queue per scan (checkstop first, then config), and after the event's
+    # scan the next one is AP_CONFIG_TIME (30 s) away
+    qmp.cmd("ap-set-adapter-state", adapter=7, state="online")
+    ok = con.wait_for("grep -qx 1 /sys/bus/ap/devices/07.0004/config && "
+                      "grep -qx 1 /sys/bus/ap/devices/07.0004/online",
+                      timeout=20)
+    la, lq = agree(con, "adapter 07 configured on")
+    check("QMP adapter 07 configured on again: queues online", ok and
+          lq.get("07.0004", {}).get("state") == "online", lq.get("07.0004"))
+
+    qmp.cmd("ap-set-adapter-state", adapter=7, state="checkstop")
+    ok = con.wait_for("grep -qx 1 /sys/bus/ap/devices/card07/chkstop && "
+                      "grep -qx 1 /sys/bus/ap/devices/07.0004/chkstop",
+                      timeout=20)
+    la, lq = agree(con, "adapter 07 check-stopped")
+    check("QMP checkstop adapter 07: chkstop 1, not online",
+          ok and lq.get("07.0004", {}).get("state") in
+          ("checkstop", "offline"), lq.get("07.0004"))
+
+    qmp.cmd("ap-set-adapter-state", adapter=7, state="online")
+    ok = con.wait_for("grep -qx 1 /sys/bus/ap/devices/07.0004/online && "
+                      "grep -qx 0 /sys/bus/ap/devices/07.0004/chkstop && "
+                      "grep -qx 1 /sys/bus/ap/devices/07.0004/config",
+                      timeout=30)
+    la, lq = agree(con, "adapter 07 back")
+    check("QMP adapter 07 online again: queues online", ok and
+          lq.get("07.0004", {}).get("state") == "online", lq.get("07.0004"))
+
+    grant = "apmatrix-ctl grant 05.0005 --control-domains {} -- " \
+            "apmatrix-ctl grant-info"
+    if SERIES_HAS_STATE:
+        rc, out = con.run(grant.format("04"))
+        check("/dev/apmatrix grant with control domain 04 (in the host's "
+              "QCI adm): created", rc == 0, out)
+        rc, out = con.run(grant.format("0c"))
+        check("grant with control domain 0c (not in the host's QCI adm): "
+              "refused", rc != 0, out)
+    qmp.cmd("ap-set-domain-state", domain=4, state="removed")
+    ok = con.wait_for("! test -e /sys/bus/ap/devices/05.0004", timeout=20)
+    if SERIES_HAS_STATE:
+        rc, out = con.run(grant.format("04"))
+        check("domain 04 removed: the real on_config_changed() updated the "
+              "host configuration, a grant with control domain 04 is refused",
+              rc != 0, out)
+    la, lq = agree(con, "domain 04 removed")
+    check("QMP remove domain 04: every xx.0004 queue is gone",
+          ok and not any(q.endswith(".0004") for q in lq), sorted(lq))
+    qmp.cmd("ap-set-domain-state", domain=4, state="online")
+    ok = con.wait_for("test -e /sys/bus/ap/devices/05.0004 && "
+                      "grep -qx 1 /sys/bus/ap/devices/05.0004/online",
+                      timeout=30)
+    check("QMP domain 04 back: 05.0004 comes back online", ok)
+
+    # an adapter leaves the configuration while apmatrix holds its queues
+    con.ok("apmatrix-ctl reserve 05.0004 05.0005")
+    for q in ("05.0004", "05.0005"):
+        con.ok(f"echo {q} > /sys/bus/ap/drivers/vfio_ap/unbind")
+        con.ok(f"echo {q} > /sys/bus/ap/drivers/apmatrix/bind")
+    drv = driver(con, "05.0004")
+    qmp.cmd("ap-set-adapter-state", adapter=5, state="removed")
+    ok = con.wait_for("! test -e /sys/bus/ap/devices/card05", timeout=20)
+    check("adapter removed while its queues are bound to apmatrix: the "
+          "kernel drops it", drv == "apmatrix" and ok, drv)
+    qmp.cmd("ap-set-adapter-state", adapter=5, state="online")
+    ok = con.wait_for("test -e /sys/bus/ap/devices/05.0004/driver",
+                      timeout=30)
+    check("adapter 05 back: its queues (still reserved) go to a "
+          "non-default driver again (vfio_ap, registered first)",
+          ok and driver(con, "05.0004") == "vfio_ap", driver(con, "05.0004"))
+    con.ok("apmatrix-ctl release 05.0004 05.0005")
+
+    dmesg = con.ok("dmesg")
+    bad = [ln for ln in dmesg.splitlines()
+           if re.search(r"WARNING:|BUG:|Oops|Call Trace|circular locking|"
+                        r"recursive locking|inconsistent lock|invalid context|"
+                        r"lock held when returning|INFO: task", ln)]
+    check("kernel log (lockdep, atomic-sleep checks on): no WARNING, BUG, "
+          "Oops or lock report", not bad, "\n".join(bad[:40]))
+    with open(DMESG_LOG, "w") as f:
+        f.write(dmesg)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--qemu", required=True)
+    ap.add_argument("--kernel", required=True)
+    ap.add_argument("--initrd", required=True)
+    ap.add_argument("--log", default=None, help="console log file")
+    a = ap.parse_args()
+    global DMESG_LOG
+    t0 = time.time()
+    with tempfile.TemporaryDirectory() as t:
+        DMESG_LOG = (a.log or os.path.join(t, "console.log")) + ".dmesg"
+        log = open(a.log or os.path.join(t, "console.log"), "w")
+        args = [a.qemu, "-L", FIRMWARE, "-M", "s390-ccw-virtio", "-cpu", "max",
+                "-smp", "2",
+                "-m", "512", "-nodefaults", "-display", "none",
+                "-kernel", a.kernel, "-initrd", a.initrd,
+                "-append", "console=ttysclp0 loglevel=3 panic=-1",
+                "-object", f"s390-ap-host,id=aphost,{HOST}",
+                "-chardev", f"socket,id=con,path={t}/con,server=on,wait=off",
+                "-device", "sclpconsole,chardev=con",
+                "-qmp", f"unix:{t}/qmp,server=on,wait=off",
+                "-no-reboot"]
+        proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
+        try:
+            qmp = Qmp(f"{t}/qmp")
+            con = Console(f"{t}/con", log)
+            con.until(r"@@READY\n", 300)
+            check(f"guest booted ({time.time() - t0:.0f} s)", True)
+            steps(con, qmp)
+        except Exception as e:
+            check(f"test ran to its end ({e})", False)
+        finally:
+            try:
+                con.sock.sendall(b"@@POWEROFF\n")
+                proc.wait(timeout=20)
+            except Exception:
+                proc.kill()
+                proc.wait()
+            err = proc.stderr.read()
+            if err.strip():
+                print(err, file=sys.stderr)
+    print(f"1..{len(RESULTS)}")
+    failed = 0
+    for i, (name, ok, detail) in enumerate(RESULTS, 1):
+        print(f"{'ok' if ok else 'not ok'} {i} - {name}")
+        if not ok:
+            failed += 1
+            for line in str(detail).splitlines() or [""]:
+                print(f"#   {line}")
+    print(f"# {len(RESULTS) - failed} passed, {failed} failed, "
+          f"{time.time() - t0:.0f} s")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
