@@ -471,6 +471,7 @@ class SimQemu:
         dev = device.replace("VMFD", str(vm))
         self.qmp = None
         try:
+            args = [a.replace("VMFD", str(vm)) for a in args]
             self.qmp = Qmp(qemu, "-device", dev, *args, env=sim.cenv,
                            pass_fds=(vm,), base=base)
         finally:
@@ -829,6 +830,27 @@ def t_grant_fds(qemu, sim, tmp):
           rc == 1 and "ap-matrix: grant: cannot use /dev/fdset/9" in err, err)
 
 
+def t_fdset_release(qemu, sim, tmp):
+    """An fd QEMU takes from an fd set (/dev/fdset/N) is a dup QEMU must
+    give back with qemu_close(): a plain close() leaves it in the set's
+    list of dups, so the set outlives remove-fd forever (and its fd
+    numbers go stale).  The VM fd (x-vm-fd) goes the same way as a
+    grant."""
+    dev = ("ap-matrix,id=ap0,x-vm-fd=/dev/fdset/5,apqns=02-03.0000-0001,"
+           "control-domains=01")
+    q = SimQemu(qemu, sim, tmp, dev, args=["-add-fd", "fd=VMFD,set=5"])
+    try:
+        check("sim: x-vm-fd=/dev/fdset/N gives the guest the matrix",
+              sim.crycb() == (APM, AQM, ADM), repr(sim.crycb()))
+        r = q.qmp.cmd("remove-fd", **{"fdset-id": 5})
+        sets = q.qmp.cmd("query-fdsets").get("return")
+        check("sim: after remove-fd the fd set QEMU took x-vm-fd from is "
+              "gone (its dup was released with qemu_close)",
+              "return" in r and sets == [], json.dumps(r) + json.dumps(sets))
+    finally:
+        q.close()
+
+
 APMATRIX_CREATE_GRANT = (1 << 30) | (136 << 16) | (0xB9 << 8) | 0x01
 
 
@@ -986,6 +1008,7 @@ def sim_tests(qemu, simdir, fixture):
              ("reset fails", t_reset_fails),
              ("migration", t_migration),
              ("grant", t_grant_fds),
+             ("fdset release", t_fdset_release),
              ("grant real", t_grant_real)]
     only = os.environ.get("QEMU_TEST_ONLY")
     for name, fn in cases:
