@@ -789,6 +789,45 @@ def t_migration(qemu, sim, tmp):
         q.close()
 
 
+def t_migration_running(qemu, sim, tmp):
+    """While a migration runs, a blocker cannot be added: ap-matrix-set
+    must refuse to add queues, and when KVM's matrix grows from outside
+    anyway the blocker must be in place as soon as that migration is
+    over, so the next one is refused (not only after the matrix changes
+    again)."""
+    q = SimQemu(qemu, sim, tmp, "ap-matrix,id=ap0,x-vm-fd=VMFD,"
+                "check-interval=100")
+    try:
+        # 100 bytes/s (1 would be 0 per 100 ms slot: no limit at all)
+        q.qmp.cmd("migrate-set-parameters", **{"max-bandwidth": 1000})
+        r = q.qmp.cmd("migrate", uri="exec:cat >/dev/null")
+        st = wait_for(lambda: q.qmp.cmd("query-migrate")["return"].get(
+            "status") not in ("setup", None) and q.qmp.cmd(
+            "query-migrate")["return"]["status"], 10)
+        check("sim: a throttled migration is running", "return" in r
+              and st == "active", json.dumps(r) + str(st))
+        r = q.qmp.cmd("ap-matrix-set", matrix={
+            "adapters": [2], "domains": [0], "control-domains": []})
+        check("sim: ap-matrix-set adding queues during a migration is "
+              "refused and changes nothing",
+              "migration/snapshot in progress" in
+              r.get("error", {}).get("desc", "")
+              and sim.crycb()[0] == mask([]), json.dumps(r))
+        rc = sim.set_matrix(q.vmfd, [2], [0], [])
+        e = q.qmp.wait_event("AP_MATRIX_CHANGED")
+        check("sim: an outside SET during the migration is seen",
+              rc == 0 and e is not None, f"rc {rc} {json.dumps(e)}")
+        q.qmp.cmd("migrate_cancel")
+        st = wait_for(lambda: q.qmp.cmd("query-migrate")["return"].get(
+            "status") == "cancelled", 30)
+        q.qmp.cmd("migrate-set-parameters", **{"max-bandwidth": 1 << 30})
+        r = migrate(q)
+        check("sim: once that migration is over, the next is refused "
+              "while the guest holds queues", st and r == BLOCKER, r)
+    finally:
+        q.close()
+
+
 def t_grant_fds(qemu, sim, tmp):
     """The grant property's fd plumbing, up to the library's check of the
     fd: an inherited number and /dev/fdset/N (-add-fd) reach
@@ -1007,6 +1046,7 @@ def sim_tests(qemu, simdir, fixture):
              ("outside set", t_outside_set),
              ("reset fails", t_reset_fails),
              ("migration", t_migration),
+             ("migration running", t_migration_running),
              ("grant", t_grant_fds),
              ("fdset release", t_fdset_release),
              ("grant real", t_grant_real)]
