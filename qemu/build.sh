@@ -12,6 +12,10 @@
 #                          scripts/checkpatch.pl on each patch
 #   qemu/build.sh docs     the QEMU manual with Sphinx, as the build makes it
 #                          (-W: a warning fails), into build/qemu-docs
+#   qemu/build.sh nodefault  native build with --without-default-devices:
+#                          the QMP commands (there whenever libapmatrix is)
+#                          must link and the device must be there (a full
+#                          build of its own, ~15 min: not part of all)
 #   qemu/build.sh all      check, docs, test, test-s390x
 #
 # Everything goes to build/ (git-ignored):
@@ -252,6 +256,23 @@ sim_build() {
 	echo "$dir/sim"
 }
 
+# --without-default-devices drops every "default y" and "imply": the
+# device must still be built whenever the QAPI schema has its commands.
+cmd_nodefault() {
+	cmd_native
+	local dir=$B/qemu-nodefault
+	local env=(env -u PKG_CONFIG_SYSROOT_DIR -u PKG_CONFIG_LIBDIR
+		PKG_CONFIG_PATH="$NATIVE_PREFIX/lib/pkgconfig")
+	configure_qemu "$dir" "native, no default devices" "${env[@]}" \
+		"$SRC/configure" "${CONFIGURE_COMMON[@]}" --without-default-devices
+	say "building QEMU (native, --without-default-devices)"
+	ninja_timed "$dir" nodefault "${env[@]}"
+	LD_LIBRARY_PATH=$NATIVE_PREFIX/lib \
+		"$dir/qemu-system-s390x" -device ap-matrix,help >/dev/null ||
+		die "qemu-system-s390x --without-default-devices has no ap-matrix"
+	echo "qemu/build.sh: --without-default-devices: links, has ap-matrix"
+}
+
 cmd_test() {
 	cmd_native
 	local sim
@@ -322,6 +343,7 @@ case ${1:-} in
 native) cmd_native ;;
 cross) cmd_cross ;;
 test) cmd_test ;;
+nodefault) cmd_nodefault ;;
 test-s390x) cmd_test_s390x ;;
 check) cmd_check ;;
 lib) lib_install "$B/qemu-deps/native-build" "$NATIVE_PREFIX" "" ;;
@@ -329,5 +351,5 @@ lib-s390x) sysroot && lib_install "$B/qemu-deps/s390x-build" /usr/local "$SYSROO
 	--cross-file "$(cross_file)" ;;
 docs) cmd_docs ;;
 all) cmd_check && cmd_docs && cmd_test && cmd_test_s390x ;;
-*) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+*) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac
