@@ -20,7 +20,8 @@
  * follows one; reading and removing it would), a stale lock is removed
  * only if the name still is the file just read, and release removes only
  * the file this process linked (same inode), not one a stale-lock cleaner
- * of another tool put there since.
+ * of another tool put there since. Run as root, a lock file another user
+ * owns is stale whatever PID it names: the directory is world-writable.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,6 +56,8 @@ static int lock_state(struct apmatrix_ctx *ctx, const char *path, pid_t *pid,
 		return apm_fail(ctx, errno, "lock file %s: %s", path,
 				apm_strerror(errno, e, sizeof(e)));
 	}
+	if (geteuid() == 0 && st.st_uid != 0 && !S_ISDIR(st.st_mode))
+		goto stale;	/* see below: not root's, whatever it is */
 	if (S_ISLNK(st.st_mode))
 		return apm_fail(ctx, ELOOP,
 				"lock file %s is a symbolic link: not following it (remove it if no one should have put it there)",
@@ -73,6 +76,17 @@ static int lock_state(struct apmatrix_ctx *ctx, const char *path, pid_t *pid,
 		return 0;	/* replaced meanwhile: look again */
 	}
 	*owner = st.st_uid;
+	if (geteuid() == 0 && st.st_uid != 0) {
+		/*
+		 * The lock directory (/run/lock) is writable by every user:
+		 * a file there that root did not make guards nothing (only
+		 * root writes apmask/aqmask), and honouring it would let any
+		 * local user hold root's reserve off for ever with the PID
+		 * of a sleeping process. Root removes it as a stale lock.
+		 */
+		close(fd);
+		goto stale;
+	}
 	do {
 		n = read(fd, buf, sizeof(buf) - 1);
 	} while (n < 0 && errno == EINTR);
@@ -89,6 +103,7 @@ static int lock_state(struct apmatrix_ctx *ctx, const char *path, pid_t *pid,
 	} else if (time(NULL) <= st.st_mtime + LOCK_NO_PID_STALE_S) {
 		return 1;		/* no PID yet: being made */
 	}
+stale:
 	/* stale: remove it, if the name is still the file just read */
 	if (!lstat(path, &now_st) && now_st.st_ino == st.st_ino &&
 	    now_st.st_dev == st.st_dev)

@@ -1246,6 +1246,37 @@ def g_faults(t):
          snap_diff(before, snapshot(root)))
     os.unlink(t.lock)
 
+    # /run/lock is world-writable: as root, a lock file another user made
+    # (naming a live process of theirs) guards nothing and must not hold
+    # root's reserve off; it is removed as a stale one
+    if os.geteuid() == 0:
+        root = t.tree()
+        with open(t.lock, "w") as fh:
+            fh.write("%d\n" % os.getpid())
+        os.chown(t.lock, 65534, 65534)
+        r = t.run(["reserve", "05-06.0004"], root, env={"APMATRIX_LOCK_TIMEOUT": "0.3"})
+        t.ok(r.rc == 0 and r.err == ""
+             and read(os.path.join(root, "bus/ap/apmask")) != ONES + "\n"
+             and not os.path.lexists(t.lock),
+             "root: a lock file owned by another user (live PID) is no lock: reserve done, file gone",
+             "rc %d stderr %r" % (r.rc, r.err))
+        if os.path.lexists(t.lock):
+            os.unlink(t.lock)
+        # nor a symlink another user put there: removed, never followed
+        root = t.tree()
+        target = os.path.join(t.tmp, "elsewhere")
+        os.symlink(target, t.lock)
+        os.lchown(t.lock, 65534, 65534)
+        r = t.run(["reserve", "05-06.0004"], root, env={"APMATRIX_LOCK_TIMEOUT": "0.3"})
+        t.ok(r.rc == 0 and r.err == "" and not os.path.lexists(target)
+             and not os.path.lexists(t.lock),
+             "root: a symlink owned by another user at the lock's name is removed, not followed",
+             "rc %d stderr %r" % (r.rc, r.err))
+        if os.path.lexists(t.lock):
+            os.unlink(t.lock)
+    else:
+        t.skip("root: a lock file owned by another user is no lock", "not root")
+
     # a symlink at the lock's name is not followed
     root = t.tree()
     before = snapshot(root)
