@@ -104,10 +104,23 @@ static int lock_state(struct apmatrix_ctx *ctx, const char *path, pid_t *pid,
 		return 1;		/* no PID yet: being made */
 	}
 stale:
-	/* stale: remove it, if the name is still the file just read */
+	/*
+	 * stale: remove it, if the name is still the file just read. One
+	 * that cannot be removed (a non-root caller and root's stale lock
+	 * in a sticky directory, an immutable file) is an error: looking
+	 * again at once would spin for ever, past any timeout.
+	 */
 	if (!lstat(path, &now_st) && now_st.st_ino == st.st_ino &&
-	    now_st.st_dev == st.st_dev)
-		unlink(path);
+	    now_st.st_dev == st.st_dev && unlink(path) && errno != ENOENT) {
+		int err = errno;
+
+		if (*pid)
+			return apm_fail(ctx, err,
+					"stale lock file %s (process %d is gone) cannot be removed: %s",
+					path, (int)*pid, apm_strerror(err, e, sizeof(e)));
+		return apm_fail(ctx, err, "stale lock file %s cannot be removed: %s",
+				path, apm_strerror(err, e, sizeof(e)));
+	}
 	return 0;
 }
 

@@ -1277,6 +1277,42 @@ def g_faults(t):
     else:
         t.skip("root: a lock file owned by another user is no lock", "not root")
 
+    # a stale lock the caller cannot remove (root's, in a sticky directory,
+    # for a plain user) is an error naming it, within the bound, not a
+    # spin that never ends
+    if os.geteuid() == 0:
+        root = t.tree()
+        subprocess.run(["chmod", "-R", "a+rwX", root], check=True)
+        before = snapshot(root)
+        lockdir = os.path.join(t.tmp, "sticky")
+        os.mkdir(lockdir)
+        os.chmod(lockdir, 0o1777)
+        lock = os.path.join(lockdir, "s390apconfig.lock")
+        gone = subprocess.Popen(["true"])
+        gone.wait()
+        with open(lock, "w") as fh:
+            fh.write("%d\n" % gone.pid)
+        os.chmod(t.tmp, 0o755)
+        try:
+            p = subprocess.run(t.cmd(["reserve", "05-06.0004"]), capture_output=True, text=True,
+                               env=t.env(root, {"APMATRIX_LOCK_FILE": lock,
+                                                "APMATRIX_LOCK_TIMEOUT": "0.3"}),
+                               preexec_fn=lambda: (os.setgid(65534), os.setuid(65534)),
+                               timeout=10)
+            rc, err = p.returncode, p.stderr
+        except subprocess.TimeoutExpired:
+            rc, err = None, "still running after 10 s (lock timeout 0.3 s)"
+        finally:
+            os.chmod(t.tmp, 0o700)
+        t.ok(rc == 2 and err == P + "stale lock file %s (process %d is gone) cannot be removed: "
+             "Operation not permitted (EPERM)\n" % (lock, gone.pid)
+             and snapshot(root) == before and read(lock) == "%d\n" % gone.pid
+             and os.listdir(lockdir) == ["s390apconfig.lock"],
+             "a stale lock this user cannot remove: exit 2 naming it, no spin, nothing written",
+             "rc %r stderr %r" % (rc, err))
+    else:
+        t.skip("a stale lock this user cannot remove", "needs root to make it")
+
     # a symlink at the lock's name is not followed
     root = t.tree()
     before = snapshot(root)
