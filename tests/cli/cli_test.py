@@ -1313,6 +1313,27 @@ def g_faults(t):
     else:
         t.skip("a stale lock this user cannot remove", "needs root to make it")
 
+    # two takers and one stale lock: between this one deciding the lock is
+    # stale and removing it, the other removed it and took the lock. This
+    # one must not remove the other's lock and take it too.
+    root = t.tree()
+    before = snapshot(root)
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    with open(t.lock, "w") as fh:
+        fh.write("%d\n" % gone.pid)
+    r = t.run(["reserve", "05-06.0004"], root,
+              env=fault(APMATRIX_FAULT_LOCK_RACE=str(os.getpid()), APMATRIX_LOCK_TIMEOUT="0.3"))
+    t.ok(r.rc == 2 and snapshot(root) == before and read(t.lock) == "%d\n" % os.getpid()
+         and "is held by process %d" % os.getpid() in r.err
+         and sorted(os.listdir(t.tmp)) == sorted(f for f in os.listdir(t.tmp)
+                                                 if not f.startswith("s390apconfig.lock."))
+         , "stale lock taken over by another first: theirs is left alone, we wait, exit 2",
+         "rc %d stderr %r lock %r dir %r" % (r.rc, r.err, os.path.lexists(t.lock) and read(t.lock),
+                                             os.listdir(t.tmp)))
+    if os.path.lexists(t.lock):
+        os.unlink(t.lock)
+
     # a symlink at the lock's name is not followed
     root = t.tree()
     before = snapshot(root)

@@ -18,6 +18,11 @@
  *       (libutil/util_lockfile.c) trying to take LOCK: write "PID\n" to a
  *       temporary file, link() it to LOCK; record in OUT the lock file's
  *       text and link()'s outcome ("EEXIST" while apmatrix holds it).
+ *   APMATRIX_FAULT_LOCK_RACE=PID
+ *       when the library is about to remove or replace a stale lock at
+ *       $APMATRIX_LOCK_FILE (unlink() of it, or renameat2() onto it),
+ *       another taker gets there first: the stale file is replaced by a
+ *       fresh lock holding PID. Once.
  *   APMATRIX_FAULT_SIGNAL=NAME:SIGNAL
  *       after a successful write() to "/bus/ap/NAME", raise SIGNAL (TERM,
  *       HUP, INT): an ssh session ending, a kill, between the two masks.
@@ -245,4 +250,45 @@ int link(const char *from, const char *to)
 		}
 	}
 	return real_link(from, to);
+}
+
+/* APMATRIX_FAULT_LOCK_RACE: another taker replaces the stale lock at name */
+static void lock_race(const char *name)
+{
+	const char *pid = getenv("APMATRIX_FAULT_LOCK_RACE");
+	const char *lock = getenv("APMATRIX_LOCK_FILE");
+	char tmp[4200];
+	static int done;
+	FILE *f;
+
+	if (!pid || !lock || done || strcmp(name, lock))
+		return;
+	done = 1;
+	snprintf(tmp, sizeof(tmp), "%s.race", lock);
+	f = fopen(tmp, "w");
+	if (!f || fprintf(f, "%s\n", pid) < 0 || fclose(f) || rename(tmp, lock)) {
+		fprintf(stderr, "sysfs-fault: cannot replace %s\n", lock);
+		_exit(98);
+	}
+}
+
+int unlink(const char *name)
+{
+	static int (*real_unlink)(const char *);
+
+	if (!real_unlink)
+		real_unlink = (int (*)(const char *))real("unlink");
+	lock_race(name);
+	return real_unlink(name);
+}
+
+int renameat2(int ofd, const char *from, int nfd, const char *to, unsigned int flags)
+{
+	static int (*real_renameat2)(int, const char *, int, const char *, unsigned int);
+
+	if (!real_renameat2)
+		real_renameat2 = (int (*)(int, const char *, int, const char *, unsigned int))
+				 real("renameat2");
+	lock_race(to);
+	return real_renameat2(ofd, from, nfd, to, flags);
 }
