@@ -409,6 +409,42 @@ int apmatrix_vm_explain(struct apmatrix_vm *vm, const struct apmatrix_matrix *m,
 			int err, struct apmatrix_apqns *refused,
 			struct apmatrix_matrix *refused_ids);
 
+/* ------------------------------------------------------------------------ */
+/* Transactions: hold the AP configuration lock across read, plan and write  */
+
+/**
+ * Take the AP configuration lock (the lock file of the context, flock
+ * LOCK_EX; made with mode 0644 if missing) and keep it until
+ * apmatrix_unlock() or apmatrix_ctx_free(). With wait false, -EWOULDBLOCK
+ * when another process holds it; with wait true, block until it is free.
+ * While the context holds it, apmatrix_plan_apply() uses it instead of
+ * taking it again, so a caller can read the host, plan, check and write
+ * as one transaction. -EALREADY if this context holds it already.
+ */
+int apmatrix_lock(struct apmatrix_ctx *ctx, bool wait);
+/** Drop the lock taken by apmatrix_lock(); nothing if not held. */
+void apmatrix_unlock(struct apmatrix_ctx *ctx);
+
+/**
+ * Plan setting apmask and aqmask to exactly the masks in want (adapters =
+ * apmask, domains = aqmask; control domains ignored). The collateral are
+ * every existing queue whose holder changes between the default drivers
+ * and the rest. Nothing is written.
+ */
+int apmatrix_plan_masks(struct apmatrix_ctx *ctx,
+			const struct apmatrix_host *host,
+			const struct apmatrix_matrix *want,
+			struct apmatrix_plan **plan);
+
+/**
+ * Bind queue (apid, apqi) to AP driver driver ("apmatrix"), or unbind it
+ * from the driver it has (driver NULL), through
+ * /sys/bus/ap/drivers/DRIVER/bind or .../unbind. 0 or -errno with a
+ * message naming the queue and the file.
+ */
+int apmatrix_queue_bind(struct apmatrix_ctx *ctx, unsigned int apid,
+			unsigned int apqi, const char *driver);
+
 #ifdef __cplusplus
 }
 #endif

@@ -40,6 +40,7 @@ struct apmatrix_ctx *apmatrix_ctx_new(void)
 
 	if (!ctx)
 		return NULL;
+	ctx->lock_fd = -1;
 	if (!root || !*root)
 		root = APM_DEFAULT_SYSFS;
 	if (!lock || !*lock)
@@ -58,6 +59,7 @@ void apmatrix_ctx_free(struct apmatrix_ctx *ctx)
 {
 	if (!ctx)
 		return;
+	apmatrix_unlock(ctx);
 	free(ctx->sysfs_root);
 	free(ctx->lock_file);
 	free(ctx);

@@ -19,6 +19,7 @@
 struct apmatrix_ctx {
 	char *sysfs_root;
 	char *lock_file;
+	int lock_fd;		/* >= 0 while apmatrix_lock() holds the lock */
 	char err[APM_ERRLEN];
 };
 

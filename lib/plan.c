@@ -281,6 +281,10 @@ int apmatrix_plan_apply(struct apmatrix_ctx *ctx,
 	if (apmatrix_plan_is_noop(plan))
 		return 0;
 
+	if (ctx->lock_fd >= 0) {
+		fd = -1;	/* apmatrix_lock() holds it for the caller */
+		goto locked;
+	}
 	fd = open(ctx->lock_file, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
 	if (fd < 0)
 		return apm_fail(ctx, errno, "opening lock file %s: %s", ctx->lock_file,
@@ -292,6 +296,7 @@ int apmatrix_plan_apply(struct apmatrix_ctx *ctx,
 			      apm_strerror(errno, e1, sizeof(e1)));
 		goto out;
 	}
+locked:
 
 	rc = apm_read_mask_file(ctx, "apmask", ap);
 	if (!rc)
@@ -333,6 +338,44 @@ int apmatrix_plan_apply(struct apmatrix_ctx *ctx,
 		}
 	}
 out:
-	close(fd);	/* drops the lock */
+	if (fd >= 0)
+		close(fd);	/* drops the lock */
 	return rc;
+}
+
+int apmatrix_plan_masks(struct apmatrix_ctx *ctx,
+			const struct apmatrix_host *host,
+			const struct apmatrix_matrix *want,
+			struct apmatrix_plan **plan)
+{
+	struct apmatrix_matrix masks, none = { 0 };
+	struct apmatrix_plan *p;
+	int rc;
+
+	if (!ctx || !host || !want || !plan)
+		return apm_fail(ctx, EINVAL, "bad arguments to apmatrix_plan_masks()");
+	*plan = NULL;
+	p = calloc(1, sizeof(*p));
+	if (p)
+		p->collateral = apmatrix_apqns_new();
+	if (!p || !p->collateral) {
+		free(p);
+		return apm_fail(ctx, ENOMEM, "out of memory");
+	}
+	p->reserve = true;
+	/* the plan starts from the host view, as reserve/release do */
+	apmatrix_host_get_masks(host, APMATRIX_HOST_MASKS, &masks);
+	memcpy(p->before_ap, masks.part[APMATRIX_ADAPTERS], sizeof(apm_bits));
+	memcpy(p->before_aq, masks.part[APMATRIX_DOMAINS], sizeof(apm_bits));
+	memcpy(p->after_ap, want->part[APMATRIX_ADAPTERS], sizeof(apm_bits));
+	memcpy(p->after_aq, want->part[APMATRIX_DOMAINS], sizeof(apm_bits));
+	rc = collect(host, &none, p->before_ap, p->before_aq, p->after_ap,
+		     p->after_aq, p->collateral);
+	if (rc) {
+		rc = apm_fail(ctx, -rc, "out of memory");
+		apmatrix_plan_free(p);
+		return rc;
+	}
+	*plan = p;
+	return 0;
 }

@@ -27,6 +27,7 @@
 #include <json.h>
 
 #include "apmatrix.h"
+#include "ctl-ext.h"
 
 #define PROG "apmatrix-ctl"
 
@@ -1340,6 +1341,9 @@ static void global_help(void)
 	       "Give s390 AP crypto queues to KVM guests.\n\nCommands:\n");
 	for (i = 0; i < NCOMMANDS; i++)
 		printf("  %-12s %s\n", commands[i].name, commands[i].summary);
+	for (i = 0; i < ctl_ext_ncommands; i++)
+		printf("  %-12s %s\n", ctl_ext_commands[i].name,
+		       ctl_ext_commands[i].summary);
 	printf("\nOptions:\n"
 	       "  -h, --help               show this help\n"
 	       "  -V, --version            show the version\n"
@@ -1519,6 +1523,15 @@ int main(int argc, char **argv)
 	if (optind >= argc) {
 		errmsg("no command given (see '" PROG " --help')");
 		return RC_USAGE;
+	}
+	for (i = 0; i < ctl_ext_ncommands; i++) {
+		if (strcmp(argv[optind], ctl_ext_commands[i].name))
+			continue;
+		/* commands in their own files (ctl-ext.h) */
+		if (cli.sysfs_root)
+			setenv("APMATRIX_SYSFS_ROOT", cli.sysfs_root, 1);
+		return finish_stdout(ctl_ext_commands[i].run(argc - optind,
+							     argv + optind));
 	}
 	for (i = 0; i < NCOMMANDS; i++)
 		if (!strcmp(argv[optind], commands[i].name))

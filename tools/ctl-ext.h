@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * apmatrix-ctl commands that live in their own files. Each takes the
+ * command's own argv (argv[0] is the command name) and returns an exit
+ * code of apmatrix-ctl(8). The dispatcher in apmatrix-ctl.c looks a
+ * command up here when its own table does not have it.
+ */
+#ifndef APMATRIX_CTL_EXT_H
+#define APMATRIX_CTL_EXT_H
+
+int cmd_apply(int argc, char **argv);
+int cmd_diff(int argc, char **argv);
+int cmd_udev_env(int argc, char **argv);
+int cmd_monitor(int argc, char **argv);
+
+struct ctl_ext_command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+extern const struct ctl_ext_command ctl_ext_commands[];
+extern const unsigned int ctl_ext_ncommands;
+
+/* Exit codes beyond apmatrix-ctl.c's table (the man page lists them). */
+#define RC_EXT_DRIFT	7	/* diff: the host differs from the configuration */
+#define RC_EXT_CONFIG	8	/* the configuration is invalid: nothing changed */
+
+#endif /* APMATRIX_CTL_EXT_H */
