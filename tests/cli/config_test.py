@@ -504,7 +504,38 @@ def g_udev(t):
     t.ok(r.rc == 7 and r.out.startswith("apmask: "), "the global --sysfs-root reaches diff", r.err)
 
 
-GROUPS = {"errors": g_errors, "apply": g_apply, "conflicts": g_conflicts,
+def g_man(t):
+    """The man pages name every command, option, section and key of the
+    sources (apmatrix-ctl.8's CONFIGURATION section, apmatrix.conf(5))."""
+    import re
+    man8 = read(os.path.join(SRC, "man", "apmatrix-ctl.8"))
+    sec = man8.split(".SH CONFIGURATION, BOOT AND EVENTS", 1)
+    t.ok(len(sec) == 2, "apmatrix-ctl.8 has its CONFIGURATION, BOOT AND EVENTS section")
+    sec = sec[-1].split("\n.SH ", 1)[0].replace("\\-", "-")
+    srcs = "".join(read(os.path.join(SRC, "tools", f)) for f in ("ctl-config.c", "ctl-monitor.c"))
+    cmds = re.findall(r'\{ "([a-z-]+)", cmd_', srcs)
+    t.ok(sorted(cmds) == ["apply", "diff", "monitor", "udev-env"], "found the commands", cmds)
+    for c in cmds:
+        t.ok(re.search(r"^\.B %s\b" % re.escape(c), sec, re.M), "command %s is described" % c)
+    longs = sorted(set(re.findall(r'\{ "([a-z][a-z-]*)", (?:no|required)_argument', srcs)))
+    t.ok(len(longs) >= 8, "found the long options", longs)
+    for o in longs:
+        if o != "help":
+            t.ok("--" + o in sec, "--%s is described" % o)
+    for code in ("7", "8"):
+        t.ok(re.search(r"^\.B %s$" % code, sec, re.M), "exit code %s is described" % code)
+    man5 = read(os.path.join(SRC, "man", "apmatrix.conf.5")).replace("\\-", "-")
+    conf = read(os.path.join(SRC, "tools", "conf.c"))
+    keys = sorted(set(re.findall(r'strcmp\(name, "([a-z-]+)"\)', conf)))
+    keys = [k for k in keys if k not in ("guests", "device")]  # section names
+    t.ok(len(keys) >= 6, "found the keys of conf.c", keys)
+    for k in keys:
+        t.ok(re.search(r'^\.BI "%s = "' % re.escape(k), man5, re.M), "key %s is described in apmatrix.conf(5)" % k)
+    for sname in ("[guests]", "[device]", "[set NAME]"):
+        t.ok(".SS " + sname in man5, "section %s is described in apmatrix.conf(5)" % sname)
+
+
+GROUPS = {"man": g_man, "errors": g_errors, "apply": g_apply, "conflicts": g_conflicts,
           "rollback": g_rollback, "concurrency": g_concurrency, "udev": g_udev}
 
 
