@@ -451,7 +451,14 @@ def g_concurrency(t):
     the second finds nothing to do; nothing is lost or interleaved."""
     root = t.tree()
     d = t.conf(GOOD)
-    holder = open(t.lock, "a+")
+    # hold the lock both ways a lock file is held: s390-tools' (a file
+    # with our PID, link()ed to the name) and flock(2)
+    pidfile = t.lock + ".test"
+    with open(pidfile, "w") as fh:
+        fh.write("%d\n" % os.getpid())
+    os.link(pidfile, t.lock)
+    os.unlink(pidfile)
+    holder = open(t.lock, "r+")
     fcntl.flock(holder, fcntl.LOCK_EX)
     procs = [subprocess.Popen(t.argv(["apply"]), env=t.env(root, d), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(2)]
@@ -463,6 +470,7 @@ def g_concurrency(t):
     # meanwhile the other program takes domain 0004 (it holds the lock)
     with open(os.path.join(root, "bus/ap/aqmask"), "w") as fh:
         fh.write(mask(4) + "\n")
+    os.unlink(t.lock)
     fcntl.flock(holder, fcntl.LOCK_UN)
     holder.close()
     outs = [p.communicate(timeout=120) + (p.returncode,) for p in procs]

@@ -2,6 +2,11 @@
 /*
  * libapmatrix: the AP configuration lock held across a whole transaction
  * (read the host, plan, check, write), and binding a queue to a driver.
+ *
+ * apmatrix_lock() takes the same lock apmatrix_plan_apply() takes and
+ * keeps it in the context; apmatrix_plan_apply() then uses it instead of
+ * taking it again. (When the lock becomes s390-tools' link() protocol,
+ * these two keep their meaning: take it into the context, drop it.)
  */
 #include <errno.h>
 #include <fcntl.h>
