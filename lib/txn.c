@@ -74,7 +74,10 @@ static int queue_driver(struct apmatrix_ctx *ctx, const char *name, char *buf,
 	}
 	target[n] = '\0';
 	slash = strrchr(target, '/');
-	snprintf(buf, len, "%s", slash ? slash + 1 : target);
+	slash = slash ? slash + 1 : target;
+	if (strlen(slash) >= len)
+		return -ENAMETOOLONG;
+	memcpy(buf, slash, strlen(slash) + 1);
 	return 0;
 }
 
