@@ -53,6 +53,15 @@ struct mon {
 	char *state[256][256];
 };
 
+static unsigned long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (unsigned long long)ts.tv_sec * 1000ULL +
+	       (unsigned long long)ts.tv_nsec / 1000000ULL;
+}
+
 static void now_text(char *buf, size_t len)
 {
 	struct timespec ts;
@@ -271,6 +280,7 @@ int cmd_monitor(int argc, char **argv)
 	struct pollfd pfd[2];
 	sigset_t mask, old;
 	int c, rc = 2, sfd = -1;
+	unsigned long long next_scan;
 	char *end;
 	unsigned int a, d;
 
@@ -357,8 +367,20 @@ int cmd_monitor(int argc, char **argv)
 		m->source);
 	pfd[0] = (struct pollfd){ .fd = udev_monitor_get_fd(mon), .events = POLLIN };
 	pfd[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
+	next_scan = now_ms() + (unsigned long long)m->interval_ms;
 	for (;;) {
-		int n = poll(pfd, 2, m->interval_ms ? (int)m->interval_ms : -1);
+		unsigned long long now = now_ms();
+		int wait = -1, n;
+
+		/* states every interval, also while uevents keep coming */
+		if (m->interval_ms) {
+			if (now >= next_scan) {
+				scan_states(m, false);
+				next_scan = now + (unsigned long long)m->interval_ms;
+			}
+			wait = (int)(next_scan - now);
+		}
+		n = poll(pfd, 2, wait);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -382,8 +404,6 @@ int cmd_monitor(int argc, char **argv)
 				udev_device_unref(dev);
 			}
 		}
-		if (n == 0)
-			scan_states(m, false);
 	}
 out:
 	if (sfd >= 0) {
