@@ -27,6 +27,8 @@
 #include "conf.h"
 #include "ctl-ext.h"
 
+#include <json.h>
+
 #define PROG "apmatrix-ctl"
 
 /* apmatrix-ctl(8)'s codes this file uses (the others are in apmatrix-ctl.c) */
@@ -63,6 +65,8 @@ struct opts {
 	bool dry_run;
 	bool kernel_cmdline;
 	bool quiet;
+	bool json;
+	const char *name;	/* sets NAME */
 };
 
 enum {
@@ -84,6 +88,12 @@ static const struct option diff_lopts[] = {
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "config-dir", required_argument, NULL, O_CONFIG_DIR },
 	{ "sysfs-root", required_argument, NULL, O_SYSFS_ROOT },
+	{ NULL, 0, NULL, 0 },
+};
+static const struct option sets_lopts[] = {
+	{ "help", no_argument, NULL, 'h' },
+	{ "json", no_argument, NULL, 'j' },
+	{ "config-dir", required_argument, NULL, O_CONFIG_DIR },
 	{ NULL, 0, NULL, 0 },
 };
 static const struct option udev_lopts[] = {
@@ -124,6 +134,14 @@ static void help(const char *cmd)
 		       "  -q, --quiet              print nothing, only the exit code\n"
 		       HELP_CONF HELP_SYSFS
 		       "  -h, --help               show this help\n" HELP_EXIT);
+	else if (!strcmp(cmd, "sets"))
+		printf("Usage: " PROG " sets [--json] [--config-dir DIR] [NAME]\n\n"
+		       "Print the sets of queues and control domains of the configuration\n"
+		       "(every set, or set NAME), for a manager that makes grants of them.\n\n"
+		       "Options:\n"
+		       "  -j, --json               print JSON (format in apmatrix-ctl(8))\n"
+		       HELP_CONF
+		       "  -h, --help               show this help\n" HELP_EXIT);
 	else
 		printf("Usage: " PROG " udev-env [--config-dir DIR]\n\n"
 		       "Print the group and mode of /dev/apmatrix for the udev rule, as\n"
@@ -146,6 +164,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	} else if (!strcmp(o->cmd, "diff")) {
 		lopts = diff_lopts;
 		shorts = ":hq";
+	} else if (!strcmp(o->cmd, "sets")) {
+		lopts = sets_lopts;
+		shorts = ":hj";
 	} else {
 		lopts = udev_lopts;
 		shorts = ":h";
@@ -162,6 +183,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			break;
 		case 'q':
 			o->quiet = true;
+			break;
+		case 'j':
+			o->json = true;
 			break;
 		case O_KERNEL_CMDLINE:
 			o->kernel_cmdline = true;
@@ -181,7 +205,9 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			return -1 - XC_USAGE;
 		}
 	}
-	if (optind < argc) {
+	if (optind < argc && !strcmp(o->cmd, "sets") && optind + 1 == argc) {
+		o->name = argv[optind];
+	} else if (optind < argc) {
 		xerr("%s: unexpected argument '%s'", o->cmd, argv[optind]);
 		return -1 - XC_USAGE;
 	}
@@ -843,10 +869,142 @@ int cmd_udev_env(int argc, char **argv)
 	return XC_OK;
 }
 
+/* ------------------------------------------------------------------------ */
+/* sets, and the sets for 'grant --set NAME'                                 */
+
+static void no_such_set(const struct apm_conf *c, const char *name)
+{
+	char list[512];
+	size_t i, n = 0;
+
+	list[0] = '\0';
+	for (i = 0; i < c->nsets && n < sizeof(list) - 1; i++)
+		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "",
+				      c->sets[i].name);
+	if (n >= sizeof(list))
+		n = sizeof(list) - 1;
+	xerr("no set '%s' in %s (%s%s)", name, c->dir, c->nsets ? "its sets: " : "it has none",
+	     list);
+}
+
+int ctl_config_set(const char *config_dir, const char *name,
+		   struct apmatrix_matrix *m)
+{
+	struct opts o = { .cmd = "grant", .config_dir = config_dir };
+	const struct apm_conf_set *set;
+	struct apm_conf *c = NULL;
+	unsigned int id;
+	int rc;
+
+	rc = load_conf(&o, &c);
+	if (rc)
+		return rc;
+	set = apm_conf_find_set(c, name);
+	if (!set) {
+		no_such_set(c, name);
+		apm_conf_free(c);
+		return XC_USAGE;
+	}
+	apmatrix_matrix_clear(m);
+	for (id = 0; id <= APMATRIX_MAX_ID; id++) {
+		apmatrix_matrix_set(m, APMATRIX_ADAPTERS, id,
+				    apmatrix_matrix_test(set->m, APMATRIX_ADAPTERS, id));
+		apmatrix_matrix_set(m, APMATRIX_DOMAINS, id,
+				    apmatrix_matrix_test(set->m, APMATRIX_DOMAINS, id));
+		apmatrix_matrix_set(m, APMATRIX_CONTROL_DOMAINS, id,
+				    apmatrix_matrix_test(set->m, APMATRIX_CONTROL_DOMAINS, id));
+	}
+	apm_conf_free(c);
+	return XC_OK;
+}
+
+static struct json_object *set_json(const struct apm_conf_set *set)
+{
+	static const struct {
+		const char *ids, *mask;
+		enum apmatrix_part part;
+	} parts[] = {
+		{ "adapters", "apm", APMATRIX_ADAPTERS },
+		{ "domains", "aqm", APMATRIX_DOMAINS },
+		{ "control_domains", "adm", APMATRIX_CONTROL_DOMAINS },
+	};
+	struct json_object *o = json_object_new_object();
+	char buf[1024];
+	unsigned int i;
+
+	json_object_object_add(o, "name", json_object_new_string(set->name));
+	if (apmatrix_matrix_format_apqns(set->m, buf, sizeof(buf)) >= 0)
+		json_object_object_add(o, "apqns", json_object_new_string(buf));
+	for (i = 0; i < 3; i++) {
+		if (apmatrix_matrix_format_ids(set->m, parts[i].part, buf, sizeof(buf)) >= 0)
+			json_object_object_add(o, parts[i].ids, json_object_new_string(buf));
+		if (apmatrix_matrix_format_mask(set->m, parts[i].part, buf, sizeof(buf)) >= 0)
+			json_object_object_add(o, parts[i].mask, json_object_new_string(buf));
+	}
+	snprintf(buf, sizeof(buf), "%s:%d", set->where.file, set->where.line);
+	json_object_object_add(o, "defined_at", json_object_new_string(buf));
+	return o;
+}
+
+static void set_human(const struct apm_conf_set *set)
+{
+	char a[1024], c[1024];
+
+	if (apmatrix_matrix_format_apqns(set->m, a, sizeof(a)) < 0)
+		a[0] = '\0';
+	if (apmatrix_matrix_format_ids(set->m, APMATRIX_CONTROL_DOMAINS, c, sizeof(c)) < 0)
+		c[0] = '\0';
+	printf("%s: apqns %s; control domains %s\n", set->name, a, c[0] ? c : "none");
+}
+
+int cmd_sets(int argc, char **argv)
+{
+	struct json_object *arr = NULL;
+	struct apm_conf *c = NULL;
+	struct opts o = { 0 };
+	size_t i;
+	int rc;
+
+	rc = parse_opts(argc, argv, &o);
+	if (rc < 0)
+		return -1 - rc;
+	rc = load_conf(&o, &c);
+	if (rc)
+		return rc;
+	if (o.name && !apm_conf_find_set(c, o.name)) {
+		no_such_set(c, o.name);
+		apm_conf_free(c);
+		return XC_USAGE;
+	}
+	if (o.json)
+		arr = json_object_new_array();
+	for (i = 0; i < c->nsets; i++) {
+		if (o.name && strcmp(o.name, c->sets[i].name))
+			continue;
+		if (arr)
+			json_object_array_add(arr, set_json(&c->sets[i]));
+		else
+			set_human(&c->sets[i]);
+	}
+	if (arr) {
+		struct json_object *root = json_object_new_object();
+
+		json_object_object_add(root, "format_version", json_object_new_int(1));
+		json_object_object_add(root, "sets", arr);
+		puts(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+						    JSON_C_TO_STRING_SPACED |
+						    JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(root);
+	}
+	apm_conf_free(c);
+	return XC_OK;
+}
+
 const struct ctl_ext_command ctl_ext_commands[] = {
 	{ "apply", cmd_apply, "make the host match /etc/apmatrix (masks, bindings, /dev/apmatrix)" },
 	{ "diff", cmd_diff, "show how the host differs from /etc/apmatrix; change nothing" },
 	{ "monitor", cmd_monitor, "print AP bus and apmatrix events as they happen" },
+	{ "sets", cmd_sets, "show the configuration's sets of queues (for grants)" },
 	{ "udev-env", cmd_udev_env, "print /dev/apmatrix's group and mode for the udev rule" },
 };
 const unsigned int ctl_ext_ncommands = sizeof(ctl_ext_commands) / sizeof(ctl_ext_commands[0]);

@@ -11,6 +11,17 @@
 int cmd_apply(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_udev_env(int argc, char **argv);
+int cmd_sets(int argc, char **argv);
+
+struct apmatrix_matrix;
+/*
+ * For 'grant --set NAME': fill m with set NAME of the configuration in
+ * config_dir (NULL: $APMATRIX_CONFIG_DIR, else /etc/apmatrix). Returns 0,
+ * or an exit code with the reason printed (8: the configuration is
+ * invalid; 1: no such set, the sets there named).
+ */
+int ctl_config_set(const char *config_dir, const char *name,
+		   struct apmatrix_matrix *m);
 int cmd_monitor(int argc, char **argv);
 
 struct ctl_ext_command {

@@ -522,7 +522,7 @@ def g_man(t):
     sec = sec[-1].split("\n.SH ", 1)[0].replace("\\-", "-")
     srcs = "".join(read(os.path.join(SRC, "tools", f)) for f in ("ctl-config.c", "ctl-monitor.c"))
     cmds = re.findall(r'\{ "([a-z-]+)", cmd_', srcs)
-    t.ok(sorted(cmds) == ["apply", "diff", "monitor", "udev-env"], "found the commands", cmds)
+    t.ok(sorted(cmds) == ["apply", "diff", "monitor", "sets", "udev-env"], "found the commands", cmds)
     for c in cmds:
         t.ok(re.search(r"^\.B %s\b" % re.escape(c), sec, re.M), "command %s is described" % c)
     longs = sorted(set(re.findall(r'\{ "([a-z][a-z-]*)", (?:no|required)_argument', srcs)))
@@ -543,7 +543,29 @@ def g_man(t):
         t.ok(".SS " + sname in man5, "section %s is described in apmatrix.conf(5)" % sname)
 
 
-GROUPS = {"man": g_man, "errors": g_errors, "apply": g_apply, "conflicts": g_conflicts,
+def g_sets(t):
+    d = t.conf(GOOD + "\n[set db]\napqns = 07.0004-0006\n")
+    t.expect("sets: one line per set", t.run(["sets"], None, d), 0,
+             "tenant-a: apqns 05.0004-0005; control domains 000b\n"
+             "db: apqns 07.0004-0006; control domains none\n", "")
+    r = t.run(["sets", "--json", "tenant-a"], None, d)
+    try:
+        doc = json.loads(r.out)
+    except ValueError:
+        doc = None
+    t.ok(r.rc == 0 and doc == {"format_version": 1, "sets": [{
+        "name": "tenant-a", "apqns": "05.0004-0005", "adapters": "05", "domains": "0004-0005",
+        "control_domains": "000b", "apm": "0x04" + "0" * 62, "aqm": "0x0c" + "0" * 62,
+        "adm": "0x0010" + "0" * 60, "defined_at": d + "/apmatrix.conf:10"}]},
+        "sets --json NAME: the set's matrix as IDs and masks, and where it is defined", r.out)
+    t.expect("sets NAME: an unknown set names the sets there, exit 1", t.run(["sets", "nope"], None, d), 1, "",
+             P + "no set 'nope' in %s (its sets: tenant-a, db)\n" % d)
+    d = t.conf("[set x]\n")
+    t.expect("sets on a bad configuration: exit 8", t.run(["sets"], None, d), 8, "",
+             P + d + "/apmatrix.conf:1: set 'x' has no apqns\n" + P + "sets: the configuration is invalid; nothing changed\n")
+
+
+GROUPS = {"man": g_man, "sets": g_sets, "errors": g_errors, "apply": g_apply, "conflicts": g_conflicts,
           "rollback": g_rollback, "concurrency": g_concurrency, "udev": g_udev}
 
 
