@@ -540,7 +540,7 @@ static void check_whole(struct apm_conf *c, struct apm_conf_errors *errs)
 
 const char *apm_conf_default_dir(void)
 {
-	const char *d = getenv("APMATRIX_CONFIG_DIR");
+	const char *d = secure_getenv("APMATRIX_CONFIG_DIR");
 
 	return d && *d ? d : APM_CONF_DIR;
 }

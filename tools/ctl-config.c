@@ -535,7 +535,7 @@ static int job_plan(struct job *j)
 	cfg = NULL;
 
 	/* /dev/apmatrix */
-	j->dev_path = getenv("APMATRIX_DEVICE");
+	j->dev_path = secure_getenv("APMATRIX_DEVICE");
 	if (!j->dev_path || !*j->dev_path)
 		j->dev_path = DEFAULT_DEVICE;
 	if (c->device && stat(j->dev_path, &j->dev_st) == 0) {
@@ -752,6 +752,30 @@ static void roll_back(struct job *j, unsigned int nbound)
 	apmatrix_host_free(now);
 }
 
+/* Queues just taken from the host and bound to no driver go to j->bind. */
+static void add_unbound(struct job *j)
+{
+	struct apmatrix_host *now = NULL;
+	unsigned int i, n = apmatrix_apqns_count(j->take), a, d;
+
+	if (apmatrix_host_read(j->ctx, &now) < 0)
+		return;	/* the next diff says what is left */
+	for (i = 0; i < n; i++) {
+		const struct apmatrix_queue *q;
+
+		if (apmatrix_apqns_get(j->take, i, &a, &d) < 0)
+			break;
+		q = apmatrix_host_queue(now, a, d);
+		if (q && !apmatrix_queue_driver(q) && driver_exists(j, "apmatrix")) {
+			apmatrix_apqns_add(j->bind, a, d);
+			printf("bind to apmatrix: %02x.%04x (left without a driver by the AP bus)\n",
+			       a, d);
+		}
+	}
+	fflush(stdout);
+	apmatrix_host_free(now);
+}
+
 int cmd_apply(int argc, char **argv)
 {
 	struct opts o = { 0 };
@@ -813,6 +837,13 @@ int cmd_apply(int argc, char **argv)
 			rc = err == -EBUSY ? XC_RETRY : XC_HOST;
 			goto out;
 		}
+		/*
+		 * The AP bus rebinds a queue it takes from the default drivers
+		 * while the write returns; one it left without a driver (the
+		 * apmatrix driver loaded after it, say) is bound here too.
+		 */
+		if (apmatrix_apqns_count(j.take))
+			add_unbound(&j);
 	}
 	n = apmatrix_apqns_count(j.bind);
 	for (i = 0; i < n; i++) {

@@ -326,6 +326,21 @@ def g_apply(t):
          "apply wrote 07.0006 to drivers/apmatrix/bind")
     t.expect("diff clean after the bind", t.run(["diff"], root, d), 0, None, "")
 
+    # queues the AP bus leaves without a driver when the masks change (no
+    # zcrypt driver bound them before): bound to apmatrix in the same apply
+    root3 = t.tree()
+    for dom in (4, 5, 6):
+        os.unlink(os.path.join(root3, "devices/ap/card06/06.%04x/driver" % dom))
+    d5 = t.conf("[guests]\nadapters = 06-07\n")
+    r = t.run(["apply"], root3, d5)
+    t.expect("apply binds queues the AP bus left without a driver", r, 0,
+             "apmask: %s -> %s\ntake from the host: 06.0004,06.0005,06.0006\n" % (mask(7), mask(6, 7)) +
+             "bind to apmatrix: 06.0004 (left without a driver by the AP bus)\n"
+             "bind to apmatrix: 06.0005 (left without a driver by the AP bus)\n"
+             "bind to apmatrix: 06.0006 (left without a driver by the AP bus)\napplied\n", "")
+    t.ok(t.settle(root3) == "06.0004: no driver -> apmatrix\n06.0005: no driver -> apmatrix\n"
+         "06.0006: no driver -> apmatrix\n", "the binds reached drivers/apmatrix/bind")
+
     # without [guests] the masks are not the configuration's business
     root2 = t.tree()
     d2 = t.conf("[device]\ngroup = root\n")
