@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "apmatrix.h"
@@ -64,6 +65,7 @@ struct opts {
 	const char *sysfs_root;
 	bool dry_run;
 	bool kernel_cmdline;
+	long wait_bus_ms;	/* --wait-for-bus: -1 do not wait */
 	bool quiet;
 	bool json;
 	const char *name;	/* sets NAME */
@@ -73,12 +75,14 @@ enum {
 	O_CONFIG_DIR = 0x200,
 	O_SYSFS_ROOT,
 	O_KERNEL_CMDLINE,
+	O_WAIT_BUS,
 };
 
 static const struct option apply_lopts[] = {
 	{ "help", no_argument, NULL, 'h' },
 	{ "dry-run", no_argument, NULL, 'n' },
 	{ "kernel-cmdline", no_argument, NULL, O_KERNEL_CMDLINE },
+	{ "wait-for-bus", required_argument, NULL, O_WAIT_BUS },
 	{ "config-dir", required_argument, NULL, O_CONFIG_DIR },
 	{ "sysfs-root", required_argument, NULL, O_SYSFS_ROOT },
 	{ NULL, 0, NULL, 0 },
@@ -117,7 +121,7 @@ static const struct option udev_lopts[] = {
 static void help(const char *cmd)
 {
 	if (!strcmp(cmd, "apply"))
-		printf("Usage: " PROG " apply [--dry-run] [--config-dir DIR]\n"
+		printf("Usage: " PROG " apply [--dry-run] [--wait-for-bus SECS] [--config-dir DIR]\n"
 		       "       " PROG " apply --kernel-cmdline [--config-dir DIR]\n\n"
 		       "Make the host match the configuration (apmatrix.conf(5)): apmask and\n"
 		       "aqmask, bindings to apmatrix, the group and mode of /dev/apmatrix.\n\n"
@@ -125,6 +129,8 @@ static void help(const char *cmd)
 		       "  -n, --dry-run            print what would change, change nothing\n"
 		       "      --kernel-cmdline     print the ap.apmask= and ap.aqmask= kernel\n"
 		       "                           parameters for the configuration\n"
+		       "      --wait-for-bus SECS  first wait, at most SECS seconds, until the AP\n"
+		       "                           bus has scanned its devices (at boot)\n"
 		       HELP_CONF HELP_SYSFS
 		       "  -h, --help               show this help\n" HELP_EXIT);
 	else if (!strcmp(cmd, "diff"))
@@ -158,6 +164,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 	int c;
 
 	o->cmd = argv[0];
+	o->wait_bus_ms = -1;
 	if (!strcmp(o->cmd, "apply")) {
 		lopts = apply_lopts;
 		shorts = ":hn";
@@ -190,6 +197,20 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		case O_KERNEL_CMDLINE:
 			o->kernel_cmdline = true;
 			break;
+		case O_WAIT_BUS: {
+			char *end;
+			double v;
+
+			errno = 0;
+			v = strtod(optarg, &end);
+			if (!*optarg || *end || errno || !(v >= 0 && v <= 3600)) {
+				xerr("%s: --wait-for-bus '%s': not a number of seconds (0 to 3600)",
+				     o->cmd, optarg);
+				return -1 - XC_USAGE;
+			}
+			o->wait_bus_ms = (long)(v * 1000);
+			break;
+		}
 		case O_CONFIG_DIR:
 			o->config_dir = optarg;
 			break;
@@ -728,6 +749,46 @@ static int kernel_cmdline(const struct opts *o)
 	return XC_OK;
 }
 
+/*
+ * At boot the AP bus scans its devices a little after it appears; until its
+ * first scan (/sys/bus/ap/scans > 0) the cards and queues are not all there
+ * and a set's queue would look "not on this host". Wait for it, at most
+ * ms milliseconds. XC_OK or XC_HOST (printed).
+ */
+static int wait_for_bus(const struct job *j, long ms)
+{
+	char *path = NULL, buf[32];
+	struct timespec ts = { 0, 100 * 1000 * 1000 };
+	long waited = 0;
+	FILE *f;
+
+	if (asprintf(&path, "%s/bus/ap/scans", apmatrix_ctx_get_sysfs_root(j->ctx)) < 0) {
+		xerr("apply: out of memory");
+		return XC_HOST;
+	}
+	for (;;) {
+		f = fopen(path, "re");
+		buf[0] = '\0';
+		if (f) {
+			if (!fgets(buf, sizeof(buf), f))
+				buf[0] = '\0';
+			fclose(f);
+		}
+		if (strtol(buf, NULL, 10) > 0)
+			break;
+		if (waited >= ms) {
+			xerr("apply: the AP bus has not scanned its devices after %ld.%01ld s (%s: %s)",
+			     ms / 1000, ms % 1000 / 100, path, f ? "0" : "missing");
+			free(path);
+			return XC_HOST;
+		}
+		nanosleep(&ts, NULL);
+		waited += 100;
+	}
+	free(path);
+	return XC_OK;
+}
+
 /* Put the masks back to before and unbind the queues bound (after a failed bind). */
 static void roll_back(struct job *j, unsigned int nbound)
 {
@@ -791,6 +852,11 @@ int cmd_apply(int argc, char **argv)
 	rc = job_start(&j, &o);
 	if (rc)
 		goto out;
+	if (o.wait_bus_ms >= 0) {
+		rc = wait_for_bus(&j, o.wait_bus_ms);
+		if (rc)
+			goto out;
+	}
 
 	/* one transaction: nobody changes the AP configuration meanwhile */
 	if (!o.dry_run) {

@@ -580,7 +580,38 @@ def g_sets(t):
              P + d + "/apmatrix.conf:1: set 'x' has no apqns\n" + P + "sets: the configuration is invalid; nothing changed\n")
 
 
-GROUPS = {"man": g_man, "sets": g_sets, "errors": g_errors, "apply": g_apply, "conflicts": g_conflicts,
+def g_wait(t):
+    """apply --wait-for-bus: at boot, wait until the AP bus has scanned."""
+    import threading
+    root = t.tree()
+    d = t.conf(GOOD)
+    scans = os.path.join(root, "bus/ap/scans")
+    with open(scans, "w") as fh:
+        fh.write("0\n")
+    before = snapshot(root)
+    r = t.run(["apply", "--wait-for-bus", "0.3"], root, d)
+    t.expect("the bus never scans: exit 2, named, after the wait", r, 2, "",
+             P + "apply: the AP bus has not scanned its devices after 0.3 s (%s: 0)\n" % scans)
+    t.ok(snapshot(root) == before, "nothing written while the bus had not scanned",
+         snap_diff(before, snapshot(root)))
+
+    def scan_later():
+        time.sleep(0.5)
+        with open(scans, "w") as fh:
+            fh.write("1\n")
+    th = threading.Thread(target=scan_later)
+    th.start()
+    start = time.time()
+    r = t.run(["apply", "--wait-for-bus", "20"], root, d)
+    took = time.time() - start
+    th.join()
+    t.ok(r.rc == 0 and r.out.endswith("applied\n") and 0.4 <= took < 15,
+         "it waits for the first scan, then applies", "rc %d took %.1f s out %r err %r" % (r.rc, took, r.out, r.err))
+    t.expect("--wait-for-bus with a bad number: exit 1", t.run(["apply", "--wait-for-bus", "-1"], root, d), 1, "",
+             P + "apply: --wait-for-bus '-1': not a number of seconds (0 to 3600)\n")
+
+
+GROUPS = {"man": g_man, "sets": g_sets, "wait": g_wait, "errors": g_errors, "apply": g_apply, "conflicts": g_conflicts,
           "rollback": g_rollback, "concurrency": g_concurrency, "udev": g_udev}
 
 

@@ -161,7 +161,7 @@ def g_unit(t):
     t.ok({"sysinit.target", "libvirtd.service", "virtqemud.service"} <= set(before),
          "ordered before sysinit.target (so every VMM unit) and libvirtd/virtqemud", before)
     t.ok(re.search(r"^DefaultDependencies=no$", u, re.M) and re.search(r"^Type=oneshot$", u, re.M) and
-         re.search(r"^ExecStart=@SBINDIR@/apmatrix-ctl apply$", u, re.M),
+         re.search(r"^ExecStart=@SBINDIR@/apmatrix-ctl apply --wait-for-bus 60$", u, re.M),
          "an early oneshot running apmatrix-ctl apply (its exit code fails the unit)")
 
 
