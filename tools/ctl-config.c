@@ -89,6 +89,7 @@ static const struct option apply_lopts[] = {
 };
 static const struct option diff_lopts[] = {
 	{ "help", no_argument, NULL, 'h' },
+	{ "json", no_argument, NULL, 'j' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "config-dir", required_argument, NULL, O_CONFIG_DIR },
 	{ "sysfs-root", required_argument, NULL, O_SYSFS_ROOT },
@@ -134,10 +135,11 @@ static void help(const char *cmd)
 		       HELP_CONF HELP_SYSFS
 		       "  -h, --help               show this help\n" HELP_EXIT);
 	else if (!strcmp(cmd, "diff"))
-		printf("Usage: " PROG " diff [--quiet] [--config-dir DIR]\n\n"
+		printf("Usage: " PROG " diff [--quiet | --json] [--config-dir DIR]\n\n"
 		       "Show how the host differs from the configuration; change nothing.\n\n"
 		       "Options:\n"
 		       "  -q, --quiet              print nothing, only the exit code\n"
+		       "  -j, --json               print JSON (format in apmatrix-ctl(8))\n"
 		       HELP_CONF HELP_SYSFS
 		       "  -h, --help               show this help\n" HELP_EXIT);
 	else if (!strcmp(cmd, "sets"))
@@ -170,7 +172,7 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		shorts = ":hn";
 	} else if (!strcmp(o->cmd, "diff")) {
 		lopts = diff_lopts;
-		shorts = ":hq";
+		shorts = ":hqj";
 	} else if (!strcmp(o->cmd, "sets")) {
 		lopts = sets_lopts;
 		shorts = ":hj";
@@ -230,6 +232,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 		o->name = argv[optind];
 	} else if (optind < argc) {
 		xerr("%s: unexpected argument '%s'", o->cmd, argv[optind]);
+		return -1 - XC_USAGE;
+	}
+	if (o->json && o->quiet) {
+		xerr("%s: --json and --quiet: choose one", o->cmd);
 		return -1 - XC_USAGE;
 	}
 	if (o->dry_run && o->kernel_cmdline) {
@@ -679,6 +685,76 @@ static void job_end(struct job *j)
 /* ------------------------------------------------------------------------ */
 /* diff                                                                      */
 
+static const char *group_name(gid_t gid, char *buf, size_t len);
+
+static struct json_object *json_apqns(const struct apmatrix_apqns *s)
+{
+	struct json_object *a = json_object_new_array();
+	unsigned int i, n = apmatrix_apqns_count(s), ap, dom;
+	char buf[16];
+
+	for (i = 0; i < n && apmatrix_apqns_get(s, i, &ap, &dom) == 0; i++) {
+		snprintf(buf, sizeof(buf), "%02x.%04x", ap, dom);
+		json_object_array_add(a, json_object_new_string(buf));
+	}
+	return a;
+}
+
+static struct json_object *json_change(const char *before, const char *after)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "before", json_object_new_string(before));
+	json_object_object_add(o, "after", json_object_new_string(after));
+	return o;
+}
+
+/* diff --json: the whole difference as one document */
+static void job_json(const struct job *j)
+{
+	const struct apm_conf *c = j->conf;
+	struct json_object *root = json_object_new_object(), *conf, *dev = NULL;
+	char x[80], y[80], g1[64], g2[64];
+	size_t i;
+
+	json_object_object_add(root, "format_version", json_object_new_int(1));
+	json_object_object_add(root, "config_dir", json_object_new_string(c->dir));
+	json_object_object_add(root, "drift", json_object_new_boolean(job_drift(j)));
+	if (j->plan) {
+		apmatrix_matrix_format_mask(j->before, APMATRIX_ADAPTERS, x, sizeof(x));
+		apmatrix_matrix_format_mask(j->want, APMATRIX_ADAPTERS, y, sizeof(y));
+		json_object_object_add(root, "apmask", json_change(x, y));
+		apmatrix_matrix_format_mask(j->before, APMATRIX_DOMAINS, x, sizeof(x));
+		apmatrix_matrix_format_mask(j->want, APMATRIX_DOMAINS, y, sizeof(y));
+		json_object_object_add(root, "aqmask", json_change(x, y));
+	} else {
+		json_object_object_add(root, "apmask", NULL);
+		json_object_object_add(root, "aqmask", NULL);
+	}
+	json_object_object_add(root, "take_from_host", json_apqns(j->take));
+	json_object_object_add(root, "give_back_to_host", json_apqns(j->give));
+	json_object_object_add(root, "bind_to_apmatrix", json_apqns(j->bind));
+	if (j->dev_present) {
+		dev = json_object_new_object();
+		json_object_object_add(dev, "path", json_object_new_string(j->dev_path));
+		json_object_object_add(dev, "group",
+			json_change(group_name(j->dev_st.st_gid, g1, sizeof(g1)),
+				    group_name(c->group ? c->gid : 0, g2, sizeof(g2))));
+		snprintf(x, sizeof(x), "%04o", (unsigned int)(j->dev_st.st_mode & 07777));
+		snprintf(y, sizeof(y), "%04o", (unsigned int)c->mode);
+		json_object_object_add(dev, "mode", json_change(x, y));
+	}
+	json_object_object_add(root, "device", dev);
+	conf = json_object_new_array();
+	for (i = 0; i < j->nconflicts; i++)
+		json_object_array_add(conf, json_object_new_string(j->conflicts[i]));
+	json_object_object_add(root, "conflicts", conf);
+	puts(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY |
+					    JSON_C_TO_STRING_SPACED |
+					    JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(root);
+}
+
 int cmd_diff(int argc, char **argv)
 {
 	struct opts o = { 0 };
@@ -693,6 +769,11 @@ int cmd_diff(int argc, char **argv)
 		rc = job_plan(&j);
 	if (rc)
 		goto out;
+	if (o.json && !o.quiet) {
+		job_json(&j);
+		rc = j.nconflicts ? XC_REFUSED : job_drift(&j) ? XC_DRIFT : XC_OK;
+		goto out;
+	}
 	if (!job_drift(&j) && !j.nconflicts) {
 		if (!o.quiet)
 			printf("no drift: the host matches %s\n", j.conf->dir);

@@ -290,6 +290,11 @@ def g_apply(t):
          moved)
     t.expect("diff after apply: no drift, exit 0", t.run(["diff"], root, d), 0,
              "no drift: the host matches %s\n" % d, "")
+    r = t.run(["diff", "-j"], root, d)
+    t.ok(r.rc == 0 and json.loads(r.out)["drift"] is False and json.loads(r.out)["conflicts"] == [],
+         "diff --json without drift: drift false, exit 0", r.out)
+    t.expect("diff --json --quiet: refused", t.run(["diff", "-j", "-q"], root, d), 1, "",
+             P + "diff: --json and --quiet: choose one\n")
     after = snapshot(root)
     # a second apply writes nothing: with every write to apmask and aqmask
     # failing it still succeeds
@@ -398,6 +403,19 @@ def g_conflicts(t):
     t.expect("apply refuses and names every conflict, exit 3", r, 3, plan,
              conflicts + P + "apply: 3 conflicts; nothing changed\n")
     t.expect("diff shows the same, exit 3", t.run(["diff"], root, d), 3, plan, conflicts)
+    r = t.run(["diff", "--json"], root, d)
+    try:
+        doc = json.loads(r.out)
+    except ValueError:
+        doc = None
+    want = {"format_version": 1, "config_dir": d, "drift": True,
+            "apmask": {"before": mask(7, 8), "after": mask(7)},
+            "aqmask": {"before": ONES, "after": ONES},
+            "take_from_host": [], "give_back_to_host": ["08.0004", "08.0005", "08.0006"],
+            "bind_to_apmatrix": ["07.0006"], "device": None,
+            "conflicts": [c[len(P + "conflict: "):] for c in conflicts.splitlines()]}
+    t.ok(r.rc == 3 and r.err == "" and doc == want, "diff --json: the same as one document, exit 3",
+         "rc %d err %r\n%s" % (r.rc, r.err, r.out))
     t.ok(snapshot(root) == before, "conflicts: nothing changed", snap_diff(before, snapshot(root)))
 
     # giving back adapter 07: a VM holds 07.0005, a mediated device 07.0004
