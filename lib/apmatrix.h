@@ -77,8 +77,10 @@ const char *apmatrix_version(void);
  * Make a context. The sysfs root is taken from the environment variable
  * APMATRIX_SYSFS_ROOT when set (the directory that stands for /sys, as
  * s390-tools' SYSFS_ROOT), else "/sys". The AP configuration lock file is
- * /run/lock/s390apconfig.lock (the one s390-tools' chzdev/lszcrypt use),
- * or APMATRIX_LOCK_FILE when set.
+ * /run/lock/s390apconfig.lock (the one s390-tools' chzdev -t ap and
+ * ap-check take), or APMATRIX_LOCK_FILE when set; the longest wait for it
+ * is APMATRIX_LOCK_TIMEOUT seconds (a decimal number, e.g. "2.5") when set,
+ * else 30 s. The environment is not read in a set-user-ID program.
  * Returns NULL with errno set on failure.
  */
 struct apmatrix_ctx *apmatrix_ctx_new(void);
@@ -89,6 +91,22 @@ const char *apmatrix_ctx_get_sysfs_root(const struct apmatrix_ctx *ctx);
 /** Set the lock file held while apmask/aqmask are changed. */
 int apmatrix_ctx_set_lock_file(struct apmatrix_ctx *ctx, const char *path);
 const char *apmatrix_ctx_get_lock_file(const struct apmatrix_ctx *ctx);
+/**
+ * The longest time apmatrix_plan_apply() waits for the AP configuration
+ * lock before it fails with -ETIMEDOUT (0: do not wait).
+ */
+int apmatrix_ctx_set_lock_timeout(struct apmatrix_ctx *ctx, unsigned int ms);
+unsigned int apmatrix_ctx_get_lock_timeout(const struct apmatrix_ctx *ctx);
+/**
+ * Called once when apmatrix_plan_apply() finds the lock held and starts to
+ * wait: holder is the PID in the lock file (0 while it is being made), so
+ * the caller can say why it waits. fn NULL: not told.
+ */
+typedef void (*apmatrix_lock_wait_fn)(struct apmatrix_ctx *ctx,
+				      const char *lock_file, pid_t holder,
+				      unsigned int timeout_ms, void *data);
+void apmatrix_ctx_set_lock_wait_fn(struct apmatrix_ctx *ctx,
+				   apmatrix_lock_wait_fn fn, void *data);
 /** Message of the last failing call on ctx, "" if none. */
 const char *apmatrix_ctx_last_error(const struct apmatrix_ctx *ctx);
 
@@ -326,9 +344,17 @@ int apmatrix_plan_get_masks(const struct apmatrix_plan *plan, bool after,
  */
 const struct apmatrix_apqns *apmatrix_plan_collateral(const struct apmatrix_plan *plan);
 /**
- * Write the plan. Holds the lock file (flock, LOCK_EX; the file is made
- * with mode 0644 if missing, its directory is not) from re-reading the
- * masks to the last write; -EAGAIN if the masks changed since the plan was
+ * Write the plan. Holds the AP configuration lock from re-reading the
+ * masks to the last write, taken as s390-tools takes it (a file holding
+ * the PID, made by link(), removed on release; its directory must exist),
+ * so apmatrix and s390-tools' chzdev/ap-check exclude each other. A lock
+ * held by a live process is waited for, at most the context's lock
+ * timeout (-ETIMEDOUT, the holder named); a lock whose process is gone is
+ * removed; a lock file that is a symbolic link (-ELOOP) or not a regular
+ * file (-EINVAL) is refused. Every catchable signal that ends or stops
+ * the process is blocked while the lock is held, so both masks are
+ * written (or rolled back) whole; a signal that arrived meanwhile is
+ * delivered on return. -EAGAIN if the masks changed since the plan was
  * made. Each mask is written as the kernel prints it, "0x" + 64 hex digits
  * + "\n", with one open/write/close, apmask first. apmask and aqmask both
  * change or neither: if the second write fails the first is rolled back.
@@ -413,13 +439,15 @@ int apmatrix_vm_explain(struct apmatrix_vm *vm, const struct apmatrix_matrix *m,
 /* Transactions: hold the AP configuration lock across read, plan and write  */
 
 /**
- * Take the AP configuration lock (the lock file of the context, flock
- * LOCK_EX; made with mode 0644 if missing) and keep it until
- * apmatrix_unlock() or apmatrix_ctx_free(). With wait false, -EWOULDBLOCK
- * when another process holds it; with wait true, block until it is free.
- * While the context holds it, apmatrix_plan_apply() uses it instead of
- * taking it again, so a caller can read the host, plan, check and write
- * as one transaction. -EALREADY if this context holds it already.
+ * Take the AP configuration lock as apmatrix_plan_apply() takes it
+ * (s390-tools' protocol; signals that end or stop the process are blocked
+ * while it is held) and keep it until apmatrix_unlock() or
+ * apmatrix_ctx_free(). With wait false, -EWOULDBLOCK when another process
+ * holds it; with wait true, wait at most the context's lock timeout
+ * (-ETIMEDOUT, the holder named; the lock wait function is told when the
+ * wait starts). While the context holds it, apmatrix_plan_apply() uses it
+ * instead of taking it again, so a caller can read the host, plan, check
+ * and write as one transaction. -EALREADY if this context holds it already.
  */
 int apmatrix_lock(struct apmatrix_ctx *ctx, bool wait);
 /** Drop the lock taken by apmatrix_lock(); nothing if not held. */

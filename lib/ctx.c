@@ -10,6 +10,7 @@
 
 #define APM_DEFAULT_SYSFS	"/sys"
 #define APM_DEFAULT_LOCK	"/run/lock/s390apconfig.lock"
+#define APM_DEFAULT_LOCK_TIMEOUT_MS	30000
 
 const char *apmatrix_version(void)
 {
@@ -37,12 +38,21 @@ struct apmatrix_ctx *apmatrix_ctx_new(void)
 	struct apmatrix_ctx *ctx = calloc(1, sizeof(*ctx));
 	const char *root = secure_getenv("APMATRIX_SYSFS_ROOT");
 	const char *lock = secure_getenv("APMATRIX_LOCK_FILE");
+	const char *timeout = secure_getenv("APMATRIX_LOCK_TIMEOUT");
+	char *end;
+	double t;
 
 	if (!ctx)
 		return NULL;
-	ctx->lock_fd = -1;
 	if (!root || !*root)
 		root = APM_DEFAULT_SYSFS;
+	ctx->lock_timeout_ms = APM_DEFAULT_LOCK_TIMEOUT_MS;
+	if (timeout && *timeout) {
+		errno = 0;
+		t = strtod(timeout, &end);
+		if (!errno && !*end && t >= 0 && t <= 86400)
+			ctx->lock_timeout_ms = (unsigned int)(t * 1000 + 0.5);
+	}
 	if (!lock || !*lock)
 		lock = APM_DEFAULT_LOCK;
 	ctx->sysfs_root = dup_path(root);
@@ -105,6 +115,28 @@ int apmatrix_ctx_set_lock_file(struct apmatrix_ctx *ctx, const char *path)
 const char *apmatrix_ctx_get_lock_file(const struct apmatrix_ctx *ctx)
 {
 	return ctx ? ctx->lock_file : NULL;
+}
+
+int apmatrix_ctx_set_lock_timeout(struct apmatrix_ctx *ctx, unsigned int ms)
+{
+	if (!ctx)
+		return -EINVAL;
+	ctx->lock_timeout_ms = ms;
+	return 0;
+}
+
+unsigned int apmatrix_ctx_get_lock_timeout(const struct apmatrix_ctx *ctx)
+{
+	return ctx ? ctx->lock_timeout_ms : 0;
+}
+
+void apmatrix_ctx_set_lock_wait_fn(struct apmatrix_ctx *ctx,
+				   apmatrix_lock_wait_fn fn, void *data)
+{
+	if (!ctx)
+		return;
+	ctx->lock_wait_fn = fn;
+	ctx->lock_wait_data = data;
 }
 
 const char *apmatrix_ctx_last_error(const struct apmatrix_ctx *ctx)

@@ -4,10 +4,12 @@
 #define APMATRIX_INTERNAL_H
 
 #include <errno.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "apmatrix.h"
 
@@ -19,7 +21,10 @@
 struct apmatrix_ctx {
 	char *sysfs_root;
 	char *lock_file;
-	int lock_fd;		/* >= 0 while apmatrix_lock() holds the lock */
+	unsigned int lock_timeout_ms;
+	apmatrix_lock_wait_fn lock_wait_fn;
+	void *lock_wait_data;
+	struct apm_lock *txn_lock;	/* while apmatrix_lock() holds the lock */
 	char err[APM_ERRLEN];
 };
 
@@ -89,6 +94,20 @@ void apm_sb_init(struct apm_sbuf *sb, char *buf, size_t len);
 void apm_sb_printf(struct apm_sbuf *sb, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 int apm_sb_result(struct apm_sbuf *sb);
+
+/* lock.c: the AP configuration lock (s390-tools' protocol) */
+struct apm_lock {
+	char *tmp;		/* the temporary PID file while taking */
+	struct stat st;		/* the PID file linked as the lock */
+	sigset_t oldmask;	/* signals blocked while held */
+	bool held;
+};
+/* Take it (waiting at most the ctx's timeout); signals blocked while held. */
+int apm_lock_take(struct apmatrix_ctx *ctx, struct apm_lock *l);
+/* Remove the lock file if it is ours, then unblock the signals. */
+void apm_lock_release(struct apmatrix_ctx *ctx, struct apm_lock *l);
+void apm_block_signals(sigset_t *old);
+void apm_restore_signals(const sigset_t *old);
 
 /* host.c: read one mask file of the bus directory (kernel format) */
 int apm_read_mask_file(struct apmatrix_ctx *ctx, const char *name, apm_bits b);

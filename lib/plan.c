@@ -24,7 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -271,32 +270,24 @@ static int write_mask(struct apmatrix_ctx *ctx, const char *name,
 int apmatrix_plan_apply(struct apmatrix_ctx *ctx,
 			const struct apmatrix_plan *plan)
 {
-	bool ap_changes, aq_changes;
+	bool ap_changes, aq_changes, held;
+	struct apm_lock lock;
 	apm_bits ap, aq;
 	char e1[160], e2[160];
-	int fd, rc;
+	int rc;
 
 	if (!ctx || !plan)
 		return apm_fail(ctx, EINVAL, "bad arguments to apmatrix_plan_apply()");
 	if (apmatrix_plan_is_noop(plan))
 		return 0;
 
-	if (ctx->lock_fd >= 0) {
-		fd = -1;	/* apmatrix_lock() holds it for the caller */
-		goto locked;
+	/* signals stay blocked while it is held: both masks or neither */
+	held = ctx->txn_lock != NULL;	/* apmatrix_lock() holds it for the caller */
+	if (!held) {
+		rc = apm_lock_take(ctx, &lock);
+		if (rc)
+			return rc;
 	}
-	fd = open(ctx->lock_file, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
-	if (fd < 0)
-		return apm_fail(ctx, errno, "opening lock file %s: %s", ctx->lock_file,
-				apm_strerror(errno, e1, sizeof(e1)));
-	while ((rc = flock(fd, LOCK_EX)) && errno == EINTR)
-		;
-	if (rc) {
-		rc = apm_fail(ctx, errno, "locking %s: %s", ctx->lock_file,
-			      apm_strerror(errno, e1, sizeof(e1)));
-		goto out;
-	}
-locked:
 
 	rc = apm_read_mask_file(ctx, "apmask", ap);
 	if (!rc)
@@ -338,8 +329,8 @@ locked:
 		}
 	}
 out:
-	if (fd >= 0)
-		close(fd);	/* drops the lock */
+	if (!held)
+		apm_lock_release(ctx, &lock);	/* then the signals held back arrive */
 	return rc;
 }
 

@@ -3,57 +3,57 @@
  * libapmatrix: the AP configuration lock held across a whole transaction
  * (read the host, plan, check, write), and binding a queue to a driver.
  *
- * apmatrix_lock() takes the same lock apmatrix_plan_apply() takes and
- * keeps it in the context; apmatrix_plan_apply() then uses it instead of
- * taking it again. (When the lock becomes s390-tools' link() protocol,
- * these two keep their meaning: take it into the context, drop it.)
+ * apmatrix_lock() takes the same lock apmatrix_plan_apply() takes
+ * (s390-tools' protocol, lock.c) and keeps it in the context;
+ * apmatrix_plan_apply() then uses it instead of taking it again.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include "internal.h"
 
 int apmatrix_lock(struct apmatrix_ctx *ctx, bool wait)
 {
-	char e[160];
-	int fd, rc;
+	unsigned int timeout;
+	struct apm_lock *l;
+	int rc;
 
 	if (!ctx)
 		return -EINVAL;
-	if (ctx->lock_fd >= 0)
+	if (ctx->txn_lock)
 		return apm_fail(ctx, EALREADY, "the AP configuration lock %s is held already",
 				ctx->lock_file);
-	fd = open(ctx->lock_file, O_RDWR | O_CREAT | O_CLOEXEC | O_NOCTTY, 0644);
-	if (fd < 0)
-		return apm_fail(ctx, errno, "opening lock file %s: %s", ctx->lock_file,
-				apm_strerror(errno, e, sizeof(e)));
-	while ((rc = flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB))) && errno == EINTR)
-		;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return apm_fail(ctx, ENOMEM, "out of memory");
+	timeout = ctx->lock_timeout_ms;
+	if (!wait)
+		ctx->lock_timeout_ms = 0;
+	rc = apm_lock_take(ctx, l);
+	ctx->lock_timeout_ms = timeout;
 	if (rc) {
-		int err = errno;
-
-		close(fd);
-		if (err == EWOULDBLOCK)
-			return apm_fail(ctx, err, "another program holds the AP configuration lock %s",
+		free(l);
+		if (!wait && rc == -ETIMEDOUT)
+			return apm_fail(ctx, EWOULDBLOCK,
+					"another program holds the AP configuration lock %s",
 					ctx->lock_file);
-		return apm_fail(ctx, err, "locking %s: %s", ctx->lock_file,
-				apm_strerror(err, e, sizeof(e)));
+		return rc;
 	}
-	ctx->lock_fd = fd;
+	ctx->txn_lock = l;
 	return 0;
 }
 
 void apmatrix_unlock(struct apmatrix_ctx *ctx)
 {
-	if (!ctx || ctx->lock_fd < 0)
+	if (!ctx || !ctx->txn_lock)
 		return;
-	close(ctx->lock_fd);	/* drops the flock */
-	ctx->lock_fd = -1;
+	apm_lock_release(ctx, ctx->txn_lock);	/* then held-back signals arrive */
+	free(ctx->txn_lock);
+	ctx->txn_lock = NULL;
 }
 
 /* The driver queue name is bound to now, into buf; "" if none. */

@@ -184,6 +184,21 @@ struct command {
 /* ------------------------------------------------------------------------ */
 /* Small helpers                                                             */
 
+/* Said once when the AP configuration lock is held by someone else. */
+static void lock_wait(struct apmatrix_ctx *ctx, const char *lock_file,
+		      pid_t holder, unsigned int timeout_ms, void *data)
+{
+	(void)ctx;
+	(void)data;
+	if (holder)
+		errmsg("waiting for the AP configuration lock %s, held by process %d (at most %u.%u s)",
+		       lock_file, (int)holder, timeout_ms / 1000, timeout_ms % 1000 / 100);
+	else
+		errmsg("waiting for the AP configuration lock %s, being taken by someone (at most %u.%u s)",
+		       lock_file, timeout_ms / 1000, timeout_ms % 1000 / 100);
+	fflush(stderr);
+}
+
 /* Make the library context; RC_OK or an exit code (message printed). */
 static int cli_ctx(struct cli *cli)
 {
@@ -194,6 +209,7 @@ static int cli_ctx(struct cli *cli)
 		errmsg("cannot make a libapmatrix context: %s", strerror(errno));
 		return RC_HOST;
 	}
+	apmatrix_ctx_set_lock_wait_fn(cli->ctx, lock_wait, NULL);
 	if (cli->sysfs_root) {
 		err = apmatrix_ctx_set_sysfs_root(cli->ctx, cli->sysfs_root);
 		if (err < 0) {

@@ -15,6 +15,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -1088,6 +1089,76 @@ def g_faults(t):
          "rc %d stdout %r stderr %r" % (r.rc, r.out, r.err))
     t.ok(read(aq) == other + "\n" and read(os.path.join(root, "bus/ap/apmask"))
          == mask(0xfe) + "\n", "the other program's change stands, nothing of ours written")
+
+    # s390-tools' lock (libutil/util_lockfile.c): while apmatrix-ctl writes
+    # a mask, the lock file holds its PID and s390-tools' link() fails
+    root = t.tree()
+    probe = os.path.join(t.tmp, "probe")
+    r = t.run(["reserve", "05-06.0004"], root,
+              env=fault(APMATRIX_FAULT_PROBE_LOCK=t.lock + ":" + probe))
+    t.expect("reserve under the lock probe", r, 0, plan_a_05_06_0004(""))
+    lines = read(probe).splitlines()
+    t.ok(len(lines) == 2 and lines[0].isdigit() and int(lines[0]) > 1
+         and lines[1] == "EEXIST",
+         "while apmatrix-ctl writes, the lock file holds its PID and s390-tools cannot take it",
+         repr(lines))
+    t.ok(not os.path.lexists(t.lock)
+         and not [f for f in os.listdir(t.tmp) if f.startswith("s390apconfig.lock")],
+         "the lock is released (removed), nothing is left behind", str(os.listdir(t.tmp)))
+
+    # held by a live process that never lets go: a line while waiting,
+    # then exit 2 within the bound, nothing written; the holder's lock stays
+    root = t.tree()
+    before = snapshot(root)
+    with open(t.lock, "w") as fh:
+        fh.write("%d\n" % os.getpid())
+    r = t.run(["reserve", "05-06.0004"], root, env={"APMATRIX_LOCK_TIMEOUT": "0.3"})
+    lines = r.err.splitlines()
+    t.ok(r.rc == 2 and r.out == plan_a_05_06_0004("") and len(lines) == 2
+         and lines[0] == P + "waiting for the AP configuration lock %s, held by process %d "
+         "(at most 0.3 s)" % (t.lock, os.getpid())
+         and lines[1].startswith(P + "the AP configuration lock %s is held by process %d"
+                                 % (t.lock, os.getpid()))
+         and lines[1].endswith("still after 0.3 s: nothing written"),
+         "reserve with the lock held: says it waits, gives up at the bound, exit 2",
+         "rc %d stderr %r" % (r.rc, r.err))
+    t.ok(snapshot(root) == before and read(t.lock) == "%d\n" % os.getpid(),
+         "lock held: nothing written, the holder's lock left alone",
+         snap_diff(before, snapshot(root)))
+    os.unlink(t.lock)
+
+    # a symlink at the lock's name is not followed
+    root = t.tree()
+    before = snapshot(root)
+    target = os.path.join(t.tmp, "elsewhere")
+    os.symlink(target, t.lock)
+    r = t.run(["reserve", "05-06.0004"], root)
+    t.ok(r.rc == 2 and r.err == P + "lock file %s is a symbolic link: not following it "
+         "(remove it if no one should have put it there)\n" % t.lock
+         and not os.path.lexists(target) and snapshot(root) == before,
+         "reserve with a symlink as lock file: refused, exit 2, nothing made or written",
+         "rc %d %r" % (r.rc, r.err))
+    os.unlink(t.lock)
+
+    # a signal between the two mask writes: both are written (or rolled
+    # back) before it takes effect
+    for sig in ("TERM", "HUP"):
+        root = t.tree("cli-b")
+        r = t.run(["release", "05.0004"], root, env=fault(APMATRIX_FAULT_SIGNAL="apmask:" + sig))
+        t.ok(r.rc == -getattr(signal, "SIG" + sig)
+             and read(os.path.join(root, "bus/ap/apmask")) == mask(0xfe) + "\n"
+             and read(os.path.join(root, "bus/ap/aqmask")) == ONES + "\n"
+             and not os.path.lexists(t.lock),
+             "SIG%s after the apmask write: aqmask written too, lock released, then the signal" % sig,
+             "rc %d apmask %r aqmask %r" % (r.rc, read(os.path.join(root, "bus/ap/apmask")),
+                                            read(os.path.join(root, "bus/ap/aqmask"))))
+    root = t.tree("cli-b")
+    before = snapshot(root)
+    r = t.run(["release", "05.0004"], root,
+              env=fault(APMATRIX_FAULT_SIGNAL="apmask:TERM", APMATRIX_FAULT_WRITE="aqmask:EBUSY"))
+    t.ok(r.rc == -signal.SIGTERM and snapshot(root) == before,
+         "SIGTERM after apmask, aqmask vetoed: the rollback is done before the signal",
+         snap_diff(before, snapshot(root)))
 
     root = t.tree()
     before = snapshot(root)

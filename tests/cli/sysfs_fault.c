@@ -10,11 +10,19 @@
  *       Opening that file ignores O_TRUNC, as sysfs does, so a refused
  *       write leaves the old text.
  *   APMATRIX_FAULT_ON_LOCK=PATH:TEXT
- *       the first flock() (the AP configuration lock) first writes TEXT
- *       and a newline to PATH: another program changed a mask between
- *       the plan and the lock.
+ *       the first link() (taking the AP configuration lock) first writes
+ *       TEXT and a newline to PATH: another program changed a mask
+ *       between the plan and the lock.
+ *   APMATRIX_FAULT_PROBE_LOCK=LOCK:OUT
+ *       at the first successful write() to a mask, play s390-tools
+ *       (libutil/util_lockfile.c) trying to take LOCK: write "PID\n" to a
+ *       temporary file, link() it to LOCK; record in OUT the lock file's
+ *       text and link()'s outcome ("EEXIST" while apmatrix holds it).
+ *   APMATRIX_FAULT_SIGNAL=NAME:SIGNAL
+ *       after a successful write() to "/bus/ap/NAME", raise SIGNAL (TERM,
+ *       HUP, INT): an ssh session ending, a kill, between the two masks.
  *
- * Only the library's plain open/write/flock calls are affected.
+ * Only the library's plain open/write/link calls are affected.
  */
 /* define open and open64 both, not one redirected onto the other */
 #undef _FILE_OFFSET_BITS
@@ -25,12 +33,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 typedef ssize_t (*write_fn)(int, const void *, size_t);
 typedef int (*open_fn)(const char *, int, ...);
-typedef int (*flock_fn)(int, int);
+typedef int (*link_fn)(const char *, const char *);
 
 static const struct {
 	const char *name;
@@ -119,11 +129,76 @@ int open64(const char *path, int flags, ...)
 	return open_common("open64", path, flags, mode);
 }
 
+static void probe_lock(void)
+{
+	const char *spec = getenv("APMATRIX_FAULT_PROBE_LOCK");
+	const char *colon = spec ? strchr(spec, ':') : NULL;
+	link_fn real_link = (link_fn)real("link");
+	write_fn real_write = (write_fn)real("write");
+	char lock[4096], tmp[4200], text[64] = "", pidtext[24];
+	static int done;
+	const char *how = "OK";
+	ssize_t n;
+	FILE *f;
+	int fd, len;
+
+	if (!colon || done)
+		return;
+	done = 1;
+	snprintf(lock, sizeof(lock), "%.*s", (int)(colon - spec), spec);
+	fd = open(lock, O_RDONLY | O_NOFOLLOW);
+	if (fd >= 0) {
+		n = read(fd, text, sizeof(text) - 1);
+		text[n > 0 ? n : 0] = '\0';
+		close(fd);
+	}
+	/* s390-tools' take: a temporary PID file, link()ed to the lock */
+	snprintf(tmp, sizeof(tmp), "%s%05d%02x", lock, 99999,
+		 (unsigned int)time(NULL) & 255);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	len = snprintf(pidtext, sizeof(pidtext), "%d\n", 1);
+	if (fd < 0 || real_write(fd, pidtext, len) != len || close(fd)) {
+		how = "TMPFAIL";
+	} else if (real_link(tmp, lock)) {
+		how = errno == EEXIST ? "EEXIST" : "OTHER";
+	} else {
+		unlink(lock);	/* it was free: give it back */
+	}
+	unlink(tmp);
+	f = fopen(colon + 1, "w");
+	if (!f || fprintf(f, "%s%s\n", text, how) < 0 || fclose(f)) {
+		fprintf(stderr, "sysfs-fault: cannot write %s\n", colon + 1);
+		_exit(98);
+	}
+}
+
+static void maybe_signal(int fd)
+{
+	static const struct {
+		const char *name;
+		int sig;
+	} sigs[] = { { "TERM", SIGTERM }, { "HUP", SIGHUP }, { "INT", SIGINT } };
+	const char *spec = getenv("APMATRIX_FAULT_SIGNAL");
+	const char *colon = spec ? strchr(spec, ':') : NULL;
+	size_t i;
+
+	if (!colon || !fd_is(fd, spec, (size_t)(colon - spec)))
+		return;
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (!strcmp(colon + 1, sigs[i].name)) {
+			raise(sigs[i].sig);
+			return;
+		}
+	fprintf(stderr, "sysfs-fault: unknown signal '%s'\n", colon + 1);
+	_exit(98);
+}
+
 ssize_t write(int fd, const void *buf, size_t count)
 {
 	static write_fn real_write;
 	const char *spec = getenv("APMATRIX_FAULT_WRITE");
 	const char *colon = spec ? strchr(spec, ':') : NULL;
+	ssize_t n;
 	size_t i;
 
 	if (!real_write)
@@ -137,18 +212,26 @@ ssize_t write(int fd, const void *buf, size_t count)
 		fprintf(stderr, "sysfs-fault: unknown errno '%s'\n", colon + 1);
 		_exit(98);
 	}
-	return real_write(fd, buf, count);
+	n = real_write(fd, buf, count);
+	if (n > 0 && fd_is(fd, "apmask", 6)) {
+		probe_lock();
+		maybe_signal(fd);
+	} else if (n > 0 && fd_is(fd, "aqmask", 6)) {
+		probe_lock();
+		maybe_signal(fd);
+	}
+	return n;
 }
 
-int flock(int fd, int op)
+int link(const char *from, const char *to)
 {
-	static flock_fn real_flock;
+	static link_fn real_link;
 	static int done;
 	const char *spec = getenv("APMATRIX_FAULT_ON_LOCK");
 	const char *colon = spec ? strchr(spec, ':') : NULL;
 
-	if (!real_flock)
-		real_flock = (flock_fn)real("flock");
+	if (!real_link)
+		real_link = (link_fn)real("link");
 	if (colon && !done) {
 		char path[4096];
 		FILE *f;
@@ -161,5 +244,5 @@ int flock(int fd, int op)
 			_exit(98);
 		}
 	}
-	return real_flock(fd, op);
+	return real_link(from, to);
 }

@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* libapmatrix unit tests: reserve/release plans and writing them to apmask/aqmask. */
 #include <check.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "apmatrix.h"
@@ -260,6 +261,8 @@ static void expect_file(const char *name, const char *ids)
 	ck_assert_str_eq(tree_read(&t, name, got, sizeof(got)), mask_text(ids, m));
 }
 
+static int count_lock_files(void);
+
 START_TEST(apply_reserve)
 {
 	struct stat st;
@@ -269,9 +272,9 @@ START_TEST(apply_reserve)
 	ck_assert_int_eq(apmatrix_plan_apply(ctx, plan), 0);
 	expect_file("apmask", "0-4,6-255");
 	expect_file("aqmask", "all");
-	/* the lock file was made, 0644 */
-	ck_assert_int_eq(stat(t.lock, &st), 0);
-	ck_assert_uint_eq(st.st_mode & 07777, 0644);
+	/* the lock was let go: no lock file left behind, no temporary file */
+	ck_assert_int_eq(lstat(t.lock, &st), -1);
+	ck_assert_int_eq(count_lock_files(), 0);
 	/* the host sees it */
 	read_host();
 	ck_assert_int_eq(apmatrix_queue_holder(apmatrix_host_queue(host, 5, 4)),
@@ -394,11 +397,50 @@ START_TEST(apply_lock_errors)
 END_TEST
 
 /*
+ * s390-tools' lock, as libutil/util_lockfile.c takes it: "PID\n" in a
+ * temporary file, link()ed to the lock file's name; released by unlink().
+ * A stand-in for chzdev -t ap / ap-check holding the lock.
+ */
+static int s390tools_lock(const char *lock)
+{
+	char tmp[PATH_MAX + 16], text[24];
+	int fd, len, rc;
+
+	snprintf(tmp, sizeof(tmp), "%s%05d%02x", lock, (int)getpid(),
+		 (unsigned int)time(NULL) & 255);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	len = snprintf(text, sizeof(text), "%d\n", (int)getpid());
+	if (write(fd, text, len) != len || close(fd))
+		return -1;
+	rc = link(tmp, lock);
+	unlink(tmp);
+	return rc;
+}
+
+/* files in the lock's directory whose name starts with the lock's */
+static int count_lock_files(void)
+{
+	const char *base = strrchr(t.lock, '/') + 1;
+	struct dirent *de;
+	DIR *d = opendir(t.dir);
+	int n = 0;
+
+	ck_assert_ptr_nonnull(d);
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, base, strlen(base)))
+			n++;
+	closedir(d);
+	return n;
+}
+
+/*
  * The lock is held from re-reading the masks to the last write. A child
- * holds it, and changes apmask before it lets go: an apply that waits
- * for the lock must see the change (-EAGAIN). One that did not wait
- * would read the old masks and write (the child's delay only gives such
- * a bug time to show; the outcome of a correct apply does not depend on it).
+ * holds it the s390-tools way, and changes apmask before it lets go: an
+ * apply that waits for the lock must see the change (-EAGAIN). One that
+ * did not wait (or took a lock s390-tools does not see, such as flock())
+ * would read the old masks and write.
  */
 START_TEST(apply_waits_for_lock)
 {
@@ -413,17 +455,16 @@ START_TEST(apply_waits_for_lock)
 	ck_assert_int_ge(pid, 0);
 	if (!pid) {
 		char m[68], p[PATH_MAX];
-		int fd = open(t.lock, O_RDWR | O_CREAT, 0644);
 		FILE *f;
 
-		if (fd < 0 || flock(fd, LOCK_EX) || write(ready[1], "L", 1) != 1)
+		if (s390tools_lock(t.lock) || write(ready[1], "L", 1) != 1)
 			_exit(1);
 		usleep(300 * 1000);
 		snprintf(p, sizeof(p), "%s/bus/ap/apmask", t.sys);
 		f = fopen(p, "w");
 		if (!f || fputs(mask_text("1-255", m), f) < 0 || fclose(f))
 			_exit(2);
-		_exit(0);	/* drops the lock */
+		_exit(unlink(t.lock) ? 3 : 0);	/* s390-tools' release */
 	}
 	close(ready[1]);
 	ck_assert_int_eq(read(ready[0], &c, 1), 1);	/* the child holds it now */
@@ -431,6 +472,7 @@ START_TEST(apply_waits_for_lock)
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	expect_file("apmask", "1-255");
+	ck_assert_int_eq(count_lock_files(), 0);
 }
 END_TEST
 
@@ -448,14 +490,13 @@ START_TEST(apply_after_lock)
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (!pid) {
-		int fd = open(t.lock, O_RDWR | O_CREAT, 0644);
 		int mark;
 
-		if (fd < 0 || flock(fd, LOCK_EX) || write(ready[1], "L", 1) != 1)
+		if (s390tools_lock(t.lock) || write(ready[1], "L", 1) != 1)
 			_exit(1);
 		usleep(100 * 1000);
 		mark = open(p, O_WRONLY | O_CREAT, 0644);	/* the last thing under the lock */
-		_exit(mark < 0 ? 2 : 0);
+		_exit(mark < 0 || unlink(t.lock) ? 2 : 0);
 	}
 	close(ready[1]);
 	ck_assert_int_eq(read(ready[0], &c, 1), 1);
@@ -464,6 +505,110 @@ START_TEST(apply_after_lock)
 	expect_file("apmask", "0-4,6-255");
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
 	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+END_TEST
+
+static int waits_told;
+static pid_t waits_holder;
+
+static void on_wait(struct apmatrix_ctx *c, const char *lock, pid_t holder,
+		    unsigned int timeout_ms, void *data)
+{
+	ck_assert_ptr_eq(c, ctx);
+	ck_assert_str_eq(lock, t.lock);
+	ck_assert_uint_eq(timeout_ms, 200);
+	ck_assert_ptr_eq(data, &waits_told);
+	waits_told++;
+	waits_holder = holder;
+}
+
+/*
+ * A lock held by a live process that never lets go: apply waits at most
+ * the timeout, says so once through the callback, fails with -ETIMEDOUT
+ * naming the holder, and writes nothing.
+ */
+START_TEST(apply_lock_timeout)
+{
+	char pidtext[24];
+
+	grid();
+	ck_assert_int_eq(reserve("05.0004"), 0);
+	snprintf(pidtext, sizeof(pidtext), "%d\n", (int)getpid());
+	write_file(t.lock, pidtext);
+	ck_assert_int_eq(apmatrix_ctx_set_lock_timeout(ctx, 200), 0);
+	ck_assert_uint_eq(apmatrix_ctx_get_lock_timeout(ctx), 200);
+	waits_told = 0;
+	apmatrix_ctx_set_lock_wait_fn(ctx, on_wait, &waits_told);
+	ck_assert_int_eq(apmatrix_plan_apply(ctx, plan), -ETIMEDOUT);
+	ck_assert_int_eq(waits_told, 1);
+	ck_assert_int_eq(waits_holder, getpid());
+	snprintf(expect, sizeof(expect),
+		 "the AP configuration lock %s is held by process %d (file owner uid %u), still after 0.2 s: nothing written",
+		 t.lock, (int)getpid(), (unsigned int)getuid());
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), expect);
+	expect_file("apmask", "all");
+	/* someone else's lock is left alone, and no temporary file remains */
+	ck_assert_int_eq(access(t.lock, F_OK), 0);
+	ck_assert_int_eq(count_lock_files(), 1);
+	/* the same with no wait at all */
+	ck_assert_int_eq(apmatrix_ctx_set_lock_timeout(ctx, 0), 0);
+	ck_assert_int_eq(apmatrix_plan_apply(ctx, plan), -ETIMEDOUT);
+}
+END_TEST
+
+/* a lock whose process is gone is stale: removed, then taken */
+START_TEST(apply_stale_lock)
+{
+	char pidtext[24];
+	int status;
+	pid_t pid;
+
+	grid();
+	ck_assert_int_eq(reserve("05.0004"), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (!pid)
+		_exit(0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);	/* pid: no process now */
+	snprintf(pidtext, sizeof(pidtext), "%d\n", (int)pid);
+	write_file(t.lock, pidtext);
+	ck_assert_int_eq(apmatrix_ctx_set_lock_timeout(ctx, 0), 0);
+	ck_assert_int_eq(apmatrix_plan_apply(ctx, plan), 0);
+	expect_file("apmask", "0-4,6-255");
+	ck_assert_int_eq(count_lock_files(), 0);
+}
+END_TEST
+
+/*
+ * A symbolic link at the lock's name (a user's, in a world-writable
+ * /run/lock with fs.protected_symlinks=0) is refused: nothing is made
+ * where it points, nothing is written.
+ */
+START_TEST(apply_lock_symlink)
+{
+	char target[PATH_MAX];
+	struct stat st;
+
+	grid();
+	ck_assert_int_eq(reserve("05.0004"), 0);
+	snprintf(target, sizeof(target), "%s/elsewhere", t.dir);
+	ck_assert_int_eq(symlink(target, t.lock), 0);
+	ck_assert_int_eq(apmatrix_plan_apply(ctx, plan), -ELOOP);
+	snprintf(expect, sizeof(expect),
+		 "lock file %s is a symbolic link: not following it (remove it if no one should have put it there)",
+		 t.lock);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), expect);
+	ck_assert_int_eq(lstat(target, &st), -1);
+	ck_assert_int_eq(lstat(t.lock, &st), 0);
+	ck_assert(S_ISLNK(st.st_mode));
+	expect_file("apmask", "all");
+	/* a FIFO there: refused too, and nothing hangs on it */
+	ck_assert_int_eq(unlink(t.lock), 0);
+	ck_assert_int_eq(mkfifo(t.lock, 0644), 0);
+	ck_assert_int_eq(apmatrix_plan_apply(ctx, plan), -EINVAL);
+	snprintf(expect, sizeof(expect), "lock file %s is not a regular file", t.lock);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), expect);
+	expect_file("apmask", "all");
 }
 END_TEST
 
@@ -494,6 +639,9 @@ static Suite *suite(void)
 	tcase_add_test(ta, apply_lock_errors);
 	tcase_add_test(ta, apply_waits_for_lock);
 	tcase_add_test(ta, apply_after_lock);
+	tcase_add_test(ta, apply_lock_timeout);
+	tcase_add_test(ta, apply_stale_lock);
+	tcase_add_test(ta, apply_lock_symlink);
 	tcase_set_timeout(ta, 60);
 	suite_add_tcase(s, ta);
 	return s;

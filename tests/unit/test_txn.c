@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -71,7 +70,10 @@ static void expect_mask(const char *name, const char *ids)
 	ck_assert_str_eq(got, mask_text(ids, m));
 }
 
-/* a child that holds the lock with flock() until told; returns its pid */
+/*
+ * A child that holds the lock as s390-tools does (its PID in a file
+ * link()ed to the lock's name) until told; returns its pid.
+ */
 static pid_t hold_lock(int *release_fd)
 {
 	int ready[2], go[2];
@@ -83,13 +85,17 @@ static pid_t hold_lock(int *release_fd)
 	pid = fork();
 	ck_assert_int_ge(pid, 0);
 	if (!pid) {
-		int fd = open(t.lock, O_RDWR | O_CREAT, 0644);
+		char tmp[PATH_MAX + 16];
+		FILE *f;
 
-		if (fd < 0 || flock(fd, LOCK_EX) || write(ready[1], "L", 1) != 1)
+		snprintf(tmp, sizeof(tmp), "%s.child", t.lock);
+		f = fopen(tmp, "w");
+		if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) ||
+		    link(tmp, t.lock) || unlink(tmp) || write(ready[1], "L", 1) != 1)
 			_exit(1);
 		if (read(go[0], &c, 1) < 0)
 			_exit(2);
-		_exit(0);
+		_exit(unlink(t.lock) ? 3 : 0);
 	}
 	close(ready[1]);
 	close(go[0]);
@@ -99,20 +105,10 @@ static pid_t hold_lock(int *release_fd)
 	return pid;
 }
 
-/* can a child take the lock without waiting? */
+/* is the lock free (s390-tools would take it now)? */
 static bool child_can_lock(void)
 {
-	int status;
-	pid_t pid = fork();
-
-	ck_assert_int_ge(pid, 0);
-	if (!pid) {
-		int fd = open(t.lock, O_RDWR | O_CREAT, 0644);
-
-		_exit(fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0 ? 0 : 1);
-	}
-	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	return access(t.lock, F_OK) != 0;
 }
 
 START_TEST(plan_masks_exact)
@@ -174,11 +170,18 @@ START_TEST(lock_busy)
 	ck_assert_int_eq(apmatrix_lock(ctx, false), -EWOULDBLOCK);
 	ck_assert_msg(strstr(apmatrix_ctx_last_error(ctx), t.lock) != NULL, "%s",
 		      apmatrix_ctx_last_error(ctx));
+	/* waiting is bounded by the context's timeout */
+	ck_assert_int_eq(apmatrix_ctx_set_lock_timeout(ctx, 200), 0);
+	ck_assert_int_eq(apmatrix_lock(ctx, true), -ETIMEDOUT);
 	ck_assert_int_eq(write(go, "G", 1), 1);
 	close(go);
-	ck_assert_int_eq(apmatrix_lock(ctx, true), 0);	/* waits for the child */
+	ck_assert_int_eq(apmatrix_ctx_set_lock_timeout(ctx, 30000), 0);
 	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(apmatrix_lock(ctx, true), 0);
+	ck_assert(!child_can_lock());
 	apmatrix_unlock(ctx);
+	ck_assert(child_can_lock());
 }
 END_TEST
 
