@@ -562,7 +562,7 @@ static int job_plan(struct job *j)
 	cfg = NULL;
 
 	/* /dev/apmatrix */
-	j->dev_path = secure_getenv("APMATRIX_DEVICE");
+	j->dev_path = secure_getenv("APMATRIX_GRANT_DEVICE");
 	if (!j->dev_path || !*j->dev_path)
 		j->dev_path = DEFAULT_DEVICE;
 	if (c->device && stat(j->dev_path, &j->dev_st) == 0) {

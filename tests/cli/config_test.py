@@ -120,7 +120,7 @@ class T(Tap):
                if not k.startswith("APMATRIX_") and k != "LD_PRELOAD"}
         env["LC_ALL"] = "C"
         env["APMATRIX_LOCK_FILE"] = self.lock
-        env["APMATRIX_DEVICE"] = os.path.join(self.tmp, "no-such-device")
+        env["APMATRIX_GRANT_DEVICE"] = os.path.join(self.tmp, "no-such-device")
         if root:
             env["APMATRIX_SYSFS_ROOT"] = root
         if conf:
@@ -374,7 +374,7 @@ def g_apply(t):
     else:
         g = other[0]
         d4 = t.conf("[device]\ngroup = %s\nmode = 0660\n" % g.gr_name)
-        ex = {"APMATRIX_DEVICE": dev}
+        ex = {"APMATRIX_GRANT_DEVICE": dev}
         r = t.run(["diff"], root2, d4, ex)
         t.expect("diff: /dev/apmatrix's group and mode", r, 7,
                  "%s: group %s -> %s\n%s: mode 0600 -> 0660\n"
