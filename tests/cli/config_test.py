@@ -625,6 +625,10 @@ def g_wait(t):
     th.join()
     t.ok(r.rc == 0 and r.out.endswith("applied\n") and 0.4 <= took < 15,
          "it waits for the first scan, then applies", "rc %d took %.1f s out %r err %r" % (r.rc, took, r.out, r.err))
+    os.unlink(scans)
+    r = t.run(["apply", "--wait-for-bus", "0.2"], root, d)
+    t.expect("no AP bus (yet): named after the wait, exit 2", r, 2, "",
+             P + "apply: the AP bus has not scanned its devices after 0.2 s (%s: missing)\n" % scans)
     t.expect("--wait-for-bus with a bad number: exit 1", t.run(["apply", "--wait-for-bus", "-1"], root, d), 1, "",
              P + "apply: --wait-for-bus '-1': not a number of seconds (0 to 3600)\n")
 

@@ -160,6 +160,9 @@ def g_unit(t):
     before = re.search(r"^Before=(.*)$", u, re.M).group(1).split()
     t.ok({"sysinit.target", "libvirtd.service", "virtqemud.service"} <= set(before),
          "ordered before sysinit.target (so every VMM unit) and libvirtd/virtqemud", before)
+    t.ok(re.search(r"^ConditionArchitecture=s390x$", u, re.M) and
+         not re.search(r"^Condition\w*=/sys/bus/ap", u, re.M),
+         "runs on s390x whether or not the (modular) AP bus is there yet: --wait-for-bus waits for it")
     t.ok(re.search(r"^DefaultDependencies=no$", u, re.M) and re.search(r"^Type=oneshot$", u, re.M) and
          re.search(r"^ExecStart=@SBINDIR@/apmatrix-ctl apply --wait-for-bus 60$", u, re.M),
          "an early oneshot running apmatrix-ctl apply (its exit code fails the unit)")
