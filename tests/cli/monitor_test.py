@@ -266,7 +266,8 @@ def main():
     opts = ap.parse_args()
     # a network namespace of our own: the netlink uevent groups are per
     # namespace, so no other event source (or test run) mixes in
-    if os.geteuid() == 0 and not os.environ.get("APMATRIX_MONITOR_TEST_NETNS"):
+    if os.geteuid() == 0 and not os.environ.get("APMATRIX_MONITOR_TEST_NETNS") and \
+            subprocess.run(["unshare", "-n", "-m", "true"], capture_output=True).returncode == 0:
         os.environ["APMATRIX_MONITOR_TEST_NETNS"] = "1"
         try:
             os.execvp("unshare", ["unshare", "-n", "-m", sys.executable] + sys.argv)
