@@ -45,6 +45,12 @@ _apmatrix_ctl()
         help=$(_apmatrix_ctl_help "$prog" --help)
     fi
 
+    # the configuration's set names (sets NAME, grant --set NAME)
+    if [[ $prev == --set || ( $cmd == sets && $cur != -* ) ]]; then
+        COMPREPLY=($(compgen -W "$(_apmatrix_ctl_help "$prog" sets | sed -n 's/^\([A-Za-z0-9_.-]*\): apqns .*/\1/p')" -- "$cur"))
+        return
+    fi
+
     # the argument of an option: its help line says "--opt ARG"
     if [[ $prev == -* ]]; then
         local arg

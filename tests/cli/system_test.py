@@ -119,6 +119,14 @@ def g_completion(t):
     t.ok(got == ["05.0004", "05.0005", "05.0006"], "APQNs of the host named by --sysfs-root", got)
     rc, got = complete(t, "apmatrix-ctl list 07", {"APMATRIX_SYSFS_ROOT": root})
     t.ok(got == ["07.0004", "07.0005", "07.0006"], "APQNs of the host of $APMATRIX_SYSFS_ROOT", got)
+    cfg = os.path.join(t.tmp, "etc")
+    os.makedirs(cfg)
+    with open(os.path.join(cfg, "apmatrix.conf"), "w") as fh:
+        fh.write("[guests]\nadapters = 05\n[set web]\napqns = 05.0004\n[set db.2]\napqns = 05.0005\n")
+    rc, got = complete(t, "apmatrix-ctl sets ", {"APMATRIX_CONFIG_DIR": cfg})
+    t.ok(got == ["web", "db.2"], "sets NAME completes the configuration's set names", got)
+    rc, got = complete(t, "apmatrix-ctl grant --set w", {"APMATRIX_CONFIG_DIR": cfg})
+    t.ok(got == ["web"], "--set NAME completes a set name", got)
     rc, got = complete(t, "apmatrix-ctl grant --set x -- ech")
     t.ok("echo" in got, "after -- a command is completed", got)
 
