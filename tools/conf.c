@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -25,6 +26,8 @@
 
 #define SET_NAME_MAX 40		/* libinih keeps 50 bytes of a section name */
 #define CONF_MAX_ERRORS 50
+/* a file larger than this is refused (the 10,000-set example is 450 kB) */
+#define CONF_MAX_SIZE (4 * 1024 * 1024)
 
 struct parse {
 	struct apm_conf *conf;
@@ -202,8 +205,18 @@ static char *reader(char *str, int num, void *stream)
 		snprintf(str, (size_t)num, "#\n");
 		return str;
 	}
+	if (memchr(p->buf, '\0', (size_t)n)) {
+		/* libinih would read only up to it and drop the rest unseen */
+		PERR(p, "a NUL byte in the line: not text");
+		snprintf(str, (size_t)num, "#\n");
+		return str;
+	}
 	memcpy(str, p->buf, (size_t)n + 1);
-	t = trim(p->buf);
+	t = p->buf;
+	/* a UTF-8 byte order mark: libinih skips it, so must the section check */
+	if (p->line == 1 && !strncmp(t, "\xef\xbb\xbf", 3))
+		t += 3;
+	t = trim(t);
 	if (*t == '[') {
 		char *end = strchr(t, ']');
 
@@ -375,6 +388,73 @@ static int handler(void *user, const char *section, const char *name,
 	return 1;	/* go on: every problem is reported */
 }
 
+/*
+ * Open one configuration file for reading, refusing what would make apply
+ * (run by root, at boot) hang, eat memory or obey someone else: not a
+ * regular file (a FIFO would block forever, /dev/zero never ends), larger
+ * than CONF_MAX_SIZE, or writable by users other than its owner and root
+ * (world-writable, or owned by another user than root or the caller).
+ * O_NONBLOCK: open() of a FIFO must not wait for a writer.
+ */
+static int open_conf_file(struct apm_conf_errors *errs, const char *file, FILE **f)
+{
+	struct apm_conf_loc at = { .file = file };
+	struct stat st;
+	int fd, err;
+
+	*f = NULL;
+	fd = open(file, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		err = errno;
+		conf_err(errs, &at, "cannot read: %s", strerror(err));
+		return -err;
+	}
+	if (fstat(fd, &st)) {
+		err = errno;
+		conf_err(errs, &at, "cannot read: %s", strerror(err));
+		close(fd);
+		return -err;
+	}
+	err = EINVAL;
+	if (!S_ISREG(st.st_mode)) {
+		conf_err(errs, &at, "not a regular file (%s): refused",
+			 S_ISDIR(st.st_mode) ? "a directory" :
+			 S_ISFIFO(st.st_mode) ? "a FIFO" :
+			 S_ISCHR(st.st_mode) ? "a character device" :
+			 S_ISBLK(st.st_mode) ? "a block device" :
+			 S_ISSOCK(st.st_mode) ? "a socket" : "not a file");
+	} else if (st.st_size > CONF_MAX_SIZE) {
+		conf_err(errs, &at, "%lld bytes: larger than %d bytes, refused",
+			 (long long)st.st_size, CONF_MAX_SIZE);
+	} else if (st.st_mode & S_IWOTH) {
+		conf_err(errs, &at,
+			 "writable by every user (mode %04o): anyone could change what apply does; refused (chmod o-w)",
+			 (unsigned int)(st.st_mode & 07777));
+	} else if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		conf_err(errs, &at,
+			 "owned by uid %u, neither root nor the caller (uid %u): refused",
+			 (unsigned int)st.st_uid, (unsigned int)geteuid());
+	} else {
+		err = 0;
+	}
+	if (!err && fcntl(fd, F_SETFL, 0) < 0) {
+		err = errno;
+		conf_err(errs, &at, "cannot read: %s", strerror(err));
+	}
+	if (!err) {
+		*f = fdopen(fd, "r");
+		if (!*f) {
+			err = errno;
+			conf_err(errs, &at, "cannot read: %s", strerror(err));
+		}
+	}
+	if (err) {
+		close(fd);
+		return -err;
+	}
+	return 0;
+}
+
 static int parse_file(struct apm_conf *c, struct apm_conf_errors *errs,
 		      struct apmatrix_ctx *ctx, const char *file)
 {
@@ -382,12 +462,9 @@ static int parse_file(struct apm_conf *c, struct apm_conf_errors *errs,
 	size_t before = errs->n;
 	int rc;
 
-	p.f = fopen(file, "re");
-	if (!p.f) {
-		conf_err(errs, &(struct apm_conf_loc){ .file = file }, "cannot read: %s",
-			 strerror(errno));
-		return -errno;
-	}
+	rc = open_conf_file(errs, file, &p.f);
+	if (rc)
+		return rc;
 	rc = ini_parse_stream(reader, &p, handler, &p);
 	if (rc > 0) {
 		/* a line libinih could not read; the handler says the rest */

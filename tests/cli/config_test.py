@@ -633,7 +633,64 @@ def g_wait(t):
              P + "apply: --wait-for-bus '-1': not a number of seconds (0 to 3600)\n")
 
 
-GROUPS = {"man": g_man, "sets": g_sets, "wait": g_wait, "errors": g_errors, "apply": g_apply, "conflicts": g_conflicts,
+def g_files(t):
+    """Files apply (root, at boot) must not read: a FIFO (open would block
+    forever), a device (/dev/zero never ends), a directory, a huge file, a
+    file anyone may write or another user owns. Each: exit 8 at once,
+    naming the file and why, the host untouched. And a NUL byte or a UTF-8
+    byte order mark is not silently misread."""
+    root = t.tree()
+    before = snapshot(root)
+    base = "[guests]\nadapters = 05\n"
+
+    def refused(name, make, why):
+        d = t.conf(base)
+        os.makedirs(os.path.join(d, "conf.d"))
+        f = os.path.join(d, "conf.d", "x.conf")
+        make(f)
+        try:
+            p = subprocess.run(t.argv(["apply"]), env=t.env(root, d), capture_output=True,
+                               text=True, timeout=20)
+            r = R(p.returncode, p.stdout, p.stderr)
+        except subprocess.TimeoutExpired:
+            r = R(-1, "", "timed out: apply hangs")
+        t.expect("%s: refused, exit 8" % name, r, 8, "",
+                 P + "%s: %s\n" % (f, why) + INVALID)
+        t.ok(snapshot(root) == before, "%s: the host as before" % name,
+             snap_diff(before, snapshot(root)))
+
+    def write(body, mode=0o644, uid=None):
+        def make(f):
+            with open(f, "wb") as fh:
+                fh.write(body)
+            os.chmod(f, mode)
+            if uid is not None:
+                os.chown(f, uid, -1)
+        return make
+
+    refused("a FIFO", os.mkfifo, "not a regular file (a FIFO): refused")
+    refused("a symlink to /dev/zero", lambda f: os.symlink("/dev/zero", f),
+            "not a regular file (a character device): refused")
+    refused("a directory", os.mkdir, "not a regular file (a directory): refused")
+    refused("a 5 MB file", write(b"#" * 5000000),
+            "5000000 bytes: larger than 4194304 bytes, refused")
+    refused("a world-writable file", write(b"[guests]\nadapters = 06\n", 0o666),
+            "writable by every user (mode 0666): anyone could change what apply does; refused (chmod o-w)")
+    if os.geteuid() == 0:
+        refused("a file another user owns", write(b"[guests]\nadapters = 06\n", 0o644, 4242),
+                "owned by uid 4242, neither root nor the caller (uid 0): refused")
+    else:
+        t.skip("a file another user owns", "needs root to chown")
+
+    d = t.conf("[guests]\nadapters = 05\0,06\n")
+    t.expect("a NUL byte: named, not read up to it", t.run(["apply"], root, d), 8, "",
+             P + "%s/apmatrix.conf:2: a NUL byte in the line: not text\n" % d + INVALID)
+    t.ok(snapshot(root) == before, "a NUL byte: the host as before")
+    d = t.conf("\ufeff[guests]\nadapters = 05\n")
+    t.expect("a UTF-8 byte order mark: read as libinih reads it", t.run(["diff", "-q"], root, d), 7, "", "")
+
+
+GROUPS = {"files": g_files, "man": g_man, "sets": g_sets, "wait": g_wait, "errors": g_errors, "apply": g_apply, "conflicts": g_conflicts,
           "rollback": g_rollback, "concurrency": g_concurrency, "udev": g_udev}
 
 
