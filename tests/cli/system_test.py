@@ -174,6 +174,13 @@ def g_unit(t):
     t.ok(re.search(r"^DefaultDependencies=no$", u, re.M) and re.search(r"^Type=oneshot$", u, re.M) and
          re.search(r"^ExecStart=@SBINDIR@/apmatrix-ctl apply --wait-for-bus 60$", u, re.M),
          "an early oneshot running apmatrix-ctl apply (its exit code fails the unit)")
+    # a oneshot's start timeout is infinite by default; before sysinit.target a
+    # hang (a lock never released, a sysfs read that blocks) would stop the boot
+    m = re.search(r"^TimeoutStartSec=(\d+)(min|s)?$", u, re.M)
+    secs = int(m.group(1)) * (60 if m.group(2) == "min" else 1) if m else None
+    t.ok(secs is not None and 90 < secs <= 600,
+         "a finite start timeout, longer than --wait-for-bus 60 plus the 30 s lock wait: a hang fails the unit, not the boot",
+         "TimeoutStartSec: %r" % secs)
 
 
 # ------------------------------------------------------------------ udev
