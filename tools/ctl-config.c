@@ -875,12 +875,17 @@ static void roll_back(struct job *j, unsigned int nbound)
 {
 	struct apmatrix_plan *back = NULL;
 	struct apmatrix_host *now = NULL;
-	unsigned int i, a, d;
+	unsigned int i, a, d, bad = 0;
 
 	for (i = 0; i < nbound; i++)
 		if (apmatrix_apqns_get(j->bind, i, &a, &d) == 0 &&
-		    apmatrix_queue_bind(j->ctx, a, d, NULL) < 0)
+		    apmatrix_queue_bind(j->ctx, a, d, NULL) < 0) {
 			xerr("apply: rollback: %s", apmatrix_ctx_last_error(j->ctx));
+			bad++;
+		}
+	if (nbound && !bad)
+		xerr("apply: the %u queue%s bound by this apply unbound again", nbound,
+		     nbound > 1 ? "s" : "");
 	if (!j->plan || apmatrix_plan_is_noop(j->plan))
 		return;
 	if (apmatrix_host_read(j->ctx, &now) < 0 ||
@@ -916,6 +921,35 @@ static void add_unbound(struct job *j)
 	}
 	fflush(stdout);
 	apmatrix_host_free(now);
+}
+
+/*
+ * /dev/apmatrix's group and mode, as the configuration says. On failure
+ * (printed) the node is put back as it was: 0 or -errno.
+ */
+static int dev_apply(struct job *j)
+{
+	gid_t gid = j->conf->group ? j->conf->gid : 0;
+	int err;
+
+	if (j->dev_group_drift && chown(j->dev_path, (uid_t)-1, gid) < 0) {
+		err = errno;
+		xerr("apply: %s: chown to group %u: %s", j->dev_path, (unsigned int)gid,
+		     strerror(err));
+		return -err;
+	}
+	if (j->dev_mode_drift && chmod(j->dev_path, j->conf->mode) < 0) {
+		err = errno;
+		xerr("apply: %s: chmod %04o: %s", j->dev_path, (unsigned int)j->conf->mode,
+		     strerror(err));
+		if (j->dev_group_drift &&
+		    chown(j->dev_path, (uid_t)-1, j->dev_st.st_gid) < 0)
+			xerr("apply: rollback: %s: chown back to group %u: %s; its group is %u",
+			     j->dev_path, (unsigned int)j->dev_st.st_gid, strerror(errno),
+			     (unsigned int)gid);
+		return -err;
+	}
+	return 0;
 }
 
 int cmd_apply(int argc, char **argv)
@@ -1004,16 +1038,9 @@ int cmd_apply(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (j.dev_group_drift &&
-	    chown(j.dev_path, (uid_t)-1, j.conf->group ? j.conf->gid : 0) < 0) {
-		xerr("apply: %s: chown: %s (apmask, aqmask and bindings are applied)",
-		     j.dev_path, strerror(errno));
-		rc = XC_HOST;
-		goto out;
-	}
-	if (j.dev_mode_drift && chmod(j.dev_path, j.conf->mode) < 0) {
-		xerr("apply: %s: chmod: %s (apmask, aqmask and bindings are applied)",
-		     j.dev_path, strerror(errno));
+	err = dev_apply(&j);
+	if (err) {
+		roll_back(&j, n);
 		rc = XC_HOST;
 		goto out;
 	}
