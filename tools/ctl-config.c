@@ -565,7 +565,8 @@ static int job_plan(struct job *j)
 	j->dev_path = secure_getenv("APMATRIX_GRANT_DEVICE");
 	if (!j->dev_path || !*j->dev_path)
 		j->dev_path = DEFAULT_DEVICE;
-	if (c->device && stat(j->dev_path, &j->dev_st) == 0) {
+	/* without [device]: the kernel's root 0600 (c->group NULL, c->mode 0600) */
+	if (stat(j->dev_path, &j->dev_st) == 0) {
 		j->dev_present = true;
 		j->dev_group_drift = j->dev_st.st_gid != (c->group ? c->gid : 0);
 		j->dev_mode_drift = (j->dev_st.st_mode & 07777) != c->mode;

@@ -384,6 +384,17 @@ def g_apply(t):
         t.ok(st.st_gid == g.gr_gid and st.st_mode & 0o7777 == 0o660,
              "the node has the group and mode", "gid %d mode %o" % (st.st_gid, st.st_mode))
         t.expect("then no drift", t.run(["diff"], root2, d4, ex), 0, None, "")
+        # [device] removed: access is revoked, not left as it was until a reboot
+        # (apmatrix.conf(5): without [device] the node is the kernel's root 0600)
+        d5 = t.conf("[guests]\n")
+        t.expect("[device] removed: diff shows the node going back to root 0600",
+                 t.run(["diff"], root2, d5, ex), 7,
+                 "%s: group %s -> root\n%s: mode 0660 -> 0600\n" % (dev, g.gr_name, dev), "")
+        t.expect("[device] removed: apply revokes the group's access", t.run(["apply"], root2, d5, ex), 0,
+                 None, "")
+        st = os.stat(dev)
+        t.ok(st.st_gid == 0 and st.st_mode & 0o7777 == 0o600,
+             "[device] removed: the node is root 0600 again", "gid %d mode %o" % (st.st_gid, st.st_mode))
 
 
 def g_conflicts(t):
