@@ -529,6 +529,27 @@ def g_devrollback(t):
              "%s fails: the node keeps root and 0600" % call, "gid %d mode %o" % (st.st_gid, st.st_mode))
 
 
+def g_kill9(t):
+    """apply killed with SIGKILL (which no signal mask holds back) between
+    the two masks: its stale lock does not block the next apply, diff shows
+    the half-done change, and apply finishes it."""
+    root = t.tree()
+    d = t.conf("[guests]\nadapters = 05\ndomains = 0006\n")
+    r = t.run(["apply"], root, d, {"LD_PRELOAD": t.opts.fault_so, "APMATRIX_FAULT_SIGNAL": "apmask:KILL"})
+    t.ok(r.rc == -9 and os.path.exists(t.lock), "apply killed after writing apmask: its lock file stays",
+         "rc %d" % r.rc)
+    t.ok(read(os.path.join(root, "bus/ap/apmask")) == mask(5) + "\n" and
+         read(os.path.join(root, "bus/ap/aqmask")) == ONES + "\n", "apmask written, aqmask not")
+    r = t.run(["diff"], root, d)
+    t.ok(r.rc == 7 and r.out.startswith("aqmask: %s -> %s\n" % (ONES, mask(6))),
+         "diff: the aqmask still to be written, exit 7 (the stale lock does not matter to diff)", r.out + r.err)
+    r = t.run(["apply"], root, d)
+    t.ok(r.rc == 0 and r.err == "" and r.out.endswith("applied\n"),
+         "the next apply takes the stale lock over at once and finishes", r.out + r.err)
+    t.ok(not os.path.exists(t.lock), "and leaves no lock file")
+    t.expect("then no drift", t.run(["diff"], root, d), 0, None, "")
+
+
 def g_concurrency(t):
     """Two applies at once: the second waits for the lock; both end well,
     the second finds nothing to do; nothing is lost or interleaved."""
@@ -740,7 +761,7 @@ def g_files(t):
     t.expect("a UTF-8 byte order mark: read as libinih reads it", t.run(["diff", "-q"], root, d), 7, "", "")
 
 
-GROUPS = {"files": g_files, "devrollback": g_devrollback, "man": g_man, "sets": g_sets, "wait": g_wait, "errors": g_errors, "apply": g_apply, "conflicts": g_conflicts,
+GROUPS = {"files": g_files, "kill9": g_kill9, "devrollback": g_devrollback, "man": g_man, "sets": g_sets, "wait": g_wait, "errors": g_errors, "apply": g_apply, "conflicts": g_conflicts,
           "rollback": g_rollback, "concurrency": g_concurrency, "udev": g_udev}
 
 

@@ -20,7 +20,7 @@
  *       text and link()'s outcome ("EEXIST" while apmatrix holds it).
  *   APMATRIX_FAULT_SIGNAL=NAME:SIGNAL
  *       after a successful write() to "/bus/ap/NAME", raise SIGNAL (TERM,
- *       HUP, INT): an ssh session ending, a kill, between the two masks.
+ *       HUP, INT, KILL): an ssh session ending, a kill, between the two masks.
  *   APMATRIX_FAULT_CALL=chmod:ERRNO or chown:ERRNO
  *       chmod() or chown() (of /dev/apmatrix by apply) fails with ERRNO.
  *
@@ -180,7 +180,8 @@ static void maybe_signal(int fd)
 	static const struct {
 		const char *name;
 		int sig;
-	} sigs[] = { { "TERM", SIGTERM }, { "HUP", SIGHUP }, { "INT", SIGINT } };
+	} sigs[] = { { "TERM", SIGTERM }, { "HUP", SIGHUP }, { "INT", SIGINT },
+		     { "KILL", SIGKILL } };
 	const char *spec = getenv("APMATRIX_FAULT_SIGNAL");
 	const char *colon = spec ? strchr(spec, ':') : NULL;
 	size_t i;
