@@ -550,6 +550,30 @@ def g_kill9(t):
     t.expect("then no drift", t.run(["diff"], root, d), 0, None, "")
 
 
+def g_lockdos(t):
+    """/run/lock is world-writable: a local user's lock file, naming a
+    live process of theirs, must not keep root's apply waiting and failing."""
+    if os.geteuid() != 0:
+        t.skip("a user's lock file does not block root's apply", "needs root to chown")
+        return
+    root = t.tree()
+    d = t.conf(GOOD)
+    sleeper = subprocess.Popen(["sleep", "60"])
+    try:
+        with open(t.lock, "w") as fh:
+            fh.write("%d\n" % sleeper.pid)
+        os.chown(t.lock, 4242, 4242)
+        start = time.monotonic()
+        r = t.run(["apply"], root, d, {"APMATRIX_LOCK_TIMEOUT": "3"})
+        took = time.monotonic() - start
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+    t.ok(r.rc == 0 and r.out.endswith("applied\n") and r.err == "" and took < 2.5,
+         "apply as root does not wait for a lock file uid 4242 made", "rc %d %.1fs %r" % (r.rc, took, r.err))
+    t.ok(not os.path.exists(t.lock), "the user's file is gone, the lock released")
+
+
 def g_concurrency(t):
     """Two applies at once: the second waits for the lock; both end well,
     the second finds nothing to do; nothing is lost or interleaved."""
@@ -761,7 +785,7 @@ def g_files(t):
     t.expect("a UTF-8 byte order mark: read as libinih reads it", t.run(["diff", "-q"], root, d), 7, "", "")
 
 
-GROUPS = {"files": g_files, "kill9": g_kill9, "devrollback": g_devrollback, "man": g_man, "sets": g_sets, "wait": g_wait, "errors": g_errors, "apply": g_apply, "conflicts": g_conflicts,
+GROUPS = {"files": g_files, "lockdos": g_lockdos, "kill9": g_kill9, "devrollback": g_devrollback, "man": g_man, "sets": g_sets, "wait": g_wait, "errors": g_errors, "apply": g_apply, "conflicts": g_conflicts,
           "rollback": g_rollback, "concurrency": g_concurrency, "udev": g_udev}
 
 
