@@ -56,6 +56,9 @@ static int lock_state(struct apmatrix_ctx *ctx, const char *path, pid_t *pid,
 		return apm_fail(ctx, errno, "lock file %s: %s", path,
 				apm_strerror(errno, e, sizeof(e)));
 	}
+	/* root: another user's symlink, FIFO or file there is no lock (below) */
+	if (geteuid() == 0 && st.st_uid != 0 && !S_ISDIR(st.st_mode))
+		goto stale;
 	if (S_ISLNK(st.st_mode))
 		return apm_fail(ctx, ELOOP,
 				"lock file %s is a symbolic link: not following it (remove it if no one should have put it there)",

@@ -572,6 +572,16 @@ def g_lockdos(t):
     t.ok(r.rc == 0 and r.out.endswith("applied\n") and r.err == "" and took < 2.5,
          "apply as root does not wait for a lock file uid 4242 made", "rc %d %.1fs %r" % (r.rc, took, r.err))
     t.ok(not os.path.exists(t.lock), "the user's file is gone, the lock released")
+    # nor a symbolic link or a FIFO a user put there (both were refused, exit 2)
+    for what, make in (("symbolic link", lambda p: os.symlink("/etc/passwd", p)),
+                       ("FIFO", os.mkfifo)):
+        make(t.lock)
+        os.chown(t.lock, 4242, 4242, follow_symlinks=False)
+        r = t.run(["apply"], t.tree(), d, {"APMATRIX_LOCK_TIMEOUT": "3"})
+        t.ok(r.rc == 0 and r.err == "" and not os.path.lexists(t.lock) and
+             os.path.exists("/etc/passwd"),
+             "apply as root takes the lock over a %s uid 4242 made there (the link only is removed)" % what,
+             "rc %d %r" % (r.rc, r.err))
 
 
 def g_concurrency(t):
