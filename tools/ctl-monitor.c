@@ -14,13 +14,13 @@
 #include <errno.h>
 #include <getopt.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -74,11 +74,31 @@ static void now_text(char *buf, size_t len)
 	snprintf(buf + n, len - n, ".%03ldZ", ts.tv_nsec / 1000000);
 }
 
+/*
+ * SIGINT/SIGTERM: a handler that only records the signal. They are blocked
+ * except while monitor waits (ppoll) or writes its output: a write to a
+ * pipe nobody reads blocks for ever, and the signal must still end it (the
+ * write then fails with EINTR).
+ */
+static volatile sig_atomic_t stop_signal;
+static sigset_t open_mask;	/* the mask with SIGINT and SIGTERM open */
+
+static void on_stop_signal(int sig)
+{
+	stop_signal = sig;
+}
+
 static void emit(struct mon *m, struct json_object *o, const char *line)
 {
+	sigset_t blocked;
 	char ts[40];
 
+	if (stop_signal) {
+		json_object_put(o);
+		return;
+	}
 	now_text(ts, sizeof(ts));
+	pthread_sigmask(SIG_SETMASK, &open_mask, &blocked);
 	if (m->json) {
 		json_object_object_add(o, "time", json_object_new_string(ts));
 		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
@@ -87,6 +107,7 @@ static void emit(struct mon *m, struct json_object *o, const char *line)
 		printf("%s %s\n", ts, line);
 	}
 	fflush(stdout);
+	pthread_sigmask(SIG_SETMASK, &blocked, NULL);
 	json_object_put(o);
 }
 
@@ -277,9 +298,11 @@ int cmd_monitor(int argc, char **argv)
 	struct udev *udev = NULL;
 	struct udev_monitor *mon = NULL;
 	struct apmatrix_ctx *ctx = NULL;
-	struct pollfd pfd[2];
+	struct sigaction sa, old_int, old_term;
+	struct pollfd pfd[1];
 	sigset_t mask, old;
-	int c, rc = 2, sfd = -1;
+	bool handlers = false;
+	int c, rc = 2;
 	unsigned long long next_scan;
 	char *end;
 	unsigned int a, d;
@@ -341,15 +364,23 @@ int cmd_monitor(int argc, char **argv)
 		goto out;
 	}
 
-	/* SIGINT/SIGTERM arrive through a signalfd: the loop ends cleanly */
+	/* SIGINT/SIGTERM: see on_stop_signal(); no SA_RESTART, so a blocked
+	 * write returns */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
-	if (sigprocmask(SIG_BLOCK, &mask, &old) < 0 ||
-	    (sfd = signalfd(-1, &mask, SFD_CLOEXEC)) < 0) {
-		merr("signalfd: %s", strerror(errno));
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0;
+	if (pthread_sigmask(SIG_BLOCK, &mask, &old) ||
+	    sigaction(SIGINT, &sa, &old_int) < 0 || sigaction(SIGTERM, &sa, &old_term) < 0) {
+		merr("sigaction: %s", strerror(errno));
 		goto out;
 	}
+	handlers = true;
+	open_mask = old;
+	sigdelset(&open_mask, SIGINT);
+	sigdelset(&open_mask, SIGTERM);
 	udev = udev_new();
 	mon = udev ? udev_monitor_new_from_netlink(udev, m->source) : NULL;
 	if (!mon) {
@@ -366,11 +397,11 @@ int cmd_monitor(int argc, char **argv)
 	fprintf(stderr, PROG ": monitor: listening to %s events of the AP bus\n",
 		m->source);
 	pfd[0] = (struct pollfd){ .fd = udev_monitor_get_fd(mon), .events = POLLIN };
-	pfd[1] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 	next_scan = now_ms() + (unsigned long long)m->interval_ms;
-	for (;;) {
+	while (!stop_signal) {
 		unsigned long long now = now_ms();
-		int wait = -1, n;
+		struct timespec ts, *tsp = NULL;
+		int n;
 
 		/* states every interval, also while uevents keep coming */
 		if (m->interval_ms) {
@@ -378,37 +409,36 @@ int cmd_monitor(int argc, char **argv)
 				scan_states(m, false);
 				next_scan = now + (unsigned long long)m->interval_ms;
 			}
-			wait = (int)(next_scan - now);
+			ts.tv_sec = (time_t)((next_scan - now) / 1000);
+			ts.tv_nsec = (long)((next_scan - now) % 1000) * 1000000L;
+			tsp = &ts;
 		}
-		n = poll(pfd, 2, wait);
-
+		if (stop_signal)
+			break;
+		/* the stop signals are open only inside ppoll: none is missed */
+		n = ppoll(pfd, 1, tsp, &open_mask);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
 			merr("poll: %s", strerror(errno));
 			goto out;
 		}
-		if (pfd[1].revents & POLLIN) {
-			struct signalfd_siginfo si;
-
-			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-				rc = 0;	/* asked to stop */
-				break;
-			}
-		}
-		if (pfd[0].revents & POLLIN) {
+		if (pfd[0].revents & (POLLIN | POLLERR)) {
 			struct udev_device *dev;
 
-			while ((dev = udev_monitor_receive_device(mon))) {
+			while (!stop_signal && (dev = udev_monitor_receive_device(mon))) {
 				on_device(m, dev);
 				udev_device_unref(dev);
 			}
 		}
 	}
+	rc = 0;	/* asked to stop */
+	clearerr(stdout);	/* a write the signal cut short is no error */
 out:
-	if (sfd >= 0) {
-		close(sfd);
-		sigprocmask(SIG_SETMASK, &old, NULL);
+	if (handlers) {
+		sigaction(SIGINT, &old_int, NULL);
+		sigaction(SIGTERM, &old_term, NULL);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
 	}
 	udev_monitor_unref(mon);
 	udev_unref(udev);

@@ -251,6 +251,23 @@ def g_monitor(t):
         rc = -1
     t.ok(rc == 0 and p.stderr.read() == "", "SIGINT: exit 0", rc)
 
+    # a reader that stops reading: monitor blocks writing its output, and
+    # SIGTERM must still end it (a stuck pipe, `monitor | less` paused)
+    p, hello = start(t, root, "--interval", "0", "--json")
+    for i in range(3000):
+        snd.send("change", "/devices/ap/card07/07.0006", DEVTYPE="ap_queue", ONLINE=str(i % 2))
+    time.sleep(0.5)
+    p.send_signal(signal.SIGTERM)
+    try:
+        rc = p.wait(timeout=5 if not t.opts.valgrind else 30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+        rc = "still running 5 s after SIGTERM"
+    t.ok(rc == 0, "SIGTERM ends monitor while its output pipe is full: exit 0", rc)
+    p.stdout.close()
+    p.stderr.close()
+
     wrap = json.loads(t.opts.wrapper) if t.opts.wrapper else []
     r = subprocess.run(wrap + [t.opts.ctl, "monitor", "--interval", "x"], capture_output=True, text=True)
     t.ok(r.returncode == 1 and
