@@ -871,6 +871,42 @@ static int wait_for_bus(const struct job *j, long ms)
 	return XC_OK;
 }
 
+/*
+ * No /sys/bus/ap at all: no AP crypto facility on this machine (the AP bus
+ * does not register without one) or the ap module is not loaded (the unit
+ * loads it first). Waiting for it would only delay the boot. A
+ * configuration that asks for nothing (the package's, all comments) is
+ * then met; any other cannot be. XC_OK to go on, else the exit code
+ * (printed); -1 - XC_OK: done, nothing to do.
+ */
+static int check_bus(struct job *j)
+{
+	const struct apm_conf *c = j->conf;
+	char *path = NULL;
+	struct stat st;
+	bool there;
+
+	if (asprintf(&path, "%s/bus/ap", apmatrix_ctx_get_sysfs_root(j->ctx)) < 0) {
+		xerr("apply: out of memory");
+		return XC_HOST;
+	}
+	there = stat(path, &st) == 0;
+	if (!there && !c->guests && !c->device && !c->nsets) {
+		printf("nothing to do: %s configures nothing, and there is no AP bus (%s)\n",
+		       c->dir, path);
+		free(path);
+		return -1 - XC_OK;
+	}
+	if (!there) {
+		xerr("apply: there is no AP bus: %s does not exist (no AP crypto facility on this machine, or the ap module is not loaded); nothing changed",
+		     path);
+		free(path);
+		return XC_HOST;
+	}
+	free(path);
+	return XC_OK;
+}
+
 /* Put the masks back to before and unbind the queues bound (after a failed bind). */
 static void roll_back(struct job *j, unsigned int nbound)
 {
@@ -968,6 +1004,11 @@ int cmd_apply(int argc, char **argv)
 	rc = job_start(&j, &o);
 	if (rc)
 		goto out;
+	rc = check_bus(&j);
+	if (rc) {
+		rc = rc < 0 ? -1 - rc : rc;
+		goto out;
+	}
 	if (o.wait_bus_ms >= 0) {
 		rc = wait_for_bus(&j, o.wait_bus_ms);
 		if (rc)

@@ -734,6 +734,21 @@ def g_wait(t):
     r = t.run(["apply", "--wait-for-bus", "0.2"], root, d)
     t.expect("no AP bus (yet): named after the wait, exit 2", r, 2, "",
              P + "apply: the AP bus has not scanned its devices after 0.2 s (%s: missing)\n" % scans)
+    # no AP bus at all (an s390 machine without an AP crypto facility): the
+    # boot unit must not wait 60 s for nothing
+    nobus = os.path.join(t.tmp, "nobus")
+    os.makedirs(os.path.join(nobus, "bus"))
+    default = t.conf(read(os.path.join(SRC, "data", "apmatrix.conf")))
+    start = time.time()
+    r = t.run(["apply", "--wait-for-bus", "20"], nobus, default)
+    t.ok(r.rc == 0 and r.err == "" and time.time() - start < 10 and r.out ==
+         "nothing to do: %s configures nothing, and there is no AP bus (%s/bus/ap)\n" % (default, nobus),
+         "no AP bus and the package's configuration: exit 0 at once", "rc %d %r %r" % (r.rc, r.out, r.err))
+    start = time.time()
+    r = t.run(["apply", "--wait-for-bus", "20"], nobus, d)
+    t.ok(r.rc == 2 and r.out == "" and time.time() - start < 10 and r.err ==
+         P + "apply: there is no AP bus: %s/bus/ap does not exist (no AP crypto facility on this machine, or the ap module is not loaded); nothing changed\n" % nobus,
+         "no AP bus and a configuration that needs one: exit 2 at once, named", "rc %d %r" % (r.rc, r.err))
     t.expect("--wait-for-bus with a bad number: exit 1", t.run(["apply", "--wait-for-bus", "-1"], root, d), 1, "",
              P + "apply: --wait-for-bus '-1': not a number of seconds (0 to 3600)\n")
 
