@@ -211,12 +211,26 @@ static char *reader(char *str, int num, void *stream)
 		snprintf(str, (size_t)num, "#\n");
 		return str;
 	}
-	memcpy(str, p->buf, (size_t)n + 1);
 	t = p->buf;
 	/* a UTF-8 byte order mark: libinih skips it, so must the section check */
 	if (p->line == 1 && !strncmp(t, "\xef\xbb\xbf", 3))
 		t += 3;
+	/*
+	 * libinih without the leading blanks: to it an indented line after a
+	 * key continues that key's value, so an indented "control-domains =
+	 * 0b" became a second apqns value ("apqns given twice"), and a stray
+	 * indented "07" silently another adapter.
+	 */
+	while (isspace((unsigned char)*t) && *t != '\n')
+		t++;
+	memcpy(str, t, strlen(t) + 1);
 	t = trim(t);
+	if (*t && *t != '[' && *t != '#' && *t != ';' && !strpbrk(t, "=:")) {
+		/* libinih reports only the first such line; every one is */
+		PERR(p, "not a 'key = value' line, a [section] header or a comment");
+		snprintf(str, (size_t)num, "#\n");
+		return str;
+	}
 	if (*t == '[') {
 		char *end = strchr(t, ']');
 

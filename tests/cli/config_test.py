@@ -806,6 +806,15 @@ def g_files(t):
     t.expect("a NUL byte: named, not read up to it", t.run(["apply"], root, d), 8, "",
              P + "%s/apmatrix.conf:2: a NUL byte in the line: not text\n" % d + INVALID)
     t.ok(snapshot(root) == before, "a NUL byte: the host as before")
+    # indented lines are lines like any other (libinih alone would make them
+    # continue the previous key's value), and every malformed line is named
+    d = t.conf("[guests]\n  adapters = 05\n[set a]\n  apqns = 05.0004\n  control-domains = 0b\n")
+    t.expect("indented keys: read as keys", t.run(["sets"], None, d), 0,
+             "a: apqns 05.0004; control domains 000b\n", "")
+    d = t.conf("[guests]\nadapters = 05\n    07\ndomains 06\n")
+    t.expect("an indented stray value and a line without '=': each named, not added", t.run(["apply"], root, d), 8, "",
+             P + "%s/apmatrix.conf:3: not a 'key = value' line, a [section] header or a comment\n" % d +
+             P + "%s/apmatrix.conf:4: not a 'key = value' line, a [section] header or a comment\n" % d + INVALID)
     d = t.conf("\ufeff[guests]\nadapters = 05\n")
     t.expect("a UTF-8 byte order mark: read as libinih reads it", t.run(["diff", "-q"], root, d), 7, "", "")
 
