@@ -586,8 +586,7 @@ static int find_files(struct apm_conf *c, struct apm_conf_errors *errs)
 /* Checks that need the whole configuration (every file read). */
 static void check_whole(struct apm_conf *c, struct apm_conf_errors *errs)
 {
-	struct apmatrix_apqns *s;
-	unsigned int i, a, d, k, cnt;
+	unsigned int a, d, k;
 	size_t j;
 
 	for (j = 0; j < c->nsets; j++) {
@@ -599,29 +598,31 @@ static void check_whole(struct apm_conf *c, struct apm_conf_errors *errs)
 			conf_err(errs, &set->where, "set '%s' has no apqns", set->name);
 			continue;
 		}
-		/* every queue of a set must be one the config sets aside */
-		s = apmatrix_apqns_new();
-		if (!s)
-			continue;
-		apmatrix_apqns_add_matrix(s, set->m);
-		cnt = apmatrix_apqns_count(s);
+		/*
+		 * every queue of a set must be one the config sets aside: its
+		 * adapter or its domain is in [guests] (bit tests, no list of
+		 * the set's queues: a set may have 65536 of them)
+		 */
 		bad[0] = '\0';
-		for (i = 0, k = 0; i < cnt; i++) {
-			if (apmatrix_apqns_get(s, i, &a, &d) < 0)
-				break;
-			if (c->guests && (apmatrix_matrix_test(c->take, APMATRIX_ADAPTERS, a) ||
-					  apmatrix_matrix_test(c->take, APMATRIX_DOMAINS, d)))
+		k = 0;
+		for (a = 0; a <= APMATRIX_MAX_ID; a++) {
+			if (!apmatrix_matrix_test(set->m, APMATRIX_ADAPTERS, a) ||
+			    (c->guests && apmatrix_matrix_test(c->take, APMATRIX_ADAPTERS, a)))
 				continue;
-			if (k++ < 4)
-				nb += snprintf(bad + nb, sizeof(bad) - (size_t)nb, "%s%02x.%04x",
-					       k > 1 ? "," : "", a, d);
+			for (d = 0; d <= APMATRIX_MAX_ID; d++) {
+				if (!apmatrix_matrix_test(set->m, APMATRIX_DOMAINS, d) ||
+				    (c->guests && apmatrix_matrix_test(c->take, APMATRIX_DOMAINS, d)))
+					continue;
+				if (k++ < 4)
+					nb += snprintf(bad + nb, sizeof(bad) - (size_t)nb, "%s%02x.%04x",
+						       k > 1 ? "," : "", a, d);
+			}
 		}
 		if (k)
 			conf_err(errs, &set->apqns,
 				 "set '%s': %s%s %s not set aside for guests (add %s to [guests] adapters or domains)",
 				 set->name, bad, k > 4 ? ",..." : "", k > 1 ? "are" : "is",
 				 k > 1 ? "their adapters or domains" : "its adapter or domain");
-		apmatrix_apqns_free(s);
 	}
 	if (c->device && c->mode_at.line && !c->group_at.line && (c->mode & 0070))
 		conf_err(errs, &c->mode_at,

@@ -528,35 +528,49 @@ static int job_plan(struct job *j)
 			 t);
 	}
 
-	/* the sets: every queue and control domain must be on this host */
+	/*
+	 * the sets: every queue and control domain must be on this host.
+	 * Only the first few missing queues are named: a set may be a
+	 * 256 x 256 matrix, and formatting all of it for every one of many
+	 * sets took minutes (the boot unit's timeout).
+	 */
 	for (s = 0; s < c->nsets; s++) {
 		const struct apm_conf_set *set = &c->sets[s];
-		struct apmatrix_apqns *gone = apmatrix_apqns_new();
+		unsigned int ngone = 0;
+		int nw = 0;
 
-		if (!gone)
-			goto nomem;
+		why[0] = '\0';
 		for (a = 0; a <= APMATRIX_MAX_ID; a++) {
 			if (!apmatrix_matrix_test(set->m, APMATRIX_ADAPTERS, a))
 				continue;
-			for (d = 0; d <= APMATRIX_MAX_ID; d++)
-				if (apmatrix_matrix_test(set->m, APMATRIX_DOMAINS, d) &&
-				    !apmatrix_host_queue(j->host, a, d))
-					apmatrix_apqns_add(gone, a, d);
+			for (d = 0; d <= APMATRIX_MAX_ID; d++) {
+				if (!apmatrix_matrix_test(set->m, APMATRIX_DOMAINS, d) ||
+				    apmatrix_host_queue(j->host, a, d))
+					continue;
+				if (ngone++ < 8)
+					nw += snprintf(why + nw, sizeof(why) - (size_t)nw, "%s%02x.%04x",
+						       ngone > 1 ? "," : "", a, d);
+			}
 		}
-		if (apmatrix_apqns_count(gone)) {
-			int n = apmatrix_apqns_format(gone, why, sizeof(why));
-
+		if (ngone)
 			conflict(j, "set '%s' (%s): %s%s: not on this host (no such queue)",
 				 set->name, LOC(&set->apqns), why,
-				 n >= (int)sizeof(why) ? "..." : "");
-		}
-		apmatrix_apqns_free(gone);
+				 ngone > 8 ? ",..." : "");
+		/* one line per set, not one per control domain */
+		ngone = 0;
+		nw = 0;
+		why[0] = '\0';
 		for (d = 0; d <= APMATRIX_MAX_ID; d++) {
 			if (apmatrix_matrix_test(set->m, APMATRIX_CONTROL_DOMAINS, d) &&
-			    !apmatrix_matrix_test(cfg, APMATRIX_CONTROL_DOMAINS, d))
-				conflict(j, "set '%s' (%s): control domain %04x: not on this host (not in ap_control_domain_mask)",
-					 set->name, LOC(&set->control), d);
+			    !apmatrix_matrix_test(cfg, APMATRIX_CONTROL_DOMAINS, d) &&
+			    ngone++ < 8)
+				nw += snprintf(why + nw, sizeof(why) - (size_t)nw, "%s%04x",
+					       ngone > 1 ? "," : "", d);
 		}
+		if (ngone)
+			conflict(j, "set '%s' (%s): control domain%s %s%s: not on this host (not in ap_control_domain_mask)",
+				 set->name, LOC(&set->control), ngone > 1 ? "s" : "", why,
+				 ngone > 8 ? ",..." : "");
 	}
 	apmatrix_matrix_free(cfg);
 	cfg = NULL;
