@@ -18,9 +18,10 @@
  * timeout), the caller is told once when it starts waiting, a lock file
  * that is a symbolic link or not a regular file is refused (link() never
  * follows one; reading and removing it would), a stale lock is removed
- * only if the name still is the file just read, and release removes only
+ * only if the name still is the file just read, release removes only
  * the file this process linked (same inode), not one a stale-lock cleaner
- * of another tool put there since.
+ * of another tool put there since, and, when root, a lock file owned by
+ * another user is stale (see lock_state()).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,6 +56,9 @@ static int lock_state(struct apmatrix_ctx *ctx, const char *path, pid_t *pid,
 		return apm_fail(ctx, errno, "lock file %s: %s", path,
 				apm_strerror(errno, e, sizeof(e)));
 	}
+	/* root: another user's symlink, FIFO or file there is no lock (below) */
+	if (geteuid() == 0 && st.st_uid != 0 && !S_ISDIR(st.st_mode))
+		goto stale;
 	if (S_ISLNK(st.st_mode))
 		return apm_fail(ctx, ELOOP,
 				"lock file %s is a symbolic link: not following it (remove it if no one should have put it there)",
@@ -73,6 +77,17 @@ static int lock_state(struct apmatrix_ctx *ctx, const char *path, pid_t *pid,
 		return 0;	/* replaced meanwhile: look again */
 	}
 	*owner = st.st_uid;
+	/*
+	 * /run/lock is world-writable (sticky): any local user can create the
+	 * lock file with the PID of a process of theirs that never ends and so
+	 * make every root tool (apply, chzdev) wait and fail. Only root can
+	 * write apmask and aqmask, so to root a lock file someone else owns is
+	 * no AP configuration lock: stale.
+	 */
+	if (geteuid() == 0 && st.st_uid != 0) {
+		close(fd);
+		goto stale;
+	}
 	do {
 		n = read(fd, buf, sizeof(buf) - 1);
 	} while (n < 0 && errno == EINTR);
@@ -89,6 +104,7 @@ static int lock_state(struct apmatrix_ctx *ctx, const char *path, pid_t *pid,
 	} else if (time(NULL) <= st.st_mtime + LOCK_NO_PID_STALE_S) {
 		return 1;		/* no PID yet: being made */
 	}
+stale:
 	/* stale: remove it, if the name is still the file just read */
 	if (!lstat(path, &now_st) && now_st.st_ino == st.st_ino &&
 	    now_st.st_dev == st.st_dev)
