@@ -43,8 +43,6 @@ enum {
 	XC_CONFIG = RC_EXT_CONFIG,
 };
 
-#define DEFAULT_DEVICE "/dev/apmatrix"
-
 static void __attribute__((format(printf, 1, 2))) xerr(const char *fmt, ...)
 {
 	va_list ap;
@@ -523,10 +521,9 @@ static int job_plan(struct job *j)
 	apmatrix_matrix_free(cfg);
 	cfg = NULL;
 
-	/* /dev/apmatrix */
-	j->dev_path = secure_getenv("APMATRIX_GRANT_DEVICE");
-	if (!j->dev_path || !*j->dev_path)
-		j->dev_path = DEFAULT_DEVICE;
+	/* /dev/apmatrix: the device the library makes grants on (its
+	 * default, or $APMATRIX_GRANT_DEVICE as the library reads it) */
+	j->dev_path = apmatrix_ctx_get_grant_device(j->ctx);
 	/* without [device]: the kernel's root 0600 (c->group NULL, c->mode 0600) */
 	if (stat(j->dev_path, &j->dev_st) == 0) {
 		j->dev_present = true;
