@@ -533,7 +533,8 @@ static int find_files(struct apm_conf *c, struct apm_conf_errors *errs)
 	}
 	if (asprintf(&path, "%s/apmatrix.conf", c->dir) < 0)
 		return -ENOMEM;
-	if (access(path, F_OK) == 0) {
+	/* lstat: a dangling symlink is named (open says why), not skipped */
+	if (lstat(path, &st) == 0) {
 		rc = add_file(c, path);
 		if (rc)
 			return rc;

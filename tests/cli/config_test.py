@@ -838,6 +838,11 @@ def g_files(t):
     t.expect("a NUL byte: named, not read up to it", t.run(["apply"], root, d), 9, "",
              P + "%s/apmatrix.conf:2: a NUL byte in the line: not text\n" % d + INVALID)
     t.ok(snapshot(root) == before, "a NUL byte: the host as before")
+    # apmatrix.conf a dangling symlink (its target removed): named, not skipped
+    d = t.conf(None, {"a.conf": "[guests]\nadapters = 05\n"})
+    os.symlink("/nonexistent/apmatrix.conf", os.path.join(d, "apmatrix.conf"))
+    t.expect("apmatrix.conf a dangling symlink: named, exit 8", t.run(["apply"], root, d), 8, "",
+             P + "%s/apmatrix.conf: cannot read: No such file or directory\n" % d + INVALID)
     # indented lines are lines like any other (libinih alone would make them
     # continue the previous key's value), and every malformed line is named
     d = t.conf("[guests]\n  adapters = 05\n[set a]\n  apqns = 05.0004\n  control-domains = 0b\n")
