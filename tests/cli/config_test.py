@@ -841,7 +841,7 @@ def g_files(t):
     # apmatrix.conf a dangling symlink (its target removed): named, not skipped
     d = t.conf(None, {"a.conf": "[guests]\nadapters = 05\n"})
     os.symlink("/nonexistent/apmatrix.conf", os.path.join(d, "apmatrix.conf"))
-    t.expect("apmatrix.conf a dangling symlink: named, exit 8", t.run(["apply"], root, d), 8, "",
+    t.expect("apmatrix.conf a dangling symlink: named, exit 9", t.run(["apply"], root, d), 9, "",
              P + "%s/apmatrix.conf: cannot read: No such file or directory\n" % d + INVALID)
     # indented lines are lines like any other (libinih alone would make them
     # continue the previous key's value), and every malformed line is named
