@@ -1436,7 +1436,7 @@ def g_grant(t):
             ("no command", ["grant", "05.0004"],
              "grant: no command given: grant MATRIX -- COMMAND [ARG...]"),
             ("no matrix", ["grant", "--", "true"],
-             "grant: no matrix given: APQNS, --adapters/--domains or --control-domains"),
+             "grant: no matrix given: APQNS, --adapters/--domains, --control-domains or --set NAME"),
             ("--fd 2", ["grant", "--fd", "2", "05.0004", "--", "true"],
              "grant: --fd '2': not a file descriptor number (3 or more)"),
             ("grant-info without a grant", ["grant-info"],
@@ -1487,6 +1487,37 @@ def g_grant_direct(t, genv):
     t.expect_error("grant: the kernel's ENODEV, exit 3", r, 3,
                    "grant: APMATRIX_CREATE_GRANT: an ID is beyond the host's AP "
                    "configuration, or a control domain is not one of the host's (ENODEV)")
+    # grant --set NAME: the matrix is a set of the configuration
+    # (apmatrix.conf(5)); the mock checks the grant's masks
+    conf = os.path.join(t.tmp, "conf-grant")
+    os.makedirs(conf, exist_ok=True)
+    with open(os.path.join(conf, "apmatrix.conf"), "w") as fh:
+        fh.write("[guests]\nadapters = 05-06\ndomains = 0004\n"
+                 "[set vm-a]\napqns = 05-06.0004\ncontrol-domains = 0b\n"
+                 "[set vm-b]\napqns = 05.0004\n")
+    r = t.run(["grant", "--set", "vm-a", "--config-dir", conf, "--", "true"],
+              env=genv(["grant 05-06.0004/c=000b -> 0"]))
+    t.expect("grant --set NAME: the set's queues and control domains become the grant",
+             r, 0, "", "")
+    r = t.run(["grant", "--set", "vm-b", "--", "true"],
+              env=genv(["grant 05.0004 -> 0"], {"APMATRIX_CONFIG_DIR": conf}))
+    t.expect("grant --set NAME: the configuration from APMATRIX_CONFIG_DIR", r, 0, "", "")
+    r = t.run(["grant", "--set", "nope", "--config-dir", conf, "--", "true"], env=genv([]))
+    t.expect_error("grant --set: an unknown set names the sets there, exit 1", r, 1,
+                   "no set 'nope' in %s (its sets: vm-a, vm-b)" % conf)
+    r = t.run(["grant", "--set", "vm-a", "05.0004", "--config-dir", conf, "--", "true"],
+              env=genv([]))
+    t.expect_error("grant --set with APQNs too: usage, exit 1", r, 1,
+                   "grant: --set 'vm-a' names the whole matrix: no APQNS, --adapters, "
+                   "--domains or --control-domains with it")
+    bad = os.path.join(t.tmp, "conf-grant-bad")
+    os.makedirs(bad, exist_ok=True)
+    with open(os.path.join(bad, "apmatrix.conf"), "w") as fh:
+        fh.write("[set x]\n")
+    r = t.run(["grant", "--set", "x", "--config-dir", bad, "--", "true"], env=genv([]))
+    t.ok(r.rc == 9 and r.out == "" and (bad + "/apmatrix.conf:1: set 'x' has no apqns") in r.err,
+         "grant --set: an invalid configuration is named, exit 9, no grant made",
+         "rc %d %r" % (r.rc, r.err))
     # EPERM: named from what the VM holds and the grant
     r = vm_run(t, ["set", "05-06.0004", "-c", "0b"],
                ["set 0 05-06.0004/c=000b -> EPERM", "get -> 0 05.0004"])

@@ -25,7 +25,9 @@
  *       fresh lock holding PID. Once.
  *   APMATRIX_FAULT_SIGNAL=NAME:SIGNAL
  *       after a successful write() to "/bus/ap/NAME", raise SIGNAL (TERM,
- *       HUP, INT): an ssh session ending, a kill, between the two masks.
+ *       HUP, INT, KILL): an ssh session ending, a kill, between the two masks.
+ *   APMATRIX_FAULT_CALL=chmod:ERRNO or chown:ERRNO
+ *       chmod() or chown() (of /dev/apmatrix by apply) fails with ERRNO.
  *
  * Only the library's plain open/write/link calls are affected.
  */
@@ -53,6 +55,7 @@ static const struct {
 } errnos[] = {
 	{ "EBUSY", EBUSY }, { "EINVAL", EINVAL }, { "EIO", EIO },
 	{ "EACCES", EACCES }, { "ENODEV", ENODEV }, { "EAGAIN", EAGAIN },
+	{ "EPERM", EPERM }, { "EROFS", EROFS },
 };
 
 static void *real(const char *name)
@@ -182,7 +185,8 @@ static void maybe_signal(int fd)
 	static const struct {
 		const char *name;
 		int sig;
-	} sigs[] = { { "TERM", SIGTERM }, { "HUP", SIGHUP }, { "INT", SIGINT } };
+	} sigs[] = { { "TERM", SIGTERM }, { "HUP", SIGHUP }, { "INT", SIGINT },
+		     { "KILL", SIGKILL } };
 	const char *spec = getenv("APMATRIX_FAULT_SIGNAL");
 	const char *colon = spec ? strchr(spec, ':') : NULL;
 	size_t i;
@@ -291,4 +295,46 @@ int renameat2(int ofd, const char *from, int nfd, const char *to, unsigned int f
 				 real("renameat2");
 	lock_race(to);
 	return real_renameat2(ofd, from, nfd, to, flags);
+}
+
+/* APMATRIX_FAULT_CALL=NAME:ERRNO: should call NAME fail? 0 or the errno */
+static int call_fault(const char *name)
+{
+	const char *spec = getenv("APMATRIX_FAULT_CALL");
+	const char *colon = spec ? strchr(spec, ':') : NULL;
+	size_t i;
+
+	if (!colon || (size_t)(colon - spec) != strlen(name) ||
+	    memcmp(spec, name, strlen(name)))
+		return 0;
+	for (i = 0; i < sizeof(errnos) / sizeof(errnos[0]); i++)
+		if (!strcmp(colon + 1, errnos[i].name))
+			return errnos[i].err;
+	fprintf(stderr, "sysfs-fault: unknown errno '%s'\n", colon + 1);
+	_exit(98);
+}
+
+int chmod(const char *path, mode_t mode)
+{
+	int (*fn)(const char *, mode_t) = (int (*)(const char *, mode_t))real("chmod");
+	int err = call_fault("chmod");
+
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return fn(path, mode);
+}
+
+int chown(const char *path, uid_t uid, gid_t gid)
+{
+	int (*fn)(const char *, uid_t, gid_t) =
+		(int (*)(const char *, uid_t, gid_t))real("chown");
+	int err = call_fault("chown");
+
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return fn(path, uid, gid);
 }
