@@ -129,8 +129,9 @@ static int make_pid_file(struct apmatrix_ctx *ctx, const char *path,
 		err = errno;
 		free(*tmp);
 		*tmp = NULL;
-		return apm_fail(ctx, err, "opening lock file %s: %s", path,
-				apm_strerror(err, e, sizeof(e)));
+		return apm_fail(ctx, err,
+				"taking lock file %s: cannot create a file in its directory: %s",
+				path, apm_strerror(err, e, sizeof(e)));
 	}
 	len = snprintf(text, sizeof(text), "%d\n", (int)getpid());
 	do {
