@@ -1313,6 +1313,13 @@ def g_faults(t):
     else:
         t.skip("a stale lock this user cannot remove", "needs root to make it")
 
+    # every directory fd the library reads through is close-on-exec (a
+    # VMM's other thread may fork and exec at any time)
+    root = t.tree()
+    r = t.run(["list"], root, env=fault(APMATRIX_FAULT_CLOEXEC="1"))
+    t.ok(r.rc == 0 and r.err == "", "list: every fd given to fdopendir() is close-on-exec",
+         "rc %d stderr %r" % (r.rc, r.err))
+
     # two takers and one stale lock: between this one deciding the lock is
     # stale and removing it, the other removed it and took the lock. This
     # one must not remove the other's lock and take it too.

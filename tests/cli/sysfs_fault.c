@@ -23,6 +23,9 @@
  *       $APMATRIX_LOCK_FILE (unlink() of it, or renameat2() onto it),
  *       another taker gets there first: the stale file is replaced by a
  *       fresh lock holding PID. Once.
+ *   APMATRIX_FAULT_CLOEXEC=1
+ *       fdopendir() of an fd without FD_CLOEXEC ends the process (exit 97,
+ *       a line on stderr): an fd another thread's fork+exec would leak.
  *   APMATRIX_FAULT_SIGNAL=NAME:SIGNAL
  *       after a successful write() to "/bus/ap/NAME", raise SIGNAL (TERM,
  *       HUP, INT, KILL): an ssh session ending, a kill, between the two masks.
@@ -33,6 +36,7 @@
  */
 /* define open and open64 both, not one redirected onto the other */
 #undef _FILE_OFFSET_BITS
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -337,4 +341,16 @@ int chown(const char *path, uid_t uid, gid_t gid)
 		return -1;
 	}
 	return fn(path, uid, gid);
+}
+
+DIR *fdopendir(int fd)
+{
+	DIR *(*fn)(int) = (DIR *(*)(int))real("fdopendir");
+	int flags = fcntl(fd, F_GETFD);
+
+	if (getenv("APMATRIX_FAULT_CLOEXEC") && flags >= 0 && !(flags & FD_CLOEXEC)) {
+		fprintf(stderr, "sysfs-fault: fdopendir(%d): no FD_CLOEXEC\n", fd);
+		_exit(97);
+	}
+	return fn(fd);
 }
