@@ -1502,13 +1502,22 @@ def g_grant_direct(t, genv):
         fh.write("[guests]\nadapters = 05-06\ndomains = 0004\n"
                  "[set vm-a]\napqns = 05-06.0004\ncontrol-domains = 0b\n"
                  "[set vm-b]\napqns = 05.0004\n")
+    def host_err(err):
+        # under qemu-user, COMMAND (the host's true) gets the s390x mock in
+        # LD_PRELOAD, and ld.so says it ignores it: nothing else may be said
+        return "".join(l for l in err.splitlines(True)
+                       if not (t.opts.wrapper and "cannot be preloaded" in l))
+
     r = t.run(["grant", "--set", "vm-a", "--config-dir", conf, "--", "true"],
               env=genv(["grant 05-06.0004/c=000b -> 0"]))
-    t.expect("grant --set NAME: the set's queues and control domains become the grant",
-             r, 0, "", "")
+    t.ok(r.rc == 0 and r.out == "" and host_err(r.err) == "",
+         "grant --set NAME: the set's queues and control domains become the grant",
+         "rc %d %r %r" % (r.rc, r.out, r.err))
     r = t.run(["grant", "--set", "vm-b", "--", "true"],
               env=genv(["grant 05.0004 -> 0"], {"APMATRIX_CONFIG_DIR": conf}))
-    t.expect("grant --set NAME: the configuration from APMATRIX_CONFIG_DIR", r, 0, "", "")
+    t.ok(r.rc == 0 and r.out == "" and host_err(r.err) == "",
+         "grant --set NAME: the configuration from APMATRIX_CONFIG_DIR",
+         "rc %d %r %r" % (r.rc, r.out, r.err))
     r = t.run(["grant", "--set", "nope", "--config-dir", conf, "--", "true"], env=genv([]))
     t.expect_error("grant --set: an unknown set names the sets there, exit 1", r, 1,
                    "no set 'nope' in %s (its sets: vm-a, vm-b)" % conf)
