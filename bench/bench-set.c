@@ -1,19 +1,36 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * bench-set - cost of one SET as the number of VMs grows, on the simulated
- * host running the real ap_matrix.c (in process: no socket in the way).
+ * bench-set - what it costs to give a guest Na x Nd queues, apmatrix's way
+ * and vfio_ap's way, with N other guests holding queues of the same host.
  *
- *   bench-set set NVMS ITERS        median wall time (ns) of one claiming SET
- *                                   of 1 adapter x 6 domains, with NVMS other
- *                                   VMs each holding 1 x 6 of a 256x256 host;
- *                                   then the same check done the vfio_ap way
- *                                   (vfio_ap_mdev_verify_no_sharing: a list walk
- *                                   ANDing against every other mdev's matrix)
- *   bench-set reconf NA ND NC       KVM ioctls and vCPU kick rounds of one
- *                                   reconfiguration of NA x ND (+NC control
- *                                   domains) of a running VM
- * Under callgrind (--collect-atstart=no --toggle-collect=measured_*) only
- * the measured calls are counted. Prints "key value" lines.
+ *   bench-set point NA ND NVMS ITERS [both|apmatrix|vfio]
+ *
+ * The host: 256 adapters x 256 domains (APXA's limit; see run.sh for why),
+ * all 65,536 queues present and set aside for guests (apmask = aqmask = 0).
+ * The N other guests each hold 2 adapters x 1 domain (the domain also as
+ * control domain), placed domain by domain across the adapter pairs and
+ * never on the request's queues. The request: adapters 256-NA..255 x
+ * domains 0..ND-1, the same domains as control domains, claimed by a
+ * running guest that holds nothing.
+ *
+ * apmatrix: one KVM_S390_VM_CRYPTO_SET_AP_MATRIX on the simulated host,
+ *   in process (the real kernel/arch/s390/kvm/ap_matrix.c), as dispatched
+ *   by kvm-s390.c, from the copy of the 136-byte request on.
+ * vfio_ap: one write of "apm,aqm,adm" to the guest's mdev's ap_config, in
+ *   the model of Linux 6.12's path (vfio-ap-model.c), from kernfs's copy
+ *   of the text on; the N others are mdevs of the same model.
+ * Both install the masks with the same simulated kvm_arch_crypto_set_masks().
+ *
+ * After each measured call the guest's CRYCB is checked to hold exactly
+ * the request (a side that did nothing would not pass), then it is taken
+ * back outside the measurement. Prints "key value" lines: the median wall
+ * time and the median CPU time of the thread (less the cost of reading the
+ * clocks) in ns, the number of timed calls (they stop after ~1 s of
+ * measured time), and the vCPU kick rounds of one call. Under callgrind
+ * (--instr-atstart=no --collect-atstart=no --toggle-collect=measured_*)
+ * only the measured loops are instrumented and the measured calls counted;
+ * with both sides, apmatrix's counts are dumped (OUT.1) before vfio_ap's
+ * setup, and vfio_ap's are the final ones (OUT).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -22,9 +39,30 @@
 #include <time.h>
 
 #include "simhost.h"
+#include "bench-kvm.h"
+#include "vfio-ap-model.h"
+
+#if __has_include(<valgrind/callgrind.h>)
+#include <valgrind/callgrind.h>
+#else
+#define CALLGRIND_START_INSTRUMENTATION do { } while (0)
+#define CALLGRIND_STOP_INSTRUMENTATION do { } while (0)
+#define CALLGRIND_DUMP_STATS_AT(s) do { } while (0)
+#endif
+
+/* newer simulators finish a released queue's reset in a worker: wait for
+ * it between measurements where the simulator has one */
+void sim_host_flush(void) __attribute__((weak));
+
+static void settle(void)
+{
+	if (sim_host_flush)
+		sim_host_flush();
+}
 
 #define GROUP_CRYPTO 2
 #define ATTR_SET_AP_MATRIX 6
+#define BUDGET_NS 1000000000ULL
 
 struct kmatrix {		/* struct kvm_s390_ap_matrix, 136 bytes */
 	uint64_t apm[4], aqm[4], adm[4];
@@ -36,12 +74,45 @@ static void set_id(uint64_t *m, unsigned int id)
 	m[id / 64] |= 1ULL << (63 - id % 64);
 }
 
-static uint64_t now_ns(void)
+static uint64_t clock_ns(clockid_t c)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(c, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t now_ns(void)
+{
+	return clock_ns(CLOCK_MONOTONIC);
+}
+
+/* CPU time of this thread: what a call cost while it ran, not the time it
+ * waited for a CPU on a busy machine */
+static uint64_t cpu_ns(void)
+{
+	return clock_ns(CLOCK_THREAD_CPUTIME_ID);
+}
+
+/* the median cost of reading both clocks around nothing, taken off the
+ * CPU times (reading the thread clock is a syscall) */
+static uint64_t cpu_overhead;
+
+static int cmp_u64(const void *a, const void *b);
+
+static void calibrate(void)
+{
+	uint64_t t[101], c0;
+	int i;
+
+	for (i = 0; i < 101; i++) {
+		c0 = cpu_ns();
+		(void)now_ns();
+		(void)now_ns();
+		t[i] = cpu_ns() - c0;
+	}
+	qsort(t, 101, sizeof(t[0]), cmp_u64);
+	cpu_overhead = t[50];
 }
 
 static int cmp_u64(const void *a, const void *b)
@@ -51,32 +122,76 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+static void die(const char *what)
+{
+	fprintf(stderr, "bench-set: %s\n", what);
+	exit(1);
+}
+
 static void host(void)
 {
 	uint64_t zero[4] = { 0 };
 	unsigned int a, d;
 
 	if (sim_host_init(255, 255))
-		exit(1);
+		die("sim_host_init failed");
 	sim_host_load_masks(zero, zero);	/* nothing with the default drivers */
 	for (a = 0; a < 256; a++)
 		for (d = 0; d < 256; d++)
 			sim_host_add_queue(a, d, SIM_DRV_APMATRIX);
 	sim_host_for_each_changed(NULL, NULL);
 	if (sim_host_register())
-		exit(1);
+		die("sim_host_register failed");
 	sim_host_set_reset_timing(0, 50);	/* resets answer at once: no sleeping */
 }
 
-/* VM i of n: adapter i % 255, domains 6 * (i / 255) .. +5 (adapter 255 is the bench's) */
-static void vm_matrix(unsigned int i, struct kmatrix *m)
+/*
+ * The other guests: adapter pair p (2p, 2p+1) and domain d, taken domain
+ * by domain across the pairs, skipping the request's queues. Returns how
+ * many fit (the host's capacity beside the request, if less than n).
+ */
+static unsigned int others(unsigned int na, unsigned int nd, unsigned int n, struct kmatrix *out)
 {
-	unsigned int d;
+	unsigned int d, p, k = 0;
+
+	for (d = 0; d < 256 && k < n; d++)
+		for (p = 0; p < 128 && k < n; p++) {
+			if (2 * p + 1 >= 256 - na && d < nd)
+				continue;
+			memset(&out[k], 0, sizeof(out[k]));
+			set_id(out[k].apm, 2 * p);
+			set_id(out[k].apm, 2 * p + 1);
+			set_id(out[k].aqm, d);
+			set_id(out[k].adm, d);
+			k++;
+		}
+	return k;
+}
+
+static void request(unsigned int na, unsigned int nd, struct kmatrix *m)
+{
+	unsigned int i;
 
 	memset(m, 0, sizeof(*m));
-	set_id(m->apm, i % 255);
-	for (d = 0; d < 6; d++)
-		set_id(m->aqm, 6 * (i / 255) + d);
+	for (i = 0; i < na; i++)
+		set_id(m->apm, 255 - i);
+	for (i = 0; i < nd; i++) {
+		set_id(m->aqm, i);
+		set_id(m->adm, i);
+	}
+}
+
+static void check_crycb(struct sim_vm *vm, const struct kmatrix *want, const char *side)
+{
+	struct sim_masks got;
+	bool apie;
+
+	sim_vm_crycb(vm, &got, &apie);
+	if (memcmp(got.apm, want->apm, 32) || memcmp(got.aqm, want->aqm, 32) ||
+	    memcmp(got.adm, want->adm, 32)) {
+		fprintf(stderr, "bench-set: %s: the guest's CRYCB is not the request\n", side);
+		exit(1);
+	}
 }
 
 __attribute__((noinline)) int measured_apmatrix(struct sim_vm *vm, struct kmatrix *m)
@@ -84,161 +199,178 @@ __attribute__((noinline)) int measured_apmatrix(struct sim_vm *vm, struct kmatri
 	return sim_vm_set_attr(vm, GROUP_CRYPTO, ATTR_SET_AP_MATRIX, m);
 }
 
-/*
- * The vfio_ap way, modelled on vfio_ap_mdev_verify_no_sharing() (6.12
- * drivers/s390/crypto/vfio_ap_ops.c l.913-951): walk the list of every
- * mdev (each a separate allocation: struct ap_matrix_mdev starts with a
- * struct vfio_device, so list node and matrix sit far apart from the next
- * mdev's), clear two scratch bitmaps, and AND the new apm, then aqm,
- * against that mdev's with the kernel's out-of-line __bitmap_and().
- */
-struct mdev_like {
-	char vdev[512];			/* struct vfio_device comes first */
-	struct mdev_like *next;		/* node in matrix_dev->mdev_list */
-	struct { uint64_t apm[4], aqm[4], adm[4]; } matrix;
-	char rest[256];			/* shadow_apcb, qtable, ... */
-};
-
-__attribute__((noinline)) static int bitmap_and_ool(uint64_t *dst, const uint64_t *a,
-						    const uint64_t *b, unsigned int nbits)
+__attribute__((noinline)) long measured_vfio(struct vfio_model *vm, struct vfio_mdev *mdev,
+					     const char *buf, size_t len)
 {
-	unsigned int k, lim = nbits / 64;
-	uint64_t result = 0;
-
-	for (k = 0; k < lim; k++)
-		result |= (dst[k] = a[k] & b[k]);
-	return result != 0;
+	return (long)vfio_model_ap_config_write(vm, mdev, buf, len);
 }
 
-__attribute__((noinline)) int measured_vfio(const struct mdev_like *list,
-					    const struct kmatrix *m)
+static void report(const char *side, uint64_t *t, uint64_t *c, unsigned int n,
+		   unsigned long kicks)
 {
-	uint64_t apm[4], aqm[4];
-	const struct mdev_like *o;
+	uint64_t cpu;
 
-	for (o = list; o; o = o->next) {
-		memset(apm, 0, sizeof(apm));
-		memset(aqm, 0, sizeof(aqm));
-		if (!bitmap_and_ool(apm, m->apm, o->matrix.apm, 256))
-			continue;
-		if (!bitmap_and_ool(aqm, m->aqm, o->matrix.aqm, 256))
-			continue;
-		return -1;	/* -EADDRINUSE */
-	}
-	return 0;
+	qsort(t, n, sizeof(*t), cmp_u64);
+	qsort(c, n, sizeof(*c), cmp_u64);
+	cpu = c[n / 2] > cpu_overhead ? c[n / 2] - cpu_overhead : 0;
+	printf("%s_ns %llu\n%s_cpu_ns %llu\n%s_iters %u\n%s_kicks %lu\n", side,
+	       (unsigned long long)t[n / 2], side, (unsigned long long)cpu, side, n, side, kicks);
 }
 
-static struct mdev_like *mdev_list(const struct kmatrix *all, unsigned int n)
+static unsigned long sim_kicks(void)
 {
-	struct mdev_like *head = NULL, *o;
-	unsigned int i;
+	struct sim_stats st;
 
-	for (i = n; i-- > 0;) {
-		o = calloc(1, sizeof(*o));
-		if (!o)
-			exit(2);
-		memcpy(o->matrix.apm, all[i].apm, sizeof(o->matrix.apm));
-		memcpy(o->matrix.aqm, all[i].aqm, sizeof(o->matrix.aqm));
-		o->next = head;
-		head = o;
-	}
-	return head;
+	sim_host_stats(&st);
+	return st.kicks;
 }
 
-static void mdev_list_free(struct mdev_like *o)
+static void side_apmatrix(const struct kmatrix *all, unsigned int n, struct kmatrix *mine,
+			  unsigned int iters)
 {
-	struct mdev_like *next;
-
-	for (; o; o = next) {
-		next = o->next;
-		free(o);
-	}
-}
-
-static int bench_set(unsigned int n, unsigned int iters)
-{
-	struct sim_vm **vms = calloc(n + 1, sizeof(*vms));
-	struct kmatrix *all = calloc(n + 1, sizeof(*all));
-	struct kmatrix mine, empty;
-	struct mdev_like *mdevs;
-	uint64_t *t = calloc(iters, sizeof(*t)), t0;
-	unsigned int i, d;
-	volatile int sink = 0;
-
-	if (!vms || !all || !t || n > 255 * 40)
-		return 2;
-	host();
-	for (i = 0; i < n; i++) {
-		vms[i] = sim_vm_create(2);
-		vm_matrix(i, &all[i]);
-		if (!vms[i] || sim_vm_set_attr(vms[i], GROUP_CRYPTO, ATTR_SET_AP_MATRIX, &all[i])) {
-			fprintf(stderr, "bench-set: setting up VM %u failed\n", i);
-			return 1;
-		}
-	}
-	vms[n] = sim_vm_create(2);
-	memset(&mine, 0, sizeof(mine));
-	memset(&empty, 0, sizeof(empty));
-	set_id(mine.apm, 255);
-	for (d = 0; d < 6; d++)
-		set_id(mine.aqm, d);
-	for (i = 0; i < iters; i++) {
-		t0 = now_ns();
-		if (measured_apmatrix(vms[n], &mine))
-			return 1;
-		t[i] = now_ns() - t0;
-		sim_vm_set_attr(vms[n], GROUP_CRYPTO, ATTR_SET_AP_MATRIX, &empty);
-	}
-	qsort(t, iters, sizeof(*t), cmp_u64);
-	printf("apmatrix_ns %llu\n", (unsigned long long)t[iters / 2]);
-	mdevs = mdev_list(all, n);
-	for (i = 0; i < iters; i++) {
-		t0 = now_ns();
-		sink += measured_vfio(mdevs, &mine);
-		t[i] = now_ns() - t0;
-	}
-	mdev_list_free(mdevs);
-	qsort(t, iters, sizeof(*t), cmp_u64);
-	printf("vfio_ns %llu\n", (unsigned long long)t[iters / 2]);
-	(void)sink;
-	return 0;
-}
-
-static int bench_reconf(unsigned int na, unsigned int nd, unsigned int nc)
-{
-	struct sim_stats a, b;
-	struct kmatrix m, first;
+	uint64_t *t = calloc(iters, sizeof(*t)), *c = calloc(iters, sizeof(*c)), t0, c0, spent = 0;
+	struct kmatrix empty;
 	struct sim_vm *vm;
-	unsigned int i;
+	unsigned long k0, kicks = 0;
+	unsigned int i, done = 0;
 
-	host();
+	if (!t || !c)
+		die("out of memory");
+	for (i = 0; i < n; i++) {
+		vm = sim_vm_create(2);
+		if (!vm || sim_vm_set_attr(vm, GROUP_CRYPTO, ATTR_SET_AP_MATRIX, (void *)&all[i]))
+			die("apmatrix: setting up the other guests failed");
+	}
 	vm = sim_vm_create(2);
-	memset(&first, 0, sizeof(first));
-	set_id(first.apm, 0);
-	set_id(first.aqm, 0);
-	sim_vm_set_attr(vm, GROUP_CRYPTO, ATTR_SET_AP_MATRIX, &first);	/* running guest */
-	memset(&m, 0, sizeof(m));
-	for (i = 0; i < na; i++)
-		set_id(m.apm, 1 + i);
-	for (i = 0; i < nd; i++)
-		set_id(m.aqm, 1 + i);
-	for (i = 0; i < nc; i++)
-		set_id(m.adm, 1 + i);
-	sim_host_stats(&a);
-	if (sim_vm_set_attr(vm, GROUP_CRYPTO, ATTR_SET_AP_MATRIX, &m))
-		return 1;
-	sim_host_stats(&b);
-	printf("ioctls %lu\nkicks %lu\n", b.set_calls - a.set_calls, b.kicks - a.kicks);
+	if (!vm)
+		die("out of memory");
+	memset(&empty, 0, sizeof(empty));
+	settle();
+	CALLGRIND_START_INSTRUMENTATION;
+	for (i = 0; i < iters && (i == 0 || spent < BUDGET_NS); i++) {
+		k0 = sim_kicks();
+		c0 = cpu_ns();
+		t0 = now_ns();
+		if (measured_apmatrix(vm, mine))
+			die("apmatrix: the SET failed");
+		t[i] = now_ns() - t0;
+		c[i] = cpu_ns() - c0;
+		spent += t[i];
+		if (i == 0)
+			kicks = sim_kicks() - k0;
+		done++;
+		check_crycb(vm, mine, "apmatrix");
+		if (sim_vm_set_attr(vm, GROUP_CRYPTO, ATTR_SET_AP_MATRIX, &empty))
+			die("apmatrix: giving the queues back failed");
+		settle();
+	}
+	CALLGRIND_STOP_INSTRUMENTATION;
+	report("apmatrix", t, c, done, kicks);
+	free(t);
+	free(c);
+}
+
+static void side_vfio(const struct kmatrix *all, unsigned int n, const struct kmatrix *mine,
+		      unsigned int iters)
+{
+	uint64_t *t = calloc(iters, sizeof(*t)), *c = calloc(iters, sizeof(*c)), t0, c0, spent = 0;
+	uint64_t zero[4] = { 0 };
+	struct vfio_model *vm = vfio_model_create(255, 255);
+	struct vfio_mdev *mdev;
+	struct sim_vm *guest;
+	unsigned long k0, kicks = 0, installs = 0, i0;
+	unsigned int i, done = 0;
+	char text[256];
+	size_t len;
+	long rc;
+
+	if (!t || !c || !vm)
+		die("out of memory");
+	for (i = 0; i < n; i++)
+		if (!vfio_model_add_mdev(vm, all[i].apm, all[i].aqm, all[i].adm, NULL))
+			die("out of memory");
+	guest = sim_vm_create(2);
+	if (!guest)
+		die("out of memory");
+	mdev = vfio_model_add_mdev(vm, zero, zero, zero, bench_kvm_of(guest));
+	if (!mdev)
+		die("out of memory");
+	/* what ap_config_show() prints and a management tool writes back */
+	len = (size_t)snprintf(text, sizeof(text),
+			       "0x%016llx%016llx%016llx%016llx,0x%016llx%016llx%016llx%016llx,"
+			       "0x%016llx%016llx%016llx%016llx\n",
+			       (unsigned long long)mine->apm[0], (unsigned long long)mine->apm[1],
+			       (unsigned long long)mine->apm[2], (unsigned long long)mine->apm[3],
+			       (unsigned long long)mine->aqm[0], (unsigned long long)mine->aqm[1],
+			       (unsigned long long)mine->aqm[2], (unsigned long long)mine->aqm[3],
+			       (unsigned long long)mine->adm[0], (unsigned long long)mine->adm[1],
+			       (unsigned long long)mine->adm[2], (unsigned long long)mine->adm[3]);
+	CALLGRIND_START_INSTRUMENTATION;
+	for (i = 0; i < iters && (i == 0 || spent < BUDGET_NS); i++) {
+		k0 = sim_kicks();
+		i0 = vfio_model_installs(vm);
+		c0 = cpu_ns();
+		t0 = now_ns();
+		rc = measured_vfio(vm, mdev, text, len);
+		t[i] = now_ns() - t0;
+		c[i] = cpu_ns() - c0;
+		spent += t[i];
+		if (rc != (long)len) {
+			fprintf(stderr, "bench-set: vfio_ap model: ap_config write returned %ld\n", rc);
+			exit(1);
+		}
+		if (i == 0) {
+			kicks = sim_kicks() - k0;
+			installs = vfio_model_installs(vm) - i0;
+		}
+		done++;
+		check_crycb(guest, mine, "vfio_ap model");
+		vfio_model_mdev_clear(vm, mdev);
+	}
+	if (kicks != installs)
+		die("vfio_ap model: installs and kicks disagree");
+	report("vfio", t, c, done, kicks);
+	vfio_model_free(vm);
+	free(t);
+	free(c);
+}
+
+static int point(unsigned int na, unsigned int nd, unsigned int n, unsigned int iters,
+		 const char *side)
+{
+	struct kmatrix *all = calloc(n ? n : 1, sizeof(*all)), mine;
+	unsigned int fit;
+
+	if (!all || !iters || !na || !nd || na > 256 || nd > 256)
+		die("bad arguments");
+	fit = others(na, nd, n, all);
+	if (fit < n) {
+		fprintf(stderr, "bench-set: only %u guests of 2 x 1 fit beside a %u x %u request\n",
+			fit, na, nd);
+		return 3;
+	}
+	request(na, nd, &mine);
+	calibrate();
+	host();
+	if (!strcmp(side, "both") || !strcmp(side, "apmatrix"))
+		side_apmatrix(all, n, &mine, iters);
+	/* under callgrind: what was counted so far is apmatrix's (OUT.1) */
+	if (!strcmp(side, "both"))
+		CALLGRIND_DUMP_STATS_AT("apmatrix");
+	if (!strcmp(side, "both") || !strcmp(side, "vfio"))
+		side_vfio(all, n, &mine, iters);
+	free(all);
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	if (argc == 4 && !strcmp(argv[1], "set"))
-		return bench_set((unsigned int)atoi(argv[2]), (unsigned int)atoi(argv[3]));
-	if (argc == 5 && !strcmp(argv[1], "reconf"))
-		return bench_reconf((unsigned int)atoi(argv[2]), (unsigned int)atoi(argv[3]),
-				    (unsigned int)atoi(argv[4]));
-	fprintf(stderr, "usage: bench-set set NVMS ITERS | reconf NA ND NC\n");
+	const char *side = argc == 7 ? argv[6] : "both";
+
+	if ((argc == 6 || argc == 7) && !strcmp(argv[1], "point") &&
+	    (!strcmp(side, "both") || !strcmp(side, "apmatrix") || !strcmp(side, "vfio")))
+		return point((unsigned int)atoi(argv[2]), (unsigned int)atoi(argv[3]),
+			     (unsigned int)atoi(argv[4]), (unsigned int)atoi(argv[5]), side);
+	fprintf(stderr, "usage: bench-set point NA ND NVMS ITERS [both|apmatrix|vfio]\n");
 	return 2;
 }
