@@ -604,6 +604,43 @@ int apmatrix_explanation_get(const struct apmatrix_explanation *x,
 			     const struct apmatrix_apqns **apqns,
 			     const struct apmatrix_matrix **ids);
 void apmatrix_explanation_free(struct apmatrix_explanation *x);
+/* ------------------------------------------------------------------------ */
+/* Transactions: hold the AP configuration lock across read, plan and write  */
+
+/**
+ * Take the AP configuration lock as apmatrix_plan_apply() takes it
+ * (s390-tools' protocol; signals that end or stop the process are blocked
+ * while it is held) and keep it until apmatrix_unlock() or
+ * apmatrix_ctx_free(). With wait false, -EWOULDBLOCK when another process
+ * holds it; with wait true, wait at most the context's lock timeout
+ * (-ETIMEDOUT, the holder named; the lock wait function is told when the
+ * wait starts). While the context holds it, apmatrix_plan_apply() uses it
+ * instead of taking it again, so a caller can read the host, plan, check
+ * and write as one transaction. -EALREADY if this context holds it already.
+ */
+int apmatrix_lock(struct apmatrix_ctx *ctx, bool wait);
+/** Drop the lock taken by apmatrix_lock(); nothing if not held. */
+void apmatrix_unlock(struct apmatrix_ctx *ctx);
+
+/**
+ * Plan setting apmask and aqmask to exactly the masks in want (adapters =
+ * apmask, domains = aqmask; control domains ignored). The collateral are
+ * every existing queue whose holder changes between the default drivers
+ * and the rest. Nothing is written.
+ */
+int apmatrix_plan_masks(struct apmatrix_ctx *ctx,
+			const struct apmatrix_host *host,
+			const struct apmatrix_matrix *want,
+			struct apmatrix_plan **plan);
+
+/**
+ * Bind queue (apid, apqi) to AP driver driver ("apmatrix"), or unbind it
+ * from the driver it has (driver NULL), through
+ * /sys/bus/ap/drivers/DRIVER/bind or .../unbind. 0 or -errno with a
+ * message naming the queue and the file.
+ */
+int apmatrix_queue_bind(struct apmatrix_ctx *ctx, unsigned int apid,
+			unsigned int apqi, const char *driver);
 
 #ifdef __cplusplus
 }

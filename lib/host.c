@@ -454,7 +454,7 @@ static int read_devices(struct reader *r, int busfd)
 			return 0;	/* no devices at all */
 		return read_fail(r, NULL, "devices", errno);
 	}
-	fd = dup(devfd);
+	fd = fcntl(devfd, F_DUPFD_CLOEXEC, 0);
 	dp = fd < 0 ? NULL : fdopendir(fd);
 	if (!dp) {
 		rc = read_fail(r, NULL, "devices", errno);

@@ -25,6 +25,7 @@ struct apmatrix_ctx {
 	unsigned int lock_timeout_ms;
 	apmatrix_lock_wait_fn lock_wait_fn;
 	void *lock_wait_data;
+	struct apm_lock *txn_lock;	/* while apmatrix_lock() holds the lock */
 	char err[APM_ERRLEN];
 };
 

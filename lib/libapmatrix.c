@@ -80,6 +80,7 @@ void apmatrix_ctx_free(struct apmatrix_ctx *ctx)
 {
 	if (!ctx)
 		return;
+	apmatrix_unlock(ctx);
 	free(ctx->sysfs_root);
 	free(ctx->lock_file);
 	free(ctx->grant_device);

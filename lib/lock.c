@@ -17,10 +17,12 @@
  * Unlike s390-tools, the wait is bounded by a time (the context's lock
  * timeout), the caller is told once when it starts waiting, a lock file
  * that is a symbolic link or not a regular file is refused (link() never
- * follows one; reading and removing it would), a stale lock is removed
- * only if the name still is the file just read, and release removes only
+ * follows one; reading and removing it would), a stale lock is taken
+ * over by swapping ours in atomically and judging what came out (never by
+ * an unlink() that can hit a lock someone else just took), and release removes only
  * the file this process linked (same inode), not one a stale-lock cleaner
- * of another tool put there since.
+ * of another tool put there since. Run as root, a lock file another user
+ * owns is stale whatever PID it names: the directory is world-writable.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,42 +39,60 @@
 /* s390-tools: a lock file still without a PID after this long is stale */
 #define LOCK_NO_PID_STALE_S	120
 
-/* What the lock file at path says: 1 held (pid, or 0 while being made), 0 stale or gone */
+enum { LOCK_GONE, LOCK_HELD, LOCK_STALE };
+
+/*
+ * What the lock file at path says: LOCK_HELD (*pid, or 0 while being
+ * made), LOCK_STALE (*st is the stale file), LOCK_GONE (replaced or gone
+ * meanwhile: look again), or -errno (message).
+ */
 static int lock_state(struct apmatrix_ctx *ctx, const char *path, pid_t *pid,
-		      uid_t *owner)
+		      uid_t *owner, struct stat *st)
 {
 	char buf[48], e[160];
-	struct stat st, now_st;
 	ssize_t n;
 	long v;
 	int fd;
 
 	*pid = 0;
 	*owner = (uid_t)-1;
-	if (lstat(path, &st)) {
+	if (lstat(path, st)) {
 		if (errno == ENOENT)
-			return 0;	/* gone meanwhile: try again */
+			return LOCK_GONE;
 		return apm_fail(ctx, errno, "lock file %s: %s", path,
 				apm_strerror(errno, e, sizeof(e)));
 	}
-	if (S_ISLNK(st.st_mode))
+	if (geteuid() == 0 && st->st_uid != 0 && !S_ISDIR(st->st_mode))
+		return LOCK_STALE;	/* see below: not root's, whatever it is */
+	if (S_ISLNK(st->st_mode))
 		return apm_fail(ctx, ELOOP,
 				"lock file %s is a symbolic link: not following it (remove it if no one should have put it there)",
 				path);
-	if (!S_ISREG(st.st_mode))
+	if (!S_ISREG(st->st_mode))
 		return apm_fail(ctx, EINVAL, "lock file %s is not a regular file", path);
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		if (errno == ENOENT)
-			return 0;
+			return LOCK_GONE;
 		return apm_fail(ctx, errno, "reading lock file %s: %s", path,
 				apm_strerror(errno, e, sizeof(e)));
 	}
-	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, st) || !S_ISREG(st->st_mode)) {
 		close(fd);
-		return 0;	/* replaced meanwhile: look again */
+		return LOCK_GONE;	/* replaced meanwhile: look again */
 	}
-	*owner = st.st_uid;
+	*owner = st->st_uid;
+	if (geteuid() == 0 && st->st_uid != 0) {
+		/*
+		 * The lock directory (/run/lock) is writable by every user:
+		 * a file there that root did not make guards nothing (only
+		 * root writes apmask/aqmask), and honouring it would let any
+		 * local user hold root's reserve off for ever with the PID
+		 * of a sleeping process. Root removes it as a stale lock.
+		 */
+		close(fd);
+		return LOCK_STALE;
+	}
 	do {
 		n = read(fd, buf, sizeof(buf) - 1);
 	} while (n < 0 && errno == EINTR);
@@ -85,15 +105,11 @@ static int lock_state(struct apmatrix_ctx *ctx, const char *path, pid_t *pid,
 	if (v > 0 && v <= INT32_MAX) {
 		*pid = (pid_t)v;
 		if (kill(*pid, 0) == 0 || errno != ESRCH)
-			return 1;	/* alive, or not ours to signal: alive */
-	} else if (time(NULL) <= st.st_mtime + LOCK_NO_PID_STALE_S) {
-		return 1;		/* no PID yet: being made */
+			return LOCK_HELD;	/* alive, or not ours to signal: alive */
+	} else if (time(NULL) <= st->st_mtime + LOCK_NO_PID_STALE_S) {
+		return LOCK_HELD;	/* no PID yet: being made */
 	}
-	/* stale: remove it, if the name is still the file just read */
-	if (!lstat(path, &now_st) && now_st.st_ino == st.st_ino &&
-	    now_st.st_dev == st.st_dev)
-		unlink(path);
-	return 0;
+	return LOCK_STALE;
 }
 
 /* The temporary PID file beside the lock file: its fd, -errno on failure. */
@@ -113,8 +129,9 @@ static int make_pid_file(struct apmatrix_ctx *ctx, const char *path,
 		err = errno;
 		free(*tmp);
 		*tmp = NULL;
-		return apm_fail(ctx, err, "opening lock file %s: %s", path,
-				apm_strerror(err, e, sizeof(e)));
+		return apm_fail(ctx, err,
+				"taking lock file %s: cannot create a file in its directory: %s",
+				path, apm_strerror(err, e, sizeof(e)));
 	}
 	len = snprintf(text, sizeof(text), "%d\n", (int)getpid());
 	do {
@@ -178,6 +195,79 @@ void apm_restore_signals(const sigset_t *old)
 	pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
+/*
+ * Take over a stale lock. Removing it by name and link()ing ours is a
+ * race: another taker may remove it and link theirs between our look
+ * and our unlink(), and we would remove their live lock and take it too.
+ * Instead, swap our PID file with whatever is at the lock's name
+ * (RENAME_EXCHANGE, atomic): the name always holds a lock, and what we
+ * swapped out is now ours alone to judge. Stale (or gone): the lock is
+ * ours, it is removed. Someone's live lock: swapped back at once (ours,
+ * with our live PID, stood in for it meanwhile; no one took it over).
+ * 1 taken (signals blocked), 0 look again, -errno (message).
+ */
+static int take_over(struct apmatrix_ctx *ctx, struct apm_lock *l,
+		     const char *path, pid_t pid, const struct stat *stale)
+{
+	struct stat now_st;
+	char e[160];
+	pid_t other;
+	uid_t owner;
+	int err, rc;
+
+	apm_block_signals(&l->oldmask);
+	if (renameat2(AT_FDCWD, l->tmp, AT_FDCWD, path, RENAME_EXCHANGE)) {
+		err = errno;
+		apm_restore_signals(&l->oldmask);
+		if (err == ENOENT)
+			return 0;	/* gone: link() again */
+		errno = err;
+		if (err != EINVAL && err != ENOSYS && err != EOPNOTSUPP)
+			goto cannot_remove;
+		/* no RENAME_EXCHANGE here: as s390-tools, remove it by name */
+		if (!lstat(path, &now_st) && now_st.st_ino == stale->st_ino &&
+		    now_st.st_dev == stale->st_dev && unlink(path) && errno != ENOENT)
+			goto cannot_remove;
+		return 0;
+	}
+	/* the lock is ours; l->tmp names what was there */
+	rc = lock_state(ctx, l->tmp, &other, &owner, &now_st);
+	if (rc == LOCK_STALE || rc == LOCK_GONE) {
+		unlink(l->tmp);	/* the stale one, swapped out */
+		free(l->tmp);
+		l->tmp = NULL;
+		l->held = true;
+		return 1;
+	}
+	/* someone's live lock (or one we cannot judge): give it back */
+	if (renameat2(AT_FDCWD, l->tmp, AT_FDCWD, path, RENAME_EXCHANGE)) {
+		err = errno;
+		apm_restore_signals(&l->oldmask);
+		free(l->tmp);	/* names their lock now: never unlink it */
+		l->tmp = NULL;
+		return apm_fail(ctx, err,
+				"lock file %s: putting back the lock of process %d failed: %s (it is at %s.*)",
+				path, (int)other, apm_strerror(err, e, sizeof(e)), path);
+	}
+	apm_restore_signals(&l->oldmask);
+	apm_clear_error(ctx);
+	return 0;
+
+cannot_remove:
+	/*
+	 * One that cannot be removed (a non-root caller and root's stale
+	 * lock in a sticky directory, an immutable file) is an error:
+	 * looking again at once would spin for ever, past any timeout.
+	 */
+	err = errno;
+	if (pid)
+		return apm_fail(ctx, err,
+				"stale lock file %s (process %d is gone) cannot be removed: %s",
+				path, (int)pid, apm_strerror(err, e, sizeof(e)));
+	return apm_fail(ctx, err, "stale lock file %s cannot be removed: %s",
+			path, apm_strerror(err, e, sizeof(e)));
+}
+
 int apm_lock_take(struct apmatrix_ctx *ctx, struct apm_lock *l)
 {
 	const char *path = ctx->lock_file;
@@ -185,6 +275,7 @@ int apm_lock_take(struct apmatrix_ctx *ctx, struct apm_lock *l)
 	unsigned int snooze = 50;
 	bool told = false;
 	char e[160];
+	struct stat stale;
 	pid_t holder;
 	uid_t owner;
 	int rc;
@@ -210,11 +301,18 @@ int apm_lock_take(struct apmatrix_ctx *ctx, struct apm_lock *l)
 				      apm_strerror(rc, e, sizeof(e)));
 			break;
 		}
-		rc = lock_state(ctx, path, &holder, &owner);
+		rc = lock_state(ctx, path, &holder, &owner, &stale);
 		if (rc < 0)
 			break;
-		if (rc == 0)
-			continue;	/* stale or gone: try again now */
+		if (rc == LOCK_STALE) {
+			rc = take_over(ctx, l, path, holder, &stale);
+			if (rc < 0)
+				break;
+			if (rc)
+				return 0;
+		}
+		if (rc != LOCK_HELD)
+			continue;	/* gone: try again now */
 		waited = now_ms() - start;
 		if (waited >= ctx->lock_timeout_ms) {
 			if (holder)
@@ -240,7 +338,8 @@ int apm_lock_take(struct apmatrix_ctx *ctx, struct apm_lock *l)
 		sleep_ms(snooze ? snooze : 1);
 		snooze = snooze * 2 > 1000 ? 1000 : snooze * 2;
 	}
-	unlink(l->tmp);
+	if (l->tmp)
+		unlink(l->tmp);
 	free(l->tmp);
 	l->tmp = NULL;
 	return rc;

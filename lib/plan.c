@@ -272,7 +272,7 @@ static int write_mask(struct apmatrix_ctx *ctx, const char *name,
 int apmatrix_plan_apply(struct apmatrix_ctx *ctx,
 			const struct apmatrix_plan *plan)
 {
-	bool ap_changes, aq_changes;
+	bool ap_changes, aq_changes, held;
 	struct apm_lock lock;
 	apm_bits ap, aq;
 	char e1[160], e2[160];
@@ -285,9 +285,12 @@ int apmatrix_plan_apply(struct apmatrix_ctx *ctx,
 		return 0;
 
 	/* signals stay blocked while it is held: both masks or neither */
-	rc = apm_lock_take(ctx, &lock);
-	if (rc)
-		return rc;
+	held = ctx->txn_lock != NULL;	/* apmatrix_lock() holds it for the caller */
+	if (!held) {
+		rc = apm_lock_take(ctx, &lock);
+		if (rc)
+			return rc;
+	}
 
 	rc = apm_read_mask_file(ctx, "apmask", ap);
 	if (!rc)
@@ -329,6 +332,44 @@ int apmatrix_plan_apply(struct apmatrix_ctx *ctx,
 		}
 	}
 out:
-	apm_lock_release(ctx, &lock);	/* then the signals held back arrive */
+	if (!held)
+		apm_lock_release(ctx, &lock);	/* then the signals held back arrive */
 	return rc;
+}
+
+int apmatrix_plan_masks(struct apmatrix_ctx *ctx,
+			const struct apmatrix_host *host,
+			const struct apmatrix_matrix *want,
+			struct apmatrix_plan **plan)
+{
+	struct apmatrix_matrix masks, none = { 0 };
+	struct apmatrix_plan *p;
+	int rc;
+
+	if (!ctx || !host || !want || !plan)
+		return apm_fail(ctx, EINVAL, "bad arguments to apmatrix_plan_masks()");
+	*plan = NULL;
+	p = calloc(1, sizeof(*p));
+	if (p)
+		p->collateral = apmatrix_apqns_new();
+	if (!p || !p->collateral) {
+		free(p);
+		return apm_fail(ctx, ENOMEM, "out of memory");
+	}
+	p->reserve = true;
+	/* the plan starts from the host view, as reserve/release do */
+	apmatrix_host_get_masks(host, APMATRIX_HOST_MASKS, &masks);
+	memcpy(p->before_ap, masks.part[APMATRIX_ADAPTERS], sizeof(apm_bits));
+	memcpy(p->before_aq, masks.part[APMATRIX_DOMAINS], sizeof(apm_bits));
+	memcpy(p->after_ap, want->part[APMATRIX_ADAPTERS], sizeof(apm_bits));
+	memcpy(p->after_aq, want->part[APMATRIX_DOMAINS], sizeof(apm_bits));
+	rc = collect(host, &none, p->before_ap, p->before_aq, p->after_ap,
+		     p->after_aq, p->collateral);
+	if (rc) {
+		rc = apm_fail(ctx, -rc, "out of memory");
+		apmatrix_plan_free(p);
+		return rc;
+	}
+	*plan = p;
+	return 0;
 }

@@ -10,14 +10,20 @@
 #                          qemu-s390x-static (TCG; big-endian device + library)
 #   qemu/build.sh check    the series: git am on the pristine base and
 #                          scripts/checkpatch.pl on each patch
-#   qemu/build.sh all      check, test, test-s390x
+#   qemu/build.sh docs     the QEMU manual with Sphinx, as the build makes it
+#                          (-W: a warning fails), into build/qemu-docs
+#   qemu/build.sh nodefault  native build with --without-default-devices:
+#                          the QMP commands (there whenever libapmatrix is)
+#                          must link and the device must be there (a full
+#                          build of its own, ~15 min: not part of all)
+#   qemu/build.sh all      check, docs, test, test-s390x
 #
 # Everything goes to build/ (git-ignored):
 #   build/qemu-src          the source (qemu/get-source.sh), base + series
 #   build/qemu-deps/native  libapmatrix installed for the native build
 #   build/qemu-sysroot      s390x sysroot (mmdebstrap), libapmatrix in /usr/local
 #   build/qemu-native, build/qemu-s390x   the QEMU build directories
-# Builds run under nice -n 19 with ninja -j2 (QEMU_JOBS overrides).
+# Builds run under nice -n 19 with ninja -j2 (QEMU_NICE, QEMU_JOBS override).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -25,13 +31,15 @@ B=$ROOT/build
 SRC=$B/qemu-src
 PATCHES=$ROOT/qemu/patches
 JOBS=${QEMU_JOBS:-2}
+NICE=${QEMU_NICE:-19}
 NATIVE_PREFIX=$B/qemu-deps/native
 SYSROOT=$B/qemu-sysroot
 SYSROOT_PACKAGES=libc6-dev,libglib2.0-dev,libpixman-1-dev,zlib1g-dev,libgcc-12-dev,libjson-c-dev
 # Host packages QEMU's build needs beyond ./run deps (see /work/briefs/packages.md).
 HOST_PACKAGES=(dpkg-dev libglib2.0-dev libpixman-1-dev zlib1g-dev ninja-build
 	meson python3-venv flex bison pkg-config gcc-s390x-linux-gnu
-	binutils-s390x-linux-gnu mmdebstrap qemu-user-static file)
+	binutils-s390x-linux-gnu mmdebstrap qemu-user-static file
+	python3-sphinx python3-sphinx-rtd-theme)
 
 # Smallest build that has the machine and the device: no tools, docs, UIs,
 # block drivers; only the s390x system emulator.
@@ -106,7 +114,12 @@ lib_install() {
 	meson setup "$dir" "$src" --prefix="$prefix" --libdir=lib \
 		-Dtests=false "$@" >"$dir.setup.log" 2>&1 ||
 		{ cat "$dir.setup.log"; die "meson setup $dir failed"; }
-	nice -n 19 ninja -C "$dir" -j"$JOBS" >/dev/null
+	# the library and the CLI only: what is installed (the simulator is
+	# built apart, see sim_build)
+	nice -n "$NICE" meson compile -C "$dir" -j"$JOBS" lib/apmatrix:shared_library \
+		lib/apmatrix:static_library tools/apmatrix-ctl \
+		>"$dir.build.log" 2>&1 ||
+		{ tail -30 "$dir.build.log"; die "building libapmatrix in $dir failed"; }
 	DESTDIR=$destdir meson install -C "$dir" --no-rebuild --quiet >/dev/null
 }
 
@@ -125,7 +138,7 @@ configure_qemu() {
 	say "configuring QEMU ($label) in ${dir#"$ROOT"/}"
 	rm -rf "$dir"
 	mkdir -p "$dir"
-	(cd "$dir" && nice -n 19 "$@" >configure.log 2>&1) ||
+	(cd "$dir" && nice -n "$NICE" "$@" >configure.log 2>&1) ||
 		{ tail -30 "$dir/configure.log"; die "configure failed"; }
 	echo "$want" >"$dir/.apmatrix-configure"
 }
@@ -136,7 +149,7 @@ ninja_timed() {
 	local dir=$1 label=$2 t0 t1
 	shift 2
 	t0=$(now)
-	nice -n 19 "$@" ninja -C "$dir" -j"$JOBS" qemu-system-s390x \
+	nice -n "$NICE" "$@" ninja -C "$dir" -j"$JOBS" qemu-system-s390x \
 		>"$dir/build.log" 2>&1 ||
 		{ tail -40 "$dir/build.log"; die "$label build failed (log: $dir/build.log)"; }
 	t1=$(now)
@@ -229,12 +242,46 @@ cmd_cross() {
 	echo "qemu/build.sh: build/qemu-s390x/qemu-system-s390x: s390x, KVM, linked with libapmatrix"
 }
 
+# The simulated host (apsimd, apsimctl, the preload library) from the same
+# snapshot as the library; QEMU_TEST_SIM=DIR uses one built elsewhere.
+sim_build() {
+	if [ -n "${QEMU_TEST_SIM:-}" ]; then
+		echo "$QEMU_TEST_SIM"
+		return 0
+	fi
+	local dir=$B/qemu-deps/native-build
+	nice -n "$NICE" meson compile -C "$dir" -j"$JOBS" sim/apsimd sim/apsimctl \
+		sim/apsim-preload >"$dir.sim.log" 2>&1 ||
+		{ tail -30 "$dir.sim.log" >&2; die "building the simulated host failed"; }
+	echo "$dir/sim"
+}
+
+# --without-default-devices drops every "default y" and "imply": the
+# device must still be built whenever the QAPI schema has its commands.
+cmd_nodefault() {
+	cmd_native
+	local dir=$B/qemu-nodefault
+	local env=(env -u PKG_CONFIG_SYSROOT_DIR -u PKG_CONFIG_LIBDIR
+		PKG_CONFIG_PATH="$NATIVE_PREFIX/lib/pkgconfig")
+	configure_qemu "$dir" "native, no default devices" "${env[@]}" \
+		"$SRC/configure" "${CONFIGURE_COMMON[@]}" --without-default-devices
+	say "building QEMU (native, --without-default-devices)"
+	ninja_timed "$dir" nodefault "${env[@]}"
+	LD_LIBRARY_PATH=$NATIVE_PREFIX/lib \
+		"$dir/qemu-system-s390x" -device ap-matrix,help >/dev/null ||
+		die "qemu-system-s390x --without-default-devices has no ap-matrix"
+	echo "qemu/build.sh: --without-default-devices: links, has ap-matrix"
+}
+
 cmd_test() {
 	cmd_native
-	say "qemu/tests on the native build"
+	local sim
+	sim=$(sim_build)
+	say "qemu/tests on the native build (simulated host: ${sim#"$ROOT"/})"
 	python3 "$ROOT/qemu/tests/test_ap_matrix.py" \
 		--qemu "$B/qemu-native/qemu-system-s390x" \
-		--libapmatrix "$NATIVE_PREFIX/lib/libapmatrix.so"
+		--libapmatrix "$NATIVE_PREFIX/lib/libapmatrix.so" \
+		--sim "$sim" --fixture "$(lib_snapshot)/tests/fixtures/mkfixture.py"
 }
 
 # The s390x (big-endian) build under qemu-user: the same TCG tests, so the
@@ -274,15 +321,35 @@ cmd_check() {
 	return $rc
 }
 
+# The manual as docs/meson.build makes it (the builds above are configured
+# with --disable-docs to keep them small): one Sphinx run over docs/, with
+# the series' pages, the QAPI reference and hxtool's HMP pages.
+cmd_docs() {
+	deps
+	source_tree
+	say "the QEMU manual with Sphinx (warnings are errors)"
+	local out=$B/qemu-docs
+	rm -rf "$out"
+	mkdir -p "$out"
+	(cd "$SRC/docs" && CONFDIR=/etc/qemu nice -n "$NICE" sphinx-build -q -W \
+		-b html -d "$out/doctrees" . "$out/html") ||
+		die "Sphinx failed or warned"
+	grep -q 'ap-matrix' "$out/html/system/s390x/ap-matrix.html" ||
+		die "the manual has no ap-matrix page"
+	echo "qemu/build.sh: the manual built without warnings (build/qemu-docs/html)"
+}
+
 case ${1:-} in
 native) cmd_native ;;
 cross) cmd_cross ;;
 test) cmd_test ;;
+nodefault) cmd_nodefault ;;
 test-s390x) cmd_test_s390x ;;
 check) cmd_check ;;
 lib) lib_install "$B/qemu-deps/native-build" "$NATIVE_PREFIX" "" ;;
 lib-s390x) sysroot && lib_install "$B/qemu-deps/s390x-build" /usr/local "$SYSROOT" \
 	--cross-file "$(cross_file)" ;;
-all) cmd_check && cmd_test && cmd_test_s390x ;;
-*) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+docs) cmd_docs ;;
+all) cmd_check && cmd_docs && cmd_test && cmd_test_s390x ;;
+*) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
 esac

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "ctl-ext.h"
 
 /*
  * grant: make a grant and run a command with it, its fd number in
@@ -32,8 +33,17 @@ static int cmd_grant(struct cli *cli, struct args *a)
 		errmsg("grant: no command given: grant MATRIX -- COMMAND [ARG...]");
 		return RC_USAGE;
 	}
-	if (!a->apqns && !a->adapters && !a->domains && !a->control) {
-		errmsg("grant: no matrix given: APQNS, --adapters/--domains or --control-domains");
+	if (a->set && (a->apqns || a->adapters || a->domains || a->control)) {
+		errmsg("grant: --set '%s' names the whole matrix: no APQNS, --adapters, --domains or --control-domains with it",
+		       a->set);
+		return RC_USAGE;
+	}
+	if (a->config_dir && !a->set) {
+		errmsg("grant: --config-dir is for --set NAME");
+		return RC_USAGE;
+	}
+	if (!a->set && !a->apqns && !a->adapters && !a->domains && !a->control) {
+		errmsg("grant: no matrix given: APQNS, --adapters/--domains, --control-domains or --set NAME");
 		return RC_USAGE;
 	}
 	m = apmatrix_matrix_new();
@@ -41,7 +51,10 @@ static int cmd_grant(struct cli *cli, struct args *a)
 		errmsg("out of memory");
 		return RC_HOST;
 	}
-	rc = args_matrix(cli, a, m, &usage_given);
+	if (a->set)	/* a named set of the configuration (apmatrix.conf(5)) */
+		rc = ctl_config_set(a->config_dir, a->set, m);
+	else
+		rc = args_matrix(cli, a, m, &usage_given);
 	if (rc)
 		goto out;
 	err = apmatrix_grant_create(cli->ctx, m, &g);
@@ -119,13 +132,17 @@ static const struct ctl_opt grant_opts[] = {
 	O_MATRIX,
 	O_CONTROL,
 	{ "fd", required_argument, OPT_FD, "N", "give COMMAND the grant as fd N (3 or more)" },
+	{ "set", required_argument, OPT_SET, "NAME",
+	  "the matrix is set NAME of the configuration\n(apmatrix.conf(5); see 'sets')" },
+	O_CONFIG_DIR,
 	O_COMMON,
 	O_END
 };
 
 const struct command grant_command = {
 	.name = "grant", .run = cmd_grant,
-	.usage = "grant (APQNS... | --adapters IDS --domains IDS) [--control-domains IDS] [--fd N] -- COMMAND [ARG...]",
+	.usage = "grant (APQNS... | --adapters IDS --domains IDS) [--control-domains IDS] [--fd N] -- COMMAND [ARG...]\n"
+		 "       " PROG " grant --set NAME [--config-dir DIR] [--fd N] -- COMMAND [ARG...]",
 	.summary = "make a grant (/dev/apmatrix) and run COMMAND with it, its fd in $APMATRIX_GRANT_FD",
 	.opts = grant_opts, .max_args = -1, .takes_command = true,
 };

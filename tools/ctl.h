@@ -11,6 +11,10 @@
  *   cmd-host.c   list, reserve, release
  *   cmd-vm.c     set, get, clear, probe, enable-apie
  *   cmd-grant.c  grant, grant-info
+ *   cmd-admin.c  the table entries of apply, diff, sets, udev-env, monitor
+ *   ctl-config.c apply, diff, sets, udev-env and 'grant --set' (conf.c
+ *                reads apmatrix.conf(5); ctl-ext.h)
+ *   ctl-monitor.c monitor
  *
  * A command is a 'const struct command NAME_command' in its file (its
  * name, function, usage, summary and option table), one line in
@@ -45,6 +49,8 @@ enum rc {
 	RC_NO_VM = 5,
 	RC_RETRY = 6,
 	RC_RESET = 7,
+	RC_DRIFT = 8,		/* ctl-ext.h RC_EXT_DRIFT */
+	RC_CONFIG = 9,		/* ctl-ext.h RC_EXT_CONFIG */
 };
 
 /* The invocation */
@@ -70,6 +76,13 @@ enum opt_id {
 	OPT_RESET,
 	OPT_GRANT_FD,
 	OPT_FD,
+	OPT_QUIET = 'q',
+	OPT_CONFIG_DIR = 0x200,
+	OPT_KERNEL_CMDLINE,
+	OPT_WAIT_BUS,
+	OPT_KERNEL,
+	OPT_INTERVAL,
+	OPT_SET,
 };
 
 /* What the options and arguments said */
@@ -92,6 +105,10 @@ struct args {
 	char **command;		/* grant: what follows "--" */
 	int ncommand;
 	char *apqns;		/* positional APQN text joined with ',', or NULL */
+	const char *set;	/* grant --set NAME */
+	const char *config_dir;	/* --config-dir */
+	int argc;		/* the command's own argv (argv[0] its name), */
+	char **argv;		/* for the commands that take it (run_argv) */
 };
 
 /*
@@ -122,6 +139,8 @@ struct ctl_opt {
 #define O_CONTROL	{ "control-domains", required_argument, OPT_CONTROL, "IDS", \
 			  "control domain IDs or a mask" }
 #define O_JSON(text)	{ "json", no_argument, OPT_JSON, NULL, text }
+#define O_CONFIG_DIR	{ "config-dir", required_argument, OPT_CONFIG_DIR, "DIR", \
+			  "read DIR/apmatrix.conf and DIR/conf.d/*.conf\n(default: $APMATRIX_CONFIG_DIR, else /etc/apmatrix)" }
 #define O_GRANT_FD	{ "grant-fd", required_argument, OPT_GRANT_FD, "N", \
 			  "the grant is fd N (default: $APMATRIX_GRANT_FD\nwhen set)" }
 
@@ -133,6 +152,11 @@ struct command {
 	const struct ctl_opt *opts;	/* ends with O_END */
 	int max_args;			/* positional arguments allowed (-1: any) */
 	bool takes_command;		/* "-- COMMAND [ARG...]" follows */
+	/*
+	 * Instead of run: the command reads its own argv (ctl-ext.h) after
+	 * main.c has checked it against opts; --help still comes from opts.
+	 */
+	int (*run_argv)(int argc, char **argv);
 };
 
 /* the commands, from commands.def */

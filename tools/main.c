@@ -43,6 +43,8 @@ static const struct {
 	{ RC_NO_VM, "VM not found or not allowed: no such process, no or several VM fds, a --vm-fd that is not open or not a VM (EBADF, ENOTTY), EPERM/EACCES" },
 	{ RC_RETRY, "the host said no for now: a mask write vetoed (EBUSY: a queue is in use by a guest) or the state changed (EAGAIN): retry" },
 	{ RC_RESET, "set --reset: a queue's reset did not complete (EIO); the VM holds the new matrix minus that queue's adapter" },
+	{ RC_DRIFT, "diff: the host differs from the configuration" },
+	{ RC_CONFIG, "the configuration (apmatrix.conf(5)) is invalid or has no such set: nothing changed" },
 };
 
 /* The commands: one line each in commands.def. */
@@ -254,6 +256,21 @@ static int parse_command(struct cli *cli, const struct command *c, int argc,
 		case OPT_DRY_RUN:
 			a->dry_run = true;
 			break;
+		case OPT_SET:
+			if (set_once(&a->set, c->name, "--set"))
+				return -1 - RC_USAGE;
+			break;
+		case OPT_CONFIG_DIR:
+			if (set_once(&a->config_dir, c->name, "--config-dir"))
+				return -1 - RC_USAGE;
+			break;
+		case OPT_QUIET:
+		case OPT_KERNEL_CMDLINE:
+		case OPT_WAIT_BUS:
+		case OPT_KERNEL:
+		case OPT_INTERVAL:
+			/* the command's own parser (run_argv) reads these */
+			break;
 		case OPT_VALIDATE_ONLY:
 			a->validate_only = true;
 			break;
@@ -326,7 +343,7 @@ static int parse_command(struct cli *cli, const struct command *c, int argc,
 		errmsg("%s: unexpected argument '%s'", c->name, argv[optind]);
 		return -1 - RC_USAGE;
 	}
-	for (i = optind; i < argc; i++) {
+	for (i = optind; i < argc && !c->run_argv; i++) {
 		if (blank(argv[i])) {
 			errmsg("%s: empty APQN argument '%s'%s", c->name, argv[i],
 			       !strcmp(c->name, "set") ?
@@ -405,10 +422,22 @@ int main(int argc, char **argv)
 		return RC_USAGE;
 	}
 	cli.cmd = c->name;
+	a.argc = argc - optind;
+	a.argv = argv + optind;
 	rc = parse_command(&cli, c, argc - optind, argv + optind, &a);
 	if (rc < 0) {
 		free(a.apqns);
 		return finish_stdout(-1 - rc);
+	}
+	if (c->run_argv) {
+		/* checked against c->opts above; the command reads its argv */
+		free(a.apqns);
+		if (cli.sysfs_root &&
+		    setenv("APMATRIX_SYSFS_ROOT", cli.sysfs_root, 1)) {
+			errmsg("out of memory");
+			return RC_HOST;
+		}
+		return finish_stdout(c->run_argv(a.argc, a.argv));
 	}
 	rc = cli_ctx(&cli);
 	if (rc == RC_OK)

@@ -1246,6 +1246,101 @@ def g_faults(t):
          snap_diff(before, snapshot(root)))
     os.unlink(t.lock)
 
+    # /run/lock is world-writable: as root, a lock file another user made
+    # (naming a live process of theirs) guards nothing and must not hold
+    # root's reserve off; it is removed as a stale one
+    if os.geteuid() == 0:
+        root = t.tree()
+        with open(t.lock, "w") as fh:
+            fh.write("%d\n" % os.getpid())
+        os.chown(t.lock, 65534, 65534)
+        r = t.run(["reserve", "05-06.0004"], root, env={"APMATRIX_LOCK_TIMEOUT": "0.3"})
+        t.ok(r.rc == 0 and r.err == ""
+             and read(os.path.join(root, "bus/ap/apmask")) != ONES + "\n"
+             and not os.path.lexists(t.lock),
+             "root: a lock file owned by another user (live PID) is no lock: reserve done, file gone",
+             "rc %d stderr %r" % (r.rc, r.err))
+        if os.path.lexists(t.lock):
+            os.unlink(t.lock)
+        # nor a symlink another user put there: removed, never followed
+        root = t.tree()
+        target = os.path.join(t.tmp, "elsewhere")
+        os.symlink(target, t.lock)
+        os.lchown(t.lock, 65534, 65534)
+        r = t.run(["reserve", "05-06.0004"], root, env={"APMATRIX_LOCK_TIMEOUT": "0.3"})
+        t.ok(r.rc == 0 and r.err == "" and not os.path.lexists(target)
+             and not os.path.lexists(t.lock),
+             "root: a symlink owned by another user at the lock's name is removed, not followed",
+             "rc %d stderr %r" % (r.rc, r.err))
+        if os.path.lexists(t.lock):
+            os.unlink(t.lock)
+    else:
+        t.skip("root: a lock file owned by another user is no lock", "not root")
+
+    # a stale lock the caller cannot remove (root's, in a sticky directory,
+    # for a plain user) is an error naming it, within the bound, not a
+    # spin that never ends
+    if os.geteuid() == 0:
+        root = t.tree()
+        subprocess.run(["chmod", "-R", "a+rwX", root], check=True)
+        before = snapshot(root)
+        lockdir = os.path.join(t.tmp, "sticky")
+        os.mkdir(lockdir)
+        os.chmod(lockdir, 0o1777)
+        lock = os.path.join(lockdir, "s390apconfig.lock")
+        gone = subprocess.Popen(["true"])
+        gone.wait()
+        with open(lock, "w") as fh:
+            fh.write("%d\n" % gone.pid)
+        os.chmod(t.tmp, 0o755)
+        try:
+            p = subprocess.run(t.cmd(["reserve", "05-06.0004"]), capture_output=True, text=True,
+                               env=t.env(root, {"APMATRIX_LOCK_FILE": lock,
+                                                "APMATRIX_LOCK_TIMEOUT": "0.3"}),
+                               preexec_fn=lambda: (os.setgid(65534), os.setuid(65534)),
+                               timeout=10)
+            rc, err = p.returncode, p.stderr
+        except subprocess.TimeoutExpired:
+            rc, err = None, "still running after 10 s (lock timeout 0.3 s)"
+        finally:
+            os.chmod(t.tmp, 0o700)
+        t.ok(rc == 2 and err == P + "stale lock file %s (process %d is gone) cannot be removed: "
+             "Operation not permitted (EPERM)\n" % (lock, gone.pid)
+             and snapshot(root) == before and read(lock) == "%d\n" % gone.pid
+             and os.listdir(lockdir) == ["s390apconfig.lock"],
+             "a stale lock this user cannot remove: exit 2 naming it, no spin, nothing written",
+             "rc %r stderr %r" % (rc, err))
+    else:
+        t.skip("a stale lock this user cannot remove", "needs root to make it")
+
+    # every directory fd the library reads through is close-on-exec (a
+    # VMM's other thread may fork and exec at any time)
+    root = t.tree()
+    r = t.run(["list"], root, env=fault(APMATRIX_FAULT_CLOEXEC="1"))
+    t.ok(r.rc == 0 and r.err == "", "list: every fd given to fdopendir() is close-on-exec",
+         "rc %d stderr %r" % (r.rc, r.err))
+
+    # two takers and one stale lock: between this one deciding the lock is
+    # stale and removing it, the other removed it and took the lock. This
+    # one must not remove the other's lock and take it too.
+    root = t.tree()
+    before = snapshot(root)
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    with open(t.lock, "w") as fh:
+        fh.write("%d\n" % gone.pid)
+    r = t.run(["reserve", "05-06.0004"], root,
+              env=fault(APMATRIX_FAULT_LOCK_RACE=str(os.getpid()), APMATRIX_LOCK_TIMEOUT="0.3"))
+    t.ok(r.rc == 2 and snapshot(root) == before and read(t.lock) == "%d\n" % os.getpid()
+         and "is held by process %d" % os.getpid() in r.err
+         and sorted(os.listdir(t.tmp)) == sorted(f for f in os.listdir(t.tmp)
+                                                 if not f.startswith("s390apconfig.lock."))
+         , "stale lock taken over by another first: theirs is left alone, we wait, exit 2",
+         "rc %d stderr %r lock %r dir %r" % (r.rc, r.err, os.path.lexists(t.lock) and read(t.lock),
+                                             os.listdir(t.tmp)))
+    if os.path.lexists(t.lock):
+        os.unlink(t.lock)
+
     # a symlink at the lock's name is not followed
     root = t.tree()
     before = snapshot(root)
@@ -1348,7 +1443,7 @@ def g_grant(t):
             ("no command", ["grant", "05.0004"],
              "grant: no command given: grant MATRIX -- COMMAND [ARG...]"),
             ("no matrix", ["grant", "--", "true"],
-             "grant: no matrix given: APQNS, --adapters/--domains or --control-domains"),
+             "grant: no matrix given: APQNS, --adapters/--domains, --control-domains or --set NAME"),
             ("--fd 2", ["grant", "--fd", "2", "05.0004", "--", "true"],
              "grant: --fd '2': not a file descriptor number (3 or more)"),
             ("grant-info without a grant", ["grant-info"],
@@ -1399,6 +1494,46 @@ def g_grant_direct(t, genv):
     t.expect_error("grant: the kernel's ENODEV, exit 3", r, 3,
                    "grant: APMATRIX_CREATE_GRANT: an ID is beyond the host's AP "
                    "configuration, or a control domain is not one of the host's (ENODEV)")
+    # grant --set NAME: the matrix is a set of the configuration
+    # (apmatrix.conf(5)); the mock checks the grant's masks
+    conf = os.path.join(t.tmp, "conf-grant")
+    os.makedirs(conf, exist_ok=True)
+    with open(os.path.join(conf, "apmatrix.conf"), "w") as fh:
+        fh.write("[guests]\nadapters = 05-06\ndomains = 0004\n"
+                 "[set vm-a]\napqns = 05-06.0004\ncontrol-domains = 0b\n"
+                 "[set vm-b]\napqns = 05.0004\n")
+    def host_err(err):
+        # under qemu-user, COMMAND (the host's true) gets the s390x mock in
+        # LD_PRELOAD, and ld.so says it ignores it: nothing else may be said
+        return "".join(l for l in err.splitlines(True)
+                       if not (t.opts.wrapper and "cannot be preloaded" in l))
+
+    r = t.run(["grant", "--set", "vm-a", "--config-dir", conf, "--", "true"],
+              env=genv(["grant 05-06.0004/c=000b -> 0"]))
+    t.ok(r.rc == 0 and r.out == "" and host_err(r.err) == "",
+         "grant --set NAME: the set's queues and control domains become the grant",
+         "rc %d %r %r" % (r.rc, r.out, r.err))
+    r = t.run(["grant", "--set", "vm-b", "--", "true"],
+              env=genv(["grant 05.0004 -> 0"], {"APMATRIX_CONFIG_DIR": conf}))
+    t.ok(r.rc == 0 and r.out == "" and host_err(r.err) == "",
+         "grant --set NAME: the configuration from APMATRIX_CONFIG_DIR",
+         "rc %d %r %r" % (r.rc, r.out, r.err))
+    r = t.run(["grant", "--set", "nope", "--config-dir", conf, "--", "true"], env=genv([]))
+    t.expect_error("grant --set: an unknown set names the sets there, exit 1", r, 1,
+                   "no set 'nope' in %s (its sets: vm-a, vm-b)" % conf)
+    r = t.run(["grant", "--set", "vm-a", "05.0004", "--config-dir", conf, "--", "true"],
+              env=genv([]))
+    t.expect_error("grant --set with APQNs too: usage, exit 1", r, 1,
+                   "grant: --set 'vm-a' names the whole matrix: no APQNS, --adapters, "
+                   "--domains or --control-domains with it")
+    bad = os.path.join(t.tmp, "conf-grant-bad")
+    os.makedirs(bad, exist_ok=True)
+    with open(os.path.join(bad, "apmatrix.conf"), "w") as fh:
+        fh.write("[set x]\n")
+    r = t.run(["grant", "--set", "x", "--config-dir", bad, "--", "true"], env=genv([]))
+    t.ok(r.rc == 9 and r.out == "" and (bad + "/apmatrix.conf:1: set 'x' has no apqns") in r.err,
+         "grant --set: an invalid configuration is named, exit 9, no grant made",
+         "rc %d %r" % (r.rc, r.err))
     # EPERM: named from what the VM holds and the grant
     r = vm_run(t, ["set", "05-06.0004", "-c", "0b"],
                ["set 0 05-06.0004/c=000b -> EPERM", "get -> 0 05.0004"])

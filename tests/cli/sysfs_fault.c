@@ -18,14 +18,25 @@
  *       (libutil/util_lockfile.c) trying to take LOCK: write "PID\n" to a
  *       temporary file, link() it to LOCK; record in OUT the lock file's
  *       text and link()'s outcome ("EEXIST" while apmatrix holds it).
+ *   APMATRIX_FAULT_LOCK_RACE=PID
+ *       when the library is about to remove or replace a stale lock at
+ *       $APMATRIX_LOCK_FILE (unlink() of it, or renameat2() onto it),
+ *       another taker gets there first: the stale file is replaced by a
+ *       fresh lock holding PID. Once.
+ *   APMATRIX_FAULT_CLOEXEC=1
+ *       fdopendir() of an fd without FD_CLOEXEC ends the process (exit 97,
+ *       a line on stderr): an fd another thread's fork+exec would leak.
  *   APMATRIX_FAULT_SIGNAL=NAME:SIGNAL
  *       after a successful write() to "/bus/ap/NAME", raise SIGNAL (TERM,
- *       HUP, INT): an ssh session ending, a kill, between the two masks.
+ *       HUP, INT, KILL): an ssh session ending, a kill, between the two masks.
+ *   APMATRIX_FAULT_CALL=chmod:ERRNO or chown:ERRNO
+ *       chmod() or chown() (of /dev/apmatrix by apply) fails with ERRNO.
  *
  * Only the library's plain open/write/link calls are affected.
  */
 /* define open and open64 both, not one redirected onto the other */
 #undef _FILE_OFFSET_BITS
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -48,6 +59,7 @@ static const struct {
 } errnos[] = {
 	{ "EBUSY", EBUSY }, { "EINVAL", EINVAL }, { "EIO", EIO },
 	{ "EACCES", EACCES }, { "ENODEV", ENODEV }, { "EAGAIN", EAGAIN },
+	{ "EPERM", EPERM }, { "EROFS", EROFS },
 };
 
 static void *real(const char *name)
@@ -177,7 +189,8 @@ static void maybe_signal(int fd)
 	static const struct {
 		const char *name;
 		int sig;
-	} sigs[] = { { "TERM", SIGTERM }, { "HUP", SIGHUP }, { "INT", SIGINT } };
+	} sigs[] = { { "TERM", SIGTERM }, { "HUP", SIGHUP }, { "INT", SIGINT },
+		     { "KILL", SIGKILL } };
 	const char *spec = getenv("APMATRIX_FAULT_SIGNAL");
 	const char *colon = spec ? strchr(spec, ':') : NULL;
 	size_t i;
@@ -245,4 +258,99 @@ int link(const char *from, const char *to)
 		}
 	}
 	return real_link(from, to);
+}
+
+/* APMATRIX_FAULT_LOCK_RACE: another taker replaces the stale lock at name */
+static void lock_race(const char *name)
+{
+	const char *pid = getenv("APMATRIX_FAULT_LOCK_RACE");
+	const char *lock = getenv("APMATRIX_LOCK_FILE");
+	char tmp[4200];
+	static int done;
+	FILE *f;
+
+	if (!pid || !lock || done || strcmp(name, lock))
+		return;
+	done = 1;
+	snprintf(tmp, sizeof(tmp), "%s.race", lock);
+	f = fopen(tmp, "w");
+	if (!f || fprintf(f, "%s\n", pid) < 0 || fclose(f) || rename(tmp, lock)) {
+		fprintf(stderr, "sysfs-fault: cannot replace %s\n", lock);
+		_exit(98);
+	}
+}
+
+int unlink(const char *name)
+{
+	static int (*real_unlink)(const char *);
+
+	if (!real_unlink)
+		real_unlink = (int (*)(const char *))real("unlink");
+	lock_race(name);
+	return real_unlink(name);
+}
+
+int renameat2(int ofd, const char *from, int nfd, const char *to, unsigned int flags)
+{
+	static int (*real_renameat2)(int, const char *, int, const char *, unsigned int);
+
+	if (!real_renameat2)
+		real_renameat2 = (int (*)(int, const char *, int, const char *, unsigned int))
+				 real("renameat2");
+	lock_race(to);
+	return real_renameat2(ofd, from, nfd, to, flags);
+}
+
+/* APMATRIX_FAULT_CALL=NAME:ERRNO: should call NAME fail? 0 or the errno */
+static int call_fault(const char *name)
+{
+	const char *spec = getenv("APMATRIX_FAULT_CALL");
+	const char *colon = spec ? strchr(spec, ':') : NULL;
+	size_t i;
+
+	if (!colon || (size_t)(colon - spec) != strlen(name) ||
+	    memcmp(spec, name, strlen(name)))
+		return 0;
+	for (i = 0; i < sizeof(errnos) / sizeof(errnos[0]); i++)
+		if (!strcmp(colon + 1, errnos[i].name))
+			return errnos[i].err;
+	fprintf(stderr, "sysfs-fault: unknown errno '%s'\n", colon + 1);
+	_exit(98);
+}
+
+int chmod(const char *path, mode_t mode)
+{
+	int (*fn)(const char *, mode_t) = (int (*)(const char *, mode_t))real("chmod");
+	int err = call_fault("chmod");
+
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return fn(path, mode);
+}
+
+int chown(const char *path, uid_t uid, gid_t gid)
+{
+	int (*fn)(const char *, uid_t, gid_t) =
+		(int (*)(const char *, uid_t, gid_t))real("chown");
+	int err = call_fault("chown");
+
+	if (err) {
+		errno = err;
+		return -1;
+	}
+	return fn(path, uid, gid);
+}
+
+DIR *fdopendir(int fd)
+{
+	DIR *(*fn)(int) = (DIR *(*)(int))real("fdopendir");
+	int flags = fcntl(fd, F_GETFD);
+
+	if (getenv("APMATRIX_FAULT_CLOEXEC") && flags >= 0 && !(flags & FD_CLOEXEC)) {
+		fprintf(stderr, "sysfs-fault: fdopendir(%d): no FD_CLOEXEC\n", fd);
+		_exit(97);
+	}
+	return fn(fd);
 }

@@ -383,7 +383,8 @@ START_TEST(apply_lock_errors)
 	ck_assert_int_eq(apmatrix_ctx_set_lock_file(ctx, expect), 0);
 	ck_assert_int_eq(apmatrix_plan_apply(ctx, plan), -ENOENT);
 	snprintf(expect, sizeof(expect),
-		 "opening lock file %s/no/such/dir/lock: No such file or directory (ENOENT)", t.dir);
+		 "taking lock file %s/no/such/dir/lock: cannot create a file in its directory: No such file or directory (ENOENT)",
+		 t.dir);
 	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), expect);
 	expect_file("apmask", "all");
 	/* the AP bus went away */

@@ -1,0 +1,273 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libapmatrix unit tests: a transaction under the AP configuration lock
+ * (apmatrix_lock/unlock with apmatrix_plan_apply), plans to exact masks
+ * (apmatrix_plan_masks) and binding queues (apmatrix_queue_bind).
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "apmatrix.h"
+#include "tutil.h"
+
+static struct tree t;
+static struct apmatrix_ctx *ctx;
+static struct apmatrix_host *host;
+static struct apmatrix_plan *plan;
+static struct apmatrix_matrix *want;
+
+static void setup(void)
+{
+	umask(022);
+	tree_init(&t, "all", "all");
+	tree_queues(&t, "5-7", "4-6", "cex4queue");
+	ctx = tree_ctx(&t);
+	ck_assert_int_eq(apmatrix_host_read(ctx, &host), 0);
+	plan = NULL;
+	want = apmatrix_matrix_new();
+}
+
+static void teardown(void)
+{
+	apmatrix_matrix_free(want);
+	apmatrix_plan_free(plan);
+	apmatrix_host_free(host);
+	apmatrix_ctx_free(ctx);
+	tree_free(&t);
+}
+
+/* want = apmask and aqmask with every ID but those of the lists */
+static void want_masks(const char *ap_clear, const char *aq_clear)
+{
+	struct apmatrix_matrix *c = apmatrix_matrix_new();
+	unsigned int i;
+
+	if (*ap_clear)
+		ck_assert_int_eq(apmatrix_matrix_parse_ids(ctx, c, APMATRIX_ADAPTERS, ap_clear), 0);
+	if (*aq_clear)
+		ck_assert_int_eq(apmatrix_matrix_parse_ids(ctx, c, APMATRIX_DOMAINS, aq_clear), 0);
+	for (i = 0; i <= APMATRIX_MAX_ID; i++) {
+		apmatrix_matrix_set(want, APMATRIX_ADAPTERS, i,
+				    !apmatrix_matrix_test(c, APMATRIX_ADAPTERS, i));
+		apmatrix_matrix_set(want, APMATRIX_DOMAINS, i,
+				    !apmatrix_matrix_test(c, APMATRIX_DOMAINS, i));
+	}
+	apmatrix_matrix_free(c);
+}
+
+static void expect_mask(const char *name, const char *ids)
+{
+	char got[128], m[68];
+
+	tree_read(&t, name, got, sizeof(got));
+	ck_assert_str_eq(got, mask_text(ids, m));
+}
+
+/*
+ * A child that holds the lock as s390-tools does (its PID in a file
+ * link()ed to the lock's name) until told; returns its pid.
+ */
+static pid_t hold_lock(int *release_fd)
+{
+	int ready[2], go[2];
+	pid_t pid;
+	char c;
+
+	ck_assert_int_eq(pipe(ready), 0);
+	ck_assert_int_eq(pipe(go), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (!pid) {
+		char tmp[PATH_MAX + 16];
+		FILE *f;
+
+		snprintf(tmp, sizeof(tmp), "%s.child", t.lock);
+		f = fopen(tmp, "w");
+		if (!f || fprintf(f, "%d\n", (int)getpid()) < 0 || fclose(f) ||
+		    link(tmp, t.lock) || unlink(tmp) || write(ready[1], "L", 1) != 1)
+			_exit(1);
+		if (read(go[0], &c, 1) < 0)
+			_exit(2);
+		_exit(unlink(t.lock) ? 3 : 0);
+	}
+	close(ready[1]);
+	close(go[0]);
+	ck_assert_int_eq(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	*release_fd = go[1];
+	return pid;
+}
+
+/* is the lock free (s390-tools would take it now)? */
+static bool child_can_lock(void)
+{
+	return access(t.lock, F_OK) != 0;
+}
+
+START_TEST(plan_masks_exact)
+{
+	char buf[256];
+
+	want_masks("05", "0006");
+	ck_assert_int_eq(apmatrix_plan_masks(ctx, host, want, &plan), 0);
+	ck_assert(!apmatrix_plan_is_noop(plan));
+	/* every queue that changes side, none "wanted" */
+	apmatrix_apqns_format(apmatrix_plan_collateral(plan), buf, sizeof(buf));
+	ck_assert_str_eq(buf, "05.0004,05.0005,05.0006,06.0006,07.0006");
+	ck_assert_int_eq(apmatrix_plan_apply(ctx, plan), 0);
+	expect_mask("apmask", "0-4,6-255");
+	expect_mask("aqmask", "0-5,7-255");
+	/* the same masks again: nothing to do */
+	apmatrix_plan_free(plan);
+	plan = NULL;
+	apmatrix_host_free(host);
+	ck_assert_int_eq(apmatrix_host_read(ctx, &host), 0);
+	ck_assert_int_eq(apmatrix_plan_masks(ctx, host, want, &plan), 0);
+	ck_assert(apmatrix_plan_is_noop(plan));
+	ck_assert_uint_eq(apmatrix_apqns_count(apmatrix_plan_collateral(plan)), 0);
+}
+END_TEST
+
+START_TEST(plan_masks_bad_args)
+{
+	ck_assert_int_eq(apmatrix_plan_masks(ctx, NULL, want, &plan), -EINVAL);
+	ck_assert_int_eq(apmatrix_plan_masks(ctx, host, NULL, &plan), -EINVAL);
+	ck_assert_int_eq(apmatrix_plan_masks(ctx, host, want, NULL), -EINVAL);
+}
+END_TEST
+
+/* the lock is held from apmatrix_lock() to apmatrix_unlock(), and
+ * apmatrix_plan_apply() in between uses it rather than waiting for itself */
+START_TEST(lock_spans_apply)
+{
+	ck_assert(child_can_lock());
+	ck_assert_int_eq(apmatrix_lock(ctx, false), 0);
+	ck_assert(!child_can_lock());
+	ck_assert_int_eq(apmatrix_lock(ctx, false), -EALREADY);
+	want_masks("07", "");
+	ck_assert_int_eq(apmatrix_plan_masks(ctx, host, want, &plan), 0);
+	ck_assert_int_eq(apmatrix_plan_apply(ctx, plan), 0);	/* no self-deadlock */
+	ck_assert(!child_can_lock());				/* still ours */
+	expect_mask("apmask", "0-6,8-255");
+	apmatrix_unlock(ctx);
+	ck_assert(child_can_lock());
+	apmatrix_unlock(ctx);	/* twice: nothing */
+}
+END_TEST
+
+START_TEST(lock_busy)
+{
+	int go, status;
+	pid_t pid = hold_lock(&go);
+
+	ck_assert_int_eq(apmatrix_lock(ctx, false), -EWOULDBLOCK);
+	ck_assert_msg(strstr(apmatrix_ctx_last_error(ctx), t.lock) != NULL, "%s",
+		      apmatrix_ctx_last_error(ctx));
+	/* waiting is bounded by the context's timeout */
+	ck_assert_int_eq(apmatrix_ctx_set_lock_timeout(ctx, 200), 0);
+	ck_assert_int_eq(apmatrix_lock(ctx, true), -ETIMEDOUT);
+	ck_assert_int_eq(write(go, "G", 1), 1);
+	close(go);
+	ck_assert_int_eq(apmatrix_ctx_set_lock_timeout(ctx, 30000), 0);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	ck_assert_int_eq(apmatrix_lock(ctx, true), 0);
+	ck_assert(!child_can_lock());
+	apmatrix_unlock(ctx);
+	ck_assert(child_can_lock());
+}
+END_TEST
+
+/* the context's end drops a lock it holds */
+START_TEST(lock_dropped_by_free)
+{
+	ck_assert_int_eq(apmatrix_lock(ctx, true), 0);
+	ck_assert(!child_can_lock());
+	apmatrix_ctx_free(ctx);
+	ctx = NULL;
+	ck_assert(child_can_lock());
+}
+END_TEST
+
+static const char *bus_file(const char *rel, char *buf, size_t len)
+{
+	char p[PATH_MAX];
+	FILE *f;
+	size_t n;
+
+	snprintf(p, sizeof(p), "%s/bus/ap/%s", t.sys, rel);
+	f = fopen(p, "r");
+	if (!f)
+		return NULL;
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return buf;
+}
+
+START_TEST(bind_and_unbind)
+{
+	char p[PATH_MAX], buf[256];
+
+	tree_queue(&t, 8, 4, -2, NULL);
+	tree_queue(&t, 8, 5, -2, NULL);
+	snprintf(p, sizeof(p), "%s/bus/ap/drivers/apmatrix", t.sys);
+	mkdir_p(p);
+	tree_bus_attr(&t, "drivers/apmatrix/bind", "");
+	tree_bus_attr(&t, "drivers/cex4queue/unbind", "");
+	ck_assert_int_eq(apmatrix_queue_bind(ctx, 8, 4, "apmatrix"), 0);
+	ck_assert_int_eq(apmatrix_queue_bind(ctx, 8, 5, "apmatrix"), 0);
+	ck_assert_str_eq(bus_file("drivers/apmatrix/bind", buf, sizeof(buf)), "08.0004\n08.0005\n");
+	/* unbind: from the driver the queue has */
+	ck_assert_int_eq(apmatrix_queue_bind(ctx, 5, 4, NULL), 0);
+	ck_assert_str_eq(bus_file("drivers/cex4queue/unbind", buf, sizeof(buf)), "05.0004\n");
+	/* a queue bound to nothing: nothing to unbind */
+	ck_assert_int_eq(apmatrix_queue_bind(ctx, 8, 4, NULL), 0);
+	ck_assert_str_eq(bus_file("drivers/apmatrix/bind", buf, sizeof(buf)), "08.0004\n08.0005\n");
+}
+END_TEST
+
+START_TEST(bind_errors)
+{
+	char msg[PATH_MAX + 128];
+
+	ck_assert_int_eq(apmatrix_queue_bind(ctx, 8, 4, "../x"), -EINVAL);
+	ck_assert_int_eq(apmatrix_queue_bind(ctx, 8, 4, ""), -EINVAL);
+	ck_assert_int_eq(apmatrix_queue_bind(ctx, 256, 4, "apmatrix"), -EINVAL);
+	ck_assert_int_eq(apmatrix_queue_bind(ctx, 5, 4, "nodriver"), -ENOENT);
+	snprintf(msg, sizeof(msg), "binding 05.0004: writing %s/bus/ap/drivers/nodriver/bind: ",
+		 t.sys);
+	ck_assert_msg(!strncmp(apmatrix_ctx_last_error(ctx), msg, strlen(msg)), "%s",
+		      apmatrix_ctx_last_error(ctx));
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("txn");
+	TCase *tc = tcase_create("txn");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, plan_masks_exact);
+	tcase_add_test(tc, plan_masks_bad_args);
+	tcase_add_test(tc, lock_spans_apply);
+	tcase_add_test(tc, lock_busy);
+	tcase_add_test(tc, lock_dropped_by_free);
+	tcase_add_test(tc, bind_and_unbind);
+	tcase_add_test(tc, bind_errors);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return run_suite(suite());
+}
