@@ -67,7 +67,7 @@ static void test_workqueues(void)
 	runs = 0;
 	ok(queue_work(system_wq, &w), "queue_work queues an idle item");
 	flush_work(&w);
-	ok(runs == 1, "flush_work waits for it to run");
+	ok(__atomic_load_n(&runs, __ATOMIC_SEQ_CST) == 1, "flush_work waits for it to run");
 
 	INIT_DELAYED_WORK(&dw, count_fn);
 	runs = 0;
@@ -75,14 +75,15 @@ static void test_workqueues(void)
 	ok(queue_delayed_work(system_unbound_wq, &dw, msecs_to_jiffies(100)), "queue_delayed_work 100 ms");
 	ok(!queue_delayed_work(system_unbound_wq, &dw, 1), "queueing a pending item again is a no-op");
 	usleep(50000);
-	ok(runs == 0, "not run before its delay");
+	ok(__atomic_load_n(&runs, __ATOMIC_SEQ_CST) == 0, "not run before its delay");
 	flush_delayed_work(&dw);
-	ok(runs == 1 && ran_at - t0 < 90, "flush_delayed_work runs it now");
+	ok(__atomic_load_n(&runs, __ATOMIC_SEQ_CST) == 1 &&
+	   __atomic_load_n(&ran_at, __ATOMIC_SEQ_CST) - t0 < 90, "flush_delayed_work runs it now");
 
 	ok(queue_delayed_work(system_unbound_wq, &dw, msecs_to_jiffies(100)), "queued again");
 	ok(cancel_delayed_work_sync(&dw), "cancel_delayed_work_sync says it was pending");
 	usleep(150000);
-	ok(runs == 1, "a cancelled item does not run");
+	ok(__atomic_load_n(&runs, __ATOMIC_SEQ_CST) == 1, "a cancelled item does not run");
 
 	/* requeued from its own function while others are free: never two at once */
 	INIT_WORK(&slow_w, slow_fn);
@@ -93,8 +94,8 @@ static void test_workqueues(void)
 	queue_work(system_unbound_wq, &slow_w);	/* while running: pending again */
 	while (__atomic_load_n(&requeue, __ATOMIC_SEQ_CST) > 0 || work_busy(&slow_w))
 		usleep(5000);
-	ok(max_concurrent == 1, "a work item never runs twice at once");
-	ok(runs >= 5, "requeued items run");
+	ok(__atomic_load_n(&max_concurrent, __ATOMIC_SEQ_CST) == 1, "a work item never runs twice at once");
+	ok(__atomic_load_n(&runs, __ATOMIC_SEQ_CST) >= 5, "requeued items run");
 	ok(shim_work_outstanding() == 0, "nothing left queued");
 }
 
@@ -189,8 +190,16 @@ static void test_files(void)
 	fput(g);
 	shim_task_leave(&t);	/* closes the table: the last reference */
 	shim_fput_flush();
+	/*
+	 * release() may run on the shim's worker thread: poll with atomic
+	 * loads (a plain read after a sleep is a data race TSan reports),
+	 * bounded, then give a second call the time to show up.
+	 */
+	for (int i = 0; i < 200 && !__atomic_load_n(&released, __ATOMIC_SEQ_CST); i++)
+		usleep(10000);
 	usleep(20000);
-	ok(released == 1, "release() runs once after the last fput");
+	ok(__atomic_load_n(&released, __ATOMIC_SEQ_CST) == 1,
+	   "release() runs once after the last fput");
 
 	shim_task_enter(&t, 4244, 65534, 65534, 0, true, -1);
 	ok(!capable(CAP_SYS_ADMIN), "no capable() without the capability");
