@@ -35,11 +35,12 @@
  * meanwhile), or that its reset failed (FAILED).  A marker wins over a
  * claim: the owner table entry of an APQN (ap_matrix_entry()) is its
  * marker, else the guest claiming it, else nothing.  Only a completed reset
- * clears a marker; unbinding a queue does not.  A marker's reset is driven by exactly one party: the SET or VM
- * destruction that created it, or the reset worker (AP_MATRIX_WORKER), and
- * only that party issues ZAPQ/TAPQ for it, re-checking the entry under
- * ap_matrix_lock first.  A guest's own queues are reset (RESET flag) only
- * while the table says they are the guest's.
+ * clears a marker; unbinding a queue does not.  A marker's reset is driven
+ * by exactly one party: the SET or VM destruction that created it, or the
+ * reset worker (AP_MATRIX_WORKER), and only that party issues ZAPQ/TAPQ for
+ * it, re-checking the entry under ap_matrix_lock first.  A guest's own
+ * queues are reset (RESET flag) only while the table says they are the
+ * guest's.
  *
  * Locks, outermost first:
  *   kvm->arch.crypto.ap_matrix_mutex (per VM: serializes SETs, killable;
@@ -184,14 +185,28 @@ static_assert(sizeof_field(struct ap_matrix_masks, apm) ==
 
 struct kvm_s390_ap_matrix_guest;
 
+struct ap_matrix_holds;
+
 /**
  * struct ap_matrix_hold - a guest on an adapter's holder list
  * @node: in the adapter's @holders
  * @g: the guest, which claims at least one domain of the adapter
+ * @chunk: the allocation it is part of
  */
 struct ap_matrix_hold {
 	struct hlist_node node;
 	struct kvm_s390_ap_matrix_guest *g;
+	struct ap_matrix_holds *chunk;
+};
+
+/*
+ * The holder list entries a claim added, allocated together (one
+ * allocation per SET however many adapters it adds); freed with the last
+ * of them that is still on a list (@live).
+ */
+struct ap_matrix_holds {
+	unsigned int live;
+	struct ap_matrix_hold h[];
 };
 
 /**
@@ -216,9 +231,8 @@ struct ap_matrix_adapter {
  * Per VM state, pointed to by kvm->arch.crypto.ap_matrix once the VM was
  * first given a matrix (the pointer is set under kvm->lock, for vfio_ap).
  * All fields but kvm are protected by ap_matrix_lock.  The guest claims
- * @m and, while @installing, also @next (both apm x aqm); @hold[apid] is
- * its entry on adapter apid's holder list, NULL unless it claims a domain
- * of that adapter.
+ * @m and, while @installing, also @next (both apm x aqm); it is on the
+ * holder list of each adapter it claims a domain of (@holds entries).
  */
 struct kvm_s390_ap_matrix_guest {
 	struct list_head node;		/* in ap_matrix_guests */
@@ -230,7 +244,7 @@ struct kvm_s390_ap_matrix_guest {
 	unsigned long id;		/* in AP_MATRIX_CRYCB markers */
 	/* per VM: the only work that takes kvm->lock (mutex_trylock) */
 	struct delayed_work rewrite;
-	struct ap_matrix_hold *hold[AP_MATRIX_IDS];
+	unsigned int holds;		/* its entries on holder lists */
 };
 
 /* what a grant file allows to add to a VM */
@@ -248,8 +262,9 @@ static const struct kvm_s390_ap_host_ops *ap_matrix_ops;
 /* the reset worker's position in the markers */
 static unsigned long ap_matrix_work_cursor;
 
-/* the last guest id given (AP_MATRIX_CRYCB markers) */
+/* the last guest id given (AP_MATRIX_CRYCB markers); have they wrapped? */
 static unsigned long ap_matrix_last_id;
+static bool ap_matrix_ids_wrapped;
 static void ap_matrix_work_fn(struct work_struct *work);
 static DECLARE_DELAYED_WORK(ap_matrix_work, ap_matrix_work_fn);
 
@@ -399,16 +414,23 @@ static void ap_matrix_unmark(unsigned int apqn)
 	__clear_bit_inv(apqi, a->failed);
 }
 
-/* @g claims no domain of adapter @apid any more: off its holder list */
+/*
+ * @g claims no domain of adapter @apid any more: off its holder list, if it
+ * is on it.  O(guests on the adapter), only when claims shrink.
+ */
 static void ap_matrix_unhold(struct kvm_s390_ap_matrix_guest *g,
 			     unsigned int apid)
 {
-	struct ap_matrix_hold *h = g->hold[apid];
+	struct ap_matrix_hold *h;
 
-	if (h) {
-		hlist_del(&h->node);
-		kfree(h);
-		g->hold[apid] = NULL;
+	hlist_for_each_entry(h, &ap_matrix_adapters[apid].holders, node) {
+		if (h->g == g) {
+			hlist_del(&h->node);
+			if (!--h->chunk->live)
+				kfree(h->chunk);
+			g->holds--;
+			return;
+		}
 	}
 }
 
@@ -462,9 +484,9 @@ static void ap_matrix_free(struct kvm_s390_ap_matrix_guest *g)
 	unsigned int apid;
 
 	mutex_lock(&ap_matrix_lock);
-	for (apid = 0; apid < AP_MATRIX_IDS; apid++)
-		if (WARN_ON_ONCE(g->hold[apid]))
-			ap_matrix_unhold(g, apid);
+	/* never: a holder list would point to freed memory */
+	for (apid = 0; WARN_ON_ONCE(g->holds) && apid < AP_MATRIX_IDS; apid++)
+		ap_matrix_unhold(g, apid);
 	mutex_unlock(&ap_matrix_lock);
 	kfree(g);
 }
@@ -1127,7 +1149,11 @@ static void ap_matrix_unlist(struct kvm_s390_ap_matrix_guest *g)
 	cancel_delayed_work_sync(&g->rewrite);
 }
 
-/* put @g on the guest list with an id no listed guest has */
+/*
+ * Put @g on the guest list with an id no listed guest has.  Until the ids
+ * wrapped once, a new id is unique without looking (O(1) however many
+ * guests there are); afterwards the list is searched.
+ */
 static void ap_matrix_list(struct kvm_s390_ap_matrix_guest *g)
 {
 	struct kvm_s390_ap_matrix_guest *o;
@@ -1135,10 +1161,13 @@ static void ap_matrix_list(struct kvm_s390_ap_matrix_guest *g)
 
 	lockdep_assert_held(&ap_matrix_lock);
 	do {
+		if (ap_matrix_last_id == AP_MATRIX_GUEST_MAX)
+			ap_matrix_ids_wrapped = true;
 		ap_matrix_last_id = ap_matrix_last_id % AP_MATRIX_GUEST_MAX + 1;
 		taken = false;
-		list_for_each_entry(o, &ap_matrix_guests, node)
-			taken |= o->id == ap_matrix_last_id;
+		if (ap_matrix_ids_wrapped)
+			list_for_each_entry(o, &ap_matrix_guests, node)
+				taken |= o->id == ap_matrix_last_id;
 	} while (taken);
 	g->id = ap_matrix_last_id;
 	list_add(&g->node, &ap_matrix_guests);
@@ -1226,23 +1255,41 @@ static int ap_matrix_check_authority(struct kvm *kvm,
 				     const struct ap_matrix_grant *grant,
 				     bool probe)
 {
+	static const unsigned long none[AP_MATRIX_WORDS];
+	const unsigned long *gapm = grant ? grant->m.apm : none;
+	const unsigned long *gaqm = grant ? grant->m.aqm : none;
 	unsigned long cover[AP_MATRIX_WORDS], extra[AP_MATRIX_WORDS];
-	unsigned int apid, id = AP_MATRIX_IDS;
+	unsigned long bad[AP_MATRIX_WORDS] = {};
+	unsigned int apid, id, k, i;
 
-	for_each_set_bit_inv(apid, new->apm, AP_MATRIX_IDS) {
+	/*
+	 * An adapter's domains are covered by what the VM holds (if it holds
+	 * the adapter) and by the grant (if it covers the adapter): four
+	 * cases, each checked once for all the adapters in it.
+	 */
+	for (k = 0; k < 4; k++) {
+		for (i = 0; i < AP_MATRIX_WORDS; i++)
+			cover[i] = (k & 1 ? held->aqm[i] : 0) |
+				   (k & 2 ? gaqm[i] : 0);
+		if (bitmap_subset(new->aqm, cover, AP_MATRIX_IDS))
+			continue;
+		for (i = 0; i < AP_MATRIX_WORDS; i++)
+			bad[i] |= new->apm[i] &
+				  (k & 1 ? held->apm[i] : ~held->apm[i]) &
+				  (k & 2 ? gapm[i] : ~gapm[i]);
+	}
+	/* the first adapter with a domain not covered, and that domain */
+	apid = find_first_bit_inv(bad, AP_MATRIX_IDS);
+	if (apid < AP_MATRIX_IDS) {
+		if (capable(CAP_SYS_ADMIN))
+			return 0;
 		bitmap_zero(cover, AP_MATRIX_IDS);
 		if (test_bit_inv(apid, held->apm))
 			bitmap_copy(cover, held->aqm, AP_MATRIX_IDS);
-		if (grant && test_bit_inv(apid, grant->m.apm))
-			bitmap_or(cover, cover, grant->m.aqm, AP_MATRIX_IDS);
+		if (test_bit_inv(apid, gapm))
+			bitmap_or(cover, cover, gaqm, AP_MATRIX_IDS);
 		bitmap_andnot(extra, new->aqm, cover, AP_MATRIX_IDS);
 		id = find_first_bit_inv(extra, AP_MATRIX_IDS);
-		if (id < AP_MATRIX_IDS)
-			break;
-	}
-	if (id < AP_MATRIX_IDS) {
-		if (capable(CAP_SYS_ADMIN))
-			return 0;
 		AP_MATRIX_REFUSED(kvm, probe, "%02x.%04x %s", apid, id,
 				  ap_matrix_rule_name(-EPERM));
 		return -EPERM;
@@ -1272,10 +1319,14 @@ static int ap_matrix_check(struct kvm *kvm,
 			   const struct kvm_s390_ap_host_ops *ops,
 			   const struct ap_matrix_masks *m, bool probe)
 {
-	unsigned int apid, apqi, apqn, inuse = 0, busy = 0;
-	unsigned long aqm[AP_MATRIX_WORDS];
+	unsigned long avail[AP_MATRIX_WORDS], bad[AP_MATRIX_WORDS];
+	unsigned long marked[AP_MATRIX_WORDS], other[AP_MATRIX_WORDS];
+	static const unsigned long none[AP_MATRIX_WORDS];
+	unsigned int apid, apqi, apqn, inuse = 0, busy = 0, i;
 	bool has_inuse = false, has_busy = false;
+	const unsigned long *mine;
 	struct ap_matrix_adapter *a;
+	unsigned long any;
 	int rc;
 
 	lockdep_assert_held(&ap_matrix_lock);
@@ -1283,31 +1334,33 @@ static int ap_matrix_check(struct kvm *kvm,
 	if (bitmap_empty(m->aqm, AP_MATRIX_IDS))
 		return 0;	/* no usage APQN */
 	for_each_set_bit_inv(apid, m->apm, AP_MATRIX_IDS) {
-		ops->available(apid, aqm);
-		if (bitmap_andnot(aqm, m->aqm, aqm, AP_MATRIX_IDS)) {
-			apqi = find_first_bit_inv(aqm, AP_MATRIX_IDS);
+		a = &ap_matrix_adapters[apid];
+		mine = g && test_bit_inv(apid, g->m.apm) ? g->m.aqm : none;
+		ops->available(apid, avail);
+		for (i = 0, any = 0; i < AP_MATRIX_WORDS; i++) {
+			bad[i] = m->aqm[i] & ~avail[i];
+			marked[i] = m->aqm[i] & a->marked[i];
+			other[i] = m->aqm[i] & a->held[i] & ~a->marked[i] &
+				   ~mine[i];
+			any |= bad[i] | marked[i] | other[i];
+		}
+		if (likely(!any))
+			continue;
+		apqi = find_first_bit_inv(bad, AP_MATRIX_IDS);
+		if (apqi < AP_MATRIX_IDS) {
 			AP_MATRIX_REFUSED(kvm, probe, "%02x.%04x %s",
 					  apid, apqi,
 					  ap_matrix_rule_name(-EADDRNOTAVAIL));
 			return -EADDRNOTAVAIL;
 		}
-		a = &ap_matrix_adapters[apid];
-		if (!has_busy && bitmap_and(aqm, m->aqm, a->marked,
-					    AP_MATRIX_IDS)) {
-			busy = AP_MATRIX_APQN(apid,
-					      find_first_bit_inv(aqm,
-								 AP_MATRIX_IDS));
+		apqi = find_first_bit_inv(marked, AP_MATRIX_IDS);
+		if (!has_busy && apqi < AP_MATRIX_IDS) {
+			busy = AP_MATRIX_APQN(apid, apqi);
 			has_busy = true;
 		}
-		if (has_inuse)
-			continue;
-		bitmap_andnot(aqm, a->held, a->marked, AP_MATRIX_IDS);
-		if (g && test_bit_inv(apid, g->m.apm))
-			bitmap_andnot(aqm, aqm, g->m.aqm, AP_MATRIX_IDS);
-		if (bitmap_and(aqm, aqm, m->aqm, AP_MATRIX_IDS)) {
-			inuse = AP_MATRIX_APQN(apid,
-					       find_first_bit_inv(aqm,
-								  AP_MATRIX_IDS));
+		apqi = find_first_bit_inv(other, AP_MATRIX_IDS);
+		if (!has_inuse && apqi < AP_MATRIX_IDS) {
+			inuse = AP_MATRIX_APQN(apid, apqi);
 			has_inuse = true;
 		}
 	}
@@ -1338,32 +1391,47 @@ static void ap_matrix_unclaim(struct kvm_s390_ap_matrix_guest *g)
 /*
  * Claim the queues of @g->next for @g, after ap_matrix_check() found them
  * free; under ap_matrix_lock.  Per adapter: its @held gains the domains,
- * and @g joins its holder list (the only allocation: ENOMEM undoes it all).
+ * and @g joins its holder list.  The entries are the only allocation, made
+ * before anything changes: ENOMEM leaves everything as it was.
  */
 static int ap_matrix_claim(struct kvm_s390_ap_matrix_guest *g)
 {
+	unsigned long add[AP_MATRIX_WORDS];
+	struct ap_matrix_holds *c = NULL;
 	struct ap_matrix_adapter *a;
 	struct ap_matrix_hold *h;
-	unsigned int apid;
+	unsigned int apid, n;
 
 	lockdep_assert_held(&ap_matrix_lock);
-	g->installing = true;
-	if (bitmap_empty(g->next.aqm, AP_MATRIX_IDS))
+	if (bitmap_empty(g->next.aqm, AP_MATRIX_IDS)) {
+		g->installing = true;
 		return 0;	/* adapters without domains claim no queue */
+	}
+	/* @g is on the holder lists of @g->m's adapters already */
+	bitmap_copy(add, g->next.apm, AP_MATRIX_IDS);
+	if (!bitmap_empty(g->m.aqm, AP_MATRIX_IDS))
+		bitmap_andnot(add, add, g->m.apm, AP_MATRIX_IDS);
+	n = bitmap_weight(add, AP_MATRIX_IDS);
+	if (n) {
+		c = kmalloc(sizeof(*c) + n * sizeof(c->h[0]),
+			    GFP_KERNEL_ACCOUNT);
+		if (!c)
+			return -ENOMEM;
+		c->live = n;
+	}
+	g->installing = true;
+	n = 0;
 	for_each_set_bit_inv(apid, g->next.apm, AP_MATRIX_IDS) {
 		a = &ap_matrix_adapters[apid];
-		if (!g->hold[apid]) {
-			h = kmalloc(sizeof(*h), GFP_KERNEL_ACCOUNT);
-			if (!h) {
-				ap_matrix_unclaim(g);
-				return -ENOMEM;
-			}
+		if (test_bit_inv(apid, add)) {
+			h = &c->h[n++];
 			h->g = g;
+			h->chunk = c;
 			hlist_add_head(&h->node, &a->holders);
-			g->hold[apid] = h;
 		}
 		bitmap_or(a->held, a->held, g->next.aqm, AP_MATRIX_IDS);
 	}
+	g->holds += n;
 	return 0;
 }
 
