@@ -73,7 +73,8 @@ typedef long long ktime_t;
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #define barrier() __asm__ __volatile__("" ::: "memory")
-#define READ_ONCE(x) (*(const volatile __typeof__(x) *)&(x))
+/* a marked access, as the kernel's (KCSAN, here TSan, knows it is racy on purpose) */
+#define READ_ONCE(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define WRITE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
 #define smp_mb() __sync_synchronize()
 #define smp_wmb() __sync_synchronize()

@@ -89,12 +89,16 @@ static void ap_matrix_host_config(struct kvm_s390_ap_host_config *cfg)
 
 static void ap_matrix_host_available(unsigned int apid, unsigned long *aqm)
 {
+	unsigned int i;
+
 	lockdep_assert_held(&ap_perms_mutex);
 	if (apid >= AP_DEVICES) {
 		bitmap_zero(aqm, AP_DOMAINS);
 		return;
 	}
-	bitmap_copy(aqm, ap_matrix_bound[apid], AP_DOMAINS);
+	/* probe() and remove() change it without ap_perms_mutex */
+	for (i = 0; i < BITS_TO_LONGS(AP_DOMAINS); i++)
+		aqm[i] = READ_ONCE(ap_matrix_bound[apid][i]);
 	/* the default drivers own apmask x aqmask */
 	if (test_bit_inv(apid, ap_perms.apm))
 		bitmap_andnot(aqm, aqm, ap_perms.aqm, AP_DOMAINS);
