@@ -1337,15 +1337,18 @@ static int ap_matrix_check(struct kvm *kvm,
 		a = &ap_matrix_adapters[apid];
 		mine = g && test_bit_inv(apid, g->m.apm) ? g->m.aqm : none;
 		ops->available(apid, avail);
-		for (i = 0, any = 0; i < AP_MATRIX_WORDS; i++) {
+		for (i = 0, any = 0; i < AP_MATRIX_WORDS; i++)
+			any |= m->aqm[i] & (~avail[i] | a->marked[i] |
+					    (a->held[i] & ~mine[i]));
+		if (likely(!any))
+			continue;
+		/* refused: which rule, for which domain */
+		for (i = 0; i < AP_MATRIX_WORDS; i++) {
 			bad[i] = m->aqm[i] & ~avail[i];
 			marked[i] = m->aqm[i] & a->marked[i];
 			other[i] = m->aqm[i] & a->held[i] & ~a->marked[i] &
 				   ~mine[i];
-			any |= bad[i] | marked[i] | other[i];
 		}
-		if (likely(!any))
-			continue;
 		apqi = find_first_bit_inv(bad, AP_MATRIX_IDS);
 		if (apqi < AP_MATRIX_IDS) {
 			AP_MATRIX_REFUSED(kvm, probe, "%02x.%04x %s",
