@@ -343,6 +343,10 @@ static int claim_one(struct apmatrix_ctx *ctx, struct claim_entry *e,
 		e->action = APMATRIX_CLAIM_KEPT;
 		return 0;
 	}
+	if (!e->driver && !queue_exists(ctx, name)) {
+		e->action = APMATRIX_CLAIM_LEFT;	/* left the configuration meanwhile */
+		return set_text(&e->reason, "%s", "gone from the host");
+	}
 	if (e->driver && !is(e->driver, VFIO_AP)) {
 		e->action = APMATRIX_CLAIM_LEFT;
 		return set_text(&e->reason, "bound to %s: only queues with vfio_ap or no driver are moved",
