@@ -112,9 +112,9 @@ static int read_attr(struct apmatrix_ctx *ctx, const char *name,
 	do {
 		n = read(fd, buf, len - 1);
 	} while (n < 0 && errno == EINTR);
-	err = n < 0 ? errno : 0;
+	err = errno;
 	close(fd);
-	if (err)
+	if (n < 0)
 		return -err;
 	buf[n] = '\0';
 	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
