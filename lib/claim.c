@@ -418,6 +418,9 @@ int apmatrix_plan_apply_claim(struct apmatrix_ctx *ctx,
 		return apm_fail(ctx, ENOMEM, "out of memory");
 	}
 
+	rc = 0;
+	if (!c->n && apmatrix_plan_is_noop(plan))
+		goto out;	/* nothing to write, no queue to look at */
 	held = ctx->txn_lock != NULL;
 	if (!held) {
 		rc = apm_lock_take(ctx, &lock);
