@@ -566,6 +566,10 @@ static int ctl(char *line, struct out *o)
 		sim_host_vfio_ap_assign(a, d, argv[0][8] == 'a');
 		sync_tree();
 		pthread_mutex_unlock(&S.tree_lock);
+	} else if (!strcmp(argv[0], "fail-bind") && argc == 2) {
+		if (parse_apqn(argv[1], &a, &d))
+			return -EINVAL;
+		sim_host_fail_bind(a, d);
 	} else if (!strcmp(argv[0], "vfio-ap-first") && argc == 2) {
 		sim_host_set_vfio_ap_first(atoi(argv[1]) != 0);
 	} else if (!strcmp(argv[0], "reset-mode") && argc >= 3) {

@@ -52,6 +52,7 @@ struct simq {
 	int guest_data;
 	bool bus_reset_incomplete;	/* the AP bus's own reset at unbind did not finish */
 	bool mdev_assigned;		/* a vfio_ap mediated device's matrix has it */
+	bool fail_bind;			/* the next sysfs bind fails (a probe() error) */
 	struct ap_queue *aq;		/* the queue device (NULL: not in the configuration) */
 	/* the queue's last events, printed with an invariant it breaks (pq_lock) */
 	char hist[16][48];
@@ -751,6 +752,13 @@ void sim_host_set_vfio_ap_first(bool first)
 	mutex_unlock(&ap_perms_mutex);
 }
 
+void sim_host_fail_bind(unsigned int apid, unsigned int apqi)
+{
+	mutex_lock(&ap_perms_mutex);
+	H.q[apqn_of(apid & 0xff, apqi & 0xff)].fail_bind = true;
+	mutex_unlock(&ap_perms_mutex);
+}
+
 void sim_host_vfio_ap_assign(unsigned int apid, unsigned int apqi, bool assigned)
 {
 	struct simq *q = &H.q[apqn_of(apid & 0xff, apqi & 0xff)];
@@ -1202,7 +1210,10 @@ int sim_host_bind(unsigned int apid, unsigned int apqi, enum sim_driver drv)
 		rc = -ENODEV;	/* the AP bus refuses a probe against the masks */
 	else if (drv == SIM_DRV_APMATRIX && !H.drv)
 		rc = -ENODEV;	/* no such driver */
-	else {
+	else if (q->fail_bind) {
+		q->fail_bind = false;
+		rc = -ENOMEM;	/* the driver's probe() failed: bind_store() says so */
+	} else {
 		SET_QDRV(q, drv);
 		q->changed = true;
 	}

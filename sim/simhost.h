@@ -100,6 +100,8 @@ void sim_host_queue_info(unsigned int apid, unsigned int apqi, struct sim_queue_
  * vfio_ap's in_use() then vetoes giving it back to the default drivers.
  */
 void sim_host_set_vfio_ap_first(bool first);
+/* the next sysfs bind of (apid, apqi) fails with -ENOMEM (its probe() failed) */
+void sim_host_fail_bind(unsigned int apid, unsigned int apqi);
 void sim_host_vfio_ap_assign(unsigned int apid, unsigned int apqi, bool assigned);
 /* Set the masks without the veto (initial state from a tree). */
 void sim_host_load_masks(const uint64_t apmask[4], const uint64_t aqmask[4]);

@@ -687,6 +687,20 @@ class TestReserveVfio(E2E):
         self.assertEqual(self.state(), before)
         self.s.sim("register")
 
+    def test_a_later_failure_undoes_the_earlier_move(self):
+        # 04.0003 (vfio_ap's, no mediated device has it now) is moved, then
+        # 05.0003, which the re-probe gave vfio_ap, fails to bind to
+        # apmatrix (its probe() fails): 04.0003 goes back to vfio_ap and
+        # aqmask is written back (the bus gives 05.0003 to cex4queue again)
+        self.s.sim("vfio-ap-unassign", "04.0003")
+        before = self.state()
+        self.s.sim("fail-bind", "05.0003")
+        rc, out, err = self.s.ctl("reserve", "04-05.0003")
+        self.assertEqual(rc, 2, out + err)
+        self.assertTrue(err.startswith("apmatrix-ctl: binding 05.0003: writing ") and
+                        err.endswith("Cannot allocate memory (ENOMEM): nothing changed\n"), err)
+        self.assertEqual(self.state(), before)
+
     def test_no_rebind_leaves_them_and_says_so(self):
         rc, out, err = self.s.ctl("reserve", "--no-rebind", "05.0000")
         self.assertEqual((rc, err), (0, ""), out)
