@@ -203,6 +203,27 @@ static void scan_states(struct mon *m, bool quiet)
 				check_state(m, a, d, quiet);
 }
 
+/*
+ * The kernel dropped uevents for this monitor: its socket's receive buffer
+ * was full (recvmsg() fails once with ENOBUFS; what is still queued comes
+ * after). Say so, then read every queue's state again so that the states
+ * printed are right again. The bus's own events in between are gone for
+ * good: whoever follows them reads the bus again (apmatrix-ctl list).
+ */
+static void on_lost(struct mon *m)
+{
+	struct json_object *o = json_object_new_object();
+	char line[160];
+
+	json_object_object_add(o, "event", json_object_new_string("lost"));
+	json_object_object_add(o, "source", json_object_new_string(m->source));
+	snprintf(line, sizeof(line),
+		 "lost %s events: the receive buffer overflowed; queue states read again",
+		 m->source);
+	emit(m, o, line);
+	scan_states(m, false);
+}
+
 /* One uevent of the AP bus. */
 static void on_device(struct mon *m, struct udev_device *dev)
 {
@@ -406,9 +427,17 @@ int cmd_monitor(int argc, char **argv)
 		if (pfd[0].revents & (POLLIN | POLLERR)) {
 			struct udev_device *dev;
 
-			while (!stop_signal && (dev = udev_monitor_receive_device(mon))) {
-				on_device(m, dev);
-				udev_device_unref(dev);
+			while (!stop_signal) {
+				errno = 0;
+				dev = udev_monitor_receive_device(mon);
+				if (dev) {
+					on_device(m, dev);
+					udev_device_unref(dev);
+				} else if (errno == ENOBUFS) {
+					on_lost(m);	/* then what is still queued */
+				} else {
+					break;	/* EAGAIN: nothing more now */
+				}
 			}
 		}
 	}
