@@ -9,6 +9,8 @@
 #ifndef APMATRIX_CTL_EXT_H
 #define APMATRIX_CTL_EXT_H
 
+#include <stddef.h>
+
 int cmd_apply(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
 int cmd_udev_env(int argc, char **argv);
@@ -25,8 +27,33 @@ int ctl_config_set(const char *config_dir, const char *name,
 		   struct apmatrix_matrix *m);
 int cmd_monitor(int argc, char **argv);
 
-/* Exit codes, as main.c's table (enum rc in ctl.h) has them. */
-#define RC_EXT_DRIFT	8	/* diff: the host differs from the configuration */
-#define RC_EXT_CONFIG	9	/* the configuration is invalid: nothing changed */
+#define PROG "apmatrix-ctl"
+
+/*
+ * util.c's helpers that these commands use too (ctl.h, which has the
+ * rest, is main.c's and the cmd-*.c files'; its option names clash).
+ */
+/* "apmatrix-ctl: " + the message, one line on stderr */
+void errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* a getopt error (ret ':', a missing argument, or '?') of command cmd */
+void option_error(const char *cmd, int ret, char **argv);
+/* the first line of queue apid.apqi's sysfs attribute attr under
+ * sysfs_root, without its newline; "" when there is none */
+void queue_attr_line(const char *sysfs_root, unsigned int apid, unsigned int apqi,
+		     const char *attr, char *buf, size_t len);
+
+/* Exit codes (main.c says what each means, in --help) */
+enum rc {
+	RC_OK = 0,
+	RC_USAGE = 1,
+	RC_HOST = 2,
+	RC_REFUSED = 3,
+	RC_UNSUPPORTED = 4,
+	RC_NO_VM = 5,
+	RC_RETRY = 6,
+	RC_RESET = 7,
+	RC_DRIFT = 8,		/* diff: the host differs from the configuration */
+	RC_CONFIG = 9,		/* the configuration is invalid: nothing changed */
+};
 
 #endif /* APMATRIX_CTL_EXT_H */

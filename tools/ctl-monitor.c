@@ -16,7 +16,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,18 +30,8 @@
 #include "apmatrix.h"
 #include "ctl-ext.h"
 
-#define PROG "apmatrix-ctl"
-
-static void __attribute__((format(printf, 1, 2))) merr(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs(PROG ": monitor: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
+/* every message of monitor's starts "apmatrix-ctl: monitor: " */
+#define merr(...) errmsg("monitor: " __VA_ARGS__)
 
 struct mon {
 	bool json;
@@ -120,25 +109,6 @@ static bool parse_apqn(const char *s, unsigned int *a, unsigned int *d)
 	       *d <= 255 && strlen(s) == 7;
 }
 
-static void read_state(const struct mon *m, const char *apqn, char *buf, size_t len)
-{
-	char *path = NULL;
-	FILE *f;
-
-	buf[0] = '\0';
-	if (asprintf(&path, "%s/bus/ap/devices/%s/apmatrix_state", m->sysfs_root,
-		     apqn) < 0)
-		return;
-	f = fopen(path, "re");
-	free(path);
-	if (!f)
-		return;
-	if (!fgets(buf, (int)len, f))
-		buf[0] = '\0';
-	fclose(f);
-	buf[strcspn(buf, "\n")] = '\0';
-}
-
 /* Compare a queue's state with the last one known; emit on a change. */
 static void check_state(struct mon *m, unsigned int a, unsigned int d, bool quiet)
 {
@@ -148,7 +118,7 @@ static void check_state(struct mon *m, unsigned int a, unsigned int d, bool quie
 	long pid = 0;
 
 	snprintf(apqn, sizeof(apqn), "%02x.%04x", a, d);
-	read_state(m, apqn, st, sizeof(st));
+	queue_attr_line(m->sysfs_root, a, d, "apmatrix_state", st, sizeof(st));
 	old = m->state[a][d] ? m->state[a][d] : "";
 	if (!strcmp(old, st))
 		return;
@@ -343,13 +313,8 @@ int cmd_monitor(int argc, char **argv)
 		case O_SYSFS:
 			setenv("APMATRIX_SYSFS_ROOT", optarg, 1);
 			break;
-		case ':':
-			merr("option '%s' needs an argument", argv[optind - 1]);
-			free(m);
-			return 1;
-		default:
-			merr("unknown option '%s' (see '" PROG " monitor --help')",
-			     argv[optind - 1]);
+		default:	/* ':' or '?' */
+			option_error("monitor", c, argv);
 			free(m);
 			return 1;
 		}

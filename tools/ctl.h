@@ -36,22 +36,7 @@
 #include <json.h>
 
 #include "apmatrix.h"
-
-#define PROG "apmatrix-ctl"
-
-/* Exit codes (main.c says what each means, in --help) */
-enum rc {
-	RC_OK = 0,
-	RC_USAGE = 1,
-	RC_HOST = 2,
-	RC_REFUSED = 3,
-	RC_UNSUPPORTED = 4,
-	RC_NO_VM = 5,
-	RC_RETRY = 6,
-	RC_RESET = 7,
-	RC_DRIFT = 8,		/* ctl-ext.h RC_EXT_DRIFT */
-	RC_CONFIG = 9,		/* ctl-ext.h RC_EXT_CONFIG */
-};
+#include "ctl-ext.h"	/* PROG, enum rc, errmsg(), option_error(), queue_attr_line() */
 
 /* The invocation */
 struct cli {
@@ -164,8 +149,7 @@ struct command {
 #include "commands.def"
 #undef COMMAND
 
-/* util.c */
-void errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* util.c (and ctl-ext.h's) */
 /* "EBUSY" (the library's vocabulary), or "errno 123" (buf is the space) */
 const char *errname(int err, char *buf, size_t len);
 #define ERRNAME(err) errname((err), (char[24]){ 0 }, 24)
