@@ -24,21 +24,17 @@ import ctypes
 import json
 import os
 import select
-import shutil
 import signal
 import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(HERE))
-from tap import Tap  # noqa: E402
-SRC = os.path.dirname(os.path.dirname(HERE))
-MKFIXTURE = os.path.join(SRC, "tests", "fixtures", "mkfixture.py")
+from ctl_harness import MKFIXTURE, TmpTap, ctl_argv  # noqa: E402
 NETLINK_KOBJECT_UEVENT = 15
 UDEV_GROUP = 2
 
@@ -99,24 +95,14 @@ class Sender:
         self.s.sendto(hdr + body, (0, UDEV_GROUP))
 
 
-class T(Tap):
-    def __init__(self, opts):
-        super().__init__()
-        self.opts = opts
-        self.tmp = tempfile.mkdtemp(prefix="apmatrix-mon-")
-
-    def close(self):
-        shutil.rmtree(self.tmp, ignore_errors=True)
+class T(TmpTap):
+    prefix = "apmatrix-mon-"
 
 
 def start(t, root, *extra):
-    wrap = json.loads(t.opts.wrapper) if t.opts.wrapper else []
-    if t.opts.valgrind:
-        wrap = ["valgrind", "--quiet", "--error-exitcode=99", "--leak-check=full",
-                "--errors-for-leak-kinds=definite,indirect"] + wrap
     env = {k: v for k, v in os.environ.items() if not k.startswith("APMATRIX_")}
     env["LC_ALL"] = "C"
-    p = subprocess.Popen(wrap + [t.opts.ctl, "monitor", "--sysfs-root", root] + list(extra),
+    p = subprocess.Popen(ctl_argv(t.opts, ["monitor", "--sysfs-root", root] + list(extra)),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
     # it says on stderr when it listens
     line = ""
@@ -232,8 +218,10 @@ def lost_burst(t, root, snd, st, state, args):
     return p, lines, n, dropped
 
 
-def stop(p):
-    p.send_signal(signal.SIGTERM)
+def stop(p, sig=signal.SIGTERM):
+    """Send sig, wait for the end (30 s at most): exit code (-1: still
+    running, killed), stderr."""
+    p.send_signal(sig)
     try:
         rc = p.wait(timeout=30)
     except subprocess.TimeoutExpired:
@@ -341,13 +329,7 @@ def g_monitor(t):
     got = strip_time(json.loads(line) for line in read_lines(p, 1, 5))
     t.ok(got == [{"event": "state", "apqn": "08.0004", "state": "resetting", "previous": "in use 4321"}],
          "the reset after it leaves the VM: a state event", got)
-    p.send_signal(signal.SIGTERM)
-    try:
-        rc = p.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        rc = -1
-    err = p.stderr.read()
+    rc, err = stop(p)
     t.ok(rc == 0 and err == "", "SIGTERM: exit 0, nothing on stderr", "rc %d err %r" % (rc, err))
 
     # the human form and SIGINT
@@ -365,13 +347,8 @@ def g_monitor(t):
     lines = [ln.split(" ", 1)[1] for ln in read_lines(p, 2, 5)]
     t.ok(lines == ["change queue 08.0004 online=1\n", "state 08.0004: resetting -> free\n"],
          "after a uevent of the queue its state is read", lines)
-    p.send_signal(signal.SIGINT)
-    try:
-        rc = p.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        rc = -1
-    t.ok(rc == 0 and p.stderr.read() == "", "SIGINT: exit 0", rc)
+    rc, err = stop(p, signal.SIGINT)
+    t.ok(rc == 0 and err == "", "SIGINT: exit 0", "rc %d err %r" % (rc, err))
 
     # a reader that stops reading: monitor blocks writing its output, and
     # SIGTERM must still end it (a stuck pipe, `monitor | less` paused)
