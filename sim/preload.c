@@ -35,7 +35,6 @@
  */
 /* define open and open64 both, under their own names */
 #undef _FILE_OFFSET_BITS
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -55,6 +54,7 @@
 #include <unistd.h>
 
 #include "apsim-proto.h"
+#include "interpose.h"
 
 /* the KVM ABI (include/uapi/linux/kvm.h), stable since 3.10 */
 struct apsim_kvm_device_attr {
@@ -85,7 +85,8 @@ struct apsim_kvm_device_attr {
 #define KVM_MARKER_LINK "/memfd:" KVM_MARKER_NAME " (deleted)"
 #define MAX_TRACKED 4096
 
-#define EXPORT __attribute__((visibility("default")))
+#define EXPORT INTERPOSE_EXPORT
+#define SHIM "apsim-preload"
 
 static int (*real_open)(const char *, int, ...);
 static FILE *(*real_fopen)(const char *, const char *);
@@ -104,15 +105,15 @@ static void init_real(void)
 {
 	if (real_open)
 		return;
-	real_openat = dlsym(RTLD_NEXT, "openat");
-	real_ioctl = dlsym(RTLD_NEXT, "ioctl");
-	real_write = dlsym(RTLD_NEXT, "write");
-	real_close = dlsym(RTLD_NEXT, "close");
-	real_readlink = dlsym(RTLD_NEXT, "readlink");
-	real_readlinkat = dlsym(RTLD_NEXT, "readlinkat");
-	real_fopen = dlsym(RTLD_NEXT, "fopen");
-	real_fopen64 = dlsym(RTLD_NEXT, "fopen64");
-	__atomic_store_n(&real_open, dlsym(RTLD_NEXT, "open"), __ATOMIC_RELEASE);
+	real_openat = interpose_real(SHIM, "openat");
+	real_ioctl = interpose_real(SHIM, "ioctl");
+	real_write = interpose_real(SHIM, "write");
+	real_close = interpose_real(SHIM, "close");
+	real_readlink = interpose_real(SHIM, "readlink");
+	real_readlinkat = interpose_real(SHIM, "readlinkat");
+	real_fopen = interpose_real(SHIM, "fopen");
+	real_fopen64 = interpose_real(SHIM, "fopen64");
+	__atomic_store_n(&real_open, interpose_real(SHIM, "open"), __ATOMIC_RELEASE);
 }
 
 static const char *sock_path(void)
@@ -728,57 +729,10 @@ static int open_common(int dirfd, const char *path, int flags, mode_t mode, bool
 	return at ? real_openat(dirfd, path, flags, mode) : real_open(path, flags, mode);
 }
 
-EXPORT int open(const char *path, int flags, ...)
-{
-	mode_t mode = 0;
-	va_list ap;
-
-	if (flags & (O_CREAT | __O_TMPFILE)) {
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
-	return open_common(AT_FDCWD, path, flags, mode, false);
-}
-
-EXPORT int open64(const char *path, int flags, ...)
-{
-	mode_t mode = 0;
-	va_list ap;
-
-	if (flags & (O_CREAT | __O_TMPFILE)) {
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
-	return open_common(AT_FDCWD, path, flags, mode, false);
-}
-
-EXPORT int openat(int dirfd, const char *path, int flags, ...)
-{
-	mode_t mode = 0;
-	va_list ap;
-
-	if (flags & (O_CREAT | __O_TMPFILE)) {
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
-	return open_common(dirfd, path, flags, mode, true);
-}
-
-EXPORT int openat64(int dirfd, const char *path, int flags, ...)
-{
-	mode_t mode = 0;
-	va_list ap;
-
-	if (flags & (O_CREAT | __O_TMPFILE)) {
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
-	return open_common(dirfd, path, flags, mode, true);
-}
+INTERPOSE_OPEN(open, open_common(AT_FDCWD, path, flags, mode, false))
+INTERPOSE_OPEN(open64, open_common(AT_FDCWD, path, flags, mode, false))
+INTERPOSE_OPENAT(openat, open_common(dirfd, path, flags, mode, true))
+INTERPOSE_OPENAT(openat64, open_common(dirfd, path, flags, mode, true))
 
 /* _FORTIFY_SOURCE entry points */
 EXPORT int __open_2(const char *path, int flags)
