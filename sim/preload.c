@@ -233,6 +233,24 @@ static int sim_call(struct apsim_req *q, struct apsim_reply *r)
 	return rc < 0 ? rc : 0;
 }
 
+/*
+ * sim_call() with a reply of its own: the reply (free() it; NULL without
+ * memory) and in *err the transport's or apsimd's error (0, or -errno).
+ */
+static struct apsim_reply *sim_ask(struct apsim_req *q, int *err)
+{
+	struct apsim_reply *r = malloc(sizeof(*r));
+
+	if (!r) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	*err = sim_call(q, r);
+	if (!*err)
+		*err = r->err;
+	return r;
+}
+
 /* a request on a VM connection, the reply through a socketpair of ours;
  * extra_fd (or -1) goes along */
 static int vm_call(int vmfd, struct apsim_req *q, struct apsim_reply *r, int extra_fd)
@@ -511,11 +529,8 @@ static int sim_root(char *buf, size_t len)
 	if (!root[0]) {
 		memset(&q, 0, offsetof(struct apsim_req, data));
 		q.op = APSIM_ROOT;
-		r = malloc(sizeof(*r));
-		if (!r)
-			return -ENOMEM;
-		rc = sim_call(&q, r);
-		if (!rc && !r->err)
+		r = sim_ask(&q, &rc);
+		if (!rc)
 			snprintf(root, sizeof(root), "%s", r->data);
 		free(r);
 		if (!root[0])
@@ -586,11 +601,8 @@ static int file_info(unsigned long long ino, char *info, size_t len)
 	memset(&q, 0, offsetof(struct apsim_req, data));
 	q.op = APSIM_FILE_INFO;
 	q.arg1 = (int64_t)ino;
-	r = malloc(sizeof(*r));
-	if (!r)
-		return 0;
-	rc = sim_call(&q, r);
-	if (!rc && !r->err) {
+	r = sim_ask(&q, &rc);
+	if (!rc) {
 		kind = (int)r->val;
 		if (info && len) {
 			size_t n = r->len < len ? r->len : len;
@@ -669,14 +681,7 @@ static int queue_attr_open(int dirfd, const char *path, int flags)
 	q_.arg0 = (int64_t)(a << 8 | d);
 	q_.len = (uint32_t)strlen(base + 1) + 1;
 	memcpy(q_.data, base + 1, q_.len);
-	r = malloc(sizeof(*r));
-	if (!r) {
-		errno = ENOMEM;
-		return -1;
-	}
-	rc = sim_call(&q_, r);
-	if (!rc)
-		rc = r->err;
+	r = sim_ask(&q_, &rc);
 	if (rc) {
 		free(r);
 		errno = rc == -ENOENT ? ENOENT : -rc;
@@ -809,14 +814,7 @@ EXPORT ssize_t write(int fd, const void *buf, size_t count)
 	q.len = (uint32_t)count;
 	memcpy(q.data, buf, count);
 	q.data[count] = '\0';
-	r = malloc(sizeof(*r));
-	if (!r) {
-		errno = ENOMEM;
-		return -1;
-	}
-	rc = sim_call(&q, r);
-	if (!rc)
-		rc = r->err;
+	r = sim_ask(&q, &rc);
 	free(r);
 	if (rc) {
 		errno = -rc;
