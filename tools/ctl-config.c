@@ -45,83 +45,34 @@ struct opts {
 	const char *name;	/* sets NAME */
 };
 
-enum {
-	O_CONFIG_DIR = 0x200,
-	O_SYSFS_ROOT,
-	O_KERNEL_CMDLINE,
-	O_WAIT_BUS,
-};
-
-static const struct option apply_lopts[] = {
-	{ "help", no_argument, NULL, 'h' },
-	{ "dry-run", no_argument, NULL, 'n' },
-	{ "kernel-cmdline", no_argument, NULL, O_KERNEL_CMDLINE },
-	{ "wait-for-bus", required_argument, NULL, O_WAIT_BUS },
-	{ "config-dir", required_argument, NULL, O_CONFIG_DIR },
-	{ "sysfs-root", required_argument, NULL, O_SYSFS_ROOT },
-	{ NULL, 0, NULL, 0 },
-};
-static const struct option diff_lopts[] = {
-	{ "help", no_argument, NULL, 'h' },
-	{ "json", no_argument, NULL, 'j' },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "config-dir", required_argument, NULL, O_CONFIG_DIR },
-	{ "sysfs-root", required_argument, NULL, O_SYSFS_ROOT },
-	{ NULL, 0, NULL, 0 },
-};
-static const struct option sets_lopts[] = {
-	{ "help", no_argument, NULL, 'h' },
-	{ "json", no_argument, NULL, 'j' },
-	{ "config-dir", required_argument, NULL, O_CONFIG_DIR },
-	{ NULL, 0, NULL, 0 },
-};
-static const struct option udev_lopts[] = {
-	{ "help", no_argument, NULL, 'h' },
-	{ "config-dir", required_argument, NULL, O_CONFIG_DIR },
-	{ NULL, 0, NULL, 0 },
-};
-
 /* 0 parsed, -1 - exit code to return */
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-	const struct option *lopts;
-	const char *shorts;
+	struct cmd_getopt g;
 	int c;
 
 	o->cmd = argv[0];
 	o->wait_bus_ms = -1;
-	if (!strcmp(o->cmd, "apply")) {
-		lopts = apply_lopts;
-		shorts = ":hn";
-	} else if (!strcmp(o->cmd, "diff")) {
-		lopts = diff_lopts;
-		shorts = ":hqj";
-	} else if (!strcmp(o->cmd, "sets")) {
-		lopts = sets_lopts;
-		shorts = ":hj";
-	} else {
-		lopts = udev_lopts;
-		shorts = ":h";
-	}
+	command_getopt(o->cmd, &g);
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, shorts, lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, g.optstring, g.longopts, NULL)) != -1) {
 		switch (c) {
-		case 'h':	/* main.c prints --help from cmd-admin.c's table */
+		case OPT_HELP:	/* main.c prints --help from cmd-admin.c's table */
 			return -1 - RC_OK;
-		case 'n':
+		case OPT_DRY_RUN:
 			o->dry_run = true;
 			break;
-		case 'q':
+		case OPT_QUIET:
 			o->quiet = true;
 			break;
-		case 'j':
+		case OPT_JSON:
 			o->json = true;
 			break;
-		case O_KERNEL_CMDLINE:
+		case OPT_KERNEL_CMDLINE:
 			o->kernel_cmdline = true;
 			break;
-		case O_WAIT_BUS: {
+		case OPT_WAIT_BUS: {
 			char *end;
 			double v;
 
@@ -135,10 +86,10 @@ static int parse_opts(int argc, char **argv, struct opts *o)
 			o->wait_bus_ms = (long)(v * 1000);
 			break;
 		}
-		case O_CONFIG_DIR:
+		case OPT_CONFIG_DIR:
 			o->config_dir = optarg;
 			break;
-		case O_SYSFS_ROOT:
+		case OPT_SYSFS_ROOT:
 			o->sysfs_root = optarg;
 			break;
 		default:	/* ':' or '?' */

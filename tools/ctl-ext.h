@@ -9,6 +9,7 @@
 #ifndef APMATRIX_CTL_EXT_H
 #define APMATRIX_CTL_EXT_H
 
+#include <getopt.h>
 #include <stddef.h>
 
 int cmd_apply(int argc, char **argv);
@@ -28,6 +29,43 @@ int ctl_config_set(const char *config_dir, const char *name,
 int cmd_monitor(int argc, char **argv);
 
 #define PROG "apmatrix-ctl"
+
+/* Every option of every subcommand; a letter is also its short option. */
+enum opt_id {
+	OPT_HELP = 'h',
+	OPT_VERSION = 'V',
+	OPT_JSON = 'j',
+	OPT_DRY_RUN = 'n',
+	OPT_ADAPTERS = 'a',
+	OPT_DOMAINS = 'd',
+	OPT_CONTROL = 'c',
+	OPT_PID = 'p',
+	OPT_SYSFS_ROOT = 0x100,
+	OPT_VM_FD,
+	OPT_VALIDATE_ONLY,
+	OPT_RESET,
+	OPT_GRANT_FD,
+	OPT_FD,
+	OPT_QUIET = 'q',
+	OPT_CONFIG_DIR = 0x200,
+	OPT_KERNEL_CMDLINE,
+	OPT_WAIT_BUS,
+	OPT_KERNEL,
+	OPT_INTERVAL,
+	OPT_SET,
+};
+
+/*
+ * getopt_long()'s tables for the options of command name: made from its
+ * entry of commands.def (cmd-admin.c's tables for these commands), the
+ * one main.c checked argv against and --help prints. In main.c.
+ */
+#define MAX_OPTS 16
+struct cmd_getopt {
+	char optstring[2 * MAX_OPTS + 2];	/* ':' first: ':' for a missing argument */
+	struct option longopts[MAX_OPTS + 1];
+};
+void command_getopt(const char *name, struct cmd_getopt *g);
 
 /*
  * util.c's helpers that these commands use too (ctl.h, which has the

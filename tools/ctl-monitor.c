@@ -257,15 +257,7 @@ static void on_device(struct mon *m, struct udev_device *dev)
 
 int cmd_monitor(int argc, char **argv)
 {
-	enum { O_KERNEL = 0x300, O_INTERVAL, O_SYSFS };
-	static const struct option lopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "kernel", no_argument, NULL, O_KERNEL },
-		{ "interval", required_argument, NULL, O_INTERVAL },
-		{ "sysfs-root", required_argument, NULL, O_SYSFS },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct cmd_getopt g;
 	struct mon *m;
 	struct udev *udev = NULL;
 	struct udev_monitor *mon = NULL;
@@ -286,20 +278,21 @@ int cmd_monitor(int argc, char **argv)
 	}
 	m->source = "udev";
 	m->interval_ms = 1000;
+	command_getopt("monitor", &g);
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":hj", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, g.optstring, g.longopts, NULL)) != -1) {
 		switch (c) {
-		case 'h':	/* main.c prints --help from cmd-admin.c's table */
+		case OPT_HELP:	/* main.c prints --help from cmd-admin.c's table */
 			free(m);
 			return 0;
-		case 'j':
+		case OPT_JSON:
 			m->json = true;
 			break;
-		case O_KERNEL:
+		case OPT_KERNEL:
 			m->source = "kernel";
 			break;
-		case O_INTERVAL:
+		case OPT_INTERVAL:
 			errno = 0;
 			m->interval_ms = strtol(optarg, &end, 10);
 			if (!*optarg || *end || errno || m->interval_ms < 0 ||
@@ -310,7 +303,7 @@ int cmd_monitor(int argc, char **argv)
 				return 1;
 			}
 			break;
-		case O_SYSFS:
+		case OPT_SYSFS_ROOT:
 			setenv("APMATRIX_SYSFS_ROOT", optarg, 1);
 			break;
 		default:	/* ':' or '?' */

@@ -36,38 +36,13 @@
 #include <json.h>
 
 #include "apmatrix.h"
-#include "ctl-ext.h"	/* PROG, enum rc, errmsg(), option_error(), queue_attr_line() */
+#include "ctl-ext.h"	/* PROG, enum rc, enum opt_id, errmsg() ... */
 
 /* The invocation */
 struct cli {
 	const char *cmd;		/* subcommand name, for messages */
 	const char *sysfs_root;		/* --sysfs-root, NULL: environment */
 	struct apmatrix_ctx *ctx;
-};
-
-/* Every option of every subcommand; a letter is also its short option. */
-enum opt_id {
-	OPT_HELP = 'h',
-	OPT_VERSION = 'V',
-	OPT_JSON = 'j',
-	OPT_DRY_RUN = 'n',
-	OPT_ADAPTERS = 'a',
-	OPT_DOMAINS = 'd',
-	OPT_CONTROL = 'c',
-	OPT_PID = 'p',
-	OPT_SYSFS_ROOT = 0x100,
-	OPT_VM_FD,
-	OPT_VALIDATE_ONLY,
-	OPT_RESET,
-	OPT_GRANT_FD,
-	OPT_FD,
-	OPT_QUIET = 'q',
-	OPT_CONFIG_DIR = 0x200,
-	OPT_KERNEL_CMDLINE,
-	OPT_WAIT_BUS,
-	OPT_KERNEL,
-	OPT_INTERVAL,
-	OPT_SET,
 };
 
 /* What the options and arguments said */

@@ -28,8 +28,6 @@
 #endif
 
 /* the most options one command has */
-#define MAX_OPTS 16
-
 /* Exit codes: the one table (--help prints it; the man page mirrors it). */
 static const struct {
 	enum rc code;
@@ -74,6 +72,18 @@ static void getopt_tables(const struct ctl_opt *opts, char *optstring,
 	}
 	optstring[k] = '\0';
 	longopts[n] = (struct option){ NULL, 0, NULL, 0 };
+}
+
+void command_getopt(const char *name, struct cmd_getopt *g)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (!strcmp(commands[i]->name, name)) {
+			getopt_tables(commands[i]->opts, g->optstring, g->longopts);
+			return;
+		}
+	abort();	/* called only by the commands of commands.def */
 }
 
 /* "  -j, --json               print JSON", continuation lines indented */
