@@ -266,7 +266,7 @@ int cmd_monitor(int argc, char **argv)
 	struct pollfd pfd[1];
 	sigset_t mask, old;
 	bool handlers = false;
-	int c, rc = 2;
+	int c, rc = RC_HOST;
 	unsigned long long next_scan;
 	char *end;
 	unsigned int a, d;
@@ -274,7 +274,7 @@ int cmd_monitor(int argc, char **argv)
 	m = calloc(1, sizeof(*m));
 	if (!m) {
 		merr("out of memory");
-		return 2;
+		return RC_HOST;
 	}
 	m->source = "udev";
 	m->interval_ms = 1000;
@@ -285,7 +285,7 @@ int cmd_monitor(int argc, char **argv)
 		switch (c) {
 		case OPT_HELP:	/* main.c prints --help from cmd-admin.c's table */
 			free(m);
-			return 0;
+			return RC_OK;
 		case OPT_JSON:
 			m->json = true;
 			break;
@@ -300,7 +300,7 @@ int cmd_monitor(int argc, char **argv)
 				merr("--interval '%s': not a number of milliseconds (0 to 3600000)",
 				     optarg);
 				free(m);
-				return 1;
+				return RC_USAGE;
 			}
 			break;
 		case OPT_SYSFS_ROOT:
@@ -309,13 +309,13 @@ int cmd_monitor(int argc, char **argv)
 		default:	/* ':' or '?' */
 			option_error("monitor", c, argv);
 			free(m);
-			return 1;
+			return RC_USAGE;
 		}
 	}
 	if (optind < argc) {
 		merr("unexpected argument '%s'", argv[optind]);
 		free(m);
-		return 1;
+		return RC_USAGE;
 	}
 	ctx = apmatrix_ctx_new();
 	if (!ctx || !(m->sysfs_root = strdup(apmatrix_ctx_get_sysfs_root(ctx)))) {
@@ -399,7 +399,7 @@ int cmd_monitor(int argc, char **argv)
 			}
 		}
 	}
-	rc = 0;	/* asked to stop */
+	rc = RC_OK;	/* asked to stop */
 	clearerr(stdout);	/* a write the signal cut short is no error */
 out:
 	if (handlers) {
@@ -416,6 +416,6 @@ out:
 	free(m->sysfs_root);
 	free(m);
 	if (fflush(stdout) || ferror(stdout))
-		rc = 2;
+		rc = RC_HOST;
 	return rc;
 }
