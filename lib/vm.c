@@ -25,6 +25,9 @@
 #ifndef SYS_pidfd_getfd
 #define SYS_pidfd_getfd 438
 #endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
 
 #define KVM_VM_LINK "anon_inode:kvm-vm"
 
@@ -214,6 +217,61 @@ static int check_fd(struct apmatrix_ctx *ctx, pid_t pid, int fd)
 	return 0;
 }
 
+/* the one VM fd of pid (fd < 0: find it): *fd; an error with a message otherwise */
+static int find_vm_fd(struct apmatrix_ctx *ctx, pid_t pid, int *fd)
+{
+	struct apm_sbuf sb;
+	unsigned int n, i;
+	int *fds = NULL, rc;
+	char list[256];
+
+	if (*fd >= 0)
+		return check_fd(ctx, pid, *fd);
+	rc = vm_fds(ctx, pid, &fds, &n);
+	if (rc)
+		return rc;
+	if (n == 1)
+		*fd = fds[0];
+	if (n > 1) {
+		apm_sb_init(&sb, list, sizeof(list));
+		for (i = 0; i < n; i++)
+			apm_sb_printf(&sb, "%s%d", i ? ", " : "", fds[i]);
+		if (sb.pos >= sizeof(list))
+			memcpy(list + sizeof(list) - 4, "...", 4);
+		rc = apm_fail(ctx, EEXIST, "process %d has %u KVM VM fds (%s): say which one",
+			      (int)pid, n, list);
+	}
+	free(fds);
+	if (!rc && !n)
+		rc = apm_fail(ctx, ENOENT, "process %d has no KVM VM fd", (int)pid);
+	return rc;
+}
+
+/*
+ * -ESRCH when the process behind pidfd is gone (reaped: its PID may name
+ * another process now), else 0. A zombie counts as there: its PID is not
+ * free before it is reaped. EPERM (no right to signal it) says it is
+ * there too. Without pidfd_send_signal() (ENOSYS: valgrind) 0: then
+ * pidfd_getfd()'s success, which needs the same process, is the proof.
+ */
+static int pidfd_gone(int pidfd)
+{
+	if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0)
+		return 0;
+	return errno == ESRCH ? -ESRCH : 0;
+}
+
+/*
+ * Take fd (fd < 0: the only VM fd) of process pid. A PID names a process
+ * only until it is reaped; then it may name any other, another tenant's
+ * VMM too. So the pidfd comes first and pins the process; /proc/PID/fd
+ * is read after it; and the process must still be there after that read
+ * (pidfd_send_signal(pidfd, 0)), which proves the PID was not reused in
+ * between, so the fd found there is this process's. pidfd_getfd() then
+ * takes the fd from the pinned process itself, and the file taken is
+ * checked to be a KVM VM (the process may have put another file at that
+ * number meanwhile).
+ */
 int apmatrix_vm_open_pid(struct apmatrix_ctx *ctx, pid_t pid, int fd,
 			 struct apmatrix_vm **vm)
 {
@@ -226,39 +284,6 @@ int apmatrix_vm_open_pid(struct apmatrix_ctx *ctx, pid_t pid, int fd,
 	*vm = NULL;
 	if (pid <= 0)
 		return apm_fail(ctx, ESRCH, "no process %d", (int)pid);
-	if (fd >= 0) {
-		rc = check_fd(ctx, pid, fd);
-		if (rc)
-			return rc;
-	} else {
-		unsigned int n, i;
-		int *fds = NULL;
-
-		rc = vm_fds(ctx, pid, &fds, &n);
-		if (rc)
-			return rc;
-		if (n == 1)
-			fd = fds[0];
-		if (n > 1) {
-			struct apm_sbuf sb;
-			char list[256];
-
-			apm_sb_init(&sb, list, sizeof(list));
-			for (i = 0; i < n; i++)
-				apm_sb_printf(&sb, "%s%d", i ? ", " : "", fds[i]);
-			if (sb.pos >= sizeof(list))
-				memcpy(list + sizeof(list) - 4, "...", 4);
-			rc = apm_fail(ctx, EEXIST,
-				      "process %d has %u KVM VM fds (%s): say which one", (int)pid,
-				      n, list);
-		}
-		free(fds);
-		if (rc)
-			return rc;
-		if (!n)
-			return apm_fail(ctx, ENOENT, "process %d has no KVM VM fd",
-					(int)pid);
-	}
 
 	pidfd = syscall(SYS_pidfd_open, pid, 0);
 	if (pidfd < 0) {
@@ -271,6 +296,18 @@ int apmatrix_vm_open_pid(struct apmatrix_ctx *ctx, pid_t pid, int fd,
 		return apm_fail(ctx, err, "pidfd_open(%d): %s", (int)pid,
 				apm_strerror(err, e, sizeof(e)));
 	}
+	rc = find_vm_fd(ctx, pid, &fd);
+	/* what was read may be another process's: say that, whatever was found */
+	if (pidfd_gone(pidfd)) {
+		close(pidfd);
+		return apm_fail(ctx, ESRCH,
+				"process %d exited while its fds were being read (its PID may name another process now): nothing was taken",
+				(int)pid);
+	}
+	if (rc) {
+		close(pidfd);
+		return rc;
+	}
 	nfd = syscall(SYS_pidfd_getfd, pidfd, fd, 0);	/* O_CLOEXEC is set */
 	err = errno;
 	close(pidfd);
@@ -280,7 +317,9 @@ int apmatrix_vm_open_pid(struct apmatrix_ctx *ctx, pid_t pid, int fd,
 					"not allowed to take fd %d of process %d (ptrace access is needed): %s",
 					fd, (int)pid, apm_strerror(err, e, sizeof(e)));
 		if (err == ESRCH)
-			return apm_fail(ctx, ESRCH, "no process %d", (int)pid);
+			return apm_fail(ctx, ESRCH,
+					"process %d exited before its fd %d was taken: nothing was taken",
+					(int)pid, fd);
 		if (err == EBADF)
 			return apm_fail(ctx, ENOENT, "process %d has no fd %d (any more)",
 					(int)pid, fd);
@@ -293,11 +332,17 @@ int apmatrix_vm_open_pid(struct apmatrix_ctx *ctx, pid_t pid, int fd,
 	/*
 	 * /proc/PID/fd/N was read before pidfd_getfd(): by now the process
 	 * may have closed N and opened something else there. Check the file
-	 * this process now holds, not the name it had.
+	 * this process now holds, not the name it had; a link that cannot be
+	 * read is no proof of a VM.
 	 */
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", nfd);
-	if (fd_link(AT_FDCWD, path, link, sizeof(link)) >= 0 &&
-	    strcmp(link, KVM_VM_LINK)) {
+	rc = fd_link(AT_FDCWD, path, link, sizeof(link));
+	if (rc < 0) {
+		close(nfd);
+		return apm_fail(ctx, -rc, "cannot tell whether fd %d taken from process %d is a KVM VM: reading %s: %s",
+				fd, (int)pid, path, apm_strerror(-rc, e, sizeof(e)));
+	}
+	if (strcmp(link, KVM_VM_LINK)) {
 		close(nfd);
 		return apm_fail(ctx, ENOENT,
 				"process %d's fd %d is no KVM VM any more: it is %s now",

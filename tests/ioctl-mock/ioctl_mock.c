@@ -11,7 +11,8 @@
  *   - ioctl() checks each call against a script and answers as scripted.
  * Every other fd and path goes to the real functions.
  * APMATRIX_MOCK_REPLACE_FD (see maybe_replace()) plays a VMM racing a look
- * at its fds.
+ * at its fds; APMATRIX_MOCK_PID_REUSE (see reuse_path()) a VMM that exits
+ * during that look, its PID given to another process.
  *
  * Grants: any file named "apmatrix-fake-dev" (point APMATRIX_GRANT_DEVICE
  * at one) is /dev/apmatrix. APMATRIX_CREATE_GRANT on it is checked against
@@ -63,7 +64,11 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <limits.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "apmatrix.h"
@@ -170,9 +175,80 @@ static void maybe_replace(const char *path)
 	close(nul);
 }
 
+/*
+ * APMATRIX_MOCK_PID_REUSE=OLD:NEW plays a PID reused under a look at
+ * /proc: at the first open() or readlink() of a path under /proc/OLD/,
+ * the process OLD (a child of the caller) is killed and reaped, and from
+ * then on OLD names the process NEW, as if NEW had been given OLD's PID:
+ * /proc/OLD/... paths read /proc/NEW/..., and pidfd_open(OLD) opens NEW.
+ */
+static struct {
+	bool reused;		/* old was reaped */
+	int old, new;
+} R;
+
+/* read the variable at each call: a test sets it after the first open() */
+static void reuse_parse(void)
+{
+	const char *spec = getenv("APMATRIX_MOCK_PID_REUSE");
+	int old = 0, new = 0;
+
+	if (spec && sscanf(spec, "%d:%d", &old, &new) != 2)
+		abort();
+	if (old != R.old || new != R.new)
+		R.reused = false;
+	R.old = old;
+	R.new = new;
+}
+
+/* path, or its /proc/NEW twin in buf once OLD was "reused" */
+static const char *reuse_path(const char *path, char *buf, size_t len)
+{
+	char pre[32];
+	size_t n;
+
+	reuse_parse();
+	if (!R.old)
+		return path;
+	n = snprintf(pre, sizeof(pre), "/proc/%d", R.old);
+	if (strncmp(path, pre, n) || (path[n] && path[n] != '/'))
+		return path;
+	if (!R.reused) {
+		R.reused = true;
+		if (kill(R.old, SIGKILL) || waitpid(R.old, NULL, 0) != R.old)
+			abort();
+	}
+	snprintf(buf, len, "/proc/%d%s", R.new, path + n);
+	return buf;
+}
+
+long syscall(long nr, ...)
+{
+	typedef long (*syscall_fn)(long, ...);
+	static syscall_fn fn;
+	long a[6];
+	va_list ap;
+	int i;
+
+	va_start(ap, nr);
+	for (i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	if (!fn)
+		fn = (syscall_fn)real("syscall");
+	reuse_parse();
+	if (nr == SYS_pidfd_open && R.reused && a[0] == R.old)
+		a[0] = R.new;
+	return fn(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
 ssize_t readlink(const char *path, char *buf, size_t len)
 {
-	ssize_t n = as_vm(buf, len, real_readlink(path, buf, len));
+	char twin[PATH_MAX];
+	ssize_t n;
+
+	path = reuse_path(path, twin, sizeof(twin));
+	n = as_vm(buf, len, real_readlink(path, buf, len));
 
 	maybe_replace(path);
 	return n;
@@ -180,7 +256,12 @@ ssize_t readlink(const char *path, char *buf, size_t len)
 
 ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t len)
 {
-	ssize_t n = as_vm(buf, len, real_readlinkat(dirfd, path, buf, len));
+	char twin[PATH_MAX];
+	ssize_t n;
+
+	if (dirfd == AT_FDCWD)
+		path = reuse_path(path, twin, sizeof(twin));
+	n = as_vm(buf, len, real_readlinkat(dirfd, path, buf, len));
 
 	if (dirfd == AT_FDCWD)
 		maybe_replace(path);
@@ -743,9 +824,12 @@ typedef int (*open_fn)(const char *, int, ...);
 static int open_common(const char *sym, const char *path, int flags, mode_t mode)
 {
 	static const char head[] = "pos:\t0\nflags:\t02000002\nmnt_id:\t15\nino:\t1\n";
-	int n = fdinfo_fd(path), fd;
-	char body[512];
+	char body[512], twin[PATH_MAX];
 	ssize_t len;
+	int n, fd;
+
+	path = reuse_path(path, twin, sizeof(twin));
+	n = fdinfo_fd(path);
 
 	if (n >= 0 && is_fake_grant(n)) {
 		len = pread(n, body, sizeof(body), 0);

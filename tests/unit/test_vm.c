@@ -399,6 +399,81 @@ START_TEST(open_pid_fd_replaced)
 }
 END_TEST
 
+/*
+ * A child that waits for *release to be closed; with_vm: holding a fake
+ * VM fd, its number in *fd.
+ */
+static pid_t child(bool with_vm, int *fd, int *release)
+{
+	int ready[2], done[2], n = -1;
+	char c;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(ready), 0);
+	ck_assert_int_eq(pipe(done), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (!pid) {
+		close(done[1]);
+		if (with_vm)
+			n = memfd_create("apmatrix-fake-vm", 0);
+		if ((with_vm && n < 0) || write(ready[1], &n, sizeof(n)) != sizeof(n))
+			_exit(1);
+		if (read(done[0], &c, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(ready[1]);
+	close(done[0]);
+	ck_assert_int_eq(read(ready[0], &n, sizeof(n)), sizeof(n));
+	close(ready[0]);
+	if (fd)
+		*fd = n;
+	*release = done[1];
+	return pid;
+}
+
+/*
+ * The VMM exits while its fds are read, and its PID names another
+ * process, one with a VM (the ioctl-mock's APMATRIX_MOCK_PID_REUSE: the
+ * VMM is reaped at the first look under /proc/PID, and then /proc/PID
+ * and pidfd_open(PID) lead to the other process). Nothing is taken, and
+ * the error says why; with the pidfd opened after the look, the other
+ * process's VM would be taken.
+ */
+START_TEST(open_pid_reused)
+{
+	int old_rel, new_rel, new_fd, status, round;
+	pid_t old, new;
+	char spec[64];
+
+	if (pidfd_missing())
+		return;	/* open_pid_self says it */
+	script("");	/* any ioctl would be a mismatch */
+	for (round = 0; round < 2; round++) {
+		old = child(false, NULL, &old_rel);
+		new = child(true, &new_fd, &new_rel);
+		snprintf(spec, sizeof(spec), "%d:%d", (int)old, (int)new);
+		setenv("APMATRIX_MOCK_PID_REUSE", spec, 1);
+		/* round 0: the only VM fd is looked for; 1: fd new_fd is named */
+		ck_assert_int_eq(apmatrix_vm_open_pid(ctx, old, round ? new_fd : -1, &vm),
+				 -ESRCH);
+		unsetenv("APMATRIX_MOCK_PID_REUSE");
+		ck_assert_ptr_null(vm);
+		snprintf(expect, sizeof(expect),
+			 "process %d exited while its fds were being read (its PID may name another process now): nothing was taken",
+			 (int)old);
+		ck_assert_str_eq(apmatrix_ctx_last_error(ctx), expect);
+		/* the mock reaped old: it is gone; new still runs, untouched */
+		ck_assert_int_eq(waitpid(old, &status, WNOHANG), -1);
+		close(old_rel);
+		close(new_rel);
+		ck_assert_int_eq(waitpid(new, &status, 0), new);
+		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+}
+END_TEST
+
 /* a VMM that gave its fd to apmatrix_vm_open_fd() holds two of one VM */
 START_TEST(open_pid_same_vm_twice)
 {
@@ -1182,6 +1257,7 @@ static Suite *suite(void)
 	tcase_add_test(tp, open_pid_child);
 	tcase_add_test(tp, open_pid_same_vm_twice);
 	tcase_add_test(tp, open_pid_fd_replaced);
+	tcase_add_test(tp, open_pid_reused);
 	tcase_add_test(tp, open_pid_errors);
 	suite_add_tcase(s, tp);
 
