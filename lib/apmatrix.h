@@ -558,10 +558,16 @@ int apmatrix_vm_enable_apie(struct apmatrix_vm *vm);
  *   owned by the host's default drivers)", "bound to vfio_ap, not to
  *   apmatrix", "not bound to the apmatrix driver".
  * - EADDRINUSE, EBUSY: a probe per adapter row (its adapter x all wanted
- *   domains, no control domains), then per APQN of each refused row; each
- *   APQN is reported with the rule its own probe gave ("held by another
- *   VM", "still being reset after leaving another VM, or its reset
- *   failed", or one of the above).
+ *   domains, no control domains), then each refused row is halved until
+ *   every refused APQN stands alone (about 2 log2(domains) probes per
+ *   refused APQN, at most 1024 such probes in all); each APQN is reported
+ *   with the rule that refused it alone ("held by another VM", "still
+ *   being reset after leaving another VM, or its reset failed", or one of
+ *   the above). When the 1024 are used up, the APQNs of refused rows not
+ *   yet told apart are named as such, after the rest: "and N more APQNs
+ *   not probed one by one (...): some of them are refused (EADDRINUSE):
+ *   LIST", with the rule of a refused one among them; they go to refused
+ *   too, so that m without refused is a matrix the kernel takes.
  * - EPERM: the APQNs and control domains the request adds that the VM
  *   does not hold (a GET) and the VM's grant does not cover ("05.0004:
  *   not held by this VM and not covered by its grant (EPERM)"; without a

@@ -33,6 +33,15 @@
  *   apie -> <result>                     KVM_SET_DEVICE_ATTR, ENABLE_APIE
  *   grant <matrix> -> <result>           APMATRIX_CREATE_GRANT on the fake
  *                                        /dev/apmatrix (below)
+ *   model <matrix> -> <errno>            the kernel as a model, not a call:
+ *                                        a run of these lines answers any
+ *                                        number of VALIDATE_ONLY sets (none
+ *                                        too), each with the errno of the
+ *                                        first line whose usage APQNs it
+ *                                        asks for any of, else 0 (order them
+ *                                        as the kernel's rules: EADDRNOTAVAIL,
+ *                                        EADDRINUSE, EBUSY); any other call
+ *                                        goes on past the run
  *
  *   <flags>   a number (decimal or 0x), or words joined by ',':
  *             validate, reset, grant; * matches any
@@ -462,7 +471,7 @@ static void parse_line(struct expect *e, char *text, int line)
 	if (arrow == n || arrow + 1 == n)
 		script_error(line, "no '-> <result>'");
 	if (strlen(tok[0]) >= sizeof(e->op))
-		script_error(line, "unknown call '%s' (set, get, has, apie, grant)", tok[0]);
+		script_error(line, "unknown call '%s' (set, get, has, apie, grant, model)", tok[0]);
 	strcpy(e->op, tok[0]);
 	if (!parse_result(tok[arrow + 1], &e->result))
 		script_error(line, "bad result '%s' (0, an errno name or number)",
@@ -485,11 +494,15 @@ static void parse_line(struct expect *e, char *text, int line)
 		e->any_matrix = !strcmp(tok[1], "*");
 		if (!e->any_matrix)
 			e->m = parse_matrix(line, tok[1]);
+	} else if (!strcmp(e->op, "model")) {
+		if (arrow != 2 || n != 4 || !e->result)
+			script_error(line, "want: model <matrix> -> <errno>");
+		e->m = parse_matrix(line, tok[1]);
 	} else if (!strcmp(e->op, "has") || !strcmp(e->op, "apie")) {
 		if (arrow != 1 || n != 3)
 			script_error(line, "want: %s -> <result>", e->op);
 	} else {
-		script_error(line, "unknown call '%s' (set, get, has, apie, grant)", e->op);
+		script_error(line, "unknown call '%s' (set, get, has, apie, grant, model)", e->op);
 	}
 }
 
@@ -608,6 +621,34 @@ static bool changed(const char *path)
 	       st.st_mtim.tv_nsec != S.st.st_mtim.tv_nsec;
 }
 
+static bool is_model(unsigned int pos)
+{
+	return pos < S.n && !strcmp(S.v[pos].op, "model");
+}
+
+/* whether m and f share an ID of part p */
+static bool share(const struct apmatrix_matrix *m, const struct apmatrix_matrix *f,
+		  enum apmatrix_part p)
+{
+	unsigned int id;
+
+	for (id = 0; id <= APMATRIX_MAX_ID; id++)
+		if (apmatrix_matrix_test(f, p, id) && apmatrix_matrix_test(m, p, id))
+			return true;
+	return false;
+}
+
+/* the answer of the run of model lines at S.pos to a probe of m */
+static int model_answer(const struct apmatrix_matrix *m)
+{
+	unsigned int i;
+
+	for (i = S.pos; is_model(i); i++)
+		if (share(m, S.v[i].m, APMATRIX_ADAPTERS) && share(m, S.v[i].m, APMATRIX_DOMAINS))
+			return S.v[i].result;
+	return 0;
+}
+
 static bool is_fake_grant(int fd);
 
 static int fake_ioctl(unsigned long req, void *arg)
@@ -675,6 +716,19 @@ static int fake_ioctl(unsigned long req, void *arg)
 		snprintf(desc, sizeof(desc), "%s", op);
 	if (!op)
 		return mismatch(S.pos < S.n ? &S.v[S.pos++] : NULL, desc);
+	if (is_model(S.pos)) {
+		if (m && (flags & KVM_S390_AP_MATRIX_VALIDATE_ONLY)) {
+			rc = model_answer(m);
+			apmatrix_matrix_free(m);
+			log_call(desc, rc);
+			if (!rc)
+				return 0;
+			errno = rc;
+			return -1;
+		}
+		while (is_model(S.pos))
+			S.pos++;
+	}
 	if (S.pos >= S.n) {
 		apmatrix_matrix_free(m);
 		return mismatch(NULL, desc);
@@ -888,10 +942,17 @@ int ioctl(int fd, unsigned long req, ...)
 
 static __attribute__((destructor)) void check_done(void)
 {
+	unsigned int i;
 	bool bad;
 
 	if (!S.used)
 		return;
+	/* a run of model lines at the end need not answer anything */
+	i = S.pos;
+	while (is_model(i))
+		i++;
+	if (i == S.n)
+		S.pos = i;
 	bad = S.failures || S.pos < S.n;
 	if (S.pos < S.n)
 		fprintf(stderr,
