@@ -511,8 +511,12 @@ int apmatrix_vm_open_fd(struct apmatrix_ctx *ctx, int fd,
  * Use a VM of process pid: its fds that are "anon_inode:kvm-vm" in
  * /proc/PID/fd; fd < 0 takes the only one (-EEXIST, with the candidates
  * named, when there are several: pass fd; fds that kcmp() shows to be the
- * same open file count once), fd >= 0 that one. Duplicated
- * with pidfd_open() + pidfd_getfd(). -ESRCH no such process, -EPERM/-EACCES
+ * same open file count once), fd >= 0 that one. The pidfd is opened
+ * before /proc/PID/fd is read, and the process must still be there after
+ * that read (else -ESRCH, "exited while its fds were being read": its PID
+ * may name another process by then, and nothing is taken); the fd is then
+ * taken from the pidfd's process with pidfd_getfd() and must be a KVM VM
+ * still. -ESRCH no such process, -EPERM/-EACCES
  * not allowed (ptrace access is needed), -ENOENT no VM fd there (also: fd
  * is not open, or is no VM), -ENOSYS the kernel lacks pidfd_getfd() (5.6).
  */
