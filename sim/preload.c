@@ -29,6 +29,10 @@
  *                                    the kernel's fdinfo (show_fdinfo lines)
  *   open/fopen of <root>/.../XX.YYYY/apmatrix_state
  *                                    the attribute's text now
+ *   open+write of <root>/bus/ap/drivers/DRIVER/bind|unbind
+ *                                    the queue named is bound or unbound by
+ *                                    apsimd's AP bus (DRIVER cex4queue,
+ *                                    apmatrix or vfio_ap), its errno returned
  *
  * Only active when APMATRIX_SIM_SOCKET is set. No state is shared between
  * processes other than through apsimd.
@@ -97,7 +101,10 @@ static int (*real_close)(int);
 static ssize_t (*real_readlink)(const char *, char *, size_t);
 static ssize_t (*real_readlinkat)(int, const char *, char *, size_t);
 
-/* fds of this process opened on apmask (1) / aqmask (2) */
+/* fds of this process opened on apmask (1) / aqmask (2), or on a queue
+ * driver's bind (DRV_FD + 2 * driver) / unbind (DRV_FD + 2 * driver + 1) */
+#define DRV_FD 3
+static const char *const drv_names[] = { "cex4queue", "apmatrix", "vfio_ap" };
 static int mask_fd[MAX_TRACKED];
 
 static void init_real(void)
@@ -524,6 +531,33 @@ static int sim_root(char *buf, size_t len)
 	return 0;
 }
 
+/* DRV_FD + ... for bus/ap/drivers/DRIVER/bind|unbind of the tree, else 0 */
+static int drv_file(int dirfd, const char *path)
+{
+	char dir[PATH_MAX], real[PATH_MAX], root[PATH_MAX], want[PATH_MAX + 64];
+	const char *base = strrchr(path, '/');
+	unsigned int i;
+	int unbind;
+
+	if (!base || (path[0] != '/' && dirfd != AT_FDCWD))
+		return 0;
+	if (!strcmp(base + 1, "bind"))
+		unbind = 0;
+	else if (!strcmp(base + 1, "unbind"))
+		unbind = 1;
+	else
+		return 0;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(base - path), path);
+	if (!realpath(dir[0] ? dir : "/", real) || sim_root(root, sizeof(root)))
+		return 0;
+	for (i = 0; i < sizeof(drv_names) / sizeof(drv_names[0]); i++) {
+		snprintf(want, sizeof(want), "%s/bus/ap/drivers/%s", root, drv_names[i]);
+		if (!strcmp(real, want))
+			return DRV_FD + 2 * (int)i + unbind;
+	}
+	return 0;
+}
+
 /* 1 apmask, 2 aqmask of the simulated tree, else 0 */
 static int mask_file(int dirfd, const char *path)
 {
@@ -717,8 +751,10 @@ static int open_common(int dirfd, const char *path, int flags, mode_t mode, bool
 		fd = queue_attr_open(dirfd, path, flags);
 		if (fd != -2)
 			return fd;
-		if ((flags & O_ACCMODE) != O_RDONLY && (which = mask_file(dirfd, path))) {
-			fd = memfd_create(which == 1 ? "apsim-apmask" : "apsim-aqmask",
+		if ((flags & O_ACCMODE) != O_RDONLY &&
+		    ((which = mask_file(dirfd, path)) || (which = drv_file(dirfd, path)))) {
+			fd = memfd_create(which == 1 ? "apsim-apmask" : which == 2 ? "apsim-aqmask" :
+					  "apsim-bind",
 					  (flags & O_CLOEXEC) ? MFD_CLOEXEC : 0);
 			if (fd >= 0 && fd < MAX_TRACKED)
 				__atomic_store_n(&mask_fd[fd], which, __ATOMIC_SEQ_CST);
@@ -850,11 +886,30 @@ EXPORT ssize_t write(int fd, const void *buf, size_t count)
 		return -1;
 	}
 	memset(&q, 0, offsetof(struct apsim_req, data));
-	q.op = APSIM_MASK_WRITE;
-	q.arg0 = which - 1;
-	q.len = (uint32_t)count;
-	memcpy(q.data, buf, count);
-	q.data[count] = '\0';
+	if (which >= DRV_FD) {
+		/* "XX.YYYY\n" to DRIVER/bind or unbind: a control command */
+		const char *d = drv_names[(which - DRV_FD) / 2];
+		int n = (int)count;
+
+		while (n && (((const char *)buf)[n - 1] == '\n'))
+			n--;
+		if (n <= 0 || n > 16 || memchr(buf, ' ', (size_t)n)) {
+			errno = ENODEV;
+			return -1;
+		}
+		q.op = APSIM_CTL;
+		if ((which - DRV_FD) % 2)
+			snprintf(q.data, sizeof(q.data), "unbind %.*s %s", n, (const char *)buf, d);
+		else
+			snprintf(q.data, sizeof(q.data), "bind %.*s %s", n, (const char *)buf, d);
+		q.len = (uint32_t)strlen(q.data) + 1;
+	} else {
+		q.op = APSIM_MASK_WRITE;
+		q.arg0 = which - 1;
+		q.len = (uint32_t)count;
+		memcpy(q.data, buf, count);
+		q.data[count] = '\0';
+	}
 	r = malloc(sizeof(*r));
 	if (!r) {
 		errno = ENOMEM;

@@ -83,12 +83,14 @@ enum opt_id {
 	OPT_KERNEL,
 	OPT_INTERVAL,
 	OPT_SET,
+	OPT_NO_REBIND,
 };
 
 /* What the options and arguments said */
 struct args {
 	bool json;
 	bool dry_run;
+	bool no_rebind;		/* reserve --no-rebind */
 	bool validate_only;
 	bool reset;
 	const char *adapters;
@@ -216,7 +218,8 @@ struct json_object *json_apqns(const struct apmatrix_apqns *s);
 struct json_object *json_ids(const struct apmatrix_matrix *m, enum apmatrix_part part,
 			     const char *fmt);
 int plan_json(const struct apmatrix_plan *plan, const struct apmatrix_apqns *absent,
-	      bool applied);
+	      bool applied, const struct apmatrix_claim *claim);
+const char *claim_action_name(enum apmatrix_claim_action action);
 int get_json(const struct apmatrix_matrix *m);
 int get_human(const struct apmatrix_matrix *m);
 int set_json(const struct args *a, int err, const struct apmatrix_explanation *x);

@@ -256,6 +256,9 @@ static int parse_command(struct cli *cli, const struct command *c, int argc,
 		case OPT_DRY_RUN:
 			a->dry_run = true;
 			break;
+		case OPT_NO_REBIND:
+			a->no_rebind = true;
+			break;
 		case OPT_SET:
 			if (set_once(&a->set, c->name, "--set"))
 				return -1 - RC_USAGE;

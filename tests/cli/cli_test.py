@@ -384,15 +384,19 @@ def plan_a_05_06_0004(tail):
             "also takes from the host: 0a.0004\n" % (mask(0xfe), ONES, mask(0xf7)) + tail)
 
 
-PLAN_KEYS = ["format_version", "apmask", "aqmask", "collateral", "absent", "applied"]
+PLAN_KEYS = ["format_version", "apmask", "aqmask", "collateral", "absent", "applied",
+             "queues"]
 
 
-def plan_doc(ap, aq, collateral, applied, absent=()):
-    """The reserve/release --json document: ap, aq are (before, after)."""
+def plan_doc(ap, aq, collateral, applied, absent=(), queues=()):
+    """The reserve/release --json document: ap, aq are (before, after);
+    queues: (apqn, driver, action, reason) of reserve's queues."""
     return {"format_version": 1,
             "apmask": {"before": ap[0], "after": ap[1]},
             "aqmask": {"before": aq[0], "after": aq[1]},
-            "collateral": collateral, "absent": list(absent), "applied": applied}
+            "collateral": collateral, "absent": list(absent), "applied": applied,
+            "queues": [{"apqn": q[0], "driver": q[1], "action": q[2], "reason": q[3]}
+                       for q in queues]}
 
 
 def expect_plan(t, name, r, rc, doc, err=""):
@@ -420,9 +424,10 @@ def g_reserve(t):
     r = t.run(["reserve", "-jn", "--adapters", "05-06", "--domains", "0004-0006"], root)
     expect_plan(t, "reserve -jn whole cards: nothing taken along", r, 0,
                 plan_doc((mask(0xfe), mask(0xf8)), (ONES, ONES), [], False))
-    r = t.run(["reserve", "--json", "07.0004-0006"], root)
+    r = t.run(["reserve", "--json", "07.0005"], root)
     expect_plan(t, "reserve --json with nothing to do: masks unchanged, not applied", r, 0,
-                plan_doc((mask(0xfe), mask(0xfe)), (ONES, ONES), [], False))
+                plan_doc((mask(0xfe), mask(0xfe)), (ONES, ONES), [], False, queues=[
+                    ("07.0005", "apmatrix", "kept", None)]))
     # queues the host does not have: the masks change for them, and it says so
     r = t.run(["reserve", "--dry-run", "0b.0004-0005"], root)
     lines = r.out.splitlines()
@@ -450,9 +455,14 @@ def g_reserve(t):
     t.ok(snapshot(root) == before, "reserve --dry-run wrote nothing",
          snap_diff(before, snapshot(root)))
 
-    r = t.run(["reserve", "07.0004-0006"], root)
+    r = t.run(["reserve", "07.0005"], root)
     t.expect("reserve of queues the host does not hold: nothing to do", r, 0,
              "nothing to do: the host's default drivers hold none of these queues\n")
+    # 07.0004 is vfio_ap's and in use by a guest: refused, named, nothing written
+    r = t.run(["reserve", "07.0004-0005"], root)
+    t.expect_error("reserve of a queue a vfio_ap mediated device uses: refused", r, 2,
+                   "07.0004: bound to vfio_ap and in use by a guest through a mediated "
+                   "device (status 'in use'): nothing changed")
     t.ok(snapshot(root) == before, "reserve with nothing to do wrote nothing",
          snap_diff(before, snapshot(root)))
 
@@ -493,6 +503,46 @@ CARD.DOM TYPE  STATUS DRIVER   HOLDER
     t.expect("reserve again: nothing to do", r, 0,
              "nothing to do: the host's default drivers hold none of these queues\n")
 
+    # queues set aside already, with vfio_ap or no driver (cli-a: 07.0004
+    # vfio_ap "in use", 07.0006 none); the fixture's bind files keep what
+    # is written to them
+    root = t.tree()
+    bind = os.path.join(root, "bus/ap/drivers/apmatrix/bind")
+    unbind = os.path.join(root, "bus/ap/drivers/vfio_ap/unbind")
+    r = t.run(["reserve", "07.0006"], root)
+    t.expect("reserve of a set-aside queue with no driver: bound to apmatrix", r, 0,
+             "07.0006: bound to apmatrix (it had no driver)\n")
+    t.ok(read(bind) == "07.0006\n", "reserve wrote 07.0006 to apmatrix's bind", read(bind))
+    root = t.tree()
+    bind = os.path.join(root, "bus/ap/drivers/apmatrix/bind")
+    unbind = os.path.join(root, "bus/ap/drivers/vfio_ap/unbind")
+    before = snapshot(root)
+    r = t.run(["reserve", "--no-rebind", "07.0004-0006"], root)
+    t.expect("reserve --no-rebind: leaves vfio_ap's and the unbound queue, says so", r, 0,
+             "07.0004: bound to vfio_ap, left there (no rebinding asked for): "
+             "a VM cannot have it until it is bound to apmatrix\n"
+             "07.0006: bound to no driver, left so (no rebinding asked for): "
+             "a VM cannot have it until it is bound to apmatrix\n")
+    t.ok(snapshot(root) == before, "reserve --no-rebind bound nothing",
+         snap_diff(before, snapshot(root)))
+    r = t.run(["reserve", "--no-rebind", "--dry-run", "07.0004"], root)
+    t.expect_error("reserve --no-rebind --dry-run: a usage error", r, 1,
+                   "reserve: --no-rebind has no meaning with --dry-run: nothing is bound or written")
+    # vfio_ap's queue no mediated device has ("unassigned"): moved to apmatrix
+    status = os.path.join(root, "devices/ap/card07/07.0004/status")
+    os.chmod(status, 0o644)
+    with open(status, "w") as fh:
+        fh.write("unassigned\n")
+    r = t.run(["reserve", "07.0004"], root)
+    t.expect("reserve of vfio_ap's unassigned queue: moved", r, 0,
+             "07.0004: moved from vfio_ap to apmatrix\n")
+    t.ok(read(unbind) == "07.0004\n" and read(bind) == "07.0004\n",
+         "unbound from vfio_ap, bound to apmatrix", read(unbind) + read(bind))
+    t.settle(root)
+    r = t.run(["list", "07.0004"], root)
+    t.ok(r.rc == 0 and "07.0004  CEX8A -      apmatrix apmatrix (free)" in r.out,
+         "list after the move: apmatrix holds 07.0004", r.out + r.err)
+
     # the domain form for real, with a queue taken along
     root = t.tree()
     r = t.run(["reserve", "--adapters", "05,06", "--domains", "0004"], root)
@@ -504,8 +554,12 @@ CARD.DOM TYPE  STATUS DRIVER   HOLDER
     # --json for real
     root = t.tree()
     r = t.run(["reserve", "--json", "05-06.0004"], root)
+    # a fixture tree has no bus to re-probe: the queues still show cex4queue
+    left = "bound to cex4queue: only queues with vfio_ap or no driver are moved"
     expect_plan(t, "reserve --json: the plan, applied", r, 0,
-                plan_doc((mask(0xfe), mask(0xfe)), (ONES, mask(0xf7)), ["0a.0004"], True))
+                plan_doc((mask(0xfe), mask(0xfe)), (ONES, mask(0xf7)), ["0a.0004"], True,
+                         queues=[("05.0004", "cex4queue", "left", left),
+                                 ("06.0004", "cex4queue", "left", left)]))
     t.ok(read(os.path.join(root, "bus/ap/aqmask")) == mask(0xf7) + "\n",
          "reserve --json wrote aqmask", read(os.path.join(root, "bus/ap/aqmask")))
 
