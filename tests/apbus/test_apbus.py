@@ -21,7 +21,16 @@ Checked (TAP):
     shows "deconfig", check-stopped "checkstop"/"offline", and comes back;
     a usage domain removed takes its queues away;
   - an adapter removed while its queues are bound to apmatrix;
-  - the kernel log has no WARNING, BUG or Oops.
+  - fake VMs (tests/apbus/vmtest: apmatrix_vmtest.ko, fakevm) on the real
+    SET path, driven by the real apmatrix-ctl: vfio_ap's queues refused
+    (EADDRNOTAVAIL), ZAPQ/TAPQ of hand-overs and releases, EADDRINUSE
+    between two VMs, the real in_use() veto of an apmask write (EBUSY),
+    the real remove() on a sysfs unbind, the real on_config_changed() on
+    a QMP config-off, a reset that never completes (EIO, then "reset
+    failed" and EBUSY for ever), the driver unloaded and reloaded while VMs
+    hold queues;
+  - the kernel log has no WARNING, BUG, Oops or lockdep report
+    (PROVE_LOCKING, DEBUG_ATOMIC_SLEEP).
 
 usage: test_apbus.py --qemu Q --kernel BZIMAGE --initrd CPIO [--log FILE]
 """
@@ -371,7 +380,7 @@ ERRNO_TEXT = {
     "EADDRNOTAVAIL": "Cannot assign requested address",
     "EADDRINUSE": "Address already in use",
     "EBUSY": "busy",
-    "EIO": "I/O error",
+    "EIO": "Input/output error",
 }
 
 
@@ -498,8 +507,12 @@ def vm_steps(con, qmp):
     got = vmget(con, a)
     ok = con.wait_for("test -z \"$(ls /sys/bus/ap/devices/05.0004/driver "
                       "2>/dev/null)\"", 5, 0.2)
-    time.sleep(1)   # the CRYCB rewrite, then the reset worker
+    # the CRYCB rewrite, then the reset worker (work items)
+    end = time.time() + 10
     after = counters(qmp, ["05.0004"])
+    while not reset_seen(before, after) and time.time() < end:
+        time.sleep(0.2)
+        after = counters(qmp, ["05.0004"])
     check("sysfs unbind of 05.0004 held by A: the real remove() takes "
           "adapter 05 from A (GET: 07.0004 left) and the queue is reset",
           ok and got == {"07.0004"} and reset_seen(before, after),

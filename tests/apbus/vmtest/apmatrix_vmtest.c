@@ -34,18 +34,14 @@
 #include <asm/debug.h>
 #include <asm/kvm_ap_matrix.h>
 
+/* the entry points, exported for tests (Kbuild: -I arch/s390/kvm) */
+#include "ap_matrix.h"
+
 /* kvm->arch.crypto.crycbd's format bits (arch/s390/kvm/kvm-s390.h) */
 #define VMTEST_CRYCB_FORMAT_MASK	0x00000003
 #define VMTEST_CRYCB_FORMAT2		0x00000003
 
 #define APMATRIX_VMTEST_CREATE_VM	_IO(0xB9, 0xF0)
-
-/* the entry points of arch/s390/kvm/ap_matrix.h, exported for tests */
-int kvm_s390_ap_matrix_set(struct kvm *kvm, struct kvm_device_attr *attr);
-int kvm_s390_ap_matrix_get(struct kvm *kvm, struct kvm_device_attr *attr);
-int kvm_s390_ap_matrix_has(void);
-void kvm_s390_ap_matrix_init_vm(struct kvm *kvm);
-void kvm_s390_ap_matrix_destroy(struct kvm *kvm);
 
 static atomic_t vmtest_seq = ATOMIC_INIT(0);
 
