@@ -45,7 +45,10 @@ build_vmtest() {
 	for f in "$ROOT"/tests/apbus/vmtest/{Kbuild,apmatrix_vmtest.c}; do
 		cmp -s "$f" "$d/$(basename "$f")" || cp "$f" "$d/"
 	done
-	"${KMAKE[@]}" M="$d" modules >"$OUT/vmtest.log" 2>&1 ||
+	# W=1, and sparse when installed (kernel/test.sh's dependencies)
+	local check=()
+	command -v sparse >/dev/null && check=(C=1)
+	"${KMAKE[@]}" M="$d" W=1 "${check[@]}" modules >"$OUT/vmtest.log" 2>&1 ||
 		{ cat "$OUT/vmtest.log" >&2; die "the test module does not build (log: $OUT/vmtest.log)"; }
 	if grep -E 'warning:|error:' "$OUT/vmtest.log" >&2; then
 		die "the test module builds with warnings (log: $OUT/vmtest.log)"
