@@ -443,7 +443,26 @@ def vm_steps(con, qmp):
           "is refused with EADDRNOTAVAIL (never claimable)",
           driver(con, "05.0004") == "vfio_ap" and
           refused(rc, out, "EADDRNOTAVAIL"), out)
-    to_apmatrix(con, every)
+    to_apmatrix(con, [q for q in every if q != "06.0005"])
+    # vfio_ap's remove() resets the queue and polls it until the reset
+    # completes, without a bound: the unbind of 06.0005 blocks until its
+    # adapter leaves the configuration (TAPQ then answers "deconfigured",
+    # which vfio_ap takes for a completed reset)
+    con.sock.sendall(b"echo 06.0005 > /sys/bus/ap/drivers/vfio_ap/unbind\n")
+    try:
+        con.until(r"@@RC (\d+)\n", 5)
+        blocked = False
+    except TimeoutError:
+        blocked = True
+    qmp.cmd("ap-set-adapter-state", adapter=6, state="config-off")
+    _, m = con.until(r"@@RC (\d+)\n", 30)
+    check("vfio_ap: unbinding 06.0005 (reset never completes) blocks in "
+          "its remove() until QMP configures adapter 06 off",
+          blocked and m.group(1) == "0", f"blocked {blocked} rc {m.group(1)}")
+    qmp.cmd("ap-set-adapter-state", adapter=6, state="online")
+    con.wait_for("grep -qx 1 /sys/bus/ap/devices/06.0005/config && "
+                 "grep -qx 1 /sys/bus/ap/devices/06.0004/online", 30)
+    to_apmatrix(con, ["06.0005"])
     drv = {q: driver(con, q) for q in every}
     check("all six reserved queues (06.0005 too, whose reset never "
           "completes) bound to apmatrix",
@@ -475,11 +494,12 @@ def vm_steps(con, qmp):
     check("VM B naming a queue of VM A: EADDRINUSE; B holds nothing",
           refused(rc, out, "EADDRINUSE") and vmget(con, b) == set(), out)
 
-    mask = con.ok("cat /sys/bus/ap/apmask").strip()
-    rc, out = con.run("echo +5 > /sys/bus/ap/apmask")
-    mask2 = con.ok("cat /sys/bus/ap/apmask").strip()
-    check("an apmask write giving adapter 05 back to the host while VM A "
-          "holds its queues: EBUSY (the real in_use() veto), apmask "
+    # reserve took domains 04 05 from the host (aqmask)
+    mask = con.ok("cat /sys/bus/ap/aqmask").strip()
+    rc, out = con.run("echo +4 > /sys/bus/ap/aqmask")
+    mask2 = con.ok("cat /sys/bus/ap/aqmask").strip()
+    check("an aqmask write giving domain 04 back to the host while VM A "
+          "holds 05.0004: EBUSY (the real in_use() veto), aqmask "
           "unchanged", refused(rc, out, "EBUSY") and mask == mask2 and
           driver(con, "05.0004") == "apmatrix", f"{out}\n{mask} {mask2}")
 
@@ -523,23 +543,39 @@ def vm_steps(con, qmp):
     check("05.0004 bound again: apmatrix_state free (its reset completed)",
           ok, state(con, "05.0004"))
 
-    # a configuration change runs the real on_config_changed()
+    # a configured-off (standby) adapter stays in the QCI: the AP bus
+    # calls no on_config_changed(), the VM keeps it (as a vfio_ap guest)
     qmp.cmd("ap-set-adapter-state", adapter=7, state="config-off")
     ok = con.wait_for("grep -qx 0 /sys/bus/ap/devices/card07/config",
                       timeout=20)
-    end = time.time() + 10
-    while ok and vmget(con, a) and time.time() < end:
-        time.sleep(0.3)
+    time.sleep(2)
     got = vmget(con, a)
-    check("QMP config-off adapter 07: the real on_config_changed() drops "
-          "it from A's matrix (GET empty)", ok and got == set(), got)
+    check("QMP config-off adapter 07 (standby, still in the QCI): A keeps "
+          "07.0004", ok and got == {"07.0004"}, got)
     qmp.cmd("ap-set-adapter-state", adapter=7, state="online")
     ok = con.wait_for("grep -qx 1 /sys/bus/ap/devices/07.0004/config && "
-                      "grep -qx 1 /sys/bus/ap/devices/07.0004/online && "
-                      "grep -qx free /sys/bus/ap/devices/07.0004/"
-                      "apmatrix_state", timeout=30)
+                      "grep -qx 1 /sys/bus/ap/devices/07.0004/online",
+                      timeout=30)
+    # an adapter removed from the configuration: the real
+    # on_config_changed() (the QCI changed) takes it from the VM
+    qmp.cmd("ap-set-adapter-state", adapter=7, state="removed")
+    ok = ok and con.wait_for("! test -e /sys/bus/ap/devices/card07", 20)
+    got = vmget(con, a)
+    rc, log = con.run(f"cat /sys/kernel/debug/s390dbf/apm-vmtest-{a}-*/"
+                      "sprintf")
+    check("QMP remove adapter 07: the real on_config_changed() drops it "
+          "from A's matrix (GET empty; A's s390dbf log: IDs left the host "
+          "configuration)", ok and got == set() and
+          "IDs left the host configuration" in log, f"{got}\n{log}")
+    qmp.cmd("ap-set-adapter-state", adapter=7, state="online")
+    ok = con.wait_for("test -e /sys/bus/ap/devices/07.0004/driver && "
+                      "test -e /sys/bus/ap/devices/07.0005/driver", 30)
+    to_apmatrix(con, ["07.0004", "07.0005"])
+    ok = ok and con.wait_for("grep -qx free /sys/bus/ap/devices/07.0004/"
+                             "apmatrix_state", timeout=10)
     rc, out = vmset(con, a, "--adapters 07 --domains 04")
-    check("adapter 07 configured on again: free, and A can have it again",
+    check("adapter 07 back (to vfio_ap, moved to apmatrix): free, and A "
+          "can have it again",
           ok and rc == 0 and vmget(con, a) == {"07.0004"},
           f"{state(con, '07.0004')} {out}")
 
@@ -607,14 +643,8 @@ def vm_steps(con, qmp):
                       "/sys/bus/ap/devices/05.0005/apmatrix_state", 10, 0.2)
     check("the VMMs exit: their queues are freed", ok,
           f"{state(con, '05.0004')} {state(con, '05.0005')}")
-    # adapter 06 stays reserved: 06.0005 is being reset again (for up to
+    # the queues stay reserved: 06.0005 is being reset again (for up to
     # 30 s, the worker's bound), in use for the AP bus meanwhile
-    back = ["05.0004", "05.0005", "07.0004", "07.0005"]
-    rc, out = con.run("apmatrix-ctl release " + " ".join(back))
-    drv = {q: driver(con, q) for q in back}
-    check("release gives 05.* and 07.* back to the host (cex4queue)",
-          rc == 0 and all(d == "cex4queue" for d in drv.values()),
-          f"{out}\n{drv}")
     rc, out = con.run("rmmod apmatrix_vmtest")
     check("the test module unloads once no fake VM is left", rc == 0, out)
 

@@ -18,7 +18,8 @@
  * kvm-s390.c does: with the real kvm_s390_ap_matrix_set/get/has().  The
  * last close destroys the VM as kvm_arch_destroy_vm() does
  * (kvm_s390_ap_matrix_destroy()).  userspace_pid is the creator's pid, as
- * with KVM_CREATE_VM.
+ * with KVM_CREATE_VM.  The VM's s390dbf log (VM_EVENT) is
+ * /sys/kernel/debug/s390dbf/apm-vmtest-<pid>-<n>/sprintf.
  *
  * Everything below the SET path is real: the apmatrix driver's host
  * operations, its in_use() veto, the AP bus, the (emulated) queues.
@@ -114,13 +115,15 @@ static int vmtest_create_vm(void)
 	xa_init(&kvm->vcpu_array);
 	init_rwsem(&kvm->arch.crypto.pqap_hook_rwsem);
 	kvm->userspace_pid = task_pid_nr(current);
-	snprintf(name, sizeof(name), "apm-vmtest-%d",
+	/* the VM's s390dbf log, as KVM's: VM_EVENT()s of the SET path */
+	snprintf(name, sizeof(name), "apm-vmtest-%d-%d", kvm->userspace_pid,
 		 atomic_inc_return(&vmtest_seq));
-	kvm->arch.dbf = debug_register(name, 1, 1, 7 * sizeof(long));
+	kvm->arch.dbf = debug_register(name, 8, 1, 7 * sizeof(long));
 	if (!kvm->arch.dbf) {
 		vmtest_free(kvm);
 		return -ENOMEM;
 	}
+	debug_register_view(kvm->arch.dbf, &debug_sprintf_view);
 	kvm->arch.crypto.crycb = crycb;
 	kvm->arch.crypto.crycbd = (u32)virt_to_phys(crycb);
 	kvm->arch.crypto.crycbd &= ~VMTEST_CRYCB_FORMAT_MASK;
