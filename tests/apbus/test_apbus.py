@@ -553,8 +553,7 @@ def vm_steps(con, qmp):
     check("QMP config-off adapter 07 (standby, still in the QCI): A keeps "
           "07.0004", ok and got == {"07.0004"}, got)
     qmp.cmd("ap-set-adapter-state", adapter=7, state="online")
-    ok = con.wait_for("grep -qx 1 /sys/bus/ap/devices/07.0004/config && "
-                      "grep -qx 1 /sys/bus/ap/devices/07.0004/online",
+    ok = con.wait_for("grep -qx 1 /sys/bus/ap/devices/card07/config",
                       timeout=30)
     # an adapter removed from the configuration: the real
     # on_config_changed() (the QCI changed) takes it from the VM
