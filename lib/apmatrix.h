@@ -642,6 +642,83 @@ int apmatrix_plan_masks(struct apmatrix_ctx *ctx,
 int apmatrix_queue_bind(struct apmatrix_ctx *ctx, unsigned int apid,
 			unsigned int apqi, const char *driver);
 
+/* ------------------------------------------------------------------------ */
+/* Reserve for apmatrix: the masks, then the queues' driver                  */
+
+/**
+ * Flags of apmatrix_plan_apply_claim(). NO_REBIND: write the masks and
+ * report each queue's driver, but bind and unbind nothing.
+ */
+#define APMATRIX_CLAIM_NO_REBIND	(1U << 0)
+
+/** What apmatrix_plan_apply_claim() did with, or found at, one queue. */
+enum apmatrix_claim_action {
+	APMATRIX_CLAIM_KEPT = 0,	/* bound to apmatrix already (the bus probed it there) */
+	APMATRIX_CLAIM_MOVED = 1,	/* taken from vfio_ap (no mediated device had it) */
+	APMATRIX_CLAIM_BOUND = 2,	/* it had no driver: bound to apmatrix */
+	APMATRIX_CLAIM_LEFT = 3,	/* left with its driver (or none): see the reason */
+	APMATRIX_CLAIM_REFUSED = 4,	/* cannot be moved: the whole call failed */
+};
+
+struct apmatrix_claim;
+
+/**
+ * Apply a reserve plan (apmatrix_plan_reserve()) and see the queues of
+ * want end up with the apmatrix AP driver, as one transaction under the
+ * AP configuration lock (taken as apmatrix_plan_apply() takes it).
+ *
+ * After the mask writes the AP bus re-probes the queues taken from the
+ * default drivers; another non-default driver registered before apmatrix
+ * (vfio_ap) may get them. For every queue of want that host has and that
+ * the default drivers do not hold after the plan:
+ * - bound to apmatrix: kept;
+ * - bound to vfio_ap whose per-queue attribute "status" says
+ *   "unassigned" (no mediated device has it): unbound from vfio_ap and
+ *   bound to apmatrix (bus/ap/drivers/NAME/unbind, bind);
+ * - bound to vfio_ap and "assigned" or "in use" (a mediated device's
+ *   matrix has it), or its status unreadable: refused;
+ * - bound to no driver: bound to apmatrix when bus/ap/drivers/apmatrix
+ *   exists, else left (the driver is not loaded);
+ * - bound to any other driver: left.
+ * Queues without a driver right after the writes are waited for (the
+ * bus's re-probe), at most APMATRIX_SETTLE_TIMEOUT seconds (environment,
+ * default 2). A queue the plan takes along (collateral) is not moved.
+ * With APMATRIX_CLAIM_NO_REBIND nothing is bound or unbound: queues with
+ * vfio_ap or no driver are left, and nothing is refused.
+ *
+ * Queues refused are found before anything is written when they are
+ * with vfio_ap already. On any failure (a refusal, a bind or unbind or
+ * mask write the kernel refuses) what was done is undone: queues moved
+ * go back to their driver, then the masks are written back, and the
+ * message names the queue, its driver and why: "05.0004: bound to
+ * vfio_ap and assigned to a mediated device (status 'assigned'):
+ * nothing changed". A failed undo is named in the message too.
+ *
+ * *out (may be NULL) gets one entry per queue looked at, also on
+ * failure (then the refused one is among them); free it with
+ * apmatrix_claim_free(). A no-op plan writes no mask but still looks at
+ * the queues. Returns 0 or -errno: -EADDRINUSE for a queue a mediated
+ * device has, -EBUSY for a queue with another driver that cannot be
+ * moved, the kernel's errno for a refused write.
+ */
+int apmatrix_plan_apply_claim(struct apmatrix_ctx *ctx,
+			      const struct apmatrix_host *host,
+			      const struct apmatrix_plan *plan,
+			      const struct apmatrix_matrix *want,
+			      unsigned int flags, struct apmatrix_claim **out);
+unsigned int apmatrix_claim_count(const struct apmatrix_claim *c);
+/**
+ * Entry idx (ascending APQN order): the queue, what was done, the driver
+ * it was bound to when looked at after the masks were written (NULL:
+ * none) and, for LEFT and REFUSED, why in one phrase (else NULL). Out
+ * pointers may be NULL; strings belong to c. -ENOENT past the end.
+ */
+int apmatrix_claim_get(const struct apmatrix_claim *c, unsigned int idx,
+		       unsigned int *apid, unsigned int *apqi,
+		       enum apmatrix_claim_action *action, const char **driver,
+		       const char **reason);
+void apmatrix_claim_free(struct apmatrix_claim *c);
+
 #ifdef __cplusplus
 }
 #endif

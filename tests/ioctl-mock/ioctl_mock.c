@@ -52,7 +52,6 @@
  */
 /* define open and open64 both, not one redirected onto the other */
 #undef _FILE_OFFSET_BITS
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -67,6 +66,7 @@
 #include <unistd.h>
 
 #include "apmatrix.h"
+#include "interpose.h"
 #include "kvm-abi.h"
 
 #define FAKE_LINK	"/memfd:apmatrix-fake-vm"
@@ -97,33 +97,16 @@ typedef int (*ioctl_fn)(int, unsigned long, ...);
 typedef ssize_t (*readlink_fn)(const char *, char *, size_t);
 typedef ssize_t (*readlinkat_fn)(int, const char *, char *, size_t);
 
-static void *real(const char *name)
-{
-	void *p = dlsym(RTLD_NEXT, name);
-
-	if (!p) {
-		fprintf(stderr, "ioctl-mock: no real %s\n", name);
-		_exit(98);
-	}
-	return p;
-}
+#define real(type, name) INTERPOSE_NEXT("ioctl-mock", type, name)
 
 static ssize_t real_readlink(const char *path, char *buf, size_t len)
 {
-	static readlink_fn fn;
-
-	if (!fn)
-		fn = (readlink_fn)real("readlink");
-	return fn(path, buf, len);
+	return real(readlink_fn, "readlink")(path, buf, len);
 }
 
 static ssize_t real_readlinkat(int dirfd, const char *path, char *buf, size_t len)
 {
-	static readlinkat_fn fn;
-
-	if (!fn)
-		fn = (readlinkat_fn)real("readlinkat");
-	return fn(dirfd, path, buf, len);
+	return real(readlinkat_fn, "readlinkat")(dirfd, path, buf, len);
 }
 
 static bool is_fake_target(const char *buf, ssize_t n)
@@ -218,31 +201,6 @@ static bool is_fake_fd(int fd)
 /* ------------------------------------------------------------------------ */
 /* the script */
 
-static const struct {
-	const char *name;
-	int err;
-} errnos[] = {
-	{ "EPERM", EPERM }, { "ENOENT", ENOENT }, { "ESRCH", ESRCH },
-	{ "EINTR", EINTR }, { "EIO", EIO }, { "ENXIO", ENXIO },
-	{ "EBADF", EBADF }, { "EAGAIN", EAGAIN }, { "ENOMEM", ENOMEM },
-	{ "EACCES", EACCES }, { "EFAULT", EFAULT }, { "EBUSY", EBUSY },
-	{ "EEXIST", EEXIST }, { "ENODEV", ENODEV }, { "EINVAL", EINVAL },
-	{ "ENOTTY", ENOTTY }, { "ENOSPC", ENOSPC }, { "ERANGE", ERANGE },
-	{ "ENOSYS", ENOSYS }, { "EOPNOTSUPP", EOPNOTSUPP },
-	{ "EADDRINUSE", EADDRINUSE }, { "EADDRNOTAVAIL", EADDRNOTAVAIL },
-	{ "EPROTO", EPROTO }, { "ETIMEDOUT", ETIMEDOUT },
-};
-
-static const char *err_name(int err)
-{
-	unsigned int i;
-
-	for (i = 0; i < sizeof(errnos) / sizeof(errnos[0]); i++)
-		if (errnos[i].err == err)
-			return errnos[i].name;
-	return NULL;
-}
-
 static __attribute__((noreturn, format(printf, 2, 3)))
 void script_error(int line, const char *fmt, ...)
 {
@@ -259,14 +217,11 @@ void script_error(int line, const char *fmt, ...)
 static bool parse_result(const char *tok, int *err)
 {
 	char *end;
-	unsigned int i;
 	long v;
 
-	for (i = 0; i < sizeof(errnos) / sizeof(errnos[0]); i++)
-		if (!strcmp(tok, errnos[i].name)) {
-			*err = errnos[i].err;
-			return true;
-		}
+	*err = interpose_errno(tok);
+	if (*err)
+		return true;
 	v = strtol(tok, &end, 0);
 	if (*end || v < 0 || v > 4095)
 		return false;
@@ -483,7 +438,7 @@ static void matrix_text(const struct apmatrix_matrix *m, char *buf, size_t len)
 static void log_call(const char *desc, int result)
 {
 	const char *path = getenv("APMATRIX_IOCTL_LOG");
-	const char *name = err_name(result);
+	const char *name = interpose_errno_name(result);
 	FILE *f;
 
 	if (!path || !*path)
@@ -529,9 +484,27 @@ static bool changed(const char *path)
 
 static bool is_fake_grant(int fd);
 
-static int fake_ioctl(unsigned long req, void *arg)
+/*
+ * The script for a fake-VM call, read again when it is a new one or was
+ * rewritten. false (errno ENOTTY, as from a file that is no VM) without
+ * APMATRIX_IOCTL_SCRIPT.
+ */
+static bool use_script(void)
 {
 	const char *path = getenv("APMATRIX_IOCTL_SCRIPT");
+
+	if (!path || !*path) {
+		errno = ENOTTY;
+		return false;
+	}
+	if (!S.path || strcmp(S.path, path) || changed(path))
+		load_script(path);
+	S.used = true;
+	return true;
+}
+
+static int fake_ioctl(unsigned long req, void *arg)
+{
 	struct apmatrix_kvm_device_attr *da = arg;
 	struct apmatrix_matrix *m = NULL;
 	unsigned int flags = 0, i;
@@ -541,13 +514,8 @@ static int fake_ioctl(unsigned long req, void *arg)
 	struct expect *e;
 	int rc;
 
-	if (!path || !*path) {
-		errno = ENOTTY;
+	if (!use_script())
 		return -1;
-	}
-	if (!S.path || strcmp(S.path, path) || changed(path))
-		load_script(path);
-	S.used = true;
 
 	if (!da || da->group != KVM_S390_VM_CRYPTO) {
 		snprintf(desc, sizeof(desc), "ioctl 0x%lx group %u", req,
@@ -660,7 +628,6 @@ static bool is_fake_grant(int fd)
 
 static int fake_create_grant(struct apmatrix_grant_abi *req)
 {
-	const char *path = getenv("APMATRIX_IOCTL_SCRIPT");
 	struct kvm_s390_ap_matrix k;
 	struct apmatrix_matrix *m;
 	char desc[1200], mt[1100], text[256], mask[68];
@@ -668,13 +635,8 @@ static int fake_create_grant(struct apmatrix_grant_abi *req)
 	unsigned int p, w;
 	int fd, rc, len = 0;
 
-	if (!path || !*path) {
-		errno = ENOTTY;
+	if (!use_script())
 		return -1;
-	}
-	if (!S.path || strcmp(S.path, path) || changed(path))
-		load_script(path);
-	S.used = true;
 	memset(&k, 0, sizeof(k));
 	for (w = 0; w < 4; w++) {
 		k.apm[w] = req->mask[0][w];
@@ -740,7 +702,7 @@ static int fdinfo_fd(const char *path)
 typedef int (*open_fn)(const char *, int, ...);
 
 /* fdinfo of a fake grant: what the kernel shows, grant lines included */
-static int open_common(const char *sym, const char *path, int flags, mode_t mode)
+static int open_fdinfo(open_fn fn, const char *path, int flags, mode_t mode)
 {
 	static const char head[] = "pos:\t0\nflags:\t02000002\nmnt_id:\t15\nino:\t1\n";
 	int n = fdinfo_fd(path), fd;
@@ -755,38 +717,14 @@ static int open_common(const char *sym, const char *path, int flags, mode_t mode
 			abort();
 		return fd;
 	}
-	return ((open_fn)real(sym))(path, flags, mode);
+	return fn(path, flags, mode);
 }
 
-int open(const char *path, int flags, ...)
-{
-	mode_t mode = 0;
-	va_list ap;
-
-	if (flags & (O_CREAT | O_TMPFILE)) {
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
-	return open_common("open", path, flags, mode);
-}
-
-int open64(const char *path, int flags, ...)
-{
-	mode_t mode = 0;
-	va_list ap;
-
-	if (flags & (O_CREAT | O_TMPFILE)) {
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
-	return open_common("open64", path, flags, mode);
-}
+INTERPOSE_OPEN(open, open_fdinfo(real(open_fn, "open"), path, flags, mode))
+INTERPOSE_OPEN(open64, open_fdinfo(real(open_fn, "open64"), path, flags, mode))
 
 int ioctl(int fd, unsigned long req, ...)
 {
-	static ioctl_fn real_ioctl;
 	va_list ap;
 	void *arg;
 
@@ -797,9 +735,7 @@ int ioctl(int fd, unsigned long req, ...)
 		return fake_ioctl(req, arg);
 	if (req == APMATRIX_ABI_CREATE_GRANT && is_fake_dev(fd))
 		return fake_create_grant(arg);
-	if (!real_ioctl)
-		real_ioctl = (ioctl_fn)real("ioctl");
-	return real_ioctl(fd, req, arg);
+	return real(ioctl_fn, "ioctl")(fd, req, arg);
 }
 
 static __attribute__((destructor)) void check_done(void)
