@@ -225,7 +225,8 @@ def steps(con, qmp):
 
     # reserve / release with the real apmask/aqmask and the real drivers
     before = qmp.queues()
-    out = con.ok("apmatrix-ctl reserve 05.0004 05.0005")
+    # --no-rebind: the masks only, the AP bus's own choice of driver
+    out = con.ok("apmatrix-ctl reserve --no-rebind 05.0004 05.0005")
     mask = con.ok("cat /sys/bus/ap/apmask").strip()
     check("reserve: adapter 05 left the host's apmask (a real write)",
           not int(mask, 16) & (1 << (255 - 5)), f"{out}\napmask {mask}")
@@ -233,8 +234,9 @@ def steps(con, qmp):
     # vfio_ap is built in beside apmatrix and registers first: the AP bus
     # gives a queue that left the default drivers to the first non-default
     # driver that matches, and 6.12 has no driver_override for AP devices
-    check("reserve: with vfio_ap beside it, the queues go to vfio_ap (the "
-          "first non-default driver), 06.0004 stays with cex4queue",
+    check("reserve --no-rebind: with vfio_ap beside it, the queues go to "
+          "vfio_ap (the first non-default driver), 06.0004 stays with "
+          "cex4queue",
           drv == {"05.0004": "vfio_ap", "05.0005": "vfio_ap",
                   "06.0004": "cex4queue"}, drv)
     for q in ("05.0004", "05.0005"):
@@ -341,10 +343,12 @@ def steps(con, qmp):
     check("QMP domain 04 back: 05.0004 comes back online", ok)
 
     # an adapter leaves the configuration while apmatrix holds its queues
-    con.ok("apmatrix-ctl reserve 05.0004 05.0005")
-    for q in ("05.0004", "05.0005"):
-        con.ok(f"echo {q} > /sys/bus/ap/drivers/vfio_ap/unbind")
-        con.ok(f"echo {q} > /sys/bus/ap/drivers/apmatrix/bind")
+    # reserve moves what vfio_ap got to apmatrix by itself
+    out = con.ok("apmatrix-ctl reserve 05.0004 05.0005")
+    drvs = {q: driver(con, q) for q in ("05.0004", "05.0005")}
+    check("reserve: the queues vfio_ap got are moved to apmatrix",
+          drvs == {"05.0004": "apmatrix", "05.0005": "apmatrix"} and
+          "moved from vfio_ap to apmatrix" in out, f"{out}\n{drvs}")
     drv = driver(con, "05.0004")
     qmp.cmd("ap-set-adapter-state", adapter=5, state="removed")
     ok = con.wait_for("! test -e /sys/bus/ap/devices/card05", timeout=20)
@@ -437,7 +441,9 @@ def reset_seen(before, after):
 def vm_steps(con, qmp):
     every = ["05.0004", "05.0005", "06.0004", "06.0005", "07.0004",
              "07.0005"]
-    con.ok("apmatrix-ctl reserve " + " ".join(every))
+    # --no-rebind: reserve would move 06.0005 from vfio_ap itself, and
+    # that unbind blocks (below)
+    con.ok("apmatrix-ctl reserve --no-rebind " + " ".join(every))
     rc, out = con.run("fakevm 5 apmatrix-ctl set --vm-fd 5 05.0004")
     check("vfio_ap beside apmatrix: a SET naming a queue bound to vfio_ap "
           "is refused with EADDRNOTAVAIL (never claimable)",
