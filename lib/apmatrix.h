@@ -511,8 +511,12 @@ int apmatrix_vm_open_fd(struct apmatrix_ctx *ctx, int fd,
  * Use a VM of process pid: its fds that are "anon_inode:kvm-vm" in
  * /proc/PID/fd; fd < 0 takes the only one (-EEXIST, with the candidates
  * named, when there are several: pass fd; fds that kcmp() shows to be the
- * same open file count once), fd >= 0 that one. Duplicated
- * with pidfd_open() + pidfd_getfd(). -ESRCH no such process, -EPERM/-EACCES
+ * same open file count once), fd >= 0 that one. The pidfd is opened
+ * before /proc/PID/fd is read, and the process must still be there after
+ * that read (else -ESRCH, "exited while its fds were being read": its PID
+ * may name another process by then, and nothing is taken); the fd is then
+ * taken from the pidfd's process with pidfd_getfd() and must be a KVM VM
+ * still. -ESRCH no such process, -EPERM/-EACCES
  * not allowed (ptrace access is needed), -ENOENT no VM fd there (also: fd
  * is not open, or is no VM), -ENOSYS the kernel lacks pidfd_getfd() (5.6).
  */
@@ -558,10 +562,16 @@ int apmatrix_vm_enable_apie(struct apmatrix_vm *vm);
  *   owned by the host's default drivers)", "bound to vfio_ap, not to
  *   apmatrix", "not bound to the apmatrix driver".
  * - EADDRINUSE, EBUSY: a probe per adapter row (its adapter x all wanted
- *   domains, no control domains), then per APQN of each refused row; each
- *   APQN is reported with the rule its own probe gave ("held by another
- *   VM", "still being reset after leaving another VM, or its reset
- *   failed", or one of the above).
+ *   domains, no control domains), then each refused row is halved until
+ *   every refused APQN stands alone (about 2 log2(domains) probes per
+ *   refused APQN, at most 1024 such probes in all); each APQN is reported
+ *   with the rule that refused it alone ("held by another VM", "still
+ *   being reset after leaving another VM, or its reset failed", or one of
+ *   the above). When the 1024 are used up, the APQNs of refused rows not
+ *   yet told apart are named as such, after the rest: "and N more APQNs
+ *   not probed one by one (...): some of them are refused (EADDRINUSE):
+ *   LIST", with the rule of a refused one among them; they go to refused
+ *   too, so that m without refused is a matrix the kernel takes.
  * - EPERM: the APQNs and control domains the request adds that the VM
  *   does not hold (a GET) and the VM's grant does not cover ("05.0004:
  *   not held by this VM and not covered by its grant (EPERM)"; without a

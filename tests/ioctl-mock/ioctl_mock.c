@@ -11,7 +11,8 @@
  *   - ioctl() checks each call against a script and answers as scripted.
  * Every other fd and path goes to the real functions.
  * APMATRIX_MOCK_REPLACE_FD (see maybe_replace()) plays a VMM racing a look
- * at its fds.
+ * at its fds; APMATRIX_MOCK_PID_REUSE (see reuse_path()) a VMM that exits
+ * during that look, its PID given to another process.
  *
  * Grants: any file named "apmatrix-fake-dev" (point APMATRIX_GRANT_DEVICE
  * at one) is /dev/apmatrix. APMATRIX_CREATE_GRANT on it is checked against
@@ -32,6 +33,15 @@
  *   apie -> <result>                     KVM_SET_DEVICE_ATTR, ENABLE_APIE
  *   grant <matrix> -> <result>           APMATRIX_CREATE_GRANT on the fake
  *                                        /dev/apmatrix (below)
+ *   model <matrix> -> <errno>            the kernel as a model, not a call:
+ *                                        a run of these lines answers any
+ *                                        number of VALIDATE_ONLY sets (none
+ *                                        too), each with the errno of the
+ *                                        first line whose usage APQNs it
+ *                                        asks for any of, else 0 (order them
+ *                                        as the kernel's rules: EADDRNOTAVAIL,
+ *                                        EADDRINUSE, EBUSY); any other call
+ *                                        goes on past the run
  *
  *   <flags>   a number (decimal or 0x), or words joined by ',':
  *             validate, reset, grant; * matches any
@@ -62,7 +72,11 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <limits.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "apmatrix.h"
@@ -153,9 +167,80 @@ static void maybe_replace(const char *path)
 	close(nul);
 }
 
+/*
+ * APMATRIX_MOCK_PID_REUSE=OLD:NEW plays a PID reused under a look at
+ * /proc: at the first open() or readlink() of a path under /proc/OLD/,
+ * the process OLD (a child of the caller) is killed and reaped, and from
+ * then on OLD names the process NEW, as if NEW had been given OLD's PID:
+ * /proc/OLD/... paths read /proc/NEW/..., and pidfd_open(OLD) opens NEW.
+ */
+static struct {
+	bool reused;		/* old was reaped */
+	int old, new;
+} R;
+
+/* read the variable at each call: a test sets it after the first open() */
+static void reuse_parse(void)
+{
+	const char *spec = getenv("APMATRIX_MOCK_PID_REUSE");
+	int old = 0, new = 0;
+
+	if (spec && sscanf(spec, "%d:%d", &old, &new) != 2)
+		abort();
+	if (old != R.old || new != R.new)
+		R.reused = false;
+	R.old = old;
+	R.new = new;
+}
+
+/* path, or its /proc/NEW twin in buf once OLD was "reused" */
+static const char *reuse_path(const char *path, char *buf, size_t len)
+{
+	char pre[32];
+	size_t n;
+
+	reuse_parse();
+	if (!R.old)
+		return path;
+	n = snprintf(pre, sizeof(pre), "/proc/%d", R.old);
+	if (strncmp(path, pre, n) || (path[n] && path[n] != '/'))
+		return path;
+	if (!R.reused) {
+		R.reused = true;
+		if (kill(R.old, SIGKILL) || waitpid(R.old, NULL, 0) != R.old)
+			abort();
+	}
+	snprintf(buf, len, "/proc/%d%s", R.new, path + n);
+	return buf;
+}
+
+long syscall(long nr, ...)
+{
+	typedef long (*syscall_fn)(long, ...);
+	static syscall_fn fn;
+	long a[6];
+	va_list ap;
+	int i;
+
+	va_start(ap, nr);
+	for (i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	if (!fn)
+		fn = (syscall_fn)real("syscall");
+	reuse_parse();
+	if (nr == SYS_pidfd_open && R.reused && a[0] == R.old)
+		a[0] = R.new;
+	return fn(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
 ssize_t readlink(const char *path, char *buf, size_t len)
 {
-	ssize_t n = as_vm(buf, len, real_readlink(path, buf, len));
+	char twin[PATH_MAX];
+	ssize_t n;
+
+	path = reuse_path(path, twin, sizeof(twin));
+	n = as_vm(buf, len, real_readlink(path, buf, len));
 
 	maybe_replace(path);
 	return n;
@@ -163,7 +248,12 @@ ssize_t readlink(const char *path, char *buf, size_t len)
 
 ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t len)
 {
-	ssize_t n = as_vm(buf, len, real_readlinkat(dirfd, path, buf, len));
+	char twin[PATH_MAX];
+	ssize_t n;
+
+	if (dirfd == AT_FDCWD)
+		path = reuse_path(path, twin, sizeof(twin));
+	n = as_vm(buf, len, real_readlinkat(dirfd, path, buf, len));
 
 	if (dirfd == AT_FDCWD)
 		maybe_replace(path);
@@ -336,7 +426,7 @@ static void parse_line(struct expect *e, char *text, int line)
 	if (arrow == n || arrow + 1 == n)
 		script_error(line, "no '-> <result>'");
 	if (strlen(tok[0]) >= sizeof(e->op))
-		script_error(line, "unknown call '%s' (set, get, has, apie, grant)", tok[0]);
+		script_error(line, "unknown call '%s' (set, get, has, apie, grant, model)", tok[0]);
 	strcpy(e->op, tok[0]);
 	if (!parse_result(tok[arrow + 1], &e->result))
 		script_error(line, "bad result '%s' (0, an errno name or number)",
@@ -359,11 +449,15 @@ static void parse_line(struct expect *e, char *text, int line)
 		e->any_matrix = !strcmp(tok[1], "*");
 		if (!e->any_matrix)
 			e->m = parse_matrix(line, tok[1]);
+	} else if (!strcmp(e->op, "model")) {
+		if (arrow != 2 || n != 4 || !e->result)
+			script_error(line, "want: model <matrix> -> <errno>");
+		e->m = parse_matrix(line, tok[1]);
 	} else if (!strcmp(e->op, "has") || !strcmp(e->op, "apie")) {
 		if (arrow != 1 || n != 3)
 			script_error(line, "want: %s -> <result>", e->op);
 	} else {
-		script_error(line, "unknown call '%s' (set, get, has, apie, grant)", e->op);
+		script_error(line, "unknown call '%s' (set, get, has, apie, grant, model)", e->op);
 	}
 }
 
@@ -482,6 +576,34 @@ static bool changed(const char *path)
 	       st.st_mtim.tv_nsec != S.st.st_mtim.tv_nsec;
 }
 
+static bool is_model(unsigned int pos)
+{
+	return pos < S.n && !strcmp(S.v[pos].op, "model");
+}
+
+/* whether m and f share an ID of part p */
+static bool share(const struct apmatrix_matrix *m, const struct apmatrix_matrix *f,
+		  enum apmatrix_part p)
+{
+	unsigned int id;
+
+	for (id = 0; id <= APMATRIX_MAX_ID; id++)
+		if (apmatrix_matrix_test(f, p, id) && apmatrix_matrix_test(m, p, id))
+			return true;
+	return false;
+}
+
+/* the answer of the run of model lines at S.pos to a probe of m */
+static int model_answer(const struct apmatrix_matrix *m)
+{
+	unsigned int i;
+
+	for (i = S.pos; is_model(i); i++)
+		if (share(m, S.v[i].m, APMATRIX_ADAPTERS) && share(m, S.v[i].m, APMATRIX_DOMAINS))
+			return S.v[i].result;
+	return 0;
+}
+
 static bool is_fake_grant(int fd);
 
 /*
@@ -562,6 +684,19 @@ static int fake_ioctl(unsigned long req, void *arg)
 		snprintf(desc, sizeof(desc), "%s", op);
 	if (!op)
 		return mismatch(S.pos < S.n ? &S.v[S.pos++] : NULL, desc);
+	if (is_model(S.pos)) {
+		if (m && (flags & KVM_S390_AP_MATRIX_VALIDATE_ONLY)) {
+			rc = model_answer(m);
+			apmatrix_matrix_free(m);
+			log_call(desc, rc);
+			if (!rc)
+				return 0;
+			errno = rc;
+			return -1;
+		}
+		while (is_model(S.pos))
+			S.pos++;
+	}
 	if (S.pos >= S.n) {
 		apmatrix_matrix_free(m);
 		return mismatch(NULL, desc);
@@ -705,9 +840,12 @@ typedef int (*open_fn)(const char *, int, ...);
 static int open_fdinfo(open_fn fn, const char *path, int flags, mode_t mode)
 {
 	static const char head[] = "pos:\t0\nflags:\t02000002\nmnt_id:\t15\nino:\t1\n";
-	int n = fdinfo_fd(path), fd;
-	char body[512];
+	char body[512], twin[PATH_MAX];
 	ssize_t len;
+	int n, fd;
+
+	path = reuse_path(path, twin, sizeof(twin));
+	n = fdinfo_fd(path);
 
 	if (n >= 0 && is_fake_grant(n)) {
 		len = pread(n, body, sizeof(body), 0);
@@ -740,10 +878,17 @@ int ioctl(int fd, unsigned long req, ...)
 
 static __attribute__((destructor)) void check_done(void)
 {
+	unsigned int i;
 	bool bad;
 
 	if (!S.used)
 		return;
+	/* a run of model lines at the end need not answer anything */
+	i = S.pos;
+	while (is_model(i))
+		i++;
+	if (i == S.n)
+		S.pos = i;
 	bad = S.failures || S.pos < S.n;
 	if (S.pos < S.n)
 		fprintf(stderr,
