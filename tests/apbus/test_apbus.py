@@ -54,6 +54,7 @@ from qmp import Qmp  # noqa: E402  (shared with qemu/tcg-ap/tests)
 HOST = ("adapters=05:cex8c+06:cex8a+07:cex8p+08:cex7c,usage-domains=04-05,"
         "control-domains=0b,stuck-reset=06.0005,reset-tapqs=3")
 RESULTS = []
+T0 = time.time()
 DMESG_LOG = "dmesg.log"
 # the series' driver has the per-queue apmatrix_state attribute and
 # /dev/apmatrix (issue 13) once kernel/patches say so
@@ -69,7 +70,8 @@ FIRMWARE = "/usr/share/qemu"
 
 def check(name, cond, detail=""):
     RESULTS.append((name, bool(cond), detail))
-    print(f"{'ok' if cond else 'FAIL'}: {name}", file=sys.stderr)
+    print(f"[{time.time() - T0:4.0f} s] {'ok' if cond else 'FAIL'}: {name}",
+          file=sys.stderr)
     return bool(cond)
 
 
