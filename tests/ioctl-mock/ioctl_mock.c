@@ -217,7 +217,6 @@ static const char *reuse_path(const char *path, char *buf, size_t len)
 long syscall(long nr, ...)
 {
 	typedef long (*syscall_fn)(long, ...);
-	static syscall_fn fn;
 	long a[6];
 	va_list ap;
 	int i;
@@ -226,12 +225,10 @@ long syscall(long nr, ...)
 	for (i = 0; i < 6; i++)
 		a[i] = va_arg(ap, long);
 	va_end(ap);
-	if (!fn)
-		fn = (syscall_fn)real("syscall");
 	reuse_parse();
 	if (nr == SYS_pidfd_open && R.reused && a[0] == R.old)
 		a[0] = R.new;
-	return fn(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	return real(syscall_fn, "syscall")(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
 }
 
 ssize_t readlink(const char *path, char *buf, size_t len)
