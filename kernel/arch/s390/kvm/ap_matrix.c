@@ -80,6 +80,7 @@
 #define KMSG_COMPONENT "kvm-s390"
 #define pr_fmt(fmt) KMSG_COMPONENT ": " fmt
 
+#include <kunit/visibility.h>
 #include <linux/anon_inodes.h>
 #include <linux/bitops.h>
 #include <linux/capability.h>
@@ -1691,6 +1692,7 @@ int kvm_s390_ap_matrix_set(struct kvm *kvm, struct kvm_device_attr *attr)
 	CLASS(fd, grant)(req.grant_fd);
 	return kvm_s390_ap_matrix_set_matrix(kvm, &req, fd_file(grant));
 }
+EXPORT_SYMBOL_IF_KUNIT(kvm_s390_ap_matrix_set);
 
 int kvm_s390_ap_matrix_get(struct kvm *kvm, struct kvm_device_attr *attr)
 {
@@ -1712,6 +1714,7 @@ int kvm_s390_ap_matrix_get(struct kvm *kvm, struct kvm_device_attr *attr)
 		return -EFAULT;
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(kvm_s390_ap_matrix_get);
 
 /*
  * HAS answers 0 exactly when a SET would not answer EOPNOTSUPP: both ask
@@ -1724,11 +1727,13 @@ int kvm_s390_ap_matrix_has(void)
 	ap_matrix_put_ops(ops);
 	return ops ? 0 : -ENXIO;
 }
+EXPORT_SYMBOL_IF_KUNIT(kvm_s390_ap_matrix_has);
 
 void kvm_s390_ap_matrix_init_vm(struct kvm *kvm)
 {
 	mutex_init(&kvm->arch.crypto.ap_matrix_mutex);
 }
+EXPORT_SYMBOL_IF_KUNIT(kvm_s390_ap_matrix_init_vm);
 
 /* VM teardown: reset and release every queue the guest held */
 void kvm_s390_ap_matrix_destroy(struct kvm *kvm)
@@ -1753,6 +1758,7 @@ void kvm_s390_ap_matrix_destroy(struct kvm *kvm)
 	ap_matrix_hand_over(g, &old, &none, false, failed_apm);
 	ap_matrix_free(g);
 }
+EXPORT_SYMBOL_IF_KUNIT(kvm_s390_ap_matrix_destroy);
 
 /* kvm.ko is unloaded: no reset is left behind */
 void kvm_s390_ap_matrix_exit(void)
