@@ -24,11 +24,12 @@ Checked (TAP):
   - fake VMs (tests/apbus/vmtest: apmatrix_vmtest.ko, fakevm) on the real
     SET path, driven by the real apmatrix-ctl: vfio_ap's queues refused
     (EADDRNOTAVAIL), ZAPQ/TAPQ of hand-overs and releases, EADDRINUSE
-    between two VMs, the real in_use() veto of an apmask write (EBUSY),
+    between two VMs, the real in_use() veto of an aqmask write (EBUSY),
     the real remove() on a sysfs unbind, the real on_config_changed() on
-    a QMP config-off, a reset that never completes (EIO, then "reset
-    failed" and EBUSY for ever), the driver unloaded and reloaded while VMs
-    hold queues;
+    a QMP removal from the configuration (none on a config-off: the VM
+    keeps the standby adapter), a reset that never completes (EIO, then
+    "reset failed" and EBUSY for ever), the driver unloaded and reloaded
+    while VMs hold queues;
   - the kernel log has no WARNING, BUG, Oops or lockdep report
     (PROVE_LOCKING, DEBUG_ATOMIC_SLEEP).
 
