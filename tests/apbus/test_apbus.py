@@ -475,7 +475,7 @@ def vm_steps(con, qmp):
     except TimeoutError:
         blocked = True
     qmp.cmd("ap-set-adapter-state", adapter=6, state="config-off")
-    _, m = con.until(r"@@RC (\d+)\n", 30)
+    _, m = con.until(r"@@RC (\d+)\n", 60)
     check("vfio_ap: unbinding 06.0005 (reset never completes) blocks in "
           "its remove() until QMP configures adapter 06 off",
           blocked and m.group(1) == "0", f"blocked {blocked} rc {m.group(1)}")
