@@ -499,10 +499,12 @@ static void scan_names(DIR *dp, apm_bits cards, apm_bits *qs, int only_apid)
 }
 
 /*
- * The queues of adapter a: those in bus/ap/devices (opened there, through
- * its symlink, and named devices/XX.YYYY), then those only in the card's
- * directory (cardfd, named devices/cardXX/XX.YYYY). Each directory is
- * opened once and each attribute read once.
+ * The queues of adapter a, in bus/ap/devices (indev) or in the card's
+ * directory cardfd (incard), each directory opened once: from the card's
+ * directory when it is there (as in real sysfs, where bus/ap/devices/
+ * XX.YYYY is a symlink to it: no symlink to resolve), else through
+ * bus/ap/devices. Named devices/XX.YYYY in messages when listed there,
+ * devices/cardXX/XX.YYYY when only in the card.
  */
 static int read_queues(struct reader *r, unsigned int a, int devfd, int cardfd,
 		       const apm_bits indev, const apm_bits incard)
@@ -522,18 +524,18 @@ static int read_queues(struct reader *r, unsigned int a, int devfd, int cardfd,
 		return apm_fail(r->ctx, ENOMEM, "out of memory");
 	n = 0;
 	for (d = 0; !rc && d < APM_NIDS; d++) {
-		bool dev = bits_test(indev, d);
+		bool dev = bits_test(indev, d), card = bits_test(incard, d);
 		struct apmatrix_queue *q;
 		int qfd;
 
-		if (!dev && !bits_test(incard, d))
+		if (!dev && !card)
 			continue;
 		snprintf(name, sizeof(name), "%02x.%04x", a, d);
 		if (dev)
 			snprintf(label, sizeof(label), "%s", name);
 		else
 			snprintf(label, sizeof(label), "card%02x/%s", a, name);
-		qfd = open_dir(r, dev ? devfd : cardfd, name, label);
+		qfd = open_dir(r, card ? cardfd : devfd, name, label);
 		if (qfd == -ENOENT)
 			continue;		/* gone meanwhile */
 		if (qfd < 0)
@@ -618,9 +620,8 @@ static int read_devices(struct reader *r, int busfd)
 			if (cdp) {
 				/* the queue directories in the card's (real sysfs has them there too) */
 				scan_names(cdp, NULL, &incard, a);
-				for (d = 0; d < APM_WORDS; d++)
-					incard[d] &= ~qdev[a][d] &
-						     (only ? only->row[a][d] : ~0ULL);
+				for (d = 0; only && d < APM_WORDS; d++)
+					incard[d] &= only->row[a][d];
 				cardfd = dirfd(cdp);
 			}
 		}
