@@ -61,6 +61,8 @@ def opened(trace, root):
 def run(t, ctl, root, args):
     with tempfile.NamedTemporaryFile(mode="r", suffix=".strace") as tr:
         env = dict(os.environ, APMATRIX_SYSFS_ROOT=root)
+        # LeakSanitizer cannot run under ptrace (an ASan build's exit)
+        env["ASAN_OPTIONS"] = ":".join(filter(None, [env.get("ASAN_OPTIONS"), "detect_leaks=0"]))
         r = subprocess.run(["strace", "-f", "-y", "-qq", "-o", tr.name,
                             "-e", "trace=openat,open,readlinkat,newfstatat,statx,access,faccessat,faccessat2",
                             ctl] + args, env=env, stdout=subprocess.PIPE,
