@@ -326,9 +326,10 @@ enum apmatrix_host_read_what {
 	APMATRIX_READ_STATE = 0x8,	/* apmatrix_state of the queues bound to apmatrix */
 	APMATRIX_READ_ALL = 0xf,	/* all of these: apmatrix_host_read() */
 	/*
-	 * Instead of APMATRIX_READ_STATUS: only what lszcrypt's STATUS needs,
-	 * config, then chkstop unless config is 0, then online unless
-	 * chkstop is 1 (apmatrix-ctl list).
+	 * Instead of APMATRIX_READ_STATUS: only what lszcrypt's STATUS needs
+	 * (apmatrix-ctl list): online; config unless online is 1 (the
+	 * kernel shows online 1 only when configured and not check-stopped);
+	 * then chkstop unless config is 0.
 	 */
 	APMATRIX_READ_STATUS_SHOWN = 0x10,
 };

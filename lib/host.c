@@ -343,8 +343,10 @@ static int read_driver(struct reader *r, int dirfd, const char *dir,
 /*
  * config, chkstop and online of a card or queue (-1: absent or not read):
  * all three for APMATRIX_READ_STATUS; for APMATRIX_READ_STATUS_SHOWN only
- * what lszcrypt's STATUS shows (config; chkstop unless deconfigured;
- * online unless check-stopped too).
+ * what lszcrypt's STATUS needs. Linux 6.12's zcrypt shows online as
+ * "config && !chkstop && online" (zcrypt_card.c, zcrypt_queue.c
+ * online_show), so online 1 decides it alone; else config, then chkstop
+ * unless deconfigured.
  */
 static int read_status(struct reader *r, int fd, const char *dir,
 		       int *config, int *chkstop, int *online)
@@ -354,11 +356,12 @@ static int read_status(struct reader *r, int fd, const char *dir,
 
 	if (!all && !(r->what & APMATRIX_READ_STATUS_SHOWN))
 		return 0;
+	rc = read_bool(r, fd, dir, "online", online);
+	if (rc || (!all && *online == 1))
+		return rc;
 	rc = read_bool(r, fd, dir, "config", config);
 	if (!rc && (all || *config != 0))
 		rc = read_bool(r, fd, dir, "chkstop", chkstop);
-	if (!rc && (all || (*config != 0 && *chkstop <= 0)))
-		rc = read_bool(r, fd, dir, "online", online);
 	return rc;
 }
 

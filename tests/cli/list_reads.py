@@ -9,8 +9,8 @@ Structural, not timed: on the fixture tree of HOST.json, under strace -f -y
   - open every sysfs entry (directory or attribute) at most once,
   - never read hwtype (shown by neither),
   - read apmatrix_state only of queues bound to the apmatrix driver;
-the table reads chkstop/online of no deconfigured device and online of no
-check-stopped one (its STATUS is decided without them); list APQN opens
+the table reads config/chkstop of no online device and chkstop of no
+deconfigured one (its STATUS is decided without them); list APQN opens
 no other queue's directory and no other card's. Skipped without strace.
 """
 
@@ -111,21 +111,23 @@ def main():
             t.ok(st == want, "%s: apmatrix_state read of the apmatrix queues only" % name,
                  "read of %s, apmatrix queues %s" % (st, want))
 
-        # the table's STATUS: deconfig decides without chkstop and online,
-        # checkstop without online
+        # the table's STATUS: online 1 decides it alone (the kernel shows
+        # online 1 only when configured and not check-stopped), deconfig
+        # without chkstop
         _, calls = run(t, ctl, root, ["list"])
         read = {p for c, p in calls}
         undecided = []
-        for cid, c in cards.items():
-            d = "devices/ap/card%s" % cid
-            if c["config"] is False:
-                undecided += [p for p in (d + "/chkstop", d + "/online") if p in read]
-            elif c["chkstop"] is True:
-                undecided += [p for p in (d + "/online",) if p in read]
-        t.ok(any(c["config"] is False for c in cards.values()) and
-             any(c["chkstop"] is True for c in cards.values()) and not undecided,
-             "list: no chkstop/online of a deconfigured card, no online of a check-stopped one",
-             "\n".join(undecided) or repr(cards))
+        devs = [("devices/ap/card%s" % cid, c) for cid, c in cards.items()] + \
+               [("devices/ap/card%s/%s" % (a[:2], a), q) for a, q in queues.items()]
+        for d, c in devs:
+            if c["online"] is True:
+                undecided += [p for p in (d + "/config", d + "/chkstop") if p in read]
+            elif c["config"] is False:
+                undecided += [p for p in (d + "/chkstop",) if p in read]
+        t.ok(any(c["online"] is True for d, c in devs) and
+             any(c["config"] is False for d, c in devs) and not undecided,
+             "list: no config/chkstop where online is 1, no chkstop of a deconfigured device",
+             "\n".join(undecided) or repr(devs))
 
         # list APQN: nothing of another queue or card
         one = sorted(queues)[-1]
