@@ -75,7 +75,18 @@ struct reader {
 	struct apmatrix_host *host;
 	unsigned int what;	/* enum apmatrix_host_read_what */
 	const struct apmatrix_apqns *only;	/* NULL: every queue */
+	/*
+	 * A queue read through its card's directory: attributes are opened
+	 * as "XX.YYYY/name" (no directory fd of its own), qlabel names the
+	 * queue's directory in messages; qseen once it is known to exist.
+	 */
+	const char *qpfx, *qlabel;
+	bool qseen;
 };
+
+/* read_attr(): the queue directory is gone (skipped); its error is set */
+#define QGONE	4094
+#define QFAILED	4093
 
 static int hex_digits(const char *s, size_t n, unsigned int *v)
 {
@@ -179,6 +190,53 @@ text:
 	return n;
 }
 
+static int read_fail(struct reader *r, const char *dir, const char *name,
+		     int err);
+
+/*
+ * name, or "XX.YYYY/name" for a queue read through its card, into path.
+ * Where an open of it fails before anything of the queue was read, the
+ * queue's directory is looked at: -QGONE when it is gone meanwhile,
+ * -QFAILED (message naming it set) when it cannot be read (a symlink
+ * loop, not a directory), else err as it was.
+ */
+static const char *attr_path(const struct reader *r, const char *name,
+			     char *path, size_t len)
+{
+	if (!r->qpfx)
+		return name;
+	snprintf(path, len, "%s/%s", r->qpfx, name);
+	return path;
+}
+
+static int queue_dir_check(struct reader *r, int dirfd, int err)
+{
+	struct stat st;
+
+	if (!r->qpfx || r->qseen)
+		return err;
+	if (fstatat(dirfd, r->qpfx, &st, 0))
+		return errno == ENOENT ? -QGONE :
+		       (read_fail(r, r->qlabel, ".", errno), -QFAILED);
+	if (!S_ISDIR(st.st_mode))
+		return read_fail(r, r->qlabel, ".", ENOTDIR), -QFAILED;
+	r->qseen = true;
+	return err;
+}
+
+static int read_attr(struct reader *r, int dirfd, const char *name,
+		     char *buf, size_t len)
+{
+	char path[64];
+	int n = read_text(dirfd, attr_path(r, name, path, sizeof(path)), buf, len);
+
+	if (n >= 0)
+		r->qseen = true;
+	else
+		n = queue_dir_check(r, dirfd, n);
+	return n;
+}
+
 /* "%d": false if text is not a decimal int */
 static bool parse_int(const char *text, int *v)
 {
@@ -218,8 +276,10 @@ static int read_int(struct reader *r, int dirfd, const char *dir,
 		    const char *name, int dflt, int *v)
 {
 	char buf[64];
-	int n = read_text(dirfd, name, buf, sizeof(buf));
+	int n = read_attr(r, dirfd, name, buf, sizeof(buf));
 
+	if (n == -QGONE || n == -QFAILED)
+		return n;
 	if (n == -ENOENT) {
 		*v = dflt;
 		return 0;
@@ -325,11 +385,20 @@ static int read_driver(struct reader *r, int dirfd, const char *dir,
 	const char *base;
 	ssize_t n;
 
-	n = readlinkat(dirfd, "driver", link, sizeof(link) - 1);
-	if (n < 0 && errno != ENOENT)
-		return read_fail(r, dir, "driver", errno);
-	if (n < 0)
+	char path[64];
+	int err;
+
+	n = readlinkat(dirfd, attr_path(r, "driver", path, sizeof(path)),
+		       link, sizeof(link) - 1);
+	if (n < 0) {
+		err = queue_dir_check(r, dirfd, -errno);
+		if (err == -QGONE || err == -QFAILED)
+			return err;
+		if (err != -ENOENT)
+			return read_fail(r, dir, "driver", -err);
 		return 0;
+	}
+	r->qseen = true;
 	link[n] = '\0';
 	while (n > 1 && link[n - 1] == '/')
 		link[--n] = '\0';
@@ -401,9 +470,11 @@ static int read_state(struct reader *r, int qfd, const char *dir,
 {
 	char buf[64], *end;
 	long pid;
-	int n = read_text(qfd, "apmatrix_state", buf, sizeof(buf));
+	int n = read_attr(r, qfd, "apmatrix_state", buf, sizeof(buf));
 
 	q->state = APMATRIX_QSTATE_NONE;
+	if (n == -QGONE || n == -QFAILED)
+		return n;
 	if (n == -ENOENT)
 		return 0;
 	if (n < 0)
@@ -503,9 +574,10 @@ static void scan_names(DIR *dp, apm_bits cards, apm_bits *qs, int only_apid)
 
 /*
  * The queues of adapter a, in bus/ap/devices (indev) or in the card's
- * directory cardfd (incard), each directory opened once: from the card's
+ * directory cardfd (incard), each attribute read once: through the card's
  * directory when it is there (as in real sysfs, where bus/ap/devices/
- * XX.YYYY is a symlink to it: no symlink to resolve), else through
+ * XX.YYYY is a symlink to it: no symlink to resolve, no directory fd per
+ * queue: "XX.YYYY/online"), else through its own directory fd in
  * bus/ap/devices. Named devices/XX.YYYY in messages when listed there,
  * devices/cardXX/XX.YYYY when only in the card.
  */
@@ -538,17 +610,36 @@ static int read_queues(struct reader *r, unsigned int a, int devfd, int cardfd,
 			snprintf(label, sizeof(label), "%s", name);
 		else
 			snprintf(label, sizeof(label), "card%02x/%s", a, name);
-		qfd = open_dir(r, card ? cardfd : devfd, name, label);
-		if (qfd == -ENOENT)
-			continue;		/* gone meanwhile */
-		if (qfd < 0)
-			return qfd;
-		q = &c->qblock[n++];
+		if (card) {
+			/* its attributes as XX.YYYY/name: no fd of its own */
+			qfd = cardfd;
+			r->qpfx = name;
+			r->qlabel = label;
+			r->qseen = false;
+		} else {
+			qfd = open_dir(r, devfd, name, label);
+			if (qfd == -ENOENT)
+				continue;		/* gone meanwhile */
+			if (qfd < 0)
+				return qfd;
+		}
+		q = &c->qblock[n];
 		q->apid = a;
 		q->apqi = d;
-		c->qmap[d] = q;
 		rc = read_queue(r, qfd, label, q);
-		close(qfd);
+		r->qpfx = NULL;
+		if (!card)
+			close(qfd);
+		if (rc == -QFAILED)
+			rc = -EIO;
+		if (rc == -QGONE) {		/* gone meanwhile */
+			free(q->state_text);
+			memset(q, 0, sizeof(*q));
+			rc = 0;
+			continue;
+		}
+		c->qmap[d] = q;
+		n++;
 	}
 	if (!n) {		/* all gone meanwhile */
 		free(c->qblock);
