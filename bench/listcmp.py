@@ -2,13 +2,15 @@
 # SPDX-License-Identifier: GPL-2.0
 """`apmatrix-ctl list` against IBM's lszcrypt on the same fake sysfs trees.
 
-usage: listcmp.py CTL LSZCRYPT LSZ_KIND RUNS TREE[=LABEL]...
+usage: listcmp.py CTL LSZCRYPT LSZ_KIND RUNS TREE[=LABEL][+]...
 
 CTL       apmatrix-ctl (an optimized build)
 LSZCRYPT  lszcrypt to compare with; LSZ_KIND says what it is, printed as is
           ("native" for an s390-tools build for this machine, anything else
           is printed and its ratios are marked as not comparable)
 RUNS      timed runs per command and tree (the median is printed)
+TREE      a fixture tree; a trailing + marks the tree issue 18's targets
+          are about (64 x 85), the others' ratios are printed without
 
 Measured, per command and tree: CPU time (user + sys of the child, from
 wait4()'s rusage: a real counter, not wall time), the median of RUNS runs
@@ -83,7 +85,8 @@ def main():
     print(fmt % ("tree", "command", "CPU ms", "x", "syscalls", "x", "target (CPU)"))
     missed = []
     for spec in sys.argv[5:]:
-        tree, _, label = spec.partition("=")
+        targeted = spec.endswith("+")
+        tree, _, label = spec.rstrip("+").partition("=")
         label = label or os.path.basename(tree)
         env = dict(os.environ, SYSFS_ROOT=tree, APMATRIX_SYSFS_ROOT=tree)
         base_cpu = base_sc = None
@@ -96,7 +99,9 @@ def main():
             rc = c / base_cpu if base_cpu else None
             rs = s / base_sc if s is not None and base_sc else None
             t = ""
-            if name in target:
+            if name in target and not targeted:
+                t = "(targets are for 64x85)"
+            elif name in target:
                 if not native:
                     t = "not comparable (lszcrypt is %s)" % kind
                 elif rc <= target[name]:
@@ -115,7 +120,7 @@ def main():
     elif missed:
         print("targets missed: " + ", ".join(missed))
     else:
-        print("targets met on every tree")
+        print("targets met")
 
 
 if __name__ == "__main__":

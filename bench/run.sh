@@ -203,7 +203,7 @@ JSON
 	fi
 	if [ -x "$LSZ" ]; then
 		python3 "$SRC/bench/listcmp.py" "$BUILD/tools/apmatrix-ctl" "$LSZ" "$KIND" \
-			"${BENCH_LIST_RUNS:-11}" "$BUILD/bench-tree64x85=64x85" "$BUILD/bench-tree256=256x256"
+			"${BENCH_LIST_RUNS:-11}" "$BUILD/bench-tree64x85=64x85+" "$BUILD/bench-tree256=256x256"
 	else
 		echo "list comparison not run: no lszcrypt (./run sysroot, or S390_TOOLS_SRC for a native build)"
 	fi

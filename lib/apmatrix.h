@@ -327,9 +327,10 @@ enum apmatrix_host_read_what {
 	APMATRIX_READ_ALL = 0xf,	/* all of these: apmatrix_host_read() */
 	/*
 	 * Instead of APMATRIX_READ_STATUS: only what lszcrypt's STATUS needs
-	 * (apmatrix-ctl list): online; config unless online is 1 (the
-	 * kernel shows online 1 only when configured and not check-stopped);
-	 * then chkstop unless config is 0.
+	 * (apmatrix-ctl list): online (not of a queue bound to no driver,
+	 * to apmatrix or to vfio_ap: only zcrypt's drivers have it); config
+	 * unless online is 1 (the kernel shows online 1 only when configured
+	 * and not check-stopped); then chkstop unless config is 0.
 	 */
 	APMATRIX_READ_STATUS_SHOWN = 0x10,
 };

@@ -418,14 +418,20 @@ static int read_driver(struct reader *r, int dirfd, const char *dir,
  * unless deconfigured.
  */
 static int read_status(struct reader *r, int fd, const char *dir,
-		       int *config, int *chkstop, int *online)
+		       const char *driver, int *config, int *chkstop, int *online)
 {
 	bool all = r->what & APMATRIX_READ_STATUS;
-	int rc;
+	int rc = 0;
 
 	if (!all && !(r->what & APMATRIX_READ_STATUS_SHOWN))
 		return 0;
-	rc = read_bool(r, fd, dir, "online", online);
+	/*
+	 * online is zcrypt's: a queue bound to no driver, to apmatrix or to
+	 * vfio_ap has none (driver "" below: not read yet)
+	 */
+	if (all || (driver && (!*driver || (strcmp(driver, "apmatrix") &&
+					    strcmp(driver, "vfio_ap")))))
+		rc = read_bool(r, fd, dir, "online", online);
 	if (rc || (!all && *online == 1))
 		return rc;
 	rc = read_bool(r, fd, dir, "config", config);
@@ -454,7 +460,7 @@ static int read_card(struct reader *r, int cardfd, const char *name,
 	if (r->what & APMATRIX_READ_HWTYPE)
 		rc = read_int(r, cardfd, name, "hwtype", -1, &c->hwtype);
 	if (!rc)
-		rc = read_status(r, cardfd, name, &c->config, &c->chkstop,
+		rc = read_status(r, cardfd, name, "", &c->config, &c->chkstop,
 				 &c->online);
 	if (!rc)
 		rc = read_driver(r, cardfd, name, &c->driver);
@@ -511,9 +517,18 @@ static int read_queue(struct reader *r, int qfd, const char *dir,
 	int rc;
 
 	q->online = q->config = q->chkstop = -1;
-	rc = read_status(r, qfd, dir, &q->config, &q->chkstop, &q->online);
-	if (!rc)
+	if (r->what & APMATRIX_READ_STATUS) {
+		rc = read_status(r, qfd, dir, "", &q->config, &q->chkstop,
+				 &q->online);
+		if (!rc)
+			rc = read_driver(r, qfd, dir, &q->driver);
+	} else {
+		/* the driver first: it says whether there is an online */
 		rc = read_driver(r, qfd, dir, &q->driver);
+		if (!rc)
+			rc = read_status(r, qfd, dir, q->driver, &q->config,
+					 &q->chkstop, &q->online);
+	}
 	/* the attribute of the apmatrix driver: only its queues have it */
 	if (!rc && (r->what & APMATRIX_READ_STATE) && q->driver &&
 	    !strcmp(q->driver, "apmatrix"))
