@@ -51,6 +51,8 @@ struct simq {
 	unsigned long zaps, resets;
 	int guest_data;
 	bool bus_reset_incomplete;	/* the AP bus's own reset at unbind did not finish */
+	bool mdev_assigned;		/* a vfio_ap mediated device's matrix has it */
+	bool fail_bind;			/* the next sysfs bind fails (a probe() error) */
 	struct ap_queue *aq;		/* the queue device (NULL: not in the configuration) */
 	/* the queue's last events, printed with an invariant it breaks (pq_lock) */
 	char hist[16][48];
@@ -105,6 +107,7 @@ static struct {
 	unsigned int prekick_us;/* how long before it starts (preemption) */
 	unsigned long cfg_apm[4], cfg_aqm[4];	/* QCI: configured adapters, usage domains */
 	bool registered;
+	bool vfio_first;	/* vfio_ap registered before apmatrix */
 	bool ap_instr;
 	bool echo;
 	int next_vm_id;
@@ -734,6 +737,40 @@ static enum sim_driver default_binding(unsigned int apid, unsigned int apqi)
 	return default_owned(apid, apqi) ? SIM_DRV_CEX4QUEUE : SIM_DRV_APMATRIX;
 }
 
+/* the driver the bus's re-probe finds first: vfio_ap when it registered first */
+static enum sim_driver probe_binding(unsigned int apid, unsigned int apqi)
+{
+	enum sim_driver d = default_binding(apid, apqi);
+
+	return d == SIM_DRV_APMATRIX && H.vfio_first ? SIM_DRV_VFIO_AP : d;
+}
+
+void sim_host_set_vfio_ap_first(bool first)
+{
+	mutex_lock(&ap_perms_mutex);
+	H.vfio_first = first;
+	mutex_unlock(&ap_perms_mutex);
+}
+
+void sim_host_fail_bind(unsigned int apid, unsigned int apqi)
+{
+	mutex_lock(&ap_perms_mutex);
+	H.q[apqn_of(apid & 0xff, apqi & 0xff)].fail_bind = true;
+	mutex_unlock(&ap_perms_mutex);
+}
+
+void sim_host_vfio_ap_assign(unsigned int apid, unsigned int apqi, bool assigned)
+{
+	struct simq *q = &H.q[apqn_of(apid & 0xff, apqi & 0xff)];
+
+	mutex_lock(&ap_perms_mutex);
+	pthread_mutex_lock(&H.pq_lock);
+	q->mdev_assigned = assigned;
+	pthread_mutex_unlock(&H.pq_lock);
+	q->changed = true;
+	mutex_unlock(&ap_perms_mutex);
+}
+
 void sim_host_add_queue(unsigned int apid, unsigned int apqi, enum sim_driver drv)
 {
 	unsigned int apqn = apqn_of(apid & 0xff, apqi & 0xff);
@@ -796,6 +833,7 @@ void sim_host_queue_info(unsigned int apid, unsigned int apqi, struct sim_queue_
 	qi->resets = q->resets;
 	qi->guest_data = q->guest_data;
 	qi->resetting = q->resetting;
+	qi->mdev_assigned = q->mdev_assigned;
 	pthread_mutex_unlock(&H.pq_lock);
 }
 
@@ -922,12 +960,14 @@ static void revise_bindings(void)
 
 			if (!q->exists)
 				continue;
-			want = default_binding(apqn >> 8, apqn & 0xff);
-			if (QDRV(q) == want || QDRV(q) == SIM_DRV_VFIO_AP)
+			want = probe_binding(apqn >> 8, apqn & 0xff);
+			if (QDRV(q) == want)
 				continue;
-			/* __ap_revise_reserved(): only a queue that changed side is
-			 * reprobed; an unbound queue that stays taken stays unbound */
-			if (QDRV(q) == SIM_DRV_NONE && want == SIM_DRV_APMATRIX)
+			/* __ap_revise_reserved(): only a queue that changed side
+			 * (default driver or not) is reprobed; an unbound queue
+			 * that stays taken stays unbound */
+			if ((QDRV(q) == SIM_DRV_CEX4QUEUE) == (want == SIM_DRV_CEX4QUEUE) ||
+			    (QDRV(q) == SIM_DRV_NONE && want != SIM_DRV_CEX4QUEUE))
 				continue;
 			if (QDRV(q) == SIM_DRV_APMATRIX) {
 				/* remove() is called without ap_perms_mutex: collect */
@@ -1018,7 +1058,7 @@ int sim_host_mask_write(int which, const char *text)
 {
 	unsigned long new[4], reserved[4];
 	unsigned long *cur = which ? H.aqmask : H.apmask;
-	bool changes, busy = false;
+	bool changes, busy = false, giving_back;
 	int rc;
 
 	if (which != 0 && which != 1)
@@ -1033,11 +1073,23 @@ int sim_host_mask_write(int which, const char *text)
 		goto out;
 	/* the bits that hand queues back to the default drivers: ask in_use() */
 	/* ap_bus.c's apmask_store(): every driver's in_use() */
-	if (bitmap_andnot(reserved, new, cur, 256) && H.drv && H.drv->in_use) {
+	giving_back = bitmap_andnot(reserved, new, cur, 256);
+	if (giving_back && H.drv && H.drv->in_use) {
 		if (which == 0)
 			busy = H.drv->in_use(reserved, H.aqmask) != 0;
 		else
 			busy = H.drv->in_use(H.apmask, reserved) != 0;
+	}
+	/* vfio_ap's in_use(): a queue a mediated device has may not go back */
+	if (!busy && giving_back) {
+		unsigned int apqn;
+
+		for (apqn = 0; apqn < NQ && !busy; apqn++)
+			busy = H.q[apqn].mdev_assigned &&
+			       (which == 0 ? test_bit_inv(apqn >> 8, reserved) &&
+					     mask_bit(H.aqmask, apqn & 0xff)
+					   : test_bit_inv(apqn & 0xff, reserved) &&
+					     mask_bit(H.apmask, apqn >> 8));
 	}
 	if (busy) {
 		rc = -EBUSY;
@@ -1158,7 +1210,10 @@ int sim_host_bind(unsigned int apid, unsigned int apqi, enum sim_driver drv)
 		rc = -ENODEV;	/* the AP bus refuses a probe against the masks */
 	else if (drv == SIM_DRV_APMATRIX && !H.drv)
 		rc = -ENODEV;	/* no such driver */
-	else {
+	else if (q->fail_bind) {
+		q->fail_bind = false;
+		rc = -ENOMEM;	/* the driver's probe() failed: bind_store() says so */
+	} else {
 		SET_QDRV(q, drv);
 		q->changed = true;
 	}
