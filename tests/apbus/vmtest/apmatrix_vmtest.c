@@ -111,6 +111,8 @@ static int vmtest_create_vm(void)
 		kvfree(kvm);
 		return -ENOMEM;
 	}
+	/* at once: vmtest_free() frees it on every error path below */
+	kvm->arch.crypto.crycb = crycb;
 	mutex_init(&kvm->lock);
 	xa_init(&kvm->vcpu_array);
 	init_rwsem(&kvm->arch.crypto.pqap_hook_rwsem);
@@ -124,7 +126,6 @@ static int vmtest_create_vm(void)
 		return -ENOMEM;
 	}
 	debug_register_view(kvm->arch.dbf, &debug_sprintf_view);
-	kvm->arch.crypto.crycb = crycb;
 	kvm->arch.crypto.crycbd = (u32)virt_to_phys(crycb);
 	kvm->arch.crypto.crycbd &= ~VMTEST_CRYCB_FORMAT_MASK;
 	kvm->arch.crypto.crycbd |= VMTEST_CRYCB_FORMAT2;
