@@ -976,6 +976,26 @@ class TestGrants(E2E):
         out = self.client("grant", "02.0002", as_user=self.NOBODY)
         self.assertEqual(out["grant"], 0)
 
+    def test_list_as_nobody(self):
+        """apmatrix_state is root's (0400): list works for every user, a
+        user who may not read it sees the queue's state as unknown"""
+        ctl = os.path.join(BUILD, "tools/apmatrix-ctl")
+        lists = {}
+        for who, as_user in (("root", []), ("nobody", self.NOBODY)):
+            r = self.s.run(as_user + [ctl, "list", "--json"], env=self.s.cenv)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            lists[who] = json.loads(r.stdout)
+        state = {}
+        for who, out in lists.items():
+            state[who] = {q["apqn"]: q["apmatrix_state"]
+                          for a in out["adapters"] for q in a["queues"]}
+        self.assertEqual((state["root"]["02.0000"], state["root"]["05.0000"]), ("free", None))
+        self.assertEqual((state["nobody"]["02.0000"], state["nobody"]["05.0000"]),
+                         ("unknown: readable by root only", None))
+        r = self.s.run(self.NOBODY + [ctl, "list"], env=self.s.cenv)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"02\.0000 .*apmatrix \(unknown: readable by root only\)")
+
     def test_read_access_to_dev_apmatrix_grants_nothing(self):
         """mode 0640 gives a group read access only: a grant needs the
         device opened for writing (EBADF otherwise), as root too"""
