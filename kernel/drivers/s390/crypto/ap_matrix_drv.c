@@ -135,6 +135,7 @@ static ssize_t apmatrix_state_show(struct device *dev,
 		return sysfs_emit(buf, "free\n");
 	}
 }
+
 /*
  * Root only: the pid is the VMM's in the initial pid namespace, and tenants
  * must not learn each other's VMMs (sysfs ignores pid namespaces and
