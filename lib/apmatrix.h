@@ -513,8 +513,12 @@ int apmatrix_vm_open_fd(struct apmatrix_ctx *ctx, int fd,
  * Use a VM of process pid: its fds that are "anon_inode:kvm-vm" in
  * /proc/PID/fd; fd < 0 takes the only one (-EEXIST, with the candidates
  * named, when there are several: pass fd; fds that kcmp() shows to be the
- * same open file count once), fd >= 0 that one. Duplicated
- * with pidfd_open() + pidfd_getfd(). -ESRCH no such process, -EPERM/-EACCES
+ * same open file count once), fd >= 0 that one. The pidfd is opened
+ * before /proc/PID/fd is read, and the process must still be there after
+ * that read (else -ESRCH, "exited while its fds were being read": its PID
+ * may name another process by then, and nothing is taken); the fd is then
+ * taken from the pidfd's process with pidfd_getfd() and must be a KVM VM
+ * still. -ESRCH no such process, -EPERM/-EACCES
  * not allowed (ptrace access is needed), -ENOENT no VM fd there (also: fd
  * is not open, or is no VM), -ENOSYS the kernel lacks pidfd_getfd() (5.6).
  */
@@ -560,10 +564,16 @@ int apmatrix_vm_enable_apie(struct apmatrix_vm *vm);
  *   owned by the host's default drivers)", "bound to vfio_ap, not to
  *   apmatrix", "not bound to the apmatrix driver".
  * - EADDRINUSE, EBUSY: a probe per adapter row (its adapter x all wanted
- *   domains, no control domains), then per APQN of each refused row; each
- *   APQN is reported with the rule its own probe gave ("held by another
- *   VM", "still being reset after leaving another VM, or its reset
- *   failed", or one of the above).
+ *   domains, no control domains), then each refused row is halved until
+ *   every refused APQN stands alone (about 2 log2(domains) probes per
+ *   refused APQN, at most 1024 such probes in all); each APQN is reported
+ *   with the rule that refused it alone ("held by another VM", "still
+ *   being reset after leaving another VM, or its reset failed", or one of
+ *   the above). When the 1024 are used up, the APQNs of refused rows not
+ *   yet told apart are named as such, after the rest: "and N more APQNs
+ *   not probed one by one (...): some of them are refused (EADDRINUSE):
+ *   LIST", with the rule of a refused one among them; they go to refused
+ *   too, so that m without refused is a matrix the kernel takes.
  * - EPERM: the APQNs and control domains the request adds that the VM
  *   does not hold (a GET) and the VM's grant does not cover ("05.0004:
  *   not held by this VM and not covered by its grant (EPERM)"; without a
@@ -643,6 +653,83 @@ int apmatrix_plan_masks(struct apmatrix_ctx *ctx,
  */
 int apmatrix_queue_bind(struct apmatrix_ctx *ctx, unsigned int apid,
 			unsigned int apqi, const char *driver);
+
+/* ------------------------------------------------------------------------ */
+/* Reserve for apmatrix: the masks, then the queues' driver                  */
+
+/**
+ * Flags of apmatrix_plan_apply_claim(). NO_REBIND: write the masks and
+ * report each queue's driver, but bind and unbind nothing.
+ */
+#define APMATRIX_CLAIM_NO_REBIND	(1U << 0)
+
+/** What apmatrix_plan_apply_claim() did with, or found at, one queue. */
+enum apmatrix_claim_action {
+	APMATRIX_CLAIM_KEPT = 0,	/* bound to apmatrix already (the bus probed it there) */
+	APMATRIX_CLAIM_MOVED = 1,	/* taken from vfio_ap (no mediated device had it) */
+	APMATRIX_CLAIM_BOUND = 2,	/* it had no driver: bound to apmatrix */
+	APMATRIX_CLAIM_LEFT = 3,	/* left with its driver (or none): see the reason */
+	APMATRIX_CLAIM_REFUSED = 4,	/* cannot be moved: the whole call failed */
+};
+
+struct apmatrix_claim;
+
+/**
+ * Apply a reserve plan (apmatrix_plan_reserve()) and see the queues of
+ * want end up with the apmatrix AP driver, as one transaction under the
+ * AP configuration lock (taken as apmatrix_plan_apply() takes it).
+ *
+ * After the mask writes the AP bus re-probes the queues taken from the
+ * default drivers; another non-default driver registered before apmatrix
+ * (vfio_ap) may get them. For every queue of want that host has and that
+ * the default drivers do not hold after the plan:
+ * - bound to apmatrix: kept;
+ * - bound to vfio_ap whose per-queue attribute "status" says
+ *   "unassigned" (no mediated device has it): unbound from vfio_ap and
+ *   bound to apmatrix (bus/ap/drivers/NAME/unbind, bind);
+ * - bound to vfio_ap and "assigned" or "in use" (a mediated device's
+ *   matrix has it), or its status unreadable: refused;
+ * - bound to no driver: bound to apmatrix when bus/ap/drivers/apmatrix
+ *   exists, else left (the driver is not loaded);
+ * - bound to any other driver: left.
+ * Queues without a driver right after the writes are waited for (the
+ * bus's re-probe), at most APMATRIX_SETTLE_TIMEOUT seconds (environment,
+ * default 2). A queue the plan takes along (collateral) is not moved.
+ * With APMATRIX_CLAIM_NO_REBIND nothing is bound or unbound: queues with
+ * vfio_ap or no driver are left, and nothing is refused.
+ *
+ * Queues refused are found before anything is written when they are
+ * with vfio_ap already. On any failure (a refusal, a bind or unbind or
+ * mask write the kernel refuses) what was done is undone: queues moved
+ * go back to their driver, then the masks are written back, and the
+ * message names the queue, its driver and why: "05.0004: bound to
+ * vfio_ap and assigned to a mediated device (status 'assigned'):
+ * nothing changed". A failed undo is named in the message too.
+ *
+ * *out (may be NULL) gets one entry per queue looked at, also on
+ * failure (then the refused one is among them); free it with
+ * apmatrix_claim_free(). A no-op plan writes no mask but still looks at
+ * the queues. Returns 0 or -errno: -EADDRINUSE for a queue a mediated
+ * device has, -EBUSY for a queue with another driver that cannot be
+ * moved, the kernel's errno for a refused write.
+ */
+int apmatrix_plan_apply_claim(struct apmatrix_ctx *ctx,
+			      const struct apmatrix_host *host,
+			      const struct apmatrix_plan *plan,
+			      const struct apmatrix_matrix *want,
+			      unsigned int flags, struct apmatrix_claim **out);
+unsigned int apmatrix_claim_count(const struct apmatrix_claim *c);
+/**
+ * Entry idx (ascending APQN order): the queue, what was done, the driver
+ * it was bound to when looked at after the masks were written (NULL:
+ * none) and, for LEFT and REFUSED, why in one phrase (else NULL). Out
+ * pointers may be NULL; strings belong to c. -ENOENT past the end.
+ */
+int apmatrix_claim_get(const struct apmatrix_claim *c, unsigned int idx,
+		       unsigned int *apid, unsigned int *apqi,
+		       enum apmatrix_claim_action *action, const char **driver,
+		       const char **reason);
+void apmatrix_claim_free(struct apmatrix_claim *c);
 
 #ifdef __cplusplus
 }

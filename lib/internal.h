@@ -26,6 +26,7 @@ struct apmatrix_ctx {
 	apmatrix_lock_wait_fn lock_wait_fn;
 	void *lock_wait_data;
 	struct apm_lock *txn_lock;	/* while apmatrix_lock() holds the lock */
+	unsigned int settle_timeout_ms;	/* the bus's re-probe after a mask write */
 	char err[APM_ERRLEN];
 };
 
@@ -120,5 +121,15 @@ int apm_grant_read(struct apmatrix_ctx *ctx, int fd, int shown,
 
 /* host.c: read one mask file of the bus directory (kernel format) */
 int apm_read_mask_file(struct apmatrix_ctx *ctx, const char *name, apm_bits b);
+
+/* plan.c: write a plan's masks (lock held), write them back, its after side */
+int apm_plan_write(struct apmatrix_ctx *ctx, const struct apmatrix_plan *plan);
+int apm_plan_unwrite(struct apmatrix_ctx *ctx, const struct apmatrix_plan *plan);
+bool apm_plan_host_after(const struct apmatrix_plan *plan, unsigned int apid,
+			 unsigned int apqi);
+
+/* txn.c: the driver queue name ("05.0004") is bound to now, "" if none */
+int apm_queue_driver(struct apmatrix_ctx *ctx, const char *name, char *buf,
+		     size_t len);
 
 #endif /* APMATRIX_INTERNAL_H */

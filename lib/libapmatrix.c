@@ -18,6 +18,7 @@
 #define APM_DEFAULT_LOCK	"/run/lock/s390apconfig.lock"
 #define APM_DEFAULT_GRANT_DEVICE	"/dev/apmatrix"
 #define APM_DEFAULT_LOCK_TIMEOUT_MS	30000
+#define APM_DEFAULT_SETTLE_TIMEOUT_MS	2000
 
 const char *apmatrix_version(void)
 {
@@ -47,6 +48,7 @@ struct apmatrix_ctx *apmatrix_ctx_new(void)
 	const char *lock = secure_getenv("APMATRIX_LOCK_FILE");
 	const char *timeout = secure_getenv("APMATRIX_LOCK_TIMEOUT");
 	const char *dev = secure_getenv("APMATRIX_GRANT_DEVICE");
+	const char *settle = secure_getenv("APMATRIX_SETTLE_TIMEOUT");
 	char *end;
 	double t;
 
@@ -60,6 +62,13 @@ struct apmatrix_ctx *apmatrix_ctx_new(void)
 		t = strtod(timeout, &end);
 		if (!errno && !*end && t >= 0 && t <= 86400)
 			ctx->lock_timeout_ms = (unsigned int)(t * 1000 + 0.5);
+	}
+	ctx->settle_timeout_ms = APM_DEFAULT_SETTLE_TIMEOUT_MS;
+	if (settle && *settle) {
+		errno = 0;
+		t = strtod(settle, &end);
+		if (!errno && !*end && t >= 0 && t <= 3600)
+			ctx->settle_timeout_ms = (unsigned int)(t * 1000 + 0.5);
 	}
 	if (!lock || !*lock)
 		lock = APM_DEFAULT_LOCK;

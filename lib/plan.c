@@ -269,39 +269,22 @@ static int write_mask(struct apmatrix_ctx *ctx, const char *name,
 	return -err;
 }
 
-int apmatrix_plan_apply(struct apmatrix_ctx *ctx,
-			const struct apmatrix_plan *plan)
+/* Write plan's masks; the caller holds the AP configuration lock. */
+int apm_plan_write(struct apmatrix_ctx *ctx, const struct apmatrix_plan *plan)
 {
-	bool ap_changes, aq_changes, held;
-	struct apm_lock lock;
+	bool ap_changes, aq_changes;
 	apm_bits ap, aq;
 	char e1[160], e2[160];
 	int rc;
-
-	apm_clear_error(ctx);
-	if (!ctx || !plan)
-		return apm_fail(ctx, EINVAL, "bad arguments to apmatrix_plan_apply()");
-	if (apmatrix_plan_is_noop(plan))
-		return 0;
-
-	/* signals stay blocked while it is held: both masks or neither */
-	held = ctx->txn_lock != NULL;	/* apmatrix_lock() holds it for the caller */
-	if (!held) {
-		rc = apm_lock_take(ctx, &lock);
-		if (rc)
-			return rc;
-	}
 
 	rc = apm_read_mask_file(ctx, "apmask", ap);
 	if (!rc)
 		rc = apm_read_mask_file(ctx, "aqmask", aq);
 	if (rc)
-		goto out;
-	if (!same(ap, plan->before_ap) || !same(aq, plan->before_aq)) {
-		rc = apm_fail(ctx, EAGAIN,
-			      "apmask or aqmask changed since the plan was made: read the host and plan again");
-		goto out;
-	}
+		return rc;
+	if (!same(ap, plan->before_ap) || !same(aq, plan->before_aq))
+		return apm_fail(ctx, EAGAIN,
+				"apmask or aqmask changed since the plan was made: read the host and plan again");
 
 	ap_changes = !same(plan->before_ap, plan->after_ap);
 	aq_changes = !same(plan->before_aq, plan->after_aq);
@@ -310,7 +293,7 @@ int apmatrix_plan_apply(struct apmatrix_ctx *ctx,
 		if (rc) {
 			apm_set_msg(ctx, "writing apmask: %s; nothing changed",
 				    apm_strerror(rc, e1, sizeof(e1)));
-			goto out;
+			return rc;
 		}
 	}
 	if (aq_changes) {
@@ -331,7 +314,55 @@ int apmatrix_plan_apply(struct apmatrix_ctx *ctx,
 					    apm_strerror(rc, e1, sizeof(e1)));
 		}
 	}
-out:
+	return rc;
+}
+
+/*
+ * Undo a plan apm_plan_write() wrote: the masks as they were, in the
+ * reverse order (aqmask first). 0 or the first -errno (both are tried).
+ */
+int apm_plan_unwrite(struct apmatrix_ctx *ctx, const struct apmatrix_plan *plan)
+{
+	int rc = 0, r;
+
+	(void)ctx;
+	if (!same(plan->before_aq, plan->after_aq))
+		rc = write_mask(ctx, "aqmask", plan->before_aq);
+	if (!same(plan->before_ap, plan->after_ap)) {
+		r = write_mask(ctx, "apmask", plan->before_ap);
+		if (!rc)
+			rc = r;
+	}
+	return rc;
+}
+
+bool apm_plan_host_after(const struct apmatrix_plan *plan, unsigned int apid,
+			 unsigned int apqi)
+{
+	return is_host(plan->after_ap, plan->after_aq, apid, apqi);
+}
+
+int apmatrix_plan_apply(struct apmatrix_ctx *ctx,
+			const struct apmatrix_plan *plan)
+{
+	struct apm_lock lock;
+	bool held;
+	int rc;
+
+	apm_clear_error(ctx);
+	if (!ctx || !plan)
+		return apm_fail(ctx, EINVAL, "bad arguments to apmatrix_plan_apply()");
+	if (apmatrix_plan_is_noop(plan))
+		return 0;
+
+	/* signals stay blocked while it is held: both masks or neither */
+	held = ctx->txn_lock != NULL;	/* apmatrix_lock() holds it for the caller */
+	if (!held) {
+		rc = apm_lock_take(ctx, &lock);
+		if (rc)
+			return rc;
+	}
+	rc = apm_plan_write(ctx, plan);
 	if (!held)
 		apm_lock_release(ctx, &lock);	/* then the signals held back arrive */
 	return rc;

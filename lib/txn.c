@@ -57,8 +57,8 @@ void apmatrix_unlock(struct apmatrix_ctx *ctx)
 }
 
 /* The driver queue name is bound to now, into buf; "" if none. */
-static int queue_driver(struct apmatrix_ctx *ctx, const char *name, char *buf,
-			size_t len)
+int apm_queue_driver(struct apmatrix_ctx *ctx, const char *name, char *buf,
+		     size_t len)
 {
 	char *path = NULL, target[4096];
 	const char *slash;
@@ -94,7 +94,7 @@ int apmatrix_queue_bind(struct apmatrix_ctx *ctx, unsigned int apid,
 		return apm_fail(ctx, EINVAL, "bad arguments to apmatrix_queue_bind()");
 	snprintf(name, sizeof(name), "%02x.%04x", apid, apqi);
 	if (!driver) {
-		rc = queue_driver(ctx, name, cur, sizeof(cur));
+		rc = apm_queue_driver(ctx, name, cur, sizeof(cur));
 		if (rc < 0)
 			return apm_fail(ctx, -rc, "%s: reading its driver: %s", name,
 					apm_strerror(-rc, e, sizeof(e)));

@@ -14,6 +14,10 @@
  *     worker-polls N | flush                      (the reset worker: its bound; wait for it)
  *     attr AA.DDDD NAME                           (a queue's sysfs attribute, e.g. apmatrix_state)
  *     vfio-ap-attach ID | vfio-ap-detach ID       (a vfio_ap mdev on VM ID)
+ *     vfio-ap-assign AA.DDDD | vfio-ap-unassign AA.DDDD
+ *                                                 (a vfio_ap mdev's matrix has the queue or not)
+ *     vfio-ap-first 0|1                           (vfio_ap registered before apmatrix)
+ *     fail-bind AA.DDDD                           (its next sysfs bind fails: probe() error)
  *     register | unregister | ap-instructions 0|1 | quit
  * Exit status: 0 ok, 1 the command failed (message on stderr), 2 usage,
  * 3 apsimd not reachable.

@@ -19,6 +19,8 @@
  *   --reset-polls N       polls a SET waits for its resets (ap_matrix.c's default)
  *   --worker-polls N      polls the reset worker goes on before a reset fails
  *   --verbose             echo the kernel log to stderr
+ *   --vfio-ap-first       vfio_ap registered before apmatrix (built in): the
+ *                         re-probe after a mask write gives it the queues
  * On start it prints "apsimd: ready" on stdout once the socket listens.
  */
 #include <dirent.h>
@@ -235,6 +237,13 @@ static int load_tree(void)
 					drv = SIM_DRV_VFIO_AP;	/* another non-default driver */
 			}
 			sim_host_add_queue(a, d, drv);
+			/* vfio_ap's "status": a mediated device has it or not */
+			if (drv == SIM_DRV_VFIO_AP) {
+				snprintf(p, sizeof(p), "devices/ap/%s/%s/status", ce->d_name,
+					 qe->d_name);
+				if (!read_text(p, buf, sizeof(buf)))
+					sim_host_vfio_ap_assign(a, d, strncmp(buf, "unassigned", 10) != 0);
+			}
 		}
 		closedir(qd);
 	}
@@ -304,6 +313,16 @@ static void sync_queue(unsigned int apid, unsigned int apqi,
 			snprintf(full, sizeof(full), "%s/%s", S.root, p);
 			chmod(full, (mode_t)mode & 0777);
 		}
+	} else {
+		char full[PATH_MAX];
+
+		snprintf(full, sizeof(full), "%s/%s", S.root, p);
+		unlink(full);
+	}
+	/* vfio_ap's attribute (vfio_ap_ops.c status_show()) while it is bound */
+	snprintf(p, sizeof(p), "devices/ap/card%02x/%s/status", apid, name);
+	if (qi->driver == SIM_DRV_VFIO_AP) {
+		write_text(p, qi->mdev_assigned ? "assigned\n" : "unassigned\n");
 	} else {
 		char full[PATH_MAX];
 
@@ -519,11 +538,20 @@ static int ctl(char *line, struct out *o)
 			return -EINVAL;
 		set_id(argv[0][7] == 'a' ? apm : argv[0][7] == 'd' ? aqm : adm, (unsigned int)id);
 		config_remove(apm, aqm, adm);
-	} else if (!strcmp(argv[0], "unbind") && argc == 2) {
-		if (parse_apqn(argv[1], &a, &d))
+	} else if (!strcmp(argv[0], "unbind") && (argc == 2 || argc == 3)) {
+		struct sim_queue_info qi;
+		enum sim_driver drv;
+
+		if (parse_apqn(argv[1], &a, &d) || (argc == 3 && drv_of(argv[2], &drv)))
 			return -EINVAL;
 		pthread_mutex_lock(&S.tree_lock);
-		rc = sim_host_unbind(a, d);
+		/* DRIVER/unbind: the driver core's unbind_store() wants the
+		 * device bound to that driver (-ENODEV otherwise) */
+		sim_host_queue_info(a, d, &qi);
+		if (argc == 3 && (!qi.exists || qi.driver != drv))
+			rc = -ENODEV;
+		else
+			rc = sim_host_unbind(a, d);
 		sync_tree();
 		pthread_mutex_unlock(&S.tree_lock);
 	} else if (!strcmp(argv[0], "bind") && argc == 3) {
@@ -535,6 +563,20 @@ static int ctl(char *line, struct out *o)
 		rc = sim_host_bind(a, d, drv);
 		sync_tree();
 		pthread_mutex_unlock(&S.tree_lock);
+	} else if ((!strcmp(argv[0], "vfio-ap-assign") || !strcmp(argv[0], "vfio-ap-unassign")) &&
+		   argc == 2) {
+		if (parse_apqn(argv[1], &a, &d))
+			return -EINVAL;
+		pthread_mutex_lock(&S.tree_lock);
+		sim_host_vfio_ap_assign(a, d, argv[0][8] == 'a');
+		sync_tree();
+		pthread_mutex_unlock(&S.tree_lock);
+	} else if (!strcmp(argv[0], "fail-bind") && argc == 2) {
+		if (parse_apqn(argv[1], &a, &d))
+			return -EINVAL;
+		sim_host_fail_bind(a, d);
+	} else if (!strcmp(argv[0], "vfio-ap-first") && argc == 2) {
+		sim_host_set_vfio_ap_first(atoi(argv[1]) != 0);
 	} else if (!strcmp(argv[0], "reset-mode") && argc >= 3) {
 		enum sim_reset_mode mode;
 		unsigned int polls = argc > 3 ? (unsigned int)atoi(argv[3]) : 0;
@@ -1132,7 +1174,7 @@ static void make_dev_node(void)
 static void usage(void)
 {
 	fprintf(stderr, "usage: APMATRIX_SIM_SOCKET=PATH apsimd [--reset-interval MS] "
-		"[--reset-polls N] [--worker-polls N] [--verbose] TREE\n");
+		"[--reset-polls N] [--worker-polls N] [--vfio-ap-first] [--verbose] TREE\n");
 }
 
 int main(int argc, char **argv)
@@ -1144,6 +1186,7 @@ int main(int argc, char **argv)
 	pthread_attr_t pa;
 	pthread_t th;
 	char *tree = NULL;
+	bool vfio_first = false;
 
 	for (i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--reset-interval") && i + 1 < argc)
@@ -1152,6 +1195,8 @@ int main(int argc, char **argv)
 			polls = atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--worker-polls") && i + 1 < argc)
 			worker_polls = atoi(argv[++i]);
+		else if (!strcmp(argv[i], "--vfio-ap-first"))
+			vfio_first = true;
 		else if (!strcmp(argv[i], "--verbose"))
 			sim_host_set_log_echo(true);
 		else if (!strcmp(argv[i], "--socket") && i + 1 < argc)
@@ -1182,6 +1227,7 @@ int main(int argc, char **argv)
 	}
 	if (load_tree())
 		return 1;
+	sim_host_set_vfio_ap_first(vfio_first);
 	sim_host_set_reset_timing(interval, polls);
 	sim_host_set_worker_polls(worker_polls);
 	if (sim_host_register()) {

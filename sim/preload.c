@@ -29,13 +29,16 @@
  *                                    the kernel's fdinfo (show_fdinfo lines)
  *   open/fopen of <root>/.../XX.YYYY/apmatrix_state
  *                                    the attribute's text now
+ *   open+write of <root>/bus/ap/drivers/DRIVER/bind|unbind
+ *                                    the queue named is bound or unbound by
+ *                                    apsimd's AP bus (DRIVER cex4queue,
+ *                                    apmatrix or vfio_ap), its errno returned
  *
  * Only active when APMATRIX_SIM_SOCKET is set. No state is shared between
  * processes other than through apsimd.
  */
 /* define open and open64 both, under their own names */
 #undef _FILE_OFFSET_BITS
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -55,6 +58,7 @@
 #include <unistd.h>
 
 #include "apsim-proto.h"
+#include "interpose.h"
 
 /* the KVM ABI (include/uapi/linux/kvm.h), stable since 3.10 */
 struct apsim_kvm_device_attr {
@@ -85,7 +89,8 @@ struct apsim_kvm_device_attr {
 #define KVM_MARKER_LINK "/memfd:" KVM_MARKER_NAME " (deleted)"
 #define MAX_TRACKED 4096
 
-#define EXPORT __attribute__((visibility("default")))
+#define EXPORT INTERPOSE_EXPORT
+#define SHIM "apsim-preload"
 
 static int (*real_open)(const char *, int, ...);
 static FILE *(*real_fopen)(const char *, const char *);
@@ -97,22 +102,25 @@ static int (*real_close)(int);
 static ssize_t (*real_readlink)(const char *, char *, size_t);
 static ssize_t (*real_readlinkat)(int, const char *, char *, size_t);
 
-/* fds of this process opened on apmask (1) / aqmask (2) */
+/* fds of this process opened on apmask (1) / aqmask (2), or on a queue
+ * driver's bind (DRV_FD + 2 * driver) / unbind (DRV_FD + 2 * driver + 1) */
+#define DRV_FD 3
+static const char *const drv_names[] = { "cex4queue", "apmatrix", "vfio_ap" };
 static int mask_fd[MAX_TRACKED];
 
 static void init_real(void)
 {
 	if (real_open)
 		return;
-	real_openat = dlsym(RTLD_NEXT, "openat");
-	real_ioctl = dlsym(RTLD_NEXT, "ioctl");
-	real_write = dlsym(RTLD_NEXT, "write");
-	real_close = dlsym(RTLD_NEXT, "close");
-	real_readlink = dlsym(RTLD_NEXT, "readlink");
-	real_readlinkat = dlsym(RTLD_NEXT, "readlinkat");
-	real_fopen = dlsym(RTLD_NEXT, "fopen");
-	real_fopen64 = dlsym(RTLD_NEXT, "fopen64");
-	__atomic_store_n(&real_open, dlsym(RTLD_NEXT, "open"), __ATOMIC_RELEASE);
+	real_openat = interpose_real(SHIM, "openat");
+	real_ioctl = interpose_real(SHIM, "ioctl");
+	real_write = interpose_real(SHIM, "write");
+	real_close = interpose_real(SHIM, "close");
+	real_readlink = interpose_real(SHIM, "readlink");
+	real_readlinkat = interpose_real(SHIM, "readlinkat");
+	real_fopen = interpose_real(SHIM, "fopen");
+	real_fopen64 = interpose_real(SHIM, "fopen64");
+	__atomic_store_n(&real_open, interpose_real(SHIM, "open"), __ATOMIC_RELEASE);
 }
 
 static const char *sock_path(void)
@@ -230,6 +238,24 @@ static int sim_call(struct apsim_req *q, struct apsim_reply *r)
 		rc = recv_reply(fd, r);
 	real_close(fd);
 	return rc < 0 ? rc : 0;
+}
+
+/*
+ * sim_call() with a reply of its own: the reply (free() it; NULL without
+ * memory) and in *err the transport's or apsimd's error (0, or -errno).
+ */
+static struct apsim_reply *sim_ask(struct apsim_req *q, int *err)
+{
+	struct apsim_reply *r = malloc(sizeof(*r));
+
+	if (!r) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	*err = sim_call(q, r);
+	if (!*err)
+		*err = r->err;
+	return r;
 }
 
 /* a request on a VM connection, the reply through a socketpair of ours;
@@ -516,17 +542,41 @@ static int sim_root(char *buf, size_t len)
 	if (!root[0]) {
 		memset(&q, 0, offsetof(struct apsim_req, data));
 		q.op = APSIM_ROOT;
-		r = malloc(sizeof(*r));
-		if (!r)
-			return -ENOMEM;
-		rc = sim_call(&q, r);
-		if (!rc && !r->err)
+		r = sim_ask(&q, &rc);
+		if (!rc)
 			snprintf(root, sizeof(root), "%s", r->data);
 		free(r);
 		if (!root[0])
 			return -ENODEV;
 	}
 	snprintf(buf, len, "%s", root);
+	return 0;
+}
+
+/* DRV_FD + ... for bus/ap/drivers/DRIVER/bind|unbind of the tree, else 0 */
+static int drv_file(int dirfd, const char *path)
+{
+	char dir[PATH_MAX], real[PATH_MAX], root[PATH_MAX], want[PATH_MAX + 64];
+	const char *base = strrchr(path, '/');
+	unsigned int i;
+	int unbind;
+
+	if (!base || (path[0] != '/' && dirfd != AT_FDCWD))
+		return 0;
+	if (!strcmp(base + 1, "bind"))
+		unbind = 0;
+	else if (!strcmp(base + 1, "unbind"))
+		unbind = 1;
+	else
+		return 0;
+	snprintf(dir, sizeof(dir), "%.*s", (int)(base - path), path);
+	if (!realpath(dir[0] ? dir : "/", real) || sim_root(root, sizeof(root)))
+		return 0;
+	for (i = 0; i < sizeof(drv_names) / sizeof(drv_names[0]); i++) {
+		snprintf(want, sizeof(want), "%s/bus/ap/drivers/%s", root, drv_names[i]);
+		if (!strcmp(real, want))
+			return DRV_FD + 2 * (int)i + unbind;
+	}
 	return 0;
 }
 
@@ -591,11 +641,8 @@ static int file_info(unsigned long long ino, char *info, size_t len)
 	memset(&q, 0, offsetof(struct apsim_req, data));
 	q.op = APSIM_FILE_INFO;
 	q.arg1 = (int64_t)ino;
-	r = malloc(sizeof(*r));
-	if (!r)
-		return 0;
-	rc = sim_call(&q, r);
-	if (!rc && !r->err) {
+	r = sim_ask(&q, &rc);
+	if (!rc) {
 		kind = (int)r->val;
 		if (info && len) {
 			size_t n = r->len < len ? r->len : len;
@@ -674,14 +721,7 @@ static int queue_attr_open(int dirfd, const char *path, int flags)
 	q_.arg0 = (int64_t)(a << 8 | d);
 	q_.len = (uint32_t)strlen(base + 1) + 1;
 	memcpy(q_.data, base + 1, q_.len);
-	r = malloc(sizeof(*r));
-	if (!r) {
-		errno = ENOMEM;
-		return -1;
-	}
-	rc = sim_call(&q_, r);
-	if (!rc)
-		rc = r->err;
+	r = sim_ask(&q_, &rc);
 	if (rc) {
 		free(r);
 		errno = rc == -ENOENT ? ENOENT : -rc;
@@ -723,8 +763,10 @@ static int open_common(int dirfd, const char *path, int flags, mode_t mode, bool
 		fd = queue_attr_open(dirfd, path, flags);
 		if (fd != -2)
 			return fd;
-		if ((flags & O_ACCMODE) != O_RDONLY && (which = mask_file(dirfd, path))) {
-			fd = memfd_create(which == 1 ? "apsim-apmask" : "apsim-aqmask",
+		if ((flags & O_ACCMODE) != O_RDONLY &&
+		    ((which = mask_file(dirfd, path)) || (which = drv_file(dirfd, path)))) {
+			fd = memfd_create(which == 1 ? "apsim-apmask" : which == 2 ? "apsim-aqmask" :
+					  "apsim-bind",
 					  (flags & O_CLOEXEC) ? MFD_CLOEXEC : 0);
 			if (fd >= 0 && fd < MAX_TRACKED)
 				__atomic_store_n(&mask_fd[fd], which, __ATOMIC_SEQ_CST);
@@ -734,57 +776,10 @@ static int open_common(int dirfd, const char *path, int flags, mode_t mode, bool
 	return at ? real_openat(dirfd, path, flags, mode) : real_open(path, flags, mode);
 }
 
-EXPORT int open(const char *path, int flags, ...)
-{
-	mode_t mode = 0;
-	va_list ap;
-
-	if (flags & (O_CREAT | __O_TMPFILE)) {
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
-	return open_common(AT_FDCWD, path, flags, mode, false);
-}
-
-EXPORT int open64(const char *path, int flags, ...)
-{
-	mode_t mode = 0;
-	va_list ap;
-
-	if (flags & (O_CREAT | __O_TMPFILE)) {
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
-	return open_common(AT_FDCWD, path, flags, mode, false);
-}
-
-EXPORT int openat(int dirfd, const char *path, int flags, ...)
-{
-	mode_t mode = 0;
-	va_list ap;
-
-	if (flags & (O_CREAT | __O_TMPFILE)) {
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
-	return open_common(dirfd, path, flags, mode, true);
-}
-
-EXPORT int openat64(int dirfd, const char *path, int flags, ...)
-{
-	mode_t mode = 0;
-	va_list ap;
-
-	if (flags & (O_CREAT | __O_TMPFILE)) {
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
-	return open_common(dirfd, path, flags, mode, true);
-}
+INTERPOSE_OPEN(open, open_common(AT_FDCWD, path, flags, mode, false))
+INTERPOSE_OPEN(open64, open_common(AT_FDCWD, path, flags, mode, false))
+INTERPOSE_OPENAT(openat, open_common(dirfd, path, flags, mode, true))
+INTERPOSE_OPENAT(openat64, open_common(dirfd, path, flags, mode, true))
 
 /* _FORTIFY_SOURCE entry points */
 EXPORT int __open_2(const char *path, int flags)
@@ -856,19 +851,31 @@ EXPORT ssize_t write(int fd, const void *buf, size_t count)
 		return -1;
 	}
 	memset(&q, 0, offsetof(struct apsim_req, data));
-	q.op = APSIM_MASK_WRITE;
-	q.arg0 = which - 1;
-	q.len = (uint32_t)count;
-	memcpy(q.data, buf, count);
-	q.data[count] = '\0';
-	r = malloc(sizeof(*r));
-	if (!r) {
-		errno = ENOMEM;
-		return -1;
+	if (which >= DRV_FD) {
+		/* "XX.YYYY\n" to DRIVER/bind or unbind: a control command */
+		const char *d = drv_names[(which - DRV_FD) / 2];
+		int n = (int)count;
+
+		while (n && (((const char *)buf)[n - 1] == '\n'))
+			n--;
+		if (n <= 0 || n > 16 || memchr(buf, ' ', (size_t)n)) {
+			errno = ENODEV;
+			return -1;
+		}
+		q.op = APSIM_CTL;
+		if ((which - DRV_FD) % 2)
+			snprintf(q.data, sizeof(q.data), "unbind %.*s %s", n, (const char *)buf, d);
+		else
+			snprintf(q.data, sizeof(q.data), "bind %.*s %s", n, (const char *)buf, d);
+		q.len = (uint32_t)strlen(q.data) + 1;
+	} else {
+		q.op = APSIM_MASK_WRITE;
+		q.arg0 = which - 1;
+		q.len = (uint32_t)count;
+		memcpy(q.data, buf, count);
+		q.data[count] = '\0';
 	}
-	rc = sim_call(&q, r);
-	if (!rc)
-		rc = r->err;
+	r = sim_ask(&q, &rc);
 	free(r);
 	if (rc) {
 		errno = -rc;

@@ -51,6 +51,8 @@ struct simq {
 	unsigned long zaps, resets;
 	int guest_data;
 	bool bus_reset_incomplete;	/* the AP bus's own reset at unbind did not finish */
+	bool mdev_assigned;		/* a vfio_ap mediated device's matrix has it */
+	bool fail_bind;			/* the next sysfs bind fails (a probe() error) */
 	struct ap_queue *aq;		/* the queue device (NULL: not in the configuration) */
 	/* the queue's last events, printed with an invariant it breaks (pq_lock) */
 	char hist[16][48];
@@ -96,7 +98,6 @@ struct sim_vm {
 static struct {
 	unsigned int max_apid, max_apqi;
 	unsigned long adm[4];			/* QCI: the configured control domains */
-	unsigned long apmask[4], aqmask[4];	/* ap_perms */
 	struct simq *q;
 	int *crycb_owner;	/* APQN -> id of the VM whose CRYCB has it, 0: none (pq_lock) */
 	struct ap_driver *drv;	/* the apmatrix AP driver, when loaded */
@@ -105,6 +106,7 @@ static struct {
 	unsigned int prekick_us;/* how long before it starts (preemption) */
 	unsigned long cfg_apm[4], cfg_aqm[4];	/* QCI: configured adapters, usage domains */
 	bool registered;
+	bool vfio_first;	/* vfio_ap registered before apmatrix */
 	bool ap_instr;
 	bool echo;
 	int next_vm_id;
@@ -123,6 +125,8 @@ static struct {
 
 DEFINE_MUTEX(ap_scan_bus_mutex);
 DEFINE_MUTEX(ap_perms_mutex);
+/* apmask/aqmask, as ap_bus.c's (read by the driver under ap_perms_mutex) */
+struct ap_perms ap_perms;
 
 /* the AP driver module's init and exit (module_init/module_exit) */
 extern int (*shim_module_init_fn)(void);
@@ -461,7 +465,7 @@ static void mask_store(unsigned long *dst, const unsigned long *src)
 
 static bool default_owned(unsigned int apid, unsigned int apqi)
 {
-	return mask_bit(H.apmask, apid) && mask_bit(H.aqmask, apqi);
+	return mask_bit(ap_perms.apm, apid) && mask_bit(ap_perms.aqm, apqi);
 }
 
 /* ap_bus.c: called by drivers with ap_perms_mutex held */
@@ -647,8 +651,8 @@ int sim_host_init(unsigned int max_apid, unsigned int max_apqi)
 	{
 		unsigned long ones[4] = { ~0UL, ~0UL, ~0UL, ~0UL };
 
-		mask_store(H.apmask, ones);
-		mask_store(H.aqmask, ones);
+		mask_store(ap_perms.apm, ones);
+		mask_store(ap_perms.aqm, ones);
 	}
 	/* the contract: neither is held across a wait userspace controls */
 	ap_scan_bus_mutex.ap_bus = true;
@@ -747,6 +751,40 @@ static enum sim_driver default_binding(unsigned int apid, unsigned int apqi)
 	return default_owned(apid, apqi) ? SIM_DRV_CEX4QUEUE : SIM_DRV_APMATRIX;
 }
 
+/* the driver the bus's re-probe finds first: vfio_ap when it registered first */
+static enum sim_driver probe_binding(unsigned int apid, unsigned int apqi)
+{
+	enum sim_driver d = default_binding(apid, apqi);
+
+	return d == SIM_DRV_APMATRIX && H.vfio_first ? SIM_DRV_VFIO_AP : d;
+}
+
+void sim_host_set_vfio_ap_first(bool first)
+{
+	mutex_lock(&ap_perms_mutex);
+	H.vfio_first = first;
+	mutex_unlock(&ap_perms_mutex);
+}
+
+void sim_host_fail_bind(unsigned int apid, unsigned int apqi)
+{
+	mutex_lock(&ap_perms_mutex);
+	H.q[apqn_of(apid & 0xff, apqi & 0xff)].fail_bind = true;
+	mutex_unlock(&ap_perms_mutex);
+}
+
+void sim_host_vfio_ap_assign(unsigned int apid, unsigned int apqi, bool assigned)
+{
+	struct simq *q = &H.q[apqn_of(apid & 0xff, apqi & 0xff)];
+
+	mutex_lock(&ap_perms_mutex);
+	pthread_mutex_lock(&H.pq_lock);
+	q->mdev_assigned = assigned;
+	pthread_mutex_unlock(&H.pq_lock);
+	q->changed = true;
+	mutex_unlock(&ap_perms_mutex);
+}
+
 void sim_host_add_queue(unsigned int apid, unsigned int apqi, enum sim_driver drv)
 {
 	unsigned int apqn = apqn_of(apid & 0xff, apqi & 0xff);
@@ -809,6 +847,7 @@ void sim_host_queue_info(unsigned int apid, unsigned int apqi, struct sim_queue_
 	qi->resets = q->resets;
 	qi->guest_data = q->guest_data;
 	qi->resetting = q->resetting;
+	qi->mdev_assigned = q->mdev_assigned;
 	pthread_mutex_unlock(&H.pq_lock);
 }
 
@@ -823,8 +862,8 @@ void sim_host_load_masks(const uint64_t apmask[4], const uint64_t aqmask[4])
 		aq[i] = aqmask[i];
 	}
 	mutex_lock(&ap_perms_mutex);
-	mask_store(H.apmask, ap);
-	mask_store(H.aqmask, aq);
+	mask_store(ap_perms.apm, ap);
+	mask_store(ap_perms.aqm, aq);
 	mutex_unlock(&ap_perms_mutex);
 }
 
@@ -834,8 +873,8 @@ void sim_host_get_masks(uint64_t apmask[4], uint64_t aqmask[4])
 
 	mutex_lock(&ap_perms_mutex);
 	for (i = 0; i < 4; i++) {
-		apmask[i] = H.apmask[i];
-		aqmask[i] = H.aqmask[i];
+		apmask[i] = ap_perms.apm[i];
+		aqmask[i] = ap_perms.aqm[i];
 	}
 	mutex_unlock(&ap_perms_mutex);
 }
@@ -935,12 +974,14 @@ static void revise_bindings(void)
 
 			if (!q->exists)
 				continue;
-			want = default_binding(apqn >> 8, apqn & 0xff);
-			if (QDRV(q) == want || QDRV(q) == SIM_DRV_VFIO_AP)
+			want = probe_binding(apqn >> 8, apqn & 0xff);
+			if (QDRV(q) == want)
 				continue;
-			/* __ap_revise_reserved(): only a queue that changed side is
-			 * reprobed; an unbound queue that stays taken stays unbound */
-			if (QDRV(q) == SIM_DRV_NONE && want == SIM_DRV_APMATRIX)
+			/* __ap_revise_reserved(): only a queue that changed side
+			 * (default driver or not) is reprobed; an unbound queue
+			 * that stays taken stays unbound */
+			if ((QDRV(q) == SIM_DRV_CEX4QUEUE) == (want == SIM_DRV_CEX4QUEUE) ||
+			    (QDRV(q) == SIM_DRV_NONE && want != SIM_DRV_CEX4QUEUE))
 				continue;
 			if (QDRV(q) == SIM_DRV_APMATRIX) {
 				/* remove() is called without ap_perms_mutex: collect */
@@ -1004,8 +1045,8 @@ static void check_given_back(int which, const unsigned long *reserved, bool regi
 	for (apqn = 0; apqn < NQ; apqn++) {
 		apid = apqn >> 8;
 		apqi = apqn & 0xff;
-		if (which == 0 ? !test_bit_inv(apid, reserved) || !mask_bit(H.aqmask, apqi)
-			       : !test_bit_inv(apqi, reserved) || !mask_bit(H.apmask, apid))
+		if (which == 0 ? !test_bit_inv(apid, reserved) || !mask_bit(ap_perms.aqm, apqi)
+			       : !test_bit_inv(apqi, reserved) || !mask_bit(ap_perms.apm, apid))
 			continue;
 		pthread_mutex_lock(&H.pq_lock);
 		gone = !H.q[apqn].exists;
@@ -1030,8 +1071,8 @@ static void check_given_back(int which, const unsigned long *reserved, bool regi
 int sim_host_mask_write(int which, const char *text)
 {
 	unsigned long new[4], reserved[4];
-	unsigned long *cur = which ? H.aqmask : H.apmask;
-	bool changes, busy = false;
+	unsigned long *cur = which ? ap_perms.aqm : ap_perms.apm;
+	bool changes, busy = false, giving_back;
 	int rc;
 
 	if (which != 0 && which != 1)
@@ -1046,11 +1087,23 @@ int sim_host_mask_write(int which, const char *text)
 		goto out;
 	/* the bits that hand queues back to the default drivers: ask in_use() */
 	/* ap_bus.c's apmask_store(): every driver's in_use() */
-	if (bitmap_andnot(reserved, new, cur, 256) && H.drv && H.drv->in_use) {
+	giving_back = bitmap_andnot(reserved, new, cur, 256);
+	if (giving_back && H.drv && H.drv->in_use) {
 		if (which == 0)
-			busy = H.drv->in_use(reserved, H.aqmask) != 0;
+			busy = H.drv->in_use(reserved, ap_perms.aqm) != 0;
 		else
-			busy = H.drv->in_use(H.apmask, reserved) != 0;
+			busy = H.drv->in_use(ap_perms.apm, reserved) != 0;
+	}
+	/* vfio_ap's in_use(): a queue a mediated device has may not go back */
+	if (!busy && giving_back) {
+		unsigned int apqn;
+
+		for (apqn = 0; apqn < NQ && !busy; apqn++)
+			busy = H.q[apqn].mdev_assigned &&
+			       (which == 0 ? test_bit_inv(apqn >> 8, reserved) &&
+					     mask_bit(ap_perms.aqm, apqn & 0xff)
+					   : test_bit_inv(apqn & 0xff, reserved) &&
+					     mask_bit(ap_perms.apm, apqn >> 8));
 	}
 	if (busy) {
 		rc = -EBUSY;
@@ -1171,7 +1224,10 @@ int sim_host_bind(unsigned int apid, unsigned int apqi, enum sim_driver drv)
 		rc = -ENODEV;	/* the AP bus refuses a probe against the masks */
 	else if (drv == SIM_DRV_APMATRIX && !H.drv)
 		rc = -ENODEV;	/* no such driver */
-	else {
+	else if (q->fail_bind) {
+		q->fail_bind = false;
+		rc = -ENOMEM;	/* the driver's probe() failed: bind_store() says so */
+	} else {
 		SET_QDRV(q, drv);
 		q->changed = true;
 	}

@@ -53,6 +53,7 @@ struct sim_queue_info {
 	unsigned long resets;	/* resets that completed */
 	int guest_data;		/* id of the VM whose data is in the queue, 0 = zeroized */
 	bool resetting;		/* a reset was started and not seen complete */
+	bool mdev_assigned;	/* a vfio_ap mediated device's matrix has it */
 };
 
 struct sim_stats {
@@ -90,6 +91,18 @@ void sim_host_limits(unsigned int *max_apid, unsigned int *max_apqi);
 /* A queue device appears (bound to the driver the masks say, or to drv). */
 void sim_host_add_queue(unsigned int apid, unsigned int apqi, enum sim_driver drv);
 void sim_host_queue_info(unsigned int apid, unsigned int apqi, struct sim_queue_info *qi);
+/*
+ * vfio_ap, the second non-default AP driver. It is always there, after
+ * apmatrix unless first is set (vfio_ap built in, apmatrix a module):
+ * then the bus's re-probe after a mask write gives vfio_ap the queues
+ * taken from the default drivers. assign: a mediated device's matrix
+ * has (apid, apqi) or not (its sysfs "status": assigned / unassigned);
+ * vfio_ap's in_use() then vetoes giving it back to the default drivers.
+ */
+void sim_host_set_vfio_ap_first(bool first);
+/* the next sysfs bind of (apid, apqi) fails with -ENOMEM (its probe() failed) */
+void sim_host_fail_bind(unsigned int apid, unsigned int apqi);
+void sim_host_vfio_ap_assign(unsigned int apid, unsigned int apqi, bool assigned);
 /* Set the masks without the veto (initial state from a tree). */
 void sim_host_load_masks(const uint64_t apmask[4], const uint64_t aqmask[4]);
 void sim_host_get_masks(uint64_t apmask[4], uint64_t aqmask[4]);

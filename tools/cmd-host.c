@@ -99,6 +99,34 @@ static struct apmatrix_apqns *absent_apqns(const struct apmatrix_host *host,
 	return s;
 }
 
+/*
+ * A line for each queue reserve bound, moved or left without the apmatrix
+ * driver (vfio_ap or none); queues it kept with apmatrix, or found with
+ * another driver, need none. Returns the number of lines.
+ */
+static unsigned int print_claim(const struct apmatrix_claim *claim)
+{
+	enum apmatrix_claim_action act;
+	const char *drv, *why;
+	unsigned int i, a, d, n = 0;
+
+	for (i = 0; i < apmatrix_claim_count(claim); i++) {
+		if (apmatrix_claim_get(claim, i, &a, &d, &act, &drv, &why) < 0)
+			continue;
+		if (act == APMATRIX_CLAIM_MOVED)
+			printf("%02x.%04x: moved from %s to apmatrix\n", a, d, drv);
+		else if (act == APMATRIX_CLAIM_BOUND)
+			printf("%02x.%04x: bound to apmatrix (it had no driver)\n", a, d);
+		else if (act == APMATRIX_CLAIM_LEFT && (!drv || !strcmp(drv, "vfio_ap")))
+			printf("%02x.%04x: %s: a VM cannot have it until it is bound to apmatrix\n",
+			       a, d, why);
+		else
+			continue;
+		n++;
+	}
+	return n;
+}
+
 static int reserve_release(struct cli *cli, struct args *a, bool reserve)
 {
 	struct apmatrix_matrix *want, *before = NULL, *after = NULL;
@@ -106,12 +134,19 @@ static int reserve_release(struct cli *cli, struct args *a, bool reserve)
 	struct apmatrix_apqns *absent = NULL;
 	struct apmatrix_host *host = NULL;
 	struct apmatrix_plan *plan = NULL;
+	struct apmatrix_claim *claim = NULL;
+	unsigned int flags = a->no_rebind ? APMATRIX_CLAIM_NO_REBIND : 0;
 	bool usage_given;
 	char *text;
 	int err, rc;
 
 	if (a->control) {
 		errmsg("%s: --control-domains has no meaning here: control domains are not reserved",
+		       cli->cmd);
+		return RC_USAGE;
+	}
+	if (a->no_rebind && a->dry_run) {
+		errmsg("%s: --no-rebind has no meaning with --dry-run: nothing is bound or written",
 		       cli->cmd);
 		return RC_USAGE;
 	}
@@ -158,18 +193,34 @@ static int reserve_release(struct cli *cli, struct args *a, bool reserve)
 		goto out;
 	}
 
-	if (a->json && (apmatrix_plan_is_noop(plan) || a->dry_run)) {
-		rc = plan_json(plan, absent, false);
+	if (a->json && ((!reserve && apmatrix_plan_is_noop(plan)) || a->dry_run)) {
+		rc = plan_json(plan, absent, false, NULL);
 		goto out;
 	}
 	if (a->json) {
-		err = apmatrix_plan_apply(cli->ctx, plan);
-		rc = plan_json(plan, absent, err == 0);
+		if (reserve)
+			err = apmatrix_plan_apply_claim(cli->ctx, host, plan, want,
+							flags, &claim);
+		else
+			err = apmatrix_plan_apply(cli->ctx, plan);
+		rc = plan_json(plan, absent, err == 0 && !apmatrix_plan_is_noop(plan),
+			       claim);
 		if (err == 0)
 			goto out;
 		/* the document first, then the error */
 		fflush(stdout);
 		goto apply_failed;
+	}
+	if (apmatrix_plan_is_noop(plan) && reserve && !a->dry_run) {
+		/* the masks are right; the queues' driver may not be */
+		err = apmatrix_plan_apply_claim(cli->ctx, host, plan, want, flags,
+						&claim);
+		if (err)
+			goto apply_failed;
+		if (!print_claim(claim))
+			printf("nothing to do: the host's default drivers hold none of these queues\n");
+		rc = RC_OK;
+		goto out;
 	}
 	if (apmatrix_plan_is_noop(plan)) {
 		printf("nothing to do: %s\n", reserve ?
@@ -217,8 +268,13 @@ static int reserve_release(struct cli *cli, struct args *a, bool reserve)
 	}
 	/* Our own lines first, should apply fail after a partial write. */
 	fflush(stdout);
-	err = apmatrix_plan_apply(cli->ctx, plan);
+	if (reserve)
+		err = apmatrix_plan_apply_claim(cli->ctx, host, plan, want, flags,
+						&claim);
+	else
+		err = apmatrix_plan_apply(cli->ctx, plan);
 	if (err == 0) {
+		print_claim(claim);
 		rc = RC_OK;
 		goto out;
 	}
@@ -233,6 +289,7 @@ apply_failed:
 	errmsg("%s", CTX_MSG(cli, err));
 	rc = (err == -EBUSY || err == -EAGAIN) ? RC_RETRY : RC_HOST;
 out:
+	apmatrix_claim_free(claim);
 	apmatrix_apqns_free(absent);
 	apmatrix_matrix_free(after);
 	apmatrix_matrix_free(before);
@@ -275,11 +332,23 @@ static const struct ctl_opt resrel_opts[] = {
 	O_END
 };
 
+static const struct ctl_opt reserve_opts[] = {
+	{ "dry-run", no_argument, OPT_DRY_RUN, NULL, "print the plan, write nothing" },
+	{ "no-rebind", no_argument, OPT_NO_REBIND, NULL,
+	  "write the masks only: leave queues the bus gave to\nvfio_ap, or to no driver, where they are (and say so)" },
+	O_JSON("print the plan and its outcome as JSON\n(format in apmatrix-ctl(8))"),
+	O_MATRIX,
+	{ "control-domains", required_argument, OPT_CONTROL, "IDS",
+	  "refused: control domains are not reserved" },
+	O_COMMON,
+	O_END
+};
+
 const struct command reserve_command = {
 	.name = "reserve", .run = cmd_reserve,
-	.usage = "reserve [--dry-run] [--json] APQNS... | reserve [--dry-run] [--json] --adapters IDS --domains IDS",
-	.summary = "take queues away from the host's default drivers (apmask/aqmask)",
-	.opts = resrel_opts, .max_args = -1,
+	.usage = "reserve [--dry-run] [--no-rebind] [--json] APQNS... | reserve [--dry-run] [--no-rebind] [--json] --adapters IDS --domains IDS",
+	.summary = "take queues away from the host's default drivers (apmask/aqmask) and bind them to apmatrix",
+	.opts = reserve_opts, .max_args = -1,
 };
 
 const struct command release_command = {

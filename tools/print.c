@@ -354,8 +354,47 @@ struct json_object *json_apqns(const struct apmatrix_apqns *s)
 	return arr;
 }
 
+const char *claim_action_name(enum apmatrix_claim_action action)
+{
+	switch (action) {
+	case APMATRIX_CLAIM_KEPT: return "kept";
+	case APMATRIX_CLAIM_MOVED: return "moved";
+	case APMATRIX_CLAIM_BOUND: return "bound";
+	case APMATRIX_CLAIM_LEFT: return "left";
+	case APMATRIX_CLAIM_REFUSED: return "refused";
+	}
+	return "?";
+}
+
+/* reserve's queues: [{"apqn", "driver", "action", "reason"}] */
+static struct json_object *json_claim(const struct apmatrix_claim *claim)
+{
+	struct json_object *arr = json_object_new_array();
+	enum apmatrix_claim_action act;
+	const char *drv, *why;
+	unsigned int i, a, d;
+	char name[16];
+
+	for (i = 0; arr && i < apmatrix_claim_count(claim); i++) {
+		struct json_object *o = json_object_new_object();
+
+		if (!o || apmatrix_claim_get(claim, i, &a, &d, &act, &drv, &why) < 0) {
+			json_object_put(o);
+			continue;
+		}
+		snprintf(name, sizeof(name), "%02x.%04x", a, d);
+		json_add(o, "apqn", json_object_new_string(name));
+		json_add(o, "driver", drv ? json_object_new_string(drv) : NULL);
+		json_add(o, "action", json_object_new_string(claim_action_name(act)));
+		json_add(o, "reason", why ? json_object_new_string(why) : NULL);
+		json_object_array_add(arr, o);
+	}
+	return arr;
+}
+
 int plan_json(const struct apmatrix_plan *plan,
-		     const struct apmatrix_apqns *absent, bool applied)
+		     const struct apmatrix_apqns *absent, bool applied,
+		     const struct apmatrix_claim *claim)
 {
 	struct json_object *root, *ap = NULL, *aq = NULL, *coll;
 	struct apmatrix_matrix *before, *after;
@@ -382,6 +421,7 @@ int plan_json(const struct apmatrix_plan *plan,
 	json_add(root, "collateral", coll);
 	json_add(root, "absent", json_apqns(absent));
 	json_add(root, "applied", json_object_new_boolean(applied));
+	json_add(root, "queues", json_claim(claim));
 	rc = print_json(root);
 out:
 	json_object_put(root);

@@ -314,9 +314,10 @@ class Preload:
 class E2E(unittest.TestCase):
     host = HOST_E2E
     polls = 20
+    apsimd_args = ()
 
     def setUp(self):
-        self.s = Sim(self.host, self.polls)
+        self.s = Sim(self.host, self.polls, self.apsimd_args)
         # runs even when setUp or tearDown of a subclass fails
         self.addCleanup(self.s.destroy)
 
@@ -595,6 +596,135 @@ class TestHost(E2E):
         self.assertEqual(self.s.queue("05.0000")["driver"], "cex4queue")
 
 
+class TestReserveVfio(E2E):
+    """reserve when vfio_ap registered before apmatrix (built in): the bus's
+    re-probe after the mask write gives vfio_ap the queues; reserve moves
+    those no mediated device has to apmatrix, refuses one a mediated device
+    has with nothing changed, and --no-rebind leaves them and says so."""
+    apsimd_args = ("--vfio-ap-first",)
+    APQNS = ["%02x.%04x" % (a, d) for a in range(2, 6) for d in range(4)]
+
+    def state(self):
+        """masks, every queue's driver and vfio_ap's status attributes"""
+        drivers = {q: self.s.queue(q)["driver"] for q in self.APQNS}
+        status = {}
+        for q in self.APQNS:
+            p = os.path.join(self.s.tree, "devices/ap/card%s/%s/status" % (q[:2], q))
+            if os.path.exists(p):
+                status[q] = self.s.read(os.path.relpath(p, self.s.tree))
+        return (self.s.read("bus/ap/apmask"), self.s.read("bus/ap/aqmask"), drivers, status)
+
+    def test_reserve_moves_queues_vfio_ap_got(self):
+        before = self.state()
+        rc, out, err = self.s.ctl("reserve", "05.0000-0001")
+        self.assertEqual((rc, err), (0, ""), out)
+        self.assertEqual(out.splitlines()[-2:], ["05.0000: moved from vfio_ap to apmatrix",
+                                                 "05.0001: moved from vfio_ap to apmatrix"], out)
+        after = self.state()
+        self.assertEqual(after[1], "0x3" + "f" * 63 + "\n")   # aqmask: 0000-0001 cleared
+        self.assertEqual(after[2]["05.0000"], "apmatrix")
+        self.assertEqual(after[2]["05.0001"], "apmatrix")
+        # nothing else moved; vfio_ap's status attribute went with vfio_ap
+        changed = {q for q in self.APQNS if before[2][q] != after[2][q]}
+        self.assertEqual(changed, {"05.0000", "05.0001"})
+        self.assertNotIn("05.0000", after[3])
+        # a VM can have them now (not EADDRNOTAVAIL)
+        v = self.s.vmm("05.0000-0001")
+        self.assertEqual(self.s.crycb(1)["apm"], mask([5]))
+
+    def test_reserve_json_says_what_moved(self):
+        rc, out, err = self.s.ctl("reserve", "--json", "05.0000")
+        self.assertEqual((rc, err), (0, ""), out)
+        doc = json.loads(out)
+        self.assertTrue(doc["applied"])
+        self.assertEqual(doc["queues"], [{"apqn": "05.0000", "driver": "vfio_ap",
+                                          "action": "moved", "reason": None}])
+
+    def test_reserve_refuses_a_queue_a_mediated_device_has(self):
+        # 04.0003 is vfio_ap's and in use by a guest through a mediated
+        # device; 05.0003 is the host's: reserving both would clear aqmask
+        # bit 0003
+        before = self.state()
+        self.assertEqual(before[3]["04.0003"], "in use\n")
+        rc, out, err = self.s.ctl("reserve", "04-05.0003")
+        self.assertEqual(rc, 2, out + err)
+        self.assertEqual(err, "apmatrix-ctl: 04.0003: bound to vfio_ap and in use by a guest "
+                              "through a mediated device (status 'in use'): nothing changed\n")
+        self.assertEqual(self.state(), before)
+        # the same with --json: the document names it, then the error
+        rc, out, err = self.s.ctl("reserve", "--json", "04-05.0003")
+        self.assertEqual(rc, 2, out + err)
+        doc = json.loads(out)
+        self.assertFalse(doc["applied"])
+        self.assertIn({"apqn": "04.0003", "driver": "vfio_ap", "action": "refused",
+                       "reason": "bound to vfio_ap and in use by a guest through a mediated "
+                                 "device (status 'in use')"}, doc["queues"])
+        self.assertEqual(self.state(), before)
+        # a mediated device assigned it but no guest uses it: refused too
+        self.s.sim("vfio-ap-assign", "04.0003")
+        before = self.state()
+        self.assertEqual(before[3]["04.0003"], "assigned\n")
+        rc, out, err = self.s.ctl("reserve", "04.0003")
+        self.assertEqual((rc, out, err), (2, "", "apmatrix-ctl: 04.0003: bound to vfio_ap and "
+                                               "assigned to a mediated device (status 'assigned'): "
+                                               "nothing changed\n"))
+        self.assertEqual(self.state(), before)
+        # unassigned: moved
+        self.s.sim("vfio-ap-unassign", "04.0003")
+        rc, out, err = self.s.ctl("reserve", "04.0003")
+        self.assertEqual((rc, out, err), (0, "04.0003: moved from vfio_ap to apmatrix\n", ""))
+
+    def test_failure_after_the_write_rolls_everything_back(self):
+        # the apmatrix driver is gone (its sysfs directory stays in the
+        # tree): binding to it fails after the masks were written and
+        # vfio_ap got the queues; all is undone, masks and bindings
+        self.s.sim("unregister")
+        before = self.state()
+        rc, out, err = self.s.ctl("reserve", "05.0000-0001")
+        self.assertEqual(rc, 2, out + err)
+        self.assertTrue(err.startswith("apmatrix-ctl: binding 05.0000: writing ") and
+                        err.endswith(": nothing changed\n"), err)
+        self.assertEqual(self.state(), before)
+        self.s.sim("register")
+
+    def test_a_later_failure_undoes_the_earlier_move(self):
+        # 04.0003 (vfio_ap's, no mediated device has it now) is moved, then
+        # 05.0003, which the re-probe gave vfio_ap, fails to bind to
+        # apmatrix (its probe() fails): 04.0003 goes back to vfio_ap and
+        # aqmask is written back (the bus gives 05.0003 to cex4queue again)
+        self.s.sim("vfio-ap-unassign", "04.0003")
+        before = self.state()
+        self.s.sim("fail-bind", "05.0003")
+        rc, out, err = self.s.ctl("reserve", "04-05.0003")
+        self.assertEqual(rc, 2, out + err)
+        self.assertTrue(err.startswith("apmatrix-ctl: binding 05.0003: writing ") and
+                        err.endswith("Cannot allocate memory (ENOMEM): nothing changed\n"), err)
+        self.assertEqual(self.state(), before)
+
+    def test_no_rebind_leaves_them_and_says_so(self):
+        rc, out, err = self.s.ctl("reserve", "--no-rebind", "05.0000")
+        self.assertEqual((rc, err), (0, ""), out)
+        self.assertEqual(out.splitlines()[-1],
+                         "05.0000: bound to vfio_ap, left there (no rebinding asked for): "
+                         "a VM cannot have it until it is bound to apmatrix")
+        self.assertEqual(self.s.queue("05.0000")["driver"], "vfio_ap")
+        # a reserve without it, masks already right, moves it now
+        rc, out, err = self.s.ctl("reserve", "05.0000")
+        self.assertEqual((rc, out, err), (0, "05.0000: moved from vfio_ap to apmatrix\n", ""))
+        self.assertEqual(self.s.queue("05.0000")["driver"], "apmatrix")
+        # and once more: nothing to do
+        rc, out, err = self.s.ctl("reserve", "05.0000")
+        self.assertEqual((rc, out, err),
+                         (0, "nothing to do: the host's default drivers hold none of these queues\n", ""))
+
+    def test_release_gives_vfio_aps_queue_back(self):
+        rc, out, err = self.s.ctl("reserve", "--no-rebind", "05.0000")
+        self.assertEqual(rc, 0, err)
+        rc, out, err = self.s.ctl("release", "05.0000")
+        self.assertEqual((rc, err), (0, ""))
+        self.assertEqual(self.s.queue("05.0000")["driver"], "cex4queue")
+
+
 class TestResets(E2E):
     polls = 10
 
@@ -739,7 +869,8 @@ class TestRawIoctl(RawIoctl, E2E):
     def test_enomem_rolls_back(self):
         import errno
         self.assertEqual(self.attr(KVM_SET_DEVICE_ATTR, self.matrix([2], [0]))[0], 0)
-        self.s.sim("fail-alloc", "3")
+        # the SET's only allocation: the VM's entry on adapter 03's holder list
+        self.s.sim("fail-alloc", "1")
         self.assertEqual(self.attr(KVM_SET_DEVICE_ATTR, self.matrix([2, 3], [0, 1]))[0], errno.ENOMEM)
         self.s.sim("fail-alloc", "0")
         self.assertEqual(self.attr(KVM_GET_DEVICE_ATTR, b"")[1], self.matrix([2], [0]))

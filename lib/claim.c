@@ -1,0 +1,495 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libapmatrix: reserve for apmatrix - write the masks, then see that the
+ * queues wanted end up bound to the apmatrix AP driver.
+ *
+ * Linux 6.12 (drivers/s390/crypto): apmask_store()/aqmask_store() call
+ * ap_bus_revise_bindings() before they return, which re-probes every
+ * queue that changed side (__ap_revise_reserved(): device_reprobe()).
+ * ap_device_probe() lets only drivers without AP_DRIVER_FLAG_DEFAULT
+ * have a queue whose apmask or aqmask bit is clear, and the driver core
+ * tries the drivers in the order they registered: with vfio_ap built in,
+ * or loaded before apmatrix, vfio_ap gets the queue. The same check lets
+ * a write of the queue's name to bus/ap/drivers/apmatrix/bind probe it
+ * there once vfio_ap let it go (bus/ap/drivers/vfio_ap/unbind).
+ *
+ * vfio_ap's remove() cannot refuse: unbinding a queue a mediated device
+ * has unplugs its adapter from the guest (vfio_ap_mdev_remove_queue()).
+ * So a queue is taken from vfio_ap only when its per-queue attribute
+ * "status" (vfio_ap_ops.c status_show()) says "unassigned": no mediated
+ * device's matrix has it; "assigned" (an mdev's matrix has it) and
+ * "in use" (passed through to a guest) are refused.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+#define VFIO_AP "vfio_ap"
+#define APMATRIX "apmatrix"
+#define SETTLE_POLL_MS 10
+
+struct claim_entry {
+	unsigned int apid, apqi;
+	enum apmatrix_claim_action action;
+	char *driver;		/* as found after the writes, NULL: none */
+	char *reason;
+};
+
+struct apmatrix_claim {
+	struct claim_entry *e;
+	unsigned int n;
+};
+
+void apmatrix_claim_free(struct apmatrix_claim *c)
+{
+	unsigned int i;
+
+	if (!c)
+		return;
+	for (i = 0; i < c->n; i++) {
+		free(c->e[i].driver);
+		free(c->e[i].reason);
+	}
+	free(c->e);
+	free(c);
+}
+
+unsigned int apmatrix_claim_count(const struct apmatrix_claim *c)
+{
+	return c ? c->n : 0;
+}
+
+int apmatrix_claim_get(const struct apmatrix_claim *c, unsigned int idx,
+		       unsigned int *apid, unsigned int *apqi,
+		       enum apmatrix_claim_action *action, const char **driver,
+		       const char **reason)
+{
+	const struct claim_entry *e;
+
+	if (!c || idx >= c->n)
+		return -ENOENT;
+	e = &c->e[idx];
+	if (apid)
+		*apid = e->apid;
+	if (apqi)
+		*apqi = e->apqi;
+	if (action)
+		*action = e->action;
+	if (driver)
+		*driver = e->driver;
+	if (reason)
+		*reason = e->reason;
+	return 0;
+}
+
+static void qname(const struct claim_entry *e, char name[16])
+{
+	snprintf(name, 16, "%02x.%04x", e->apid, e->apqi);
+}
+
+/* one line of bus/ap/devices/NAME/ATTR, newline stripped; -errno */
+static int read_attr(struct apmatrix_ctx *ctx, const char *name,
+		     const char *attr, char *buf, size_t len)
+{
+	char *path = NULL;
+	ssize_t n;
+	int fd, err;
+
+	if (asprintf(&path, "%s/bus/ap/devices/%s/%s", ctx->sysfs_root, name,
+		     attr) < 0)
+		return -ENOMEM;
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	free(path);
+	if (fd < 0)
+		return -errno;
+	do {
+		n = read(fd, buf, len - 1);
+	} while (n < 0 && errno == EINTR);
+	err = errno;
+	close(fd);
+	if (n < 0)
+		return -err;
+	buf[n] = '\0';
+	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+	return 0;
+}
+
+static bool driver_loaded(struct apmatrix_ctx *ctx, const char *driver)
+{
+	char *path = NULL;
+	struct stat st;
+	bool ok;
+
+	if (asprintf(&path, "%s/bus/ap/drivers/%s", ctx->sysfs_root, driver) < 0)
+		return false;
+	ok = !stat(path, &st) && S_ISDIR(st.st_mode);
+	free(path);
+	return ok;
+}
+
+/* does the queue device exist now? */
+static bool queue_exists(struct apmatrix_ctx *ctx, const char *name)
+{
+	char *path = NULL;
+	struct stat st;
+	bool ok;
+
+	if (asprintf(&path, "%s/bus/ap/devices/%s", ctx->sysfs_root, name) < 0)
+		return true;
+	ok = !stat(path, &st);
+	free(path);
+	return ok;
+}
+
+static int set_text(char **dst, const char *fmt, const char *arg)
+{
+	free(*dst);
+	*dst = NULL;
+	if (asprintf(dst, fmt, arg) < 0) {
+		*dst = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/*
+ * May vfio_ap's queue go? 0 yes ("unassigned"); -EADDRINUSE with the
+ * reason in e when a mediated device has it or its status is unreadable.
+ */
+static int vfio_ap_free(struct apmatrix_ctx *ctx, struct claim_entry *e)
+{
+	char name[16], status[64], eb[160];
+	int rc;
+
+	qname(e, name);
+	rc = read_attr(ctx, name, "status", status, sizeof(status));
+	if (rc < 0) {
+		char why[220];
+
+		snprintf(why, sizeof(why),
+			 "bound to vfio_ap, whose status attribute cannot be read (%s): cannot tell whether a mediated device has it",
+			 apm_strerror(-rc, eb, sizeof(eb)));
+		if (set_text(&e->reason, "%s", why))
+			return -ENOMEM;
+		return -EADDRINUSE;
+	}
+	if (!strcmp(status, "unassigned"))
+		return 0;
+	if (!strcmp(status, "in use"))
+		rc = set_text(&e->reason,
+			      "bound to vfio_ap and in use by a guest through a mediated device (status '%s')",
+			      status);
+	else if (!strcmp(status, "assigned"))
+		rc = set_text(&e->reason,
+			      "bound to vfio_ap and assigned to a mediated device (status '%s')",
+			      status);
+	else
+		rc = set_text(&e->reason,
+			      "bound to vfio_ap with status '%s': cannot tell whether a mediated device has it",
+			      status);
+	return rc ? rc : -EADDRINUSE;
+}
+
+static int now_driver(struct apmatrix_ctx *ctx, struct claim_entry *e)
+{
+	char name[16], drv[256];
+	int rc;
+
+	qname(e, name);
+	rc = apm_queue_driver(ctx, name, drv, sizeof(drv));
+	if (rc < 0)
+		return rc;
+	free(e->driver);
+	e->driver = drv[0] ? strdup(drv) : NULL;
+	if (drv[0] && !e->driver)
+		return -ENOMEM;
+	return 0;
+}
+
+static bool is(const char *driver, const char *name)
+{
+	return driver && !strcmp(driver, name);
+}
+
+static long long ms_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The bus re-probes synchronously inside the mask write, but a probe
+ * may still be under way (device_reprobe() lets go of the driver first):
+ * wait while a queue that still exists has no driver, at most the
+ * context's settle timeout.
+ */
+static int settle(struct apmatrix_ctx *ctx, struct apmatrix_claim *c)
+{
+	long long end = ms_now() + ctx->settle_timeout_ms;
+	struct timespec poll = { 0, SETTLE_POLL_MS * 1000000L };
+	unsigned int i;
+	bool waiting;
+	char name[16];
+	int rc;
+
+	for (;;) {
+		waiting = false;
+		for (i = 0; i < c->n; i++) {
+			rc = now_driver(ctx, &c->e[i]);
+			if (rc)
+				return rc;
+			qname(&c->e[i], name);
+			if (!c->e[i].driver && queue_exists(ctx, name))
+				waiting = true;
+		}
+		if (!waiting || ms_now() >= end)
+			return 0;
+		nanosleep(&poll, NULL);
+	}
+}
+
+/* queue (apid, apqi) to driver (NULL: unbind) keeping ctx's message */
+static int bind_to(struct apmatrix_ctx *ctx, const struct claim_entry *e,
+		   const char *driver, char *msg, size_t len)
+{
+	int rc = apmatrix_queue_bind(ctx, e->apid, e->apqi, driver);
+
+	if (rc && msg)
+		snprintf(msg, len, "%s", ctx->err);
+	return rc;
+}
+
+/* undo moves and binds made so far, then the masks; message into undo */
+static void roll_back(struct apmatrix_ctx *ctx, struct apmatrix_claim *c,
+		      const struct apmatrix_plan *plan, bool written,
+		      char *undo, size_t len)
+{
+	char msg[APM_ERRLEN] = "", e[160];
+	unsigned int i = c->n;
+	int rc;
+
+	undo[0] = '\0';
+	while (i--) {
+		struct claim_entry *en = &c->e[i];
+
+		if (en->action != APMATRIX_CLAIM_MOVED &&
+		    en->action != APMATRIX_CLAIM_BOUND)
+			continue;
+		rc = bind_to(ctx, en, NULL, msg, sizeof(msg));
+		if (!rc && en->action == APMATRIX_CLAIM_MOVED)
+			rc = bind_to(ctx, en, en->driver, msg, sizeof(msg));
+		if (rc && !undo[0])
+			snprintf(undo, len, "%s", msg);
+	}
+	if (written) {
+		rc = apm_plan_unwrite(ctx, plan);
+		if (rc && !undo[0])
+			snprintf(undo, len, "writing apmask/aqmask back: %s",
+				 apm_strerror(rc, e, sizeof(e)));
+	}
+}
+
+static int add_candidates(const struct apmatrix_host *host,
+			  const struct apmatrix_plan *plan,
+			  const struct apmatrix_matrix *want,
+			  struct apmatrix_claim *c)
+{
+	unsigned int i, j, n = 0;
+
+	for (i = 0; i < apmatrix_host_num_cards(host); i++)
+		n += apmatrix_card_num_queues(apmatrix_host_card(host, i));
+	c->e = calloc(n ? n : 1, sizeof(*c->e));
+	if (!c->e)
+		return -ENOMEM;
+	for (i = 0; i < apmatrix_host_num_cards(host); i++) {
+		const struct apmatrix_card *card = apmatrix_host_card(host, i);
+
+		for (j = 0; j < apmatrix_card_num_queues(card); j++) {
+			const struct apmatrix_queue *q = apmatrix_card_queue(card, j);
+			unsigned int a = apmatrix_queue_apid(q);
+			unsigned int d = apmatrix_queue_apqi(q);
+
+			if (!apmatrix_matrix_has_apqn(want, a, d) ||
+			    apm_plan_host_after(plan, a, d))
+				continue;
+			c->e[c->n].apid = a;
+			c->e[c->n].apqi = d;
+			c->e[c->n].action = APMATRIX_CLAIM_LEFT;
+			c->n++;
+		}
+	}
+	return 0;
+}
+
+/* decide and act for one queue; -errno with ctx's message set */
+static int claim_one(struct apmatrix_ctx *ctx, struct claim_entry *e,
+		     unsigned int flags, bool have_apmatrix)
+{
+	char name[16], msg[APM_ERRLEN];
+	int rc;
+
+	qname(e, name);
+	if (is(e->driver, APMATRIX)) {
+		e->action = APMATRIX_CLAIM_KEPT;
+		return 0;
+	}
+	if (!e->driver && !queue_exists(ctx, name)) {
+		e->action = APMATRIX_CLAIM_LEFT;	/* left the configuration meanwhile */
+		return set_text(&e->reason, "%s", "gone from the host");
+	}
+	if (e->driver && !is(e->driver, VFIO_AP)) {
+		e->action = APMATRIX_CLAIM_LEFT;
+		return set_text(&e->reason, "bound to %s: only queues with vfio_ap or no driver are moved",
+				e->driver);
+	}
+	if (flags & APMATRIX_CLAIM_NO_REBIND) {
+		e->action = APMATRIX_CLAIM_LEFT;
+		return set_text(&e->reason, "%s", e->driver ?
+				"bound to vfio_ap, left there (no rebinding asked for)" :
+				"bound to no driver, left so (no rebinding asked for)");
+	}
+	if (!have_apmatrix) {
+		e->action = APMATRIX_CLAIM_LEFT;
+		return set_text(&e->reason, "bound to %s: the apmatrix driver is not loaded",
+				e->driver ? e->driver : "no driver");
+	}
+	if (e->driver) {
+		rc = vfio_ap_free(ctx, e);
+		if (rc == -EADDRINUSE) {
+			e->action = APMATRIX_CLAIM_REFUSED;
+			return apm_fail(ctx, EADDRINUSE, "%s: %s", name, e->reason);
+		}
+		if (rc)
+			return apm_fail(ctx, -rc, "out of memory");
+		rc = bind_to(ctx, e, NULL, msg, sizeof(msg));
+		if (rc) {
+			e->action = APMATRIX_CLAIM_REFUSED;
+			set_text(&e->reason, "%s", msg);
+			return apm_fail(ctx, -rc, "%s", msg);
+		}
+		e->action = APMATRIX_CLAIM_MOVED;	/* so that an undo binds it back */
+	}
+	rc = bind_to(ctx, e, APMATRIX, msg, sizeof(msg));
+	if (rc) {
+		/* back to vfio_ap now; if that fails too, the undo tries again */
+		if (e->action == APMATRIX_CLAIM_MOVED &&
+		    bind_to(ctx, e, e->driver, NULL, 0) == 0)
+			e->action = APMATRIX_CLAIM_LEFT;
+		set_text(&e->reason, "%s", msg);
+		apm_fail(ctx, -rc, "%s", msg);
+		return rc;
+	}
+	if (!e->driver)
+		e->action = APMATRIX_CLAIM_BOUND;
+	return 0;
+}
+
+int apmatrix_plan_apply_claim(struct apmatrix_ctx *ctx,
+			      const struct apmatrix_host *host,
+			      const struct apmatrix_plan *plan,
+			      const struct apmatrix_matrix *want,
+			      unsigned int flags, struct apmatrix_claim **out)
+{
+	struct apmatrix_claim *c;
+	char first[APM_ERRLEN], undo[APM_ERRLEN], name[16];
+	bool held, written = false, have_apmatrix;
+	struct apm_lock lock;
+	unsigned int i;
+	int rc;
+
+	apm_clear_error(ctx);
+	if (out)
+		*out = NULL;
+	if (!ctx || !host || !plan || !want || (flags & ~APMATRIX_CLAIM_NO_REBIND))
+		return apm_fail(ctx, EINVAL, "bad arguments to apmatrix_plan_apply_claim()");
+	c = calloc(1, sizeof(*c));
+	if (!c || add_candidates(host, plan, want, c)) {
+		apmatrix_claim_free(c);
+		return apm_fail(ctx, ENOMEM, "out of memory");
+	}
+
+	rc = 0;
+	if (!c->n && apmatrix_plan_is_noop(plan))
+		goto out;	/* nothing to write, no queue to look at */
+	held = ctx->txn_lock != NULL;
+	if (!held) {
+		rc = apm_lock_take(ctx, &lock);
+		if (rc)
+			goto out;
+	}
+	have_apmatrix = driver_loaded(ctx, APMATRIX);
+
+	/* a queue with vfio_ap already that may not go: refused, nothing written */
+	for (i = 0; i < c->n && !(flags & APMATRIX_CLAIM_NO_REBIND) && have_apmatrix; i++) {
+		struct claim_entry *e = &c->e[i];
+
+		rc = now_driver(ctx, e);
+		if (rc) {
+			apm_fail(ctx, -rc, "reading the driver of %02x.%04x: %s",
+				 e->apid, e->apqi, apm_strerror(-rc, first, sizeof(first)));
+			goto unlock;
+		}
+		if (!is(e->driver, VFIO_AP))
+			continue;
+		rc = vfio_ap_free(ctx, e);
+		if (rc == -EADDRINUSE) {
+			e->action = APMATRIX_CLAIM_REFUSED;
+			qname(e, name);
+			apm_fail(ctx, EADDRINUSE, "%s: %s: nothing changed", name, e->reason);
+			goto unlock;
+		}
+		if (rc) {
+			apm_fail(ctx, -rc, "out of memory");
+			goto unlock;
+		}
+	}
+
+	if (!apmatrix_plan_is_noop(plan)) {
+		rc = apm_plan_write(ctx, plan);
+		if (rc)
+			goto unlock;
+		written = true;
+	}
+	rc = written ? settle(ctx, c) : 0;
+	for (i = 0; !rc && i < c->n; i++)
+		rc = written ? 0 : now_driver(ctx, &c->e[i]);
+	if (rc) {
+		apm_fail(ctx, -rc, "reading the queues' drivers after the mask write: %s",
+			 apm_strerror(-rc, first, sizeof(first)));
+		snprintf(first, sizeof(first), "%s", ctx->err);
+		goto undo;
+	}
+	for (i = 0; i < c->n; i++) {
+		rc = claim_one(ctx, &c->e[i], flags, have_apmatrix);
+		if (rc)
+			break;
+	}
+	if (!rc)
+		goto unlock;
+	snprintf(first, sizeof(first), "%s", ctx->err);
+undo:
+	roll_back(ctx, c, plan, written, undo, sizeof(undo));
+	if (undo[0])
+		apm_set_msg(ctx, "%s; undoing it failed: %s", first, undo);
+	else
+		apm_set_msg(ctx, "%s: nothing changed", first);
+unlock:
+	if (!held)
+		apm_lock_release(ctx, &lock);
+out:
+	if (out)
+		*out = c;
+	else
+		apmatrix_claim_free(c);
+	return rc;
+}

@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * libapmatrix unit tests: apmatrix_plan_apply_claim() - reserve's masks,
+ * then the queues' driver - on a fake sysfs tree. A plain tree does not
+ * re-probe: the drivers found after the writes are the tree's links, and
+ * bind/unbind files keep the names written to them.
+ *
+ * The tree: apmask all but adapter 8, aqmask all. 05.0004-0005 with
+ * cex4queue (the host's); 08.0004 vfio_ap "unassigned", 08.0005 vfio_ap
+ * "assigned", 08.0006 no driver, 08.0007 apmatrix.
+ */
+#include <check.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "apmatrix.h"
+#include "tutil.h"
+
+static struct tree t;
+static struct apmatrix_ctx *ctx;
+static struct apmatrix_host *host;
+static struct apmatrix_plan *plan;
+static struct apmatrix_matrix *want;
+static struct apmatrix_claim *claim;
+
+static void status(unsigned int a, unsigned int d, const char *text)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s/devices/ap/card%02x/%02x.%04x/status", t.sys, a, a, d);
+	write_file(p, text);
+}
+
+static void setup(void)
+{
+	tree_init(&t, "0-7,9-255", "all");
+	tree_queues(&t, "5", "4-5", "cex4queue");
+	tree_queue(&t, 8, 4, -2, "vfio_ap");
+	tree_queue(&t, 8, 5, -2, "vfio_ap");
+	tree_queue(&t, 8, 6, -2, NULL);
+	tree_queue(&t, 8, 7, -2, "apmatrix");
+	status(8, 4, "unassigned\n");
+	status(8, 5, "assigned\n");
+	tree_bus_attr(&t, "drivers/apmatrix/bind", "");
+	tree_bus_attr(&t, "drivers/apmatrix/unbind", "");
+	tree_bus_attr(&t, "drivers/vfio_ap/bind", "");
+	tree_bus_attr(&t, "drivers/vfio_ap/unbind", "");
+	/* the settle wait, short: the tree never binds anything by itself */
+	setenv("APMATRIX_SETTLE_TIMEOUT", "0.2", 1);
+	ctx = tree_ctx(&t);
+	unsetenv("APMATRIX_SETTLE_TIMEOUT");
+	ck_assert_int_eq(apmatrix_host_read(ctx, &host), 0);
+	plan = NULL;
+	want = NULL;
+	claim = NULL;
+}
+
+static void teardown(void)
+{
+	apmatrix_claim_free(claim);
+	apmatrix_matrix_free(want);
+	apmatrix_plan_free(plan);
+	apmatrix_host_free(host);
+	apmatrix_ctx_free(ctx);
+	tree_free(&t);
+}
+
+static int reserve(const char *apqns, unsigned int flags)
+{
+	want = mat(apqns);
+	ck_assert_int_eq(apmatrix_plan_reserve(ctx, host, want, &plan), 0);
+	return apmatrix_plan_apply_claim(ctx, host, plan, want, flags, &claim);
+}
+
+static void expect(unsigned int idx, const char *apqn, enum apmatrix_claim_action act,
+		   const char *driver, const char *reason)
+{
+	enum apmatrix_claim_action a;
+	const char *drv, *why;
+	unsigned int ap, aq;
+	char name[16];
+
+	ck_assert_int_eq(apmatrix_claim_get(claim, idx, &ap, &aq, &a, &drv, &why), 0);
+	snprintf(name, sizeof(name), "%02x.%04x", ap, aq);
+	ck_assert_str_eq(name, apqn);
+	ck_assert_int_eq(a, act);
+	if (driver)
+		ck_assert_str_eq(drv, driver);
+	else
+		ck_assert_ptr_null(drv);
+	if (reason)
+		ck_assert_str_eq(why, reason);
+	else
+		ck_assert_ptr_null(why);
+}
+
+static const char *bus(const char *rel, char *buf, size_t len)
+{
+	return tree_read(&t, rel, buf, len);
+}
+
+START_TEST(moves_binds_keeps)
+{
+	char b[256];
+
+	ck_assert_int_eq(reserve("08.0004,08.0006-0007", 0), 0);
+	ck_assert_int_eq(apmatrix_claim_count(claim), 3);
+	expect(0, "08.0004", APMATRIX_CLAIM_MOVED, "vfio_ap", NULL);
+	expect(1, "08.0006", APMATRIX_CLAIM_BOUND, NULL, NULL);
+	expect(2, "08.0007", APMATRIX_CLAIM_KEPT, "apmatrix", NULL);
+	ck_assert_str_eq(bus("drivers/vfio_ap/unbind", b, sizeof(b)), "08.0004\n");
+	ck_assert_str_eq(bus("drivers/apmatrix/bind", b, sizeof(b)), "08.0004\n08.0006\n");
+	ck_assert_int_eq(apmatrix_claim_get(claim, 3, NULL, NULL, NULL, NULL, NULL), -ENOENT);
+}
+END_TEST
+
+START_TEST(refuses_assigned_before_writing)
+{
+	char b[256], m[68];
+
+	/* 05.0004-0005 would clear a mask bit: nothing is written */
+	ck_assert_int_eq(reserve("05.0004-0005,08.0004-0005", 0), -EADDRINUSE);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "08.0005: bound to vfio_ap and assigned to a mediated device (status 'assigned'): nothing changed");
+	ck_assert_str_eq(bus("drivers/vfio_ap/unbind", b, sizeof(b)), "");
+	ck_assert_str_eq(bus("drivers/apmatrix/bind", b, sizeof(b)), "");
+	ck_assert_str_eq(bus("apmask", b, sizeof(b)), mask_text("0-7,9-255", m));
+	ck_assert_str_eq(bus("aqmask", b, sizeof(b)), mask_text("0-255", m));
+	expect(3, "08.0005", APMATRIX_CLAIM_REFUSED, "vfio_ap",
+	       "bound to vfio_ap and assigned to a mediated device (status 'assigned')");
+}
+END_TEST
+
+START_TEST(refuses_in_use_and_unreadable)
+{
+	status(8, 4, "in use\n");
+	ck_assert_int_eq(reserve("08.0004", 0), -EADDRINUSE);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "08.0004: bound to vfio_ap and in use by a guest through a mediated device (status 'in use'): nothing changed");
+	apmatrix_claim_free(claim);
+	apmatrix_matrix_free(want);
+	apmatrix_plan_free(plan);
+	status(8, 4, "whatever\n");
+	ck_assert_int_eq(reserve("08.0004", 0), -EADDRINUSE);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "08.0004: bound to vfio_ap with status 'whatever': cannot tell whether a mediated device has it: nothing changed");
+}
+END_TEST
+
+START_TEST(no_rebind)
+{
+	char b[256];
+
+	ck_assert_int_eq(reserve("08.0004-0006", APMATRIX_CLAIM_NO_REBIND), 0);
+	expect(0, "08.0004", APMATRIX_CLAIM_LEFT, "vfio_ap",
+	       "bound to vfio_ap, left there (no rebinding asked for)");
+	expect(1, "08.0005", APMATRIX_CLAIM_LEFT, "vfio_ap",
+	       "bound to vfio_ap, left there (no rebinding asked for)");
+	expect(2, "08.0006", APMATRIX_CLAIM_LEFT, NULL,
+	       "bound to no driver, left so (no rebinding asked for)");
+	ck_assert_str_eq(bus("drivers/vfio_ap/unbind", b, sizeof(b)), "");
+	ck_assert_str_eq(bus("drivers/apmatrix/bind", b, sizeof(b)), "");
+}
+END_TEST
+
+START_TEST(apmatrix_not_loaded)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s/bus/ap/drivers/apmatrix", t.sys);
+	rm_rf(p);
+	ck_assert_int_eq(reserve("08.0004,08.0006", 0), 0);
+	expect(0, "08.0004", APMATRIX_CLAIM_LEFT, "vfio_ap",
+	       "bound to vfio_ap: the apmatrix driver is not loaded");
+	expect(1, "08.0006", APMATRIX_CLAIM_LEFT, NULL,
+	       "bound to no driver: the apmatrix driver is not loaded");
+}
+END_TEST
+
+static long long ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+START_TEST(failure_after_write_undone)
+{
+	char b[256], m[68], p[PATH_MAX];
+	long long t0;
+
+	/* 05-08.0006: aqmask bit 6 is cleared; 08.0006 has no driver and
+	 * binding it fails (no bind file): aqmask is written back */
+	snprintf(p, sizeof(p), "%s/bus/ap/drivers/apmatrix/bind", t.sys);
+	ck_assert_int_eq(unlink(p), 0);
+	t0 = ms();
+	ck_assert_int_eq(reserve("05.0006,08.0006", 0), -ENOENT);
+	/* it waited for the bus to bind 08.0006, at most the settle timeout */
+	ck_assert_int_ge(ms() - t0, 150);
+	ck_assert_int_lt(ms() - t0, 2000);
+	snprintf(p, sizeof(p), "binding 08.0006: writing %s/bus/ap/drivers/apmatrix/bind: ", t.sys);
+	ck_assert_msg(!strncmp(apmatrix_ctx_last_error(ctx), p, strlen(p)) &&
+		      strstr(apmatrix_ctx_last_error(ctx), ": nothing changed"), "%s",
+		      apmatrix_ctx_last_error(ctx));
+	ck_assert_str_eq(bus("aqmask", b, sizeof(b)), mask_text("0-255", m));
+	ck_assert_str_eq(bus("apmask", b, sizeof(b)), mask_text("0-7,9-255", m));
+}
+END_TEST
+
+static Suite *suite(void)
+{
+	Suite *s = suite_create("claim");
+	TCase *tc = tcase_create("claim");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, moves_binds_keeps);
+	tcase_add_test(tc, refuses_assigned_before_writing);
+	tcase_add_test(tc, refuses_in_use_and_unreadable);
+	tcase_add_test(tc, no_rebind);
+	tcase_add_test(tc, apmatrix_not_loaded);
+	tcase_add_test(tc, failure_after_write_undone);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return run_suite(suite());
+}
