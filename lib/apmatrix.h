@@ -314,6 +314,36 @@ enum apmatrix_holder {
  * card's directory; a device that vanishes while it is read is skipped.
  */
 int apmatrix_host_read(struct apmatrix_ctx *ctx, struct apmatrix_host **host);
+/**
+ * What apmatrix_host_read_some() reads besides the bus's masks and the
+ * drivers of cards and queues (which it always reads: a queue's holder
+ * needs them). What is not read reads as unknown (-1, NULL, NONE).
+ */
+enum apmatrix_host_read_what {
+	APMATRIX_READ_TYPE = 0x1,	/* cards' type */
+	APMATRIX_READ_HWTYPE = 0x2,	/* cards' hwtype */
+	APMATRIX_READ_STATUS = 0x4,	/* online, config, chkstop of cards and queues */
+	APMATRIX_READ_STATE = 0x8,	/* apmatrix_state of the queues bound to apmatrix */
+	APMATRIX_READ_ALL = 0xf,	/* all of these: apmatrix_host_read() */
+	/*
+	 * Instead of APMATRIX_READ_STATUS: only what lszcrypt's STATUS needs
+	 * (apmatrix-ctl list): online (not of a queue bound to no driver,
+	 * to apmatrix or to vfio_ap: only zcrypt's drivers have it); config
+	 * unless online is 1 (the kernel shows online 1 only when configured
+	 * and not check-stopped); then chkstop unless config is 0.
+	 */
+	APMATRIX_READ_STATUS_SHOWN = 0x10,
+};
+/**
+ * apmatrix_host_read() reading only what (enum apmatrix_host_read_what
+ * ORed; unknown bits: -EINVAL) and, when only is not NULL, only the
+ * queues in it and their cards: the view then holds no other queue and no
+ * card without one of them (ap_adapter_mask and the other bus masks are
+ * read all the same). Each sysfs attribute is read at most once.
+ */
+int apmatrix_host_read_some(struct apmatrix_ctx *ctx, unsigned int what,
+			    const struct apmatrix_apqns *only,
+			    struct apmatrix_host **host);
 void apmatrix_host_free(struct apmatrix_host *host);
 /** ap_max_adapter_id / ap_max_domain_id (63 / 15 when the files are absent). */
 unsigned int apmatrix_host_max_adapter_id(const struct apmatrix_host *host);

@@ -408,9 +408,15 @@ def g_rollback(t):
          snap_diff(before, snapshot(root)))
 
 
+# data/apmatrix.service.in's TimeoutStartSec=3min, less a margin for the rest of apply
+UNIT_TIMEOUT = 120
+
+
 def g_many(t):
-    """Big configurations finish well within the boot unit's 3 minutes,
-    one conflict line per set and kind, not one per queue or domain."""
+    """Big configurations finish within the boot unit's start timeout (a
+    functional bound: the unit would fail, not a speed claim; the bound is
+    far above what ASan or qemu-user on a loaded machine take), one
+    conflict line per set and kind, not one per queue or domain."""
     root = t.tree()
     small = "[guests]\nadapters = 05-07\n" + "".join(
         "[set s%d]\napqns = 05.%04x\n" % (i, 4 + i % 3) for i in range(10000))
@@ -418,7 +424,7 @@ def g_many(t):
     start = time.time()
     r = t.run(["diff", "-q"], root, d)
     took = time.time() - start
-    t.ok(r.rc == 8 and took < 20, "10,000 small sets: diff in %.1f s" % took, "rc %d %r" % (r.rc, r.err[:300]))
+    t.ok(r.rc == 8 and took < UNIT_TIMEOUT, "10,000 small sets: diff in %.1f s" % took, "rc %d %r" % (r.rc, r.err[:300]))
     big = "[guests]\nadapters = 00-ff\n" + "".join(
         "[set s%d]\napqns = 00-ff.0000-00ff\ncontrol-domains = 00-ff\n" % i for i in range(1000))
     d = t.conf(big)
@@ -426,7 +432,7 @@ def g_many(t):
     r = t.run(["diff"], root, d)
     took = time.time() - start
     lines = [ln for ln in r.err.splitlines() if "set 's17' " in ln]
-    t.ok(r.rc == 3 and took < 10 and lines == [
+    t.ok(r.rc == 3 and took < UNIT_TIMEOUT and lines == [
         P + "conflict: set 's17' (%s/apmatrix.conf:55): 00.0000,00.0001,00.0002,00.0003,00.0004,00.0005,00.0006,00.0007,...: not on this host (no such queue)" % d,
         P + "conflict: set 's17' (%s/apmatrix.conf:56): control domains 0000,0001,0002,0003,0007,0008,0009,000a,...: not on this host (not in ap_control_domain_mask)" % d],
         "1,000 sets of 256 x 256 queues: diff in %.1f s, two lines a set" % took,
