@@ -409,7 +409,9 @@ enum apmatrix_queue_state {
 	APMATRIX_QSTATE_IN_USE = 2,	/* "in use <pid>": a VM of that VMM holds it */
 	APMATRIX_QSTATE_RESETTING = 3,	/* "resetting": left a VM, reset not done (EBUSY) */
 	APMATRIX_QSTATE_RESET_FAILED = 4, /* "reset failed": given up (EBUSY) */
-	APMATRIX_QSTATE_OTHER = 5,	/* text this library does not know */
+	APMATRIX_QSTATE_OTHER = 5,	/* text this library does not know, or
+					 * "unknown: readable by root only" (the
+					 * attribute is 0400) */
 };
 /**
  * The state; *pid (may be NULL) gets the VMM's pid for IN_USE, else 0.

@@ -483,6 +483,12 @@ static int read_state(struct reader *r, int qfd, const char *dir,
 		return n;
 	if (n == -ENOENT)
 		return 0;
+	if (n == -EACCES) {
+		/* the attribute is root only (0400): it names the VMM */
+		q->state = APMATRIX_QSTATE_OTHER;
+		q->state_text = strdup("unknown: readable by root only");
+		return q->state_text ? 0 : apm_fail(r->ctx, ENOMEM, "out of memory");
+	}
 	if (n < 0)
 		return read_fail(r, dir, "apmatrix_state", -n);
 	q->state_text = strdup(buf);

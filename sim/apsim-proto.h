@@ -58,6 +58,8 @@ enum apsim_op {
 #define APSIM_F_BADADDR 1u	/* attr.addr was not readable/writable */
 #define APSIM_F_GRANT_FD 2u	/* the grant fd comes as the second SCM_RIGHTS fd */
 #define APSIM_F_GRANT_BADF 4u	/* grant_fd is not an open fd of the caller */
+#define APSIM_F_NOWRITE 8u	/* GRANT_CREATE: the caller's /dev/apmatrix fd is
+				 * not open for writing */
 
 struct apsim_req {
 	uint32_t magic;

@@ -304,10 +304,15 @@ static void sync_queue(unsigned int apid, unsigned int apqi,
 	 * (clients with the preload library read it live) */
 	snprintf(p, sizeof(p), "devices/ap/card%02x/%s/apmatrix_state", apid, name);
 	if (qi->driver == SIM_DRV_APMATRIX) {
-		char st[64];
+		char st[64], full[PATH_MAX];
+		int mode = sim_queue_attr_mode(apid, apqi, "apmatrix_state");
 
-		if (sim_queue_attr(apid, apqi, "apmatrix_state", st, sizeof(st)) >= 0)
-			write_text(p, st);
+		if (sim_queue_attr(apid, apqi, "apmatrix_state", st, sizeof(st)) >= 0 &&
+		    !write_text(p, st) && mode >= 0) {
+			/* the attribute's own mode (0400: root only) */
+			snprintf(full, sizeof(full), "%s/%s", S.root, p);
+			chmod(full, (mode_t)mode & 0777);
+		}
 	} else {
 		char full[PATH_MAX];
 
@@ -729,6 +734,20 @@ static ssize_t recv_req(int fd, struct apsim_req *q, struct req_ctx *x)
 	return n;
 }
 
+/*
+ * May the sender read a file of root's that others may not read? The
+ * owner may, and so may CAP_DAC_OVERRIDE or CAP_DAC_READ_SEARCH in the
+ * host's user namespace (capabilities of another namespace do not count
+ * for the host's files).
+ */
+static bool may_read_roots_file(const struct req_ctx *x)
+{
+	const uint64_t dac = 1ULL << 1 | 1ULL << 2;	/* CAP_DAC_OVERRIDE, _READ_SEARCH */
+
+	return x->has_cred &&
+	       (x->cred.uid == 0 || (x->cred.init_ns && (x->cred.cap_eff & dac)));
+}
+
 static void close_ctx(struct req_ctx *x)
 {
 	if (x->rfd >= 0)
@@ -950,7 +969,8 @@ static void grant_create(int fd, struct apsim_req *q, struct req_ctx *x, struct 
 	memset(payload, 0, sizeof(payload));
 	memcpy(payload, q->data, q->len);
 	rc = sim_dev_apmatrix_ioctl((unsigned int)q->group,
-				    (q->flags & APSIM_F_BADADDR) ? NULL : payload);
+				    (q->flags & APSIM_F_BADADDR) ? NULL : payload,
+				    (q->flags & APSIM_F_NOWRITE) ? O_RDONLY : O_RDWR);
 	if (rc < 0) {
 		sim_task_leave(t);
 		r->err = (int32_t)rc;
@@ -1073,10 +1093,17 @@ static void *conn_thread(void *arg)
 		break;
 	}
 	case APSIM_QUEUE_ATTR: {
-		int len = sim_queue_attr((unsigned int)(q->arg0 >> 8) & 0xff,
-					 (unsigned int)q->arg0 & 0xff, q->data,
-					 r->data, sizeof(r->data));
+		unsigned int apid = (unsigned int)(q->arg0 >> 8) & 0xff;
+		unsigned int apqi = (unsigned int)q->arg0 & 0xff;
+		int mode = sim_queue_attr_mode(apid, apqi, q->data);
+		int len;
 
+		/* sysfs: a file of root's with the attribute's mode */
+		if (mode >= 0 && !(mode & S_IROTH) && !may_read_roots_file(&x)) {
+			r->err = -EACCES;
+			break;
+		}
+		len = sim_queue_attr(apid, apqi, q->data, r->data, sizeof(r->data));
 		if (len < 0)
 			r->err = len;
 		else

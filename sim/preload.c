@@ -426,7 +426,7 @@ static bool is_dev_apmatrix(int fd)
 }
 
 /* /dev/apmatrix's ioctl, run by apsimd's kernel; a new fd comes back */
-static int apmatrix_ioctl(unsigned long req, void *arg)
+static int apmatrix_ioctl(int dev, unsigned long req, void *arg)
 {
 	struct apsim_req q;
 	struct apsim_reply *r;
@@ -437,6 +437,12 @@ static int apmatrix_ioctl(unsigned long req, void *arg)
 	memset(&q, 0, offsetof(struct apsim_req, data));
 	q.op = APSIM_GRANT_CREATE;
 	q.group = req;
+	/* the driver looks at the open mode (FMODE_WRITE) */
+	rc = fcntl(dev, F_GETFL);
+	if (rc < 0)
+		return -1;
+	if ((rc & O_ACCMODE) == O_RDONLY)
+		q.flags |= APSIM_F_NOWRITE;
 	if (size > APSIM_DATA_MAX) {
 		errno = ENOTTY;
 		return -1;
@@ -491,7 +497,7 @@ EXPORT int ioctl(int fd, unsigned long req, ...)
 	va_end(ap);
 	init_real();
 	if (_IOC_TYPE(req) == APSIM_APMATRIX_MAGIC && sock_path() && is_dev_apmatrix(fd))
-		return apmatrix_ioctl(req, arg);
+		return apmatrix_ioctl(fd, req, arg);
 	if (_IOC_TYPE(req) != APSIM_KVMIO || !sock_path())
 		return real_ioctl(fd, req, arg);
 	if (req == APSIM_KVM_HAS_DEVICE_ATTR || req == APSIM_KVM_SET_DEVICE_ATTR ||

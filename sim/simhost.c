@@ -612,6 +612,19 @@ int sim_queue_attr(unsigned int apid, unsigned int apqi, const char *name, char 
 	return snprintf(buf, len, "%.*s", (int)n, page);
 }
 
+int sim_queue_attr_mode(unsigned int apid, unsigned int apqi, const char *name)
+{
+	unsigned int apqn = apqn_of(apid & 0xff, apqi & 0xff);
+	struct simq *q = &H.q[apqn];
+	int mode = -ENOENT;
+
+	mutex_lock(&ap_perms_mutex);
+	if (q->exists && q->aq && QDRV(q) == SIM_DRV_APMATRIX && H.drv)
+		mode = shim_device_attr_mode(&q->aq->ap_dev.device, name);
+	mutex_unlock(&ap_perms_mutex);
+	return mode;
+}
+
 /* ---- host --------------------------------------------------------------- */
 
 int sim_host_init(unsigned int max_apid, unsigned int max_apqi)
@@ -1799,7 +1812,7 @@ size_t sim_file_fdinfo(struct sim_file *f, char *buf, size_t len)
 	return shim_show_fdinfo((struct file *)f, buf, len);
 }
 
-long sim_dev_apmatrix_ioctl(unsigned int cmd, void *payload)
+long sim_dev_apmatrix_ioctl(unsigned int cmd, void *payload, int open_flags)
 {
 	struct miscdevice *misc = shim_misc_find("apmatrix");
 	struct file *f;
@@ -1808,7 +1821,7 @@ long sim_dev_apmatrix_ioctl(unsigned int cmd, void *payload)
 	if (!misc)
 		return -ENODEV;
 	/* misc_open(): a file of the device, private_data the miscdevice */
-	f = anon_inode_getfile(misc->name, misc->fops, misc, O_RDWR);
+	f = anon_inode_getfile(misc->name, misc->fops, misc, open_flags);
 	if (IS_ERR(f))
 		return PTR_ERR(f);
 	rc = 0;

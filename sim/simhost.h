@@ -216,11 +216,14 @@ const char *sim_file_name(const struct sim_file *f);
 unsigned long sim_file_ino(const struct sim_file *f);
 /* its show_fdinfo() lines */
 size_t sim_file_fdinfo(struct sim_file *f, char *buf, size_t len);
-/* /dev/apmatrix's ioctl for the current task; payload is "user memory"
- * (NULL: a bad address). -ENODEV when no driver offers the device. */
-long sim_dev_apmatrix_ioctl(unsigned int cmd, void *payload);
+/* /dev/apmatrix's ioctl for the current task, on a file opened with
+ * open_flags (O_RDONLY, O_RDWR ...); payload is "user memory" (NULL: a bad
+ * address). -ENODEV when no driver offers the device. */
+long sim_dev_apmatrix_ioctl(unsigned int cmd, void *payload, int open_flags);
 /* a queue device's sysfs attribute (e.g. apmatrix_state): its text, or
  * -ENOENT when the queue's driver does not have it */
 int sim_queue_attr(unsigned int apid, unsigned int apqi, const char *name, char *buf, size_t len);
+/* the attribute's file mode (0444, 0400 ...), or -ENOENT as above */
+int sim_queue_attr_mode(unsigned int apid, unsigned int apqi, const char *name);
 
 #endif /* APSIM_SIMHOST_H */

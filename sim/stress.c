@@ -41,6 +41,7 @@
  * its way to block the vCPUs, the guest running with the old masks).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -268,7 +269,7 @@ static void make_grant(struct vmm *v, unsigned long *s)
 	set_id(v->g.adm, rnd(s, 4));
 	set_id(v->g.adm, rnd(s, 4));
 	t = sim_task_enter(&root, -1);
-	fd = sim_dev_apmatrix_ioctl(APMATRIX_CREATE_GRANT, &v->g);
+	fd = sim_dev_apmatrix_ioctl(APMATRIX_CREATE_GRANT, &v->g, O_RDWR);
 	v->grant = fd >= 0 ? sim_task_take(t, (int)fd) : NULL;
 	sim_task_leave(t);
 	if (!v->grant) {

@@ -341,7 +341,7 @@ static void device_key(struct parse *p, const char *name, const char *value)
 		if (v & ~0660L) {
 			PERR(p, "mode %04lo: only read and write for owner and group "
 			     "(0600, 0660, 0640 ...); anyone who can open /dev/apmatrix "
-			     "can create grants, so give access through a group",
+			     "for writing can create grants, so give access through a group",
 			     (unsigned long)v);
 			return;
 		}

@@ -147,10 +147,15 @@ struct file_operations {
 	int (*release)(struct inode *, struct file *);
 	void (*show_fdinfo)(struct seq_file *, struct file *);
 };
+/* what the file was opened for, as <linux/fs.h> */
+typedef unsigned int fmode_t;
+#define FMODE_READ	((fmode_t)(1 << 0))
+#define FMODE_WRITE	((fmode_t)(1 << 1))
 struct file {
 	const struct file_operations *f_op;
 	void *private_data;
 	unsigned int f_flags;
+	fmode_t f_mode;			/* from f_flags' O_ACCMODE */
 	long f_count;
 	const char *anon_name;		/* anon_inode_getfile()'s name, else NULL */
 	struct inode f_inode;

@@ -288,6 +288,12 @@ struct file *anon_inode_getfile(const char *name, const struct file_operations *
 	f->f_op = fops;
 	f->private_data = priv;
 	f->f_flags = (unsigned int)flags;
+	/* the VFS's OPEN_FMODE(): O_RDONLY 0, O_WRONLY 1, O_RDWR 2 */
+	switch (flags & O_ACCMODE) {
+	case O_RDONLY: f->f_mode = FMODE_READ; break;
+	case O_WRONLY: f->f_mode = FMODE_WRITE; break;
+	case O_RDWR: f->f_mode = FMODE_READ | FMODE_WRITE; break;
+	}
 	f->f_count = 1;
 	f->anon_name = name;
 	f->f_inode.i_ino = __atomic_add_fetch(&next_ino, 1, __ATOMIC_SEQ_CST);
@@ -952,38 +958,49 @@ void device_remove_file(struct device *dev, const struct device_attribute *attr)
 			dev->files[i] = NULL;
 }
 
-static ssize_t show_in_group(struct device *dev, const struct attribute_group *g,
-			     const char *name, char *buf)
+static struct device_attribute *attr_in_group(const struct attribute_group *g,
+					      const char *name)
 {
 	struct attribute **a;
-	struct device_attribute *da;
 
-	for (a = g ? g->attrs : NULL; a && *a; a++) {
-		if (strcmp((*a)->name, name))
-			continue;
-		da = to_dev_attr(*a);
-		return da->show ? da->show(dev, da, buf) : -EACCES;
-	}
-	return -ENOENT;
+	for (a = g ? g->attrs : NULL; a && *a; a++)
+		if (!strcmp((*a)->name, name))
+			return to_dev_attr(*a);
+	return NULL;
+}
+
+/* the attribute name of dev: its driver's dev_groups, then its own */
+static struct device_attribute *find_attr(struct device *dev, const char *name)
+{
+	const struct attribute_group **g;
+	struct device_attribute *da;
+	unsigned int i;
+
+	if (dev->driver)
+		for (g = dev->driver->dev_groups; g && *g; g++)
+			if ((da = attr_in_group(*g, name)))
+				return da;
+	for (i = 0; i < ARRAY_SIZE(dev->groups); i++)
+		if ((da = attr_in_group(dev->groups[i], name)))
+			return da;
+	for (i = 0; i < ARRAY_SIZE(dev->files); i++)
+		if (dev->files[i] && !strcmp(dev->files[i]->attr.name, name))
+			return (struct device_attribute *)dev->files[i];
+	return NULL;
 }
 
 ssize_t shim_device_attr_show(struct device *dev, const char *name, char *buf)
 {
-	const struct attribute_group **g;
-	unsigned int i;
-	ssize_t rc;
+	struct device_attribute *da = find_attr(dev, name);
 
-	if (dev->driver)
-		for (g = dev->driver->dev_groups; g && *g; g++)
-			if ((rc = show_in_group(dev, *g, name, buf)) != -ENOENT)
-				return rc;
-	for (i = 0; i < ARRAY_SIZE(dev->groups); i++)
-		if ((rc = show_in_group(dev, dev->groups[i], name, buf)) != -ENOENT)
-			return rc;
-	for (i = 0; i < ARRAY_SIZE(dev->files); i++)
-		if (dev->files[i] && !strcmp(dev->files[i]->attr.name, name))
-			return dev->files[i]->show ?
-			       dev->files[i]->show(dev, (struct device_attribute *)dev->files[i], buf) :
-			       -EACCES;
-	return -ENOENT;
+	if (!da)
+		return -ENOENT;
+	return da->show ? da->show(dev, da, buf) : -EACCES;
+}
+
+int shim_device_attr_mode(struct device *dev, const char *name)
+{
+	struct device_attribute *da = find_attr(dev, name);
+
+	return da ? da->attr.mode : -ENOENT;
 }

@@ -127,7 +127,7 @@ def g_errors(t):
         ("unknown set key", "[guests]\nadapters = 05\n[set a]\napqns = 05.0004\ndomains = 0004\n",
          ["%s:5: unknown key 'domains' in [set a] (keys: apqns, control-domains)"]),
         ("world-accessible mode", "[device]\ngroup = root\nmode = 0666\n",
-         ["%s:3: mode 0666: only read and write for owner and group (0600, 0660, 0640 ...); anyone who can open /dev/apmatrix can create grants, so give access through a group"]),
+         ["%s:3: mode 0666: only read and write for owner and group (0600, 0660, 0640 ...); anyone who can open /dev/apmatrix for writing can create grants, so give access through a group"]),
         ("mode not octal", "[device]\nmode = rw\n",
          ["%s:2: mode 'rw': not an octal mode such as 0660"]),
         ("no such group", "[device]\ngroup = no-such-group-apmatrix\n",
@@ -141,7 +141,7 @@ def g_errors(t):
         ("every problem, in order", "[guests]\nadapters = 5x\n[nope]\nx = 1\n[device]\nmode = 0777\n",
          ["%s:2: adapters: bad adapter '5x' in '5x'",
           "%s:3: unknown section [nope] (sections: [guests], [device], [set NAME])",
-          "%s:6: mode 0777: only read and write for owner and group (0600, 0660, 0640 ...); anyone who can open /dev/apmatrix can create grants, so give access through a group"]),
+          "%s:6: mode 0777: only read and write for owner and group (0600, 0660, 0640 ...); anyone who can open /dev/apmatrix for writing can create grants, so give access through a group"]),
     ]
     for name, text, want in cases:
         d = t.conf(text)

@@ -7,10 +7,11 @@ simulator: the e2e tests run it with the preload library, as root, as
 nobody (setpriv) and in a user namespace (unshare -r).
 
 usage:
-  contract_client.py grant SPEC [-- CMD...]
-      create a grant for SPEC on /dev/apmatrix; with CMD, hand it over
-      (not close-on-exec, its number in APSIM_GRANT_FD) and exec CMD;
-      without, print {"grant": errno or 0, "fdinfo": ...}
+  contract_client.py grant SPEC [flags=N] [rdonly] [-- CMD...]
+      create a grant for SPEC on /dev/apmatrix (opened O_RDWR, or O_RDONLY
+      with rdonly); with CMD, hand it over (not close-on-exec, its number
+      in APSIM_GRANT_FD) and exec CMD; without, print
+      {"grant": errno or 0, "fdinfo": ...}
   contract_client.py vmm STEP...
       create a VM and run each STEP; print one JSON object:
       {"uid", "results": [errno of each step], "fdinfo", "link", "state"}
@@ -73,9 +74,9 @@ def errno_of(fn):
         return e.errno
 
 
-def create_grant(spec, flags=0):
+def create_grant(spec, flags=0, mode=os.O_RDWR):
     apm, aqm, adm = parse(spec)
-    dev = os.open("/dev/apmatrix", os.O_RDWR | os.O_CLOEXEC)
+    dev = os.open("/dev/apmatrix", mode | os.O_CLOEXEC)
     try:
         req = bytearray(struct.pack("=4Q4Q4QI9I", *words(apm), *words(aqm), *words(adm), flags,
                                     *([0] * 9)))
@@ -95,8 +96,12 @@ def cmd_grant(argv):
     if rest and rest[0].startswith("flags="):
         flags = int(rest[0][6:], 0)
         rest = rest[1:]
+    mode = os.O_RDWR
+    if rest and rest[0] == "rdonly":
+        mode = os.O_RDONLY
+        rest = rest[1:]
     try:
-        g = create_grant(spec, flags)
+        g = create_grant(spec, flags, mode)
     except OSError as e:
         print(json.dumps({"grant": e.errno}))
         return 0

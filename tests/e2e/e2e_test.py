@@ -1016,9 +1016,11 @@ class TestGrants(E2E):
         return json.loads(r.stdout)
 
     def test_root_needs_no_grant(self):
-        out = self.client("vmm", "set:02.0000-0001/10", "set:-")
+        out = self.client("vmm", "set:02.0000-0001/10", "state:02.0000", "set:-")
         self.assertEqual(out["uid"], 0)
         self.assertEqual(out["results"], [0, 0])
+        # apmatrix_state (0400) is root's to read
+        self.assertEqual(out["state"]["02.0000"], "in use %d\n" % out["pid"])
 
     def test_nobody_without_grant(self):
         import errno
@@ -1060,7 +1062,8 @@ class TestGrants(E2E):
         self.assertEqual(out["results"], [0, errno.EPERM, errno.EPERM, errno.EPERM, 0,
                                           errno.EPERM, 0, 0, errno.EBADF, errno.EINVAL,
                                           errno.EINVAL, 0])
-        self.assertEqual(out["state"]["02.0001"], "in use %d\n" % out["pid"])
+        # apmatrix_state is root only (0400): no user learns which VMM holds a queue
+        self.assertEqual(out["state"]["02.0001"], "errno %d" % errno.EACCES)
         self.assertEqual(out["link"], "anon_inode:[apmatrix-grant]")
         lines = out["fdinfo"].splitlines()
         self.assertEqual(lines[-3:], ["apm:\t" + mask([2]), "aqm:\t" + mask([0, 1]),
@@ -1103,6 +1106,38 @@ class TestGrants(E2E):
         os.chmod(os.path.join(self.s.tree, "dev/apmatrix"), 0o666)
         out = self.client("grant", "02.0002", as_user=self.NOBODY)
         self.assertEqual(out["grant"], 0)
+
+    def test_list_as_nobody(self):
+        """apmatrix_state is root's (0400): list works for every user, a
+        user who may not read it sees the queue's state as unknown"""
+        ctl = os.path.join(BUILD, "tools/apmatrix-ctl")
+        lists = {}
+        for who, as_user in (("root", []), ("nobody", self.NOBODY)):
+            r = self.s.run(as_user + [ctl, "list", "--json"], env=self.s.cenv)
+            self.assertEqual(r.returncode, 0, r.stderr)
+            lists[who] = json.loads(r.stdout)
+        state = {}
+        for who, out in lists.items():
+            state[who] = {q["apqn"]: q["apmatrix_state"]
+                          for a in out["adapters"] for q in a["queues"]}
+        self.assertEqual((state["root"]["02.0000"], state["root"]["05.0000"]), ("free", None))
+        self.assertEqual((state["nobody"]["02.0000"], state["nobody"]["05.0000"]),
+                         ("unknown: readable by root only", None))
+        r = self.s.run(self.NOBODY + [ctl, "list"], env=self.s.cenv)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertRegex(r.stdout, r"02\.0000 .*apmatrix \(unknown: readable by root only\)")
+
+    def test_read_access_to_dev_apmatrix_grants_nothing(self):
+        """mode 0640 gives a group read access only: a grant needs the
+        device opened for writing (EBADF otherwise), as root too"""
+        import errno
+        os.chmod(os.path.join(self.s.tree, "dev/apmatrix"), 0o644)
+        self.assertEqual(self.client("grant", "02.0002", "rdonly", as_user=self.NOBODY),
+                         {"grant": errno.EBADF})
+        self.assertEqual(self.client("grant", "02.0002", "rdonly"), {"grant": errno.EBADF})
+        self.assertEqual(self.client("grant", "02.0002", as_user=self.NOBODY),
+                         {"grant": errno.EACCES})    # no write permission
+        self.assertEqual(self.client("grant", "02.0002")["grant"], 0)
 
     def test_grant_released_with_its_last_fd(self):
         # the client exits: every copy is closed and apsimd drops the file

@@ -61,6 +61,8 @@ static inline const char *dev_name(const struct device *dev) { return dev->kobj.
 #define DEVICE_ATTR_RO(_name) struct device_attribute dev_attr_##_name = __ATTR_RO(_name)
 #define DEVICE_ATTR_RW(_name) struct device_attribute dev_attr_##_name = __ATTR_RW(_name)
 #define DEVICE_ATTR_WO(_name) struct device_attribute dev_attr_##_name = __ATTR_WO(_name)
+#define DEVICE_ATTR_ADMIN_RO(_name) \
+	struct device_attribute dev_attr_##_name = __ATTR(_name, 0400, _name##_show, NULL)
 #define __ATTRIBUTE_GROUPS(_name)						\
 	static const struct attribute_group *_name##_groups[] = {		\
 		&_name##_group,							\
@@ -84,6 +86,8 @@ void device_remove_file(struct device *dev, const struct device_attribute *attr)
 /* the attribute name of dev (its driver's dev_groups, then its own): the
  * text show() gives, or -ENOENT */
 ssize_t shim_device_attr_show(struct device *dev, const char *name, char *buf);
+/* its mode (0444, 0400 ...), or -ENOENT */
+int shim_device_attr_mode(struct device *dev, const char *name);
 
 #define dev_err(d, fmt, ...) pr_err(fmt, ##__VA_ARGS__)
 #define dev_warn(d, fmt, ...) pr_warn(fmt, ##__VA_ARGS__)

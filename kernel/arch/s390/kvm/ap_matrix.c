@@ -1795,7 +1795,7 @@ int kvm_s390_ap_matrix_register(const struct kvm_s390_ap_host_ops *ops)
 	mutex_unlock(&ap_matrix_lock);
 	return rc;
 }
-EXPORT_SYMBOL_GPL(kvm_s390_ap_matrix_register);
+EXPORT_SYMBOL_NS_GPL(kvm_s390_ap_matrix_register, KVM_S390_AP_MATRIX);
 
 /**
  * kvm_s390_ap_matrix_unregister - unregister the AP bus side
@@ -1813,7 +1813,7 @@ void kvm_s390_ap_matrix_unregister(const struct kvm_s390_ap_host_ops *ops)
 		ap_matrix_ops = NULL;
 	mutex_unlock(&ap_matrix_lock);
 }
-EXPORT_SYMBOL_GPL(kvm_s390_ap_matrix_unregister);
+EXPORT_SYMBOL_NS_GPL(kvm_s390_ap_matrix_unregister, KVM_S390_AP_MATRIX);
 
 /**
  * kvm_s390_ap_matrix_release_all - take every queue from every guest
@@ -1846,7 +1846,7 @@ void kvm_s390_ap_matrix_release_all(void)
 	mutex_unlock(&ap_matrix_lock);
 	ap_matrix_flush_work();
 }
-EXPORT_SYMBOL_GPL(kvm_s390_ap_matrix_release_all);
+EXPORT_SYMBOL_NS_GPL(kvm_s390_ap_matrix_release_all, KVM_S390_AP_MATRIX);
 
 /**
  * kvm_s390_ap_matrix_in_use - are any of these queues held by a guest?
@@ -1880,7 +1880,7 @@ bool kvm_s390_ap_matrix_in_use(unsigned long *apm, unsigned long *aqm)
 	mutex_unlock(&ap_matrix_lock);
 	return in_use;
 }
-EXPORT_SYMBOL_GPL(kvm_s390_ap_matrix_in_use);
+EXPORT_SYMBOL_NS_GPL(kvm_s390_ap_matrix_in_use, KVM_S390_AP_MATRIX);
 
 /**
  * kvm_s390_ap_matrix_queue_probed - a queue was bound to the AP matrix driver
@@ -1911,7 +1911,7 @@ void kvm_s390_ap_matrix_queue_probed(unsigned int apqn)
 	if (kick)
 		ap_matrix_kick();
 }
-EXPORT_SYMBOL_GPL(kvm_s390_ap_matrix_queue_probed);
+EXPORT_SYMBOL_NS_GPL(kvm_s390_ap_matrix_queue_probed, KVM_S390_AP_MATRIX);
 
 /**
  * kvm_s390_ap_matrix_queue_removed - a queue left the AP matrix driver
@@ -1951,7 +1951,7 @@ void kvm_s390_ap_matrix_queue_removed(unsigned int apqn)
 	if (kick)
 		ap_matrix_kick();
 }
-EXPORT_SYMBOL_GPL(kvm_s390_ap_matrix_queue_removed);
+EXPORT_SYMBOL_NS_GPL(kvm_s390_ap_matrix_queue_removed, KVM_S390_AP_MATRIX);
 
 /**
  * kvm_s390_ap_matrix_config_removed - IDs left the host's AP configuration
@@ -2003,7 +2003,7 @@ void kvm_s390_ap_matrix_config_removed(unsigned long *apm_gone,
 	if (kick)
 		ap_matrix_kick();
 }
-EXPORT_SYMBOL_GPL(kvm_s390_ap_matrix_config_removed);
+EXPORT_SYMBOL_NS_GPL(kvm_s390_ap_matrix_config_removed, KVM_S390_AP_MATRIX);
 
 /**
  * kvm_s390_ap_matrix_queue_state - what the owner table says of a queue
@@ -2037,7 +2037,7 @@ kvm_s390_ap_matrix_queue_state(unsigned int apqn, pid_t *pid)
 	mutex_unlock(&ap_matrix_lock);
 	return state;
 }
-EXPORT_SYMBOL_GPL(kvm_s390_ap_matrix_queue_state);
+EXPORT_SYMBOL_NS_GPL(kvm_s390_ap_matrix_queue_state, KVM_S390_AP_MATRIX);
 
 static int ap_matrix_grant_release(struct inode *inode, struct file *file)
 {
@@ -2150,7 +2150,7 @@ int kvm_s390_ap_matrix_grant_create(const struct apmatrix_grant *req)
 	fd_install(fd, file);
 	return fd;
 }
-EXPORT_SYMBOL_GPL(kvm_s390_ap_matrix_grant_create);
+EXPORT_SYMBOL_NS_GPL(kvm_s390_ap_matrix_grant_create, KVM_S390_AP_MATRIX);
 
 #if IS_ENABLED(CONFIG_KVM_S390_AP_MATRIX_KUNIT_TEST)
 const struct kvm_s390_ap_host_ops *

@@ -2591,6 +2591,40 @@ static void test_race_set_destroy(struct kunit *test)
 }
 
 /*
+ * A VM destroyed while the reset worker still resets a queue that left it:
+ * the queue stays unclaimable until its reset completed, then is free, and
+ * the queue the VM still held is reset at its destruction.
+ */
+static void test_destroy_during_worker_reset(struct kunit *test)
+{
+	struct kvm *a = apm_vm(test, CRYCB_FORMAT2);
+	struct kvm *b = apm_vm(test, CRYCB_FORMAT2);
+	struct apm_thread *t1;
+
+	KUNIT_ASSERT_EQ(test, set(a, mx(1, 1, 1, 2), 0), 0);
+	/* (1,1) leaves A, its reset does not complete: the worker has it */
+	set_bit(APQN(1, 1), fake->stuck);
+	fake_block_first_worker_tapq();
+	KUNIT_EXPECT_EQ(test, set(a, mx(1, 1, 2, 2), 0), 0);
+	KUNIT_EXPECT_TRUE(test, wait_for_completion_timeout(&fake->tapq_entered,
+							    LONG_WAIT));
+	t1 = apm_thread_start(test, thread_destroy, a, mx_empty(), 0);
+	apm_thread_wait(t1, SHORT_WAIT);
+	KUNIT_EXPECT_EQ(test, set(b, mx(1, 1, 1, 1), 0), -EBUSY);
+	KUNIT_EXPECT_TRUE(test, not_free(qstate(APQN(1, 1))));
+	/* the queue answers from now on: the worker's reset completes */
+	clear_bit(APQN(1, 1), fake->stuck);
+	fake_release_tapq();
+	KUNIT_EXPECT_TRUE(test, apm_thread_wait(t1, LONG_WAIT));
+	apm_flush();
+	KUNIT_EXPECT_FALSE(test, READ_ONCE(fake->tapq_timed_out));
+	KUNIT_EXPECT_EQ(test, qstate(APQN(1, 1)), KVM_S390_AP_QUEUE_FREE);
+	KUNIT_EXPECT_EQ(test, qstate(APQN(1, 2)), KVM_S390_AP_QUEUE_FREE);
+	KUNIT_EXPECT_GE(test, fake->zapqs[APQN(1, 2)], 1);
+	KUNIT_EXPECT_EQ(test, set(b, mx(1, 1, 1, 2), 0), 0);
+}
+
+/*
  * The AP driver's in_use() (an apmask/aqmask write) against a SET: under
  * the AP lock they are ordered, and in_use() never waits for a reset.
  */
@@ -2778,6 +2812,7 @@ static struct kunit_case ap_matrix_test_cases[] = {
 	KUNIT_CASE(test_race_set_set),
 	KUNIT_CASE(test_race_set_remove),
 	KUNIT_CASE(test_race_set_destroy),
+	KUNIT_CASE(test_destroy_during_worker_reset),
 	KUNIT_CASE(test_race_set_in_use),
 	KUNIT_CASE(test_lock_waits),
 	{}

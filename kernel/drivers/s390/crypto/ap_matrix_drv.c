@@ -12,15 +12,17 @@
  *
  * It also offers /dev/apmatrix (root only by default), whose ioctl
  * APMATRIX_CREATE_GRANT creates a grant: a file descriptor that allows its
- * holder to add the queues and control domains it names to a VM.  Grants
- * are created and checked by KVM; see Documentation/virt/kvm/devices/vm.rst.
+ * holder to add the queues and control domains it names to a VM; it needs
+ * the device opened for writing.  Grants are created and checked by KVM;
+ * see Documentation/virt/kvm/devices/vm.rst.
  *
- * Each queue bound to the driver has the sysfs attribute apmatrix_state:
- * "free", "in use <pid>" (the pid of the VMM that created the VM holding
- * it), "resetting" (it left a VM and its reset has not completed; nobody may
- * have it meanwhile) or "reset failed" (its reset did not complete; give it
- * back to the host's default drivers, which reset it, and then to this
- * driver again, which resets it once more, to recover it).
+ * Each queue bound to the driver has the sysfs attribute apmatrix_state,
+ * readable by root only: "free", "in use <pid>" (the pid of the VMM that
+ * created the VM holding it), "resetting" (it left a VM and its reset has
+ * not completed; nobody may have it meanwhile) or "reset failed" (its reset
+ * did not complete; give it back to the host's default drivers, which reset
+ * it, and then to this driver again, which resets it once more, to recover
+ * it).
  */
 
 #define KMSG_COMPONENT "apmatrix"
@@ -141,26 +143,29 @@ static ssize_t apmatrix_state_show(struct device *dev,
 		return sysfs_emit(buf, "free\n");
 	}
 }
-static DEVICE_ATTR_RO(apmatrix_state);
+
+/*
+ * Root only: the pid is the VMM's in the initial pid namespace, and tenants
+ * must not learn each other's VMMs (sysfs ignores pid namespaces and
+ * hidepid).
+ */
+static DEVICE_ATTR_ADMIN_RO(apmatrix_state);
 
 static struct attribute *ap_matrix_queue_attrs[] = {
 	&dev_attr_apmatrix_state.attr,
 	NULL,
 };
 
-static const struct attribute_group ap_matrix_queue_attr_group = {
-	.attrs = ap_matrix_queue_attrs,
-};
+ATTRIBUTE_GROUPS(ap_matrix_queue);
 
+/*
+ * The driver core adds the driver's dev_groups after probe() and before the
+ * KOBJ_BIND uevent, and removes them before remove().
+ */
 static int ap_matrix_probe(struct ap_device *apdev)
 {
 	struct ap_queue *q = to_ap_queue(&apdev->device);
-	int rc;
 
-	rc = sysfs_create_group(&apdev->device.kobj,
-				&ap_matrix_queue_attr_group);
-	if (rc)
-		return rc;
 	/* a queue whose reset failed is reset again before anybody has it */
 	kvm_s390_ap_matrix_queue_probed(q->qid);
 	set_bit_inv(AP_QID_QUEUE(q->qid),
@@ -176,7 +181,6 @@ static void ap_matrix_remove(struct ap_device *apdev)
 	clear_bit_inv(AP_QID_QUEUE(q->qid),
 		      ap_matrix_bound[AP_QID_CARD(q->qid)]);
 	kvm_s390_ap_matrix_queue_removed(q->qid);
-	sysfs_remove_group(&apdev->device.kobj, &ap_matrix_queue_attr_group);
 }
 
 static int ap_matrix_in_use(unsigned long *apm, unsigned long *aqm)
@@ -213,6 +217,7 @@ static void ap_matrix_on_config_changed(struct ap_config_info *new_info,
 }
 
 static struct ap_driver ap_matrix_drv = {
+	.driver.dev_groups = ap_matrix_queue_groups,
 	.probe = ap_matrix_probe,
 	.remove = ap_matrix_remove,
 	.in_use = ap_matrix_in_use,
@@ -228,6 +233,13 @@ static long ap_matrix_dev_ioctl(struct file *file, unsigned int cmd,
 
 	if (cmd != APMATRIX_CREATE_GRANT)
 		return -ENOTTY;
+	/*
+	 * Creating a grant hands out authority: it needs the device opened
+	 * for writing, so a read-only open (e.g. a group given mode 0640)
+	 * cannot.  EBADF, as for a write to a file not open for writing.
+	 */
+	if (!(file->f_mode & FMODE_WRITE))
+		return -EBADF;
 	if (copy_from_user(&req, (void __user *)arg, sizeof(req)))
 		return -EFAULT;
 	return kvm_s390_ap_matrix_grant_create(&req);
@@ -321,3 +333,4 @@ module_exit(ap_matrix_drv_exit);
 
 MODULE_DESCRIPTION("AP queue driver for the KVM AP matrix attribute");
 MODULE_LICENSE("GPL");
+MODULE_IMPORT_NS(KVM_S390_AP_MATRIX);
