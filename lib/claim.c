@@ -45,6 +45,7 @@ struct claim_entry {
 struct apmatrix_claim {
 	struct claim_entry *e;
 	unsigned int n;
+	bool masks_written;	/* the plan's masks are in place when it returned */
 };
 
 void apmatrix_claim_free(struct apmatrix_claim *c)
@@ -64,6 +65,11 @@ void apmatrix_claim_free(struct apmatrix_claim *c)
 unsigned int apmatrix_claim_count(const struct apmatrix_claim *c)
 {
 	return c ? c->n : 0;
+}
+
+bool apmatrix_claim_masks_written(const struct apmatrix_claim *c)
+{
+	return c && c->masks_written;
 }
 
 int apmatrix_claim_get(const struct apmatrix_claim *c, unsigned int idx,
@@ -284,9 +290,9 @@ static void undo_add(char *undo, size_t len, const char *text)
  * apmatrix_state says "free": a VMM that got it in the meantime would
  * lose it to the unbind (ap_matrix_remove() takes it from the guest), so
  * such a queue is left with apmatrix and named. An entry undone becomes
- * LEFT, its reason saying so.
+ * LEFT, its reason saying so. True when the masks stay written.
  */
-static void roll_back(struct apmatrix_ctx *ctx, struct apmatrix_claim *c,
+static bool roll_back(struct apmatrix_ctx *ctx, struct apmatrix_claim *c,
 		      const struct apmatrix_plan *plan, bool written,
 		      char *undo, size_t len)
 {
@@ -327,9 +333,12 @@ static void roll_back(struct apmatrix_ctx *ctx, struct apmatrix_claim *c,
 	}
 	if (written) {
 		rc = apm_plan_unwrite(ctx, plan);
-		if (rc)
+		if (rc) {
 			undo_add(undo, len, ctx->err);
+			return true;
+		}
 	}
+	return false;
 }
 
 static int add_candidates(const struct apmatrix_host *host,
@@ -533,11 +542,13 @@ int apmatrix_plan_apply_claim(struct apmatrix_ctx *ctx,
 		if (rc)
 			break;
 	}
-	if (!rc)
+	if (!rc) {
+		c->masks_written = written;
 		goto unlock;
+	}
 	snprintf(first, sizeof(first), "%s", ctx->err);
 undo:
-	roll_back(ctx, c, plan, written, undo, sizeof(undo));
+	c->masks_written = roll_back(ctx, c, plan, written, undo, sizeof(undo));
 	for (i = 0; i < c->n; i++)	/* those it did not get to */
 		if (c->e[i].action == APMATRIX_CLAIM_LEFT && !c->e[i].reason &&
 		    set_text(&c->e[i].reason, "%s", "not bound to apmatrix: the reserve failed"))

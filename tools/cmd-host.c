@@ -203,8 +203,9 @@ static int reserve_release(struct cli *cli, struct args *a, bool reserve)
 							flags, &claim);
 		else
 			err = apmatrix_plan_apply(cli->ctx, plan);
-		rc = plan_json(plan, absent, err == 0 && !apmatrix_plan_is_noop(plan),
-			       claim);
+		/* reserve: also true when a failed undo left the masks written */
+		rc = plan_json(plan, absent, reserve ? apmatrix_claim_masks_written(claim) :
+			       err == 0 && !apmatrix_plan_is_noop(plan), claim);
 		if (err == 0)
 			goto out;
 		/* the document first, then the error */
