@@ -520,7 +520,8 @@ int apmatrix_plan_apply_claim(struct apmatrix_ctx *ctx,
 			goto unlock;
 		written = true;
 	}
-	rc = written ? settle(ctx, c) : 0;
+	/* no wait when no non-default driver that could probe them is loaded */
+	rc = written && (have_apmatrix || driver_loaded(ctx, VFIO_AP)) ? settle(ctx, c) : 0;
 	for (i = 0; !rc && i < c->n; i++)
 		rc = written ? 0 : now_driver(ctx, &c->e[i]);
 	if (rc) {

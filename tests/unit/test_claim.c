@@ -276,6 +276,32 @@ START_TEST(undo_leaves_a_queue_a_guest_got)
 }
 END_TEST
 
+/*
+ * Neither apmatrix nor vfio_ap loaded: nobody will probe 08.0006, so
+ * reserve does not wait the settle timeout for it (with the lock held
+ * and signals blocked).
+ */
+START_TEST(no_settle_wait_without_a_driver_to_probe)
+{
+	char p[PATH_MAX];
+	long long t0;
+
+	apmatrix_ctx_free(ctx);
+	setenv("APMATRIX_SETTLE_TIMEOUT", "5", 1);
+	ctx = tree_ctx(&t);
+	unsetenv("APMATRIX_SETTLE_TIMEOUT");
+	snprintf(p, sizeof(p), "%s/bus/ap/drivers/apmatrix", t.sys);
+	rm_rf(p);
+	snprintf(p, sizeof(p), "%s/bus/ap/drivers/vfio_ap", t.sys);
+	rm_rf(p);
+	t0 = ms();
+	ck_assert_int_eq(reserve("05.0006,08.0006", 0), 0);
+	ck_assert_int_lt(ms() - t0, 2500);
+	expect(0, "08.0006", APMATRIX_CLAIM_LEFT, NULL,
+	       "bound to no driver: the apmatrix driver is not loaded");
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("claim");
@@ -290,6 +316,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, failure_after_write_undone);
 	tcase_add_test(tc, undo_unbinds_from_apmatrix_and_says_so);
 	tcase_add_test(tc, undo_leaves_a_queue_a_guest_got);
+	tcase_add_test(tc, no_settle_wait_without_a_driver_to_probe);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
