@@ -314,6 +314,36 @@ enum apmatrix_holder {
  * card's directory; a device that vanishes while it is read is skipped.
  */
 int apmatrix_host_read(struct apmatrix_ctx *ctx, struct apmatrix_host **host);
+/**
+ * What apmatrix_host_read_some() reads besides the bus's masks and the
+ * drivers of cards and queues (which it always reads: a queue's holder
+ * needs them). What is not read reads as unknown (-1, NULL, NONE).
+ */
+enum apmatrix_host_read_what {
+	APMATRIX_READ_TYPE = 0x1,	/* cards' type */
+	APMATRIX_READ_HWTYPE = 0x2,	/* cards' hwtype */
+	APMATRIX_READ_STATUS = 0x4,	/* online, config, chkstop of cards and queues */
+	APMATRIX_READ_STATE = 0x8,	/* apmatrix_state of the queues bound to apmatrix */
+	APMATRIX_READ_ALL = 0xf,	/* all of these: apmatrix_host_read() */
+	/*
+	 * Instead of APMATRIX_READ_STATUS: only what lszcrypt's STATUS needs
+	 * (apmatrix-ctl list): online (not of a queue bound to no driver,
+	 * to apmatrix or to vfio_ap: only zcrypt's drivers have it); config
+	 * unless online is 1 (the kernel shows online 1 only when configured
+	 * and not check-stopped); then chkstop unless config is 0.
+	 */
+	APMATRIX_READ_STATUS_SHOWN = 0x10,
+};
+/**
+ * apmatrix_host_read() reading only what (enum apmatrix_host_read_what
+ * ORed; unknown bits: -EINVAL) and, when only is not NULL, only the
+ * queues in it and their cards: the view then holds no other queue and no
+ * card without one of them (ap_adapter_mask and the other bus masks are
+ * read all the same). Each sysfs attribute is read at most once.
+ */
+int apmatrix_host_read_some(struct apmatrix_ctx *ctx, unsigned int what,
+			    const struct apmatrix_apqns *only,
+			    struct apmatrix_host **host);
 void apmatrix_host_free(struct apmatrix_host *host);
 /** ap_max_adapter_id / ap_max_domain_id (63 / 15 when the files are absent). */
 unsigned int apmatrix_host_max_adapter_id(const struct apmatrix_host *host);
@@ -511,8 +541,12 @@ int apmatrix_vm_open_fd(struct apmatrix_ctx *ctx, int fd,
  * Use a VM of process pid: its fds that are "anon_inode:kvm-vm" in
  * /proc/PID/fd; fd < 0 takes the only one (-EEXIST, with the candidates
  * named, when there are several: pass fd; fds that kcmp() shows to be the
- * same open file count once), fd >= 0 that one. Duplicated
- * with pidfd_open() + pidfd_getfd(). -ESRCH no such process, -EPERM/-EACCES
+ * same open file count once), fd >= 0 that one. The pidfd is opened
+ * before /proc/PID/fd is read, and the process must still be there after
+ * that read (else -ESRCH, "exited while its fds were being read": its PID
+ * may name another process by then, and nothing is taken); the fd is then
+ * taken from the pidfd's process with pidfd_getfd() and must be a KVM VM
+ * still. -ESRCH no such process, -EPERM/-EACCES
  * not allowed (ptrace access is needed), -ENOENT no VM fd there (also: fd
  * is not open, or is no VM), -ENOSYS the kernel lacks pidfd_getfd() (5.6).
  */
@@ -558,10 +592,16 @@ int apmatrix_vm_enable_apie(struct apmatrix_vm *vm);
  *   owned by the host's default drivers)", "bound to vfio_ap, not to
  *   apmatrix", "not bound to the apmatrix driver".
  * - EADDRINUSE, EBUSY: a probe per adapter row (its adapter x all wanted
- *   domains, no control domains), then per APQN of each refused row; each
- *   APQN is reported with the rule its own probe gave ("held by another
- *   VM", "still being reset after leaving another VM, or its reset
- *   failed", or one of the above).
+ *   domains, no control domains), then each refused row is halved until
+ *   every refused APQN stands alone (about 2 log2(domains) probes per
+ *   refused APQN, at most 1024 such probes in all); each APQN is reported
+ *   with the rule that refused it alone ("held by another VM", "still
+ *   being reset after leaving another VM, or its reset failed", or one of
+ *   the above). When the 1024 are used up, the APQNs of refused rows not
+ *   yet told apart are named as such, after the rest: "and N more APQNs
+ *   not probed one by one (...): some of them are refused (EADDRINUSE):
+ *   LIST", with the rule of a refused one among them; they go to refused
+ *   too, so that m without refused is a matrix the kernel takes.
  * - EPERM: the APQNs and control domains the request adds that the VM
  *   does not hold (a GET) and the VM's grant does not cover ("05.0004:
  *   not held by this VM and not covered by its grant (EPERM)"; without a

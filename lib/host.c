@@ -37,7 +37,7 @@
 struct apmatrix_queue {
 	unsigned int apid, apqi;
 	int online, config, chkstop;
-	char *driver;
+	const char *driver;		/* interned in the host */
 	enum apmatrix_queue_state state;
 	pid_t state_pid;
 	char *state_text;		/* apmatrix_state as read, NULL if none */
@@ -47,10 +47,11 @@ struct apmatrix_queue {
 struct apmatrix_card {
 	unsigned int id;
 	char *type;
-	char *driver;
+	const char *driver;		/* interned in the host */
 	int hwtype, online, config, chkstop;
 	bool seen;			/* has a cardXX directory */
-	struct apmatrix_queue *qmap[APM_NIDS];
+	struct apmatrix_queue *qmap[APM_NIDS];	/* into qblock */
+	struct apmatrix_queue *qblock;	/* the queues, one allocation */
 	struct apmatrix_queue **queues;
 	unsigned int nqueues;
 };
@@ -62,6 +63,9 @@ struct apmatrix_host {
 	struct apmatrix_card *cmap[APM_NIDS];
 	struct apmatrix_card **cards;
 	unsigned int ncards;
+	/* the drivers' names, each once (a host has a handful) */
+	char **drivers;
+	unsigned int ndrivers;
 };
 
 /* what a reader needs: where it is, for messages */
@@ -69,7 +73,20 @@ struct reader {
 	struct apmatrix_ctx *ctx;
 	const char *bus;	/* <root>/bus/ap */
 	struct apmatrix_host *host;
+	unsigned int what;	/* enum apmatrix_host_read_what */
+	const struct apmatrix_apqns *only;	/* NULL: every queue */
+	/*
+	 * A queue read through its card's directory: attributes are opened
+	 * as "XX.YYYY/name" (no directory fd of its own), qlabel names the
+	 * queue's directory in messages; qseen once it is known to exist.
+	 */
+	const char *qpfx, *qlabel;
+	bool qseen;
 };
+
+/* read_attr(): the queue directory is gone (skipped); its error is set */
+#define QGONE	4094
+#define QFAILED	4093
 
 static int hex_digits(const char *s, size_t n, unsigned int *v)
 {
@@ -112,25 +129,48 @@ static bool queue_name(const char *name, unsigned int *a, unsigned int *d)
  */
 #define ENOTREG	4095
 
-/* Read an attribute; strip trailing newlines. Length or -errno. */
+/*
+ * Read an attribute; strip trailing newlines. Length or -errno.
+ *
+ * A sysfs attribute gives its whole text in one read(): when the first
+ * read() returns less than asked, ends in a newline and holds no NUL, that
+ * is the text (openat, read, close: three syscalls). Anything else - an
+ * error, nothing, a full buffer, no newline - is looked at closely: fstat()
+ * says whether it is a regular file at all (a directory, FIFO or device
+ * put there is refused as not one), then the rest is read to the end.
+ */
 static int read_text(int dirfd, const char *name, char *buf, size_t len)
 {
 	size_t n = 0;
+	ssize_t r;
 	int fd, err;
-
 	struct stat st;
 
 	/* O_NONBLOCK: a FIFO put there must not hang the reader */
 	fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -errno;
+	do
+		r = read(fd, buf, len - 1);
+	while (r < 0 && errno == EINTR);
+	if (r > 0 && (size_t)r < len - 1 && buf[r - 1] == '\n' &&
+	    !memchr(buf, '\0', r)) {
+		close(fd);
+		n = r;
+		goto text;
+	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return -ENOTREG;
 	}
-	while (n < len - 1) {
-		ssize_t r = read(fd, buf + n, len - 1 - n);
-
+	if (r < 0) {
+		err = errno;
+		close(fd);
+		return -err;
+	}
+	n = r;
+	while (r > 0 && n < len - 1) {
+		r = read(fd, buf + n, len - 1 - n);
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
@@ -138,16 +178,62 @@ static int read_text(int dirfd, const char *name, char *buf, size_t len)
 			close(fd);
 			return -err;
 		}
-		if (r == 0)
-			break;
 		n += r;
 	}
 	close(fd);
+text:
 	buf[n] = '\0';
 	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
 		buf[--n] = '\0';
 	if (strlen(buf) != n)	/* a NUL inside is not sysfs text */
 		return -EINVAL;
+	return n;
+}
+
+static int read_fail(struct reader *r, const char *dir, const char *name,
+		     int err);
+
+/*
+ * name, or "XX.YYYY/name" for a queue read through its card, into path.
+ * Where an open of it fails before anything of the queue was read, the
+ * queue's directory is looked at: -QGONE when it is gone meanwhile,
+ * -QFAILED (message naming it set) when it cannot be read (a symlink
+ * loop, not a directory), else err as it was.
+ */
+static const char *attr_path(const struct reader *r, const char *name,
+			     char *path, size_t len)
+{
+	if (!r->qpfx)
+		return name;
+	snprintf(path, len, "%s/%s", r->qpfx, name);
+	return path;
+}
+
+static int queue_dir_check(struct reader *r, int dirfd, int err)
+{
+	struct stat st;
+
+	if (!r->qpfx || r->qseen)
+		return err;
+	if (fstatat(dirfd, r->qpfx, &st, 0))
+		return errno == ENOENT ? -QGONE :
+		       (read_fail(r, r->qlabel, ".", errno), -QFAILED);
+	if (!S_ISDIR(st.st_mode))
+		return read_fail(r, r->qlabel, ".", ENOTDIR), -QFAILED;
+	r->qseen = true;
+	return err;
+}
+
+static int read_attr(struct reader *r, int dirfd, const char *name,
+		     char *buf, size_t len)
+{
+	char path[64];
+	int n = read_text(dirfd, attr_path(r, name, path, sizeof(path)), buf, len);
+
+	if (n >= 0)
+		r->qseen = true;
+	else
+		n = queue_dir_check(r, dirfd, n);
 	return n;
 }
 
@@ -190,8 +276,10 @@ static int read_int(struct reader *r, int dirfd, const char *dir,
 		    const char *name, int dflt, int *v)
 {
 	char buf[64];
-	int n = read_text(dirfd, name, buf, sizeof(buf));
+	int n = read_attr(r, dirfd, name, buf, sizeof(buf));
 
+	if (n == -QGONE || n == -QFAILED)
+		return n;
 	if (n == -ENOENT) {
 		*v = dflt;
 		return 0;
@@ -272,53 +360,109 @@ static struct apmatrix_card *get_card(struct apmatrix_host *h, unsigned int id)
 	return c;
 }
 
+/* name, kept once in the host */
+static const char *intern(struct apmatrix_host *h, const char *name)
+{
+	unsigned int i;
+	char **n;
+
+	for (i = 0; i < h->ndrivers; i++)
+		if (!strcmp(h->drivers[i], name))
+			return h->drivers[i];
+	n = realloc(h->drivers, (h->ndrivers + 1) * sizeof(*n));
+	if (!n)
+		return NULL;
+	h->drivers = n;
+	n[h->ndrivers] = strdup(name);
+	return n[h->ndrivers] ? n[h->ndrivers++] : NULL;
+}
+
 /* the basename of dirfd's "driver" link in *driver, NULL if it has none */
 static int read_driver(struct reader *r, int dirfd, const char *dir,
-		       char **driver)
+		       const char **driver)
 {
 	char link[PATH_MAX];
 	const char *base;
 	ssize_t n;
 
-	n = readlinkat(dirfd, "driver", link, sizeof(link) - 1);
-	if (n < 0 && errno != ENOENT)
-		return read_fail(r, dir, "driver", errno);
-	if (n < 0)
+	char path[64];
+	int err;
+
+	n = readlinkat(dirfd, attr_path(r, "driver", path, sizeof(path)),
+		       link, sizeof(link) - 1);
+	if (n < 0) {
+		err = queue_dir_check(r, dirfd, -errno);
+		if (err == -QGONE || err == -QFAILED)
+			return err;
+		if (err != -ENOENT)
+			return read_fail(r, dir, "driver", -err);
 		return 0;
+	}
+	r->qseen = true;
 	link[n] = '\0';
 	while (n > 1 && link[n - 1] == '/')
 		link[--n] = '\0';
 	base = strrchr(link, '/');
-	*driver = strdup(base ? base + 1 : link);
+	*driver = intern(r->host, base ? base + 1 : link);
 	if (!*driver)
 		return apm_fail(r->ctx, ENOMEM, "out of memory");
 	return 0;
+}
+
+/*
+ * config, chkstop and online of a card or queue (-1: absent or not read):
+ * all three for APMATRIX_READ_STATUS; for APMATRIX_READ_STATUS_SHOWN only
+ * what lszcrypt's STATUS needs. Linux 6.12's zcrypt shows online as
+ * "config && !chkstop && online" (zcrypt_card.c, zcrypt_queue.c
+ * online_show), so online 1 decides it alone; else config, then chkstop
+ * unless deconfigured.
+ */
+static int read_status(struct reader *r, int fd, const char *dir,
+		       const char *driver, int *config, int *chkstop, int *online)
+{
+	bool all = r->what & APMATRIX_READ_STATUS;
+	int rc = 0;
+
+	if (!all && !(r->what & APMATRIX_READ_STATUS_SHOWN))
+		return 0;
+	/*
+	 * online is zcrypt's: a queue bound to no driver, to apmatrix or to
+	 * vfio_ap has none (driver "" below: not read yet)
+	 */
+	if (all || (driver && (!*driver || (strcmp(driver, "apmatrix") &&
+					    strcmp(driver, "vfio_ap")))))
+		rc = read_bool(r, fd, dir, "online", online);
+	if (rc || (!all && *online == 1))
+		return rc;
+	rc = read_bool(r, fd, dir, "config", config);
+	if (!rc && (all || *config != 0))
+		rc = read_bool(r, fd, dir, "chkstop", chkstop);
+	return rc;
 }
 
 static int read_card(struct reader *r, int cardfd, const char *name,
 		     struct apmatrix_card *c)
 {
 	char buf[128];
-	int n, rc;
+	int n, rc = 0;
 
 	c->seen = true;
-	n = read_text(cardfd, "type", buf, sizeof(buf));
-	if (n >= 0) {
-		free(c->type);
-		c->type = strdup(buf);
-		if (!c->type)
-			return apm_fail(r->ctx, ENOMEM, "out of memory");
-	} else if (n != -ENOENT) {
-		return read_fail(r, name, "type", -n);
+	if (r->what & APMATRIX_READ_TYPE) {
+		n = read_text(cardfd, "type", buf, sizeof(buf));
+		if (n >= 0) {
+			c->type = strdup(buf);
+			if (!c->type)
+				return apm_fail(r->ctx, ENOMEM, "out of memory");
+		} else if (n != -ENOENT) {
+			return read_fail(r, name, "type", -n);
+		}
 	}
-	rc = read_int(r, cardfd, name, "hwtype", -1, &c->hwtype);
+	if (r->what & APMATRIX_READ_HWTYPE)
+		rc = read_int(r, cardfd, name, "hwtype", -1, &c->hwtype);
 	if (!rc)
-		rc = read_bool(r, cardfd, name, "online", &c->online);
+		rc = read_status(r, cardfd, name, "", &c->config, &c->chkstop,
+				 &c->online);
 	if (!rc)
-		rc = read_bool(r, cardfd, name, "config", &c->config);
-	if (!rc)
-		rc = read_bool(r, cardfd, name, "chkstop", &c->chkstop);
-	if (!rc && !c->driver)
 		rc = read_driver(r, cardfd, name, &c->driver);
 	return rc;
 }
@@ -332,9 +476,11 @@ static int read_state(struct reader *r, int qfd, const char *dir,
 {
 	char buf[64], *end;
 	long pid;
-	int n = read_text(qfd, "apmatrix_state", buf, sizeof(buf));
+	int n = read_attr(r, qfd, "apmatrix_state", buf, sizeof(buf));
 
 	q->state = APMATRIX_QSTATE_NONE;
+	if (n == -QGONE || n == -QFAILED)
+		return n;
 	if (n == -ENOENT)
 		return 0;
 	if (n < 0)
@@ -363,36 +509,33 @@ static int read_state(struct reader *r, int qfd, const char *dir,
 	return 0;
 }
 
+/* q (zeroed, its IDs set) from its directory qfd, named dir in messages */
 static int read_queue(struct reader *r, int qfd, const char *dir,
-		      unsigned int a, unsigned int d)
+		      struct apmatrix_queue *q)
 {
 	struct apmatrix_host *h = r->host;
-	struct apmatrix_card *c = get_card(h, a);
-	struct apmatrix_queue *q;
 	int rc;
 
-	if (!c)
-		return apm_fail(r->ctx, ENOMEM, "out of memory");
-	if (c->qmap[d])		/* seen both under devices/ and under its card */
-		return 0;
-	q = calloc(1, sizeof(*q));
-	if (!q)
-		return apm_fail(r->ctx, ENOMEM, "out of memory");
-	c->qmap[d] = q;
-	q->apid = a;
-	q->apqi = d;
-	rc = read_bool(r, qfd, dir, "online", &q->online);
-	if (!rc)
-		rc = read_bool(r, qfd, dir, "config", &q->config);
-	if (!rc)
-		rc = read_bool(r, qfd, dir, "chkstop", &q->chkstop);
-	if (!rc)
+	q->online = q->config = q->chkstop = -1;
+	if (r->what & APMATRIX_READ_STATUS) {
+		rc = read_status(r, qfd, dir, "", &q->config, &q->chkstop,
+				 &q->online);
+		if (!rc)
+			rc = read_driver(r, qfd, dir, &q->driver);
+	} else {
+		/* the driver first: it says whether there is an online */
 		rc = read_driver(r, qfd, dir, &q->driver);
-	if (!rc)
+		if (!rc)
+			rc = read_status(r, qfd, dir, q->driver, &q->config,
+					 &q->chkstop, &q->online);
+	}
+	/* the attribute of the apmatrix driver: only its queues have it */
+	if (!rc && (r->what & APMATRIX_READ_STATE) && q->driver &&
+	    !strcmp(q->driver, "apmatrix"))
 		rc = read_state(r, qfd, dir, q);
 	if (rc)
 		return rc;
-	if (bits_test(h->apmask, a) && bits_test(h->aqmask, d))
+	if (bits_test(h->apmask, q->apid) && bits_test(h->aqmask, q->apqi))
 		q->holder = APMATRIX_HOLDER_HOST;
 	else if (!q->driver)
 		q->holder = APMATRIX_HOLDER_FREE;
@@ -403,50 +546,131 @@ static int read_queue(struct reader *r, int qfd, const char *dir,
 	return 0;
 }
 
-/* the queue directories inside a card directory (real sysfs has them there too) */
-static int read_card_queues(struct reader *r, int cardfd, const char *cname,
-			    unsigned int id)
+/*
+ * Open directory name under dirfd (following a symlink); -ENOENT when it is
+ * gone meanwhile (skipped), any other failure an error naming it: an entry
+ * that exists and cannot be read, not a card or queue silently left out.
+ */
+static int open_dir(struct reader *r, int dirfd, const char *name,
+		    const char *label)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd >= 0)
+		return fd;
+	if (errno == ENOENT)
+		return -ENOENT;
+	return read_fail(r, label, ".", errno);
+}
+
+/*
+ * The names of a directory stream: cards into cards, queues into qs[apid];
+ * with only_apid >= 0 only that adapter's queues, into qs[0].
+ */
+static void scan_names(DIR *dp, apm_bits cards, apm_bits *qs, int only_apid)
 {
 	struct dirent *de;
 	unsigned int a, d;
-	char dir[2 * NAME_MAX + 2];
-	DIR *dp;
-	int fd, rc = 0;
+	int id;
 
-	fd = openat(cardfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return read_fail(r, cname, ".", errno);
-	dp = fdopendir(fd);
-	if (!dp) {
-		close(fd);
-		return apm_fail(r->ctx, ENOMEM, "out of memory");
+	while ((de = readdir(dp))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (queue_name(de->d_name, &a, &d)) {
+			if (only_apid < 0)
+				bits_set(qs[a], d, true);
+			else if ((int)a == only_apid)
+				bits_set(qs[0], d, true);
+		} else if (cards && (id = card_name(de->d_name)) >= 0) {
+			bits_set(cards, id, true);
+		}
 	}
-	while (!rc && (de = readdir(dp))) {
+}
+
+/*
+ * The queues of adapter a, in bus/ap/devices (indev) or in the card's
+ * directory cardfd (incard), each attribute read once: through the card's
+ * directory when it is there (as in real sysfs, where bus/ap/devices/
+ * XX.YYYY is a symlink to it: no symlink to resolve, no directory fd per
+ * queue: "XX.YYYY/online"), else through its own directory fd in
+ * bus/ap/devices. Named devices/XX.YYYY in messages when listed there,
+ * devices/cardXX/XX.YYYY when only in the card.
+ */
+static int read_queues(struct reader *r, unsigned int a, int devfd, int cardfd,
+		       const apm_bits indev, const apm_bits incard)
+{
+	struct apmatrix_card *c = r->host->cmap[a];
+	unsigned int d, n = 0;
+	char name[16], label[32];
+	int rc = 0;
+
+	for (d = 0; d < APM_NIDS; d++)
+		if (bits_test(indev, d) || bits_test(incard, d))
+			n++;
+	if (!n)
+		return 0;
+	c->qblock = calloc(n, sizeof(*c->qblock));
+	if (!c->qblock)
+		return apm_fail(r->ctx, ENOMEM, "out of memory");
+	n = 0;
+	for (d = 0; !rc && d < APM_NIDS; d++) {
+		bool dev = bits_test(indev, d), card = bits_test(incard, d);
+		struct apmatrix_queue *q;
 		int qfd;
 
-		if (!queue_name(de->d_name, &a, &d) || a != id)
+		if (!dev && !card)
 			continue;
-		snprintf(dir, sizeof(dir), "%s/%s", cname, de->d_name);
-		qfd = openat(cardfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (qfd < 0) {
-			if (errno == ENOENT)
-				continue;	/* gone meanwhile */
-			rc = read_fail(r, dir, ".", errno);
-			break;
+		snprintf(name, sizeof(name), "%02x.%04x", a, d);
+		if (dev)
+			snprintf(label, sizeof(label), "%s", name);
+		else
+			snprintf(label, sizeof(label), "card%02x/%s", a, name);
+		if (card) {
+			/* its attributes as XX.YYYY/name: no fd of its own */
+			qfd = cardfd;
+			r->qpfx = name;
+			r->qlabel = label;
+			r->qseen = false;
+		} else {
+			qfd = open_dir(r, devfd, name, label);
+			if (qfd == -ENOENT)
+				continue;		/* gone meanwhile */
+			if (qfd < 0)
+				return qfd;
 		}
-		rc = read_queue(r, qfd, dir, a, d);
-		close(qfd);
+		q = &c->qblock[n];
+		q->apid = a;
+		q->apqi = d;
+		rc = read_queue(r, qfd, label, q);
+		r->qpfx = NULL;
+		if (!card)
+			close(qfd);
+		if (rc == -QFAILED)
+			rc = -EIO;
+		if (rc == -QGONE) {		/* gone meanwhile */
+			free(q->state_text);
+			memset(q, 0, sizeof(*q));
+			rc = 0;
+			continue;
+		}
+		c->qmap[d] = q;
+		n++;
 	}
-	closedir(dp);
+	if (!n) {		/* all gone meanwhile */
+		free(c->qblock);
+		c->qblock = NULL;
+	}
 	return rc;
 }
 
 static int read_devices(struct reader *r, int busfd)
 {
-	struct dirent *de;
+	struct apmatrix_host *h = r->host;
+	apm_bits cards = { 0 }, *qdev, incard;
+	const struct apmatrix_apqns *only = r->only;
 	unsigned int a, d;
+	int devfd, rc = 0;
 	DIR *dp;
-	int devfd, fd, id, rc = 0;
 
 	devfd = openat(busfd, "devices", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (devfd < 0) {
@@ -454,49 +678,76 @@ static int read_devices(struct reader *r, int busfd)
 			return 0;	/* no devices at all */
 		return read_fail(r, NULL, "devices", errno);
 	}
-	fd = fcntl(devfd, F_DUPFD_CLOEXEC, 0);
-	dp = fd < 0 ? NULL : fdopendir(fd);
+	dp = fdopendir(devfd);
 	if (!dp) {
 		rc = read_fail(r, NULL, "devices", errno);
-		if (fd >= 0)
-			close(fd);
 		close(devfd);
 		return rc;
 	}
-	while (!rc && (de = readdir(dp))) {
-		int dfd;
+	qdev = calloc(APM_NIDS, sizeof(*qdev));
+	if (!qdev) {
+		closedir(dp);
+		return apm_fail(r->ctx, ENOMEM, "out of memory");
+	}
+	/* first the names only: then each card and queue is visited once */
+	scan_names(dp, cards, qdev, -1);
+	for (a = 0; !rc && a < APM_NIDS; a++) {
+		struct apmatrix_card *c;
+		char name[8];
+		int cardfd = -1;
+		DIR *cdp = NULL;
 
-		id = card_name(de->d_name);
-		if (id < 0 && !queue_name(de->d_name, &a, &d))
-			continue;
-		/* follows the symlink into devices/ap/ */
-		dfd = openat(devfd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (dfd < 0) {
-			/*
-			 * Gone meanwhile: skip it. Anything else (no access,
-			 * a symlink loop, not a directory) is an entry that
-			 * exists and cannot be read: an error naming it, not
-			 * a card or queue silently left out.
-			 */
-			if (errno == ENOENT)
+		if (only) {
+			/* nothing of an adapter none of whose queues is asked for */
+			if (!only->row_count[a])
 				continue;
-			rc = read_fail(r, de->d_name, ".", errno);
+			for (d = 0; d < APM_WORDS; d++)
+				qdev[a][d] &= only->row[a][d];
+		}
+		memset(incard, 0, sizeof(incard));
+		if (!bits_test(cards, a) && apm_bits_empty(qdev[a]))
+			continue;
+		c = get_card(h, a);
+		if (!c) {
+			rc = apm_fail(r->ctx, ENOMEM, "out of memory");
 			break;
 		}
-		if (id >= 0) {
-			struct apmatrix_card *c = get_card(r->host, id);
-
-			rc = c ? read_card(r, dfd, de->d_name, c) :
-				 apm_fail(r->ctx, ENOMEM, "out of memory");
-			if (!rc)
-				rc = read_card_queues(r, dfd, de->d_name, id);
-		} else {
-			rc = read_queue(r, dfd, de->d_name, a, d);
+		if (bits_test(cards, a)) {
+			snprintf(name, sizeof(name), "card%02x", a);
+			/* follows the symlink into devices/ap/ */
+			cardfd = open_dir(r, dirfd(dp), name, name);
+			if (cardfd == -ENOENT)
+				cardfd = -1;	/* gone meanwhile */
+			else if (cardfd < 0)
+				rc = cardfd;
 		}
-		close(dfd);
+		if (cardfd >= 0) {
+			rc = read_card(r, cardfd, name, c);
+			cdp = rc ? NULL : fdopendir(cardfd);
+			if (!rc && !cdp)
+				rc = read_fail(r, name, ".", errno);
+			if (cdp) {
+				/* the queue directories in the card's (real sysfs has them there too) */
+				scan_names(cdp, NULL, &incard, a);
+				for (d = 0; only && d < APM_WORDS; d++)
+					incard[d] &= only->row[a][d];
+				cardfd = dirfd(cdp);
+			}
+		}
+		if (!rc)
+			rc = read_queues(r, a, dirfd(dp), cardfd, qdev[a], incard);
+		if (cdp)
+			closedir(cdp);
+		else if (cardfd >= 0)
+			close(cardfd);
+		if (!c->seen && !c->qblock) {
+			/* its directory and its queues' are gone meanwhile */
+			h->cmap[a] = NULL;
+			free(c);
+		}
 	}
+	free(qdev);
 	closedir(dp);
-	close(devfd);
 	return rc;
 }
 
@@ -534,7 +785,14 @@ static int finish(struct reader *r, bool have_apm, bool have_aqm)
 
 int apmatrix_host_read(struct apmatrix_ctx *ctx, struct apmatrix_host **host)
 {
-	struct reader r = { .ctx = ctx };
+	return apmatrix_host_read_some(ctx, APMATRIX_READ_ALL, NULL, host);
+}
+
+int apmatrix_host_read_some(struct apmatrix_ctx *ctx, unsigned int what,
+			    const struct apmatrix_apqns *only,
+			    struct apmatrix_host **host)
+{
+	struct reader r = { .ctx = ctx, .what = what, .only = only };
 	char e[160], *bus = NULL;
 	int busfd = -1, rc;
 	int have_apm, have_aqm, have_adm;
@@ -542,6 +800,9 @@ int apmatrix_host_read(struct apmatrix_ctx *ctx, struct apmatrix_host **host)
 	apm_clear_error(ctx);
 	if (!ctx || !host)
 		return apm_fail(ctx, EINVAL, "bad arguments to apmatrix_host_read()");
+	if (what & ~(unsigned int)(APMATRIX_READ_ALL | APMATRIX_READ_STATUS_SHOWN))
+		return apm_fail(ctx, EINVAL, "apmatrix_host_read_some(): unknown bits 0x%x in what",
+				what & ~(unsigned int)(APMATRIX_READ_ALL | APMATRIX_READ_STATUS_SHOWN));
 	*host = NULL;
 	if (asprintf(&bus, "%s/bus/ap", ctx->sysfs_root) < 0)
 		return apm_fail(ctx, ENOMEM, "out of memory");
@@ -614,18 +875,17 @@ void apmatrix_host_free(struct apmatrix_host *host)
 
 		if (!c)
 			continue;
-		for (d = 0; d < APM_NIDS; d++) {
-			if (c->qmap[d]) {
-				free(c->qmap[d]->driver);
+		for (d = 0; d < APM_NIDS; d++)
+			if (c->qmap[d])
 				free(c->qmap[d]->state_text);
-				free(c->qmap[d]);
-			}
-		}
+		free(c->qblock);
 		free(c->queues);
 		free(c->type);
-		free(c->driver);
 		free(c);
 	}
+	for (a = 0; a < host->ndrivers; a++)
+		free(host->drivers[a]);
+	free(host->drivers);
 	free(host->cards);
 	free(host);
 }

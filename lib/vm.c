@@ -25,6 +25,9 @@
 #ifndef SYS_pidfd_getfd
 #define SYS_pidfd_getfd 438
 #endif
+#ifndef SYS_pidfd_send_signal
+#define SYS_pidfd_send_signal 424
+#endif
 
 #define KVM_VM_LINK "anon_inode:kvm-vm"
 
@@ -214,6 +217,61 @@ static int check_fd(struct apmatrix_ctx *ctx, pid_t pid, int fd)
 	return 0;
 }
 
+/* the one VM fd of pid (fd < 0: find it): *fd; an error with a message otherwise */
+static int find_vm_fd(struct apmatrix_ctx *ctx, pid_t pid, int *fd)
+{
+	struct apm_sbuf sb;
+	unsigned int n, i;
+	int *fds = NULL, rc;
+	char list[256];
+
+	if (*fd >= 0)
+		return check_fd(ctx, pid, *fd);
+	rc = vm_fds(ctx, pid, &fds, &n);
+	if (rc)
+		return rc;
+	if (n == 1)
+		*fd = fds[0];
+	if (n > 1) {
+		apm_sb_init(&sb, list, sizeof(list));
+		for (i = 0; i < n; i++)
+			apm_sb_printf(&sb, "%s%d", i ? ", " : "", fds[i]);
+		if (sb.pos >= sizeof(list))
+			memcpy(list + sizeof(list) - 4, "...", 4);
+		rc = apm_fail(ctx, EEXIST, "process %d has %u KVM VM fds (%s): say which one",
+			      (int)pid, n, list);
+	}
+	free(fds);
+	if (!rc && !n)
+		rc = apm_fail(ctx, ENOENT, "process %d has no KVM VM fd", (int)pid);
+	return rc;
+}
+
+/*
+ * -ESRCH when the process behind pidfd is gone (reaped: its PID may name
+ * another process now), else 0. A zombie counts as there: its PID is not
+ * free before it is reaped. EPERM (no right to signal it) says it is
+ * there too. Without pidfd_send_signal() (ENOSYS: valgrind) 0: then
+ * pidfd_getfd()'s success, which needs the same process, is the proof.
+ */
+static int pidfd_gone(int pidfd)
+{
+	if (syscall(SYS_pidfd_send_signal, pidfd, 0, NULL, 0) == 0)
+		return 0;
+	return errno == ESRCH ? -ESRCH : 0;
+}
+
+/*
+ * Take fd (fd < 0: the only VM fd) of process pid. A PID names a process
+ * only until it is reaped; then it may name any other, another tenant's
+ * VMM too. So the pidfd comes first and pins the process; /proc/PID/fd
+ * is read after it; and the process must still be there after that read
+ * (pidfd_send_signal(pidfd, 0)), which proves the PID was not reused in
+ * between, so the fd found there is this process's. pidfd_getfd() then
+ * takes the fd from the pinned process itself, and the file taken is
+ * checked to be a KVM VM (the process may have put another file at that
+ * number meanwhile).
+ */
 int apmatrix_vm_open_pid(struct apmatrix_ctx *ctx, pid_t pid, int fd,
 			 struct apmatrix_vm **vm)
 {
@@ -226,39 +284,6 @@ int apmatrix_vm_open_pid(struct apmatrix_ctx *ctx, pid_t pid, int fd,
 	*vm = NULL;
 	if (pid <= 0)
 		return apm_fail(ctx, ESRCH, "no process %d", (int)pid);
-	if (fd >= 0) {
-		rc = check_fd(ctx, pid, fd);
-		if (rc)
-			return rc;
-	} else {
-		unsigned int n, i;
-		int *fds = NULL;
-
-		rc = vm_fds(ctx, pid, &fds, &n);
-		if (rc)
-			return rc;
-		if (n == 1)
-			fd = fds[0];
-		if (n > 1) {
-			struct apm_sbuf sb;
-			char list[256];
-
-			apm_sb_init(&sb, list, sizeof(list));
-			for (i = 0; i < n; i++)
-				apm_sb_printf(&sb, "%s%d", i ? ", " : "", fds[i]);
-			if (sb.pos >= sizeof(list))
-				memcpy(list + sizeof(list) - 4, "...", 4);
-			rc = apm_fail(ctx, EEXIST,
-				      "process %d has %u KVM VM fds (%s): say which one", (int)pid,
-				      n, list);
-		}
-		free(fds);
-		if (rc)
-			return rc;
-		if (!n)
-			return apm_fail(ctx, ENOENT, "process %d has no KVM VM fd",
-					(int)pid);
-	}
 
 	pidfd = syscall(SYS_pidfd_open, pid, 0);
 	if (pidfd < 0) {
@@ -271,6 +296,18 @@ int apmatrix_vm_open_pid(struct apmatrix_ctx *ctx, pid_t pid, int fd,
 		return apm_fail(ctx, err, "pidfd_open(%d): %s", (int)pid,
 				apm_strerror(err, e, sizeof(e)));
 	}
+	rc = find_vm_fd(ctx, pid, &fd);
+	/* what was read may be another process's: say that, whatever was found */
+	if (pidfd_gone(pidfd)) {
+		close(pidfd);
+		return apm_fail(ctx, ESRCH,
+				"process %d exited while its fds were being read (its PID may name another process now): nothing was taken",
+				(int)pid);
+	}
+	if (rc) {
+		close(pidfd);
+		return rc;
+	}
 	nfd = syscall(SYS_pidfd_getfd, pidfd, fd, 0);	/* O_CLOEXEC is set */
 	err = errno;
 	close(pidfd);
@@ -280,7 +317,9 @@ int apmatrix_vm_open_pid(struct apmatrix_ctx *ctx, pid_t pid, int fd,
 					"not allowed to take fd %d of process %d (ptrace access is needed): %s",
 					fd, (int)pid, apm_strerror(err, e, sizeof(e)));
 		if (err == ESRCH)
-			return apm_fail(ctx, ESRCH, "no process %d", (int)pid);
+			return apm_fail(ctx, ESRCH,
+					"process %d exited before its fd %d was taken: nothing was taken",
+					(int)pid, fd);
 		if (err == EBADF)
 			return apm_fail(ctx, ENOENT, "process %d has no fd %d (any more)",
 					(int)pid, fd);
@@ -293,11 +332,17 @@ int apmatrix_vm_open_pid(struct apmatrix_ctx *ctx, pid_t pid, int fd,
 	/*
 	 * /proc/PID/fd/N was read before pidfd_getfd(): by now the process
 	 * may have closed N and opened something else there. Check the file
-	 * this process now holds, not the name it had.
+	 * this process now holds, not the name it had; a link that cannot be
+	 * read is no proof of a VM.
 	 */
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", nfd);
-	if (fd_link(AT_FDCWD, path, link, sizeof(link)) >= 0 &&
-	    strcmp(link, KVM_VM_LINK)) {
+	rc = fd_link(AT_FDCWD, path, link, sizeof(link));
+	if (rc < 0) {
+		close(nfd);
+		return apm_fail(ctx, -rc, "cannot tell whether fd %d taken from process %d is a KVM VM: reading %s: %s",
+				fd, (int)pid, path, apm_strerror(-rc, e, sizeof(e)));
+	}
+	if (strcmp(link, KVM_VM_LINK)) {
 		close(nfd);
 		return apm_fail(ctx, ENOENT,
 				"process %d's fd %d is no KVM VM any more: it is %s now",
@@ -505,6 +550,9 @@ struct explain {
 	struct apmatrix_apqns *unauth;		/* EPERM */
 	struct apmatrix_apqns *failed;		/* EIO: reset failed */
 	struct apmatrix_apqns *dropped;		/* EIO: dropped with its adapter */
+	struct apmatrix_apqns *unsure;		/* probes used up: not told apart */
+	int unsure_err;				/* the rule of a refused one there */
+	unsigned int probes;			/* bisecting probes made */
 	char eio_held[640];			/* EIO: what the VM holds now */
 	/* EADDRNOTAVAIL, bound to another driver: one set per driver name */
 	struct other {
@@ -761,48 +809,145 @@ static int ex_probe_fail(struct explain *ex, int rc, const char *what)
 			apm_strerror(rc, e, sizeof(e)));
 }
 
-/* VALIDATE_ONLY probes: one adapter row at a time, then each APQN of a refused row */
-static int ex_probe(struct explain *ex, const struct apmatrix_matrix *m)
+/*
+ * The most VALIDATE_ONLY probes that bisect refused rows (beyond one
+ * probe per adapter row): what a fully refused 256 x 256 matrix would
+ * take one APQN at a time is 65536 ioctls. What is left when they are
+ * used up is named as not told apart.
+ */
+#define EX_BISECT_PROBES	1024
+
+/* which rule the kernel names for a set holding APQNs refused by several */
+static int err_rank(int err)
+{
+	return err == EADDRNOTAVAIL ? 3 : err == EADDRINUSE ? 2 : err == EBUSY ? 1 : 0;
+}
+
+/* probe adapter a x domains ds: 0, or the kernel's (positive) errno */
+static int ex_probe_row(struct explain *ex, unsigned int a, const apm_bits ds)
 {
 	struct apmatrix_matrix probe;
-	unsigned int a, d, nd = apm_bits_count(m->part[APMATRIX_DOMAINS]);
-	char what[32];
-	int rc;
 
 	memset(&probe, 0, sizeof(probe));
+	bits_set(probe.part[APMATRIX_ADAPTERS], a, true);
+	memcpy(probe.part[APMATRIX_DOMAINS], ds, sizeof(apm_bits));
+	return -do_set(ex->vm, &probe, KVM_S390_AP_MATRIX_VALIDATE_ONLY, true);
+}
+
+/* a bisecting probe of a x ds; -errno (message set) when the probes must stop */
+static int ex_probe_part(struct explain *ex, unsigned int a, const apm_bits ds)
+{
+	char what[32];
+	int err;
+
+	ex->probes++;
+	err = ex_probe_row(ex, a, ds);
+	if (err && !per_apqn_errno(err)) {
+		if (apm_bits_count(ds) == 1) {
+			unsigned int d;
+
+			for (d = 0; !bits_test(ds, d); d++)
+				;
+			snprintf(what, sizeof(what), "%02x.%04x", a, d);
+		} else {
+			snprintf(what, sizeof(what), "adapter %02x", a);
+		}
+		return ex_probe_fail(ex, -err, what);
+	}
+	return err;
+}
+
+/* a x ds, not probed one by one; err: the rule of a refused one there, or 0 */
+static int ex_unsure(struct explain *ex, unsigned int a, const apm_bits ds, int err)
+{
+	unsigned int d;
+
+	for (d = 0; d < APM_NIDS; d++)
+		if (bits_test(ds, d) && apmatrix_apqns_add(ex->unsure, a, d))
+			return -ENOMEM;
+	if (err_rank(err) > err_rank(ex->unsure_err))
+		ex->unsure_err = err;
+	return 0;
+}
+
+/*
+ * Adapter a x domains ds (n of them) holds at least one APQN the kernel
+ * refuses, and err is the rule it names for them all: find each by
+ * halving ds. A half the kernel takes leaves the refusal to the other
+ * half, with err, and so does a half refused by a lower rule than err.
+ * r refused APQNs of n cost about 2 r log2(n) probes.
+ */
+static int ex_bisect(struct explain *ex, unsigned int a, const apm_bits ds,
+		     unsigned int n, int err)
+{
+	apm_bits lo, hi;
+	unsigned int d, k = 0;
+	int elo, ehi, rc;
+
+	if (n == 1) {
+		for (d = 0; !bits_test(ds, d); d++)
+			;
+		return ex_refused(ex, err, a, d) ? -ENOMEM : 0;
+	}
+	if (ex->probes >= EX_BISECT_PROBES)
+		return ex_unsure(ex, a, ds, err);
+	memset(lo, 0, sizeof(lo));
+	memcpy(hi, ds, sizeof(hi));
+	for (d = 0; k < n / 2; d++)
+		if (bits_test(ds, d)) {
+			bits_set(lo, d, true);
+			bits_set(hi, d, false);
+			k++;
+		}
+	elo = ex_probe_part(ex, a, lo);
+	if (elo < 0)
+		return elo;
+	if (!elo)
+		return ex_bisect(ex, a, hi, n - k, err);
+	rc = ex_bisect(ex, a, lo, k, elo);
+	if (rc)
+		return rc;
+	if (err_rank(elo) < err_rank(err))
+		return ex_bisect(ex, a, hi, n - k, err);
+	if (ex->probes >= EX_BISECT_PROBES)
+		return ex_unsure(ex, a, hi, 0);
+	ehi = ex_probe_part(ex, a, hi);
+	if (ehi < 0)
+		return ehi;
+	return ehi ? ex_bisect(ex, a, hi, n - k, ehi) : 0;
+}
+
+/*
+ * VALIDATE_ONLY probes: one per adapter row (its adapter x all wanted
+ * domains), then a bisection of each refused row, at most
+ * EX_BISECT_PROBES of those in all.
+ */
+static int ex_probe(struct explain *ex, const struct apmatrix_matrix *m)
+{
+	const uint64_t *ds = m->part[APMATRIX_DOMAINS];
+	unsigned int a, nd = apm_bits_count(ds);
+	int rowerr[APM_NIDS] = { 0 }, rc;
+	char what[32];
+
+	if (!nd)
+		return 0;
 	for (a = 0; a < APM_NIDS; a++) {
 		if (!bits_test(m->part[APMATRIX_ADAPTERS], a))
 			continue;
-		memset(&probe, 0, sizeof(probe));
-		bits_set(probe.part[APMATRIX_ADAPTERS], a, true);
-		memcpy(probe.part[APMATRIX_DOMAINS], m->part[APMATRIX_DOMAINS],
-		       sizeof(apm_bits));
-		rc = do_set(ex->vm, &probe, KVM_S390_AP_MATRIX_VALIDATE_ONLY, true);
-		if (!rc)
-			continue;
-		snprintf(what, sizeof(what), "adapter %02x", a);
-		if (!per_apqn_errno(-rc))
-			return ex_probe_fail(ex, rc, what);
-		for (d = 0; d < APM_NIDS; d++) {
-			if (!bits_test(m->part[APMATRIX_DOMAINS], d))
-				continue;
-			if (nd > 1) {
-				memset(probe.part[APMATRIX_DOMAINS], 0, sizeof(apm_bits));
-				bits_set(probe.part[APMATRIX_DOMAINS], d, true);
-				rc = do_set(ex->vm, &probe,
-					    KVM_S390_AP_MATRIX_VALIDATE_ONLY, true);
-				if (rc && !per_apqn_errno(-rc)) {
-					snprintf(what, sizeof(what), "%02x.%04x", a, d);
-					return ex_probe_fail(ex, rc, what);
-				}
-			}
-			if (rc) {
-				rc = ex_refused(ex, -rc, a, d);
-				if (rc)
-					return apm_fail(ex->vm->ctx, -rc, "out of memory");
-			}
+		rowerr[a] = ex_probe_row(ex, a, ds);
+		if (rowerr[a] && !per_apqn_errno(rowerr[a])) {
+			snprintf(what, sizeof(what), "adapter %02x", a);
+			return ex_probe_fail(ex, -rowerr[a], what);
 		}
 	}
+	for (a = 0; a < APM_NIDS; a++)
+		if (rowerr[a]) {
+			rc = ex_bisect(ex, a, ds, nd, rowerr[a]);
+			if (rc == -ENOMEM)
+				return apm_fail(ex->vm->ctx, ENOMEM, "out of memory");
+			if (rc)
+				return rc;
+		}
 	return 0;
 }
 
@@ -921,11 +1066,41 @@ static void ex_free(struct explain *ex)
 	apmatrix_apqns_free(ex->unauth);
 	apmatrix_apqns_free(ex->failed);
 	apmatrix_apqns_free(ex->dropped);
+	apmatrix_apqns_free(ex->unsure);
 	for (i = 0; i < ex->nother; i++) {
 		free(ex->other[i].driver);
 		apmatrix_apqns_free(ex->other[i].s);
 	}
 	free(ex->other);
+}
+
+/*
+ * "and N more": the APQNs of refused rows the probes did not tell apart.
+ * They go to refused as well, so that the request without refused is
+ * one the kernel takes (some of them may have been fine).
+ */
+static void ex_unsure_report(struct explain *ex, struct apmatrix_apqns *refused)
+{
+	struct apmatrix_apqns_iter it;
+	unsigned int n = apmatrix_apqns_count(ex->unsure), a, d;
+	char list[200], reason[160];
+	int len;
+
+	if (!n)
+		return;
+	len = apmatrix_apqns_format(ex->unsure, list, sizeof(list));
+	if (len >= (int)sizeof(list))
+		memcpy(list + sizeof(list) - 4, "...", 4);
+	snprintf(reason, sizeof(reason),
+		 "not probed one by one (explain stops after %u probes of refused rows): some of them are refused",
+		 EX_BISECT_PROBES);
+	apm_sb_printf(&ex->sb, "%sand %u more APQN%s %s (%s): %s", ex->named ? "; " : "",
+		      n, n > 1 ? "s" : "", reason, errname(ex->unsure_err), list);
+	ex->named = true;
+	ex_record(ex, ex->unsure_err, reason, ex->unsure, 0, NULL);
+	apmatrix_apqns_iter_init(&it);
+	while (refused && apmatrix_apqns_next(ex->unsure, &it, &a, &d))
+		apmatrix_apqns_add(refused, a, d);
 }
 
 static int explain(struct apmatrix_vm *vm, const struct apmatrix_matrix *m,
@@ -983,7 +1158,9 @@ static int explain(struct apmatrix_vm *vm, const struct apmatrix_matrix *m,
 	ex.unauth = apmatrix_apqns_new();
 	ex.failed = apmatrix_apqns_new();
 	ex.dropped = apmatrix_apqns_new();
-	if (!ex.unauth || !ex.failed || !ex.dropped || !ex.absent || !ex.host_held || !ex.unbound || !ex.notavail || !ex.inuse || !ex.busy) {
+	ex.unsure = apmatrix_apqns_new();
+	if (!ex.unauth || !ex.failed || !ex.dropped || !ex.absent || !ex.host_held ||
+	    !ex.unbound || !ex.notavail || !ex.inuse || !ex.busy || !ex.unsure) {
 		rc = apm_fail(vm->ctx, ENOMEM, "out of memory");
 		goto out;
 	}
@@ -1032,6 +1209,7 @@ static int explain(struct apmatrix_vm *vm, const struct apmatrix_matrix *m,
 	ex_apqns(&ex, ex.notavail, RULE_NOTAVAIL, "", EADDRNOTAVAIL, refused);
 	ex_apqns(&ex, ex.inuse, RULE_INUSE, "", EADDRINUSE, refused);
 	ex_apqns(&ex, ex.busy, RULE_BUSY, "", EBUSY, refused);
+	ex_unsure_report(&ex, refused);
 
 	if (ex.oom) {
 		rc = apm_fail(vm->ctx, ENOMEM, "out of memory");

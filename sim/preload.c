@@ -39,7 +39,6 @@
  */
 /* define open and open64 both, under their own names */
 #undef _FILE_OFFSET_BITS
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -59,6 +58,7 @@
 #include <unistd.h>
 
 #include "apsim-proto.h"
+#include "interpose.h"
 
 /* the KVM ABI (include/uapi/linux/kvm.h), stable since 3.10 */
 struct apsim_kvm_device_attr {
@@ -89,7 +89,8 @@ struct apsim_kvm_device_attr {
 #define KVM_MARKER_LINK "/memfd:" KVM_MARKER_NAME " (deleted)"
 #define MAX_TRACKED 4096
 
-#define EXPORT __attribute__((visibility("default")))
+#define EXPORT INTERPOSE_EXPORT
+#define SHIM "apsim-preload"
 
 static int (*real_open)(const char *, int, ...);
 static FILE *(*real_fopen)(const char *, const char *);
@@ -111,15 +112,15 @@ static void init_real(void)
 {
 	if (real_open)
 		return;
-	real_openat = dlsym(RTLD_NEXT, "openat");
-	real_ioctl = dlsym(RTLD_NEXT, "ioctl");
-	real_write = dlsym(RTLD_NEXT, "write");
-	real_close = dlsym(RTLD_NEXT, "close");
-	real_readlink = dlsym(RTLD_NEXT, "readlink");
-	real_readlinkat = dlsym(RTLD_NEXT, "readlinkat");
-	real_fopen = dlsym(RTLD_NEXT, "fopen");
-	real_fopen64 = dlsym(RTLD_NEXT, "fopen64");
-	__atomic_store_n(&real_open, dlsym(RTLD_NEXT, "open"), __ATOMIC_RELEASE);
+	real_openat = interpose_real(SHIM, "openat");
+	real_ioctl = interpose_real(SHIM, "ioctl");
+	real_write = interpose_real(SHIM, "write");
+	real_close = interpose_real(SHIM, "close");
+	real_readlink = interpose_real(SHIM, "readlink");
+	real_readlinkat = interpose_real(SHIM, "readlinkat");
+	real_fopen = interpose_real(SHIM, "fopen");
+	real_fopen64 = interpose_real(SHIM, "fopen64");
+	__atomic_store_n(&real_open, interpose_real(SHIM, "open"), __ATOMIC_RELEASE);
 }
 
 static const char *sock_path(void)
@@ -237,6 +238,24 @@ static int sim_call(struct apsim_req *q, struct apsim_reply *r)
 		rc = recv_reply(fd, r);
 	real_close(fd);
 	return rc < 0 ? rc : 0;
+}
+
+/*
+ * sim_call() with a reply of its own: the reply (free() it; NULL without
+ * memory) and in *err the transport's or apsimd's error (0, or -errno).
+ */
+static struct apsim_reply *sim_ask(struct apsim_req *q, int *err)
+{
+	struct apsim_reply *r = malloc(sizeof(*r));
+
+	if (!r) {
+		*err = -ENOMEM;
+		return NULL;
+	}
+	*err = sim_call(q, r);
+	if (!*err)
+		*err = r->err;
+	return r;
 }
 
 /* a request on a VM connection, the reply through a socketpair of ours;
@@ -517,11 +536,8 @@ static int sim_root(char *buf, size_t len)
 	if (!root[0]) {
 		memset(&q, 0, offsetof(struct apsim_req, data));
 		q.op = APSIM_ROOT;
-		r = malloc(sizeof(*r));
-		if (!r)
-			return -ENOMEM;
-		rc = sim_call(&q, r);
-		if (!rc && !r->err)
+		r = sim_ask(&q, &rc);
+		if (!rc)
 			snprintf(root, sizeof(root), "%s", r->data);
 		free(r);
 		if (!root[0])
@@ -619,11 +635,8 @@ static int file_info(unsigned long long ino, char *info, size_t len)
 	memset(&q, 0, offsetof(struct apsim_req, data));
 	q.op = APSIM_FILE_INFO;
 	q.arg1 = (int64_t)ino;
-	r = malloc(sizeof(*r));
-	if (!r)
-		return 0;
-	rc = sim_call(&q, r);
-	if (!rc && !r->err) {
+	r = sim_ask(&q, &rc);
+	if (!rc) {
 		kind = (int)r->val;
 		if (info && len) {
 			size_t n = r->len < len ? r->len : len;
@@ -702,14 +715,7 @@ static int queue_attr_open(int dirfd, const char *path, int flags)
 	q_.arg0 = (int64_t)(a << 8 | d);
 	q_.len = (uint32_t)strlen(base + 1) + 1;
 	memcpy(q_.data, base + 1, q_.len);
-	r = malloc(sizeof(*r));
-	if (!r) {
-		errno = ENOMEM;
-		return -1;
-	}
-	rc = sim_call(&q_, r);
-	if (!rc)
-		rc = r->err;
+	r = sim_ask(&q_, &rc);
 	if (rc) {
 		free(r);
 		errno = rc == -ENOENT ? ENOENT : -rc;
@@ -764,57 +770,10 @@ static int open_common(int dirfd, const char *path, int flags, mode_t mode, bool
 	return at ? real_openat(dirfd, path, flags, mode) : real_open(path, flags, mode);
 }
 
-EXPORT int open(const char *path, int flags, ...)
-{
-	mode_t mode = 0;
-	va_list ap;
-
-	if (flags & (O_CREAT | __O_TMPFILE)) {
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
-	return open_common(AT_FDCWD, path, flags, mode, false);
-}
-
-EXPORT int open64(const char *path, int flags, ...)
-{
-	mode_t mode = 0;
-	va_list ap;
-
-	if (flags & (O_CREAT | __O_TMPFILE)) {
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
-	return open_common(AT_FDCWD, path, flags, mode, false);
-}
-
-EXPORT int openat(int dirfd, const char *path, int flags, ...)
-{
-	mode_t mode = 0;
-	va_list ap;
-
-	if (flags & (O_CREAT | __O_TMPFILE)) {
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
-	return open_common(dirfd, path, flags, mode, true);
-}
-
-EXPORT int openat64(int dirfd, const char *path, int flags, ...)
-{
-	mode_t mode = 0;
-	va_list ap;
-
-	if (flags & (O_CREAT | __O_TMPFILE)) {
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
-	return open_common(dirfd, path, flags, mode, true);
-}
+INTERPOSE_OPEN(open, open_common(AT_FDCWD, path, flags, mode, false))
+INTERPOSE_OPEN(open64, open_common(AT_FDCWD, path, flags, mode, false))
+INTERPOSE_OPENAT(openat, open_common(dirfd, path, flags, mode, true))
+INTERPOSE_OPENAT(openat64, open_common(dirfd, path, flags, mode, true))
 
 /* _FORTIFY_SOURCE entry points */
 EXPORT int __open_2(const char *path, int flags)
@@ -910,14 +869,7 @@ EXPORT ssize_t write(int fd, const void *buf, size_t count)
 		memcpy(q.data, buf, count);
 		q.data[count] = '\0';
 	}
-	r = malloc(sizeof(*r));
-	if (!r) {
-		errno = ENOMEM;
-		return -1;
-	}
-	rc = sim_call(&q, r);
-	if (!rc)
-		rc = r->err;
+	r = sim_ask(&q, &rc);
 	free(r);
 	if (rc) {
 		errno = -rc;

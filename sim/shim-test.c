@@ -72,15 +72,17 @@ static void test_workqueues(void)
 	INIT_DELAYED_WORK(&dw, count_fn);
 	runs = 0;
 	t0 = ms_now();
-	ok(queue_delayed_work(system_unbound_wq, &dw, msecs_to_jiffies(100)), "queue_delayed_work 100 ms");
+	/* a delay far longer than the test's own sleeps, so that neither a
+	 * loaded machine nor valgrind can make the timer fire first */
+	ok(queue_delayed_work(system_unbound_wq, &dw, msecs_to_jiffies(10000)), "queue_delayed_work 10 s");
 	ok(!queue_delayed_work(system_unbound_wq, &dw, 1), "queueing a pending item again is a no-op");
 	usleep(50000);
 	ok(__atomic_load_n(&runs, __ATOMIC_SEQ_CST) == 0, "not run before its delay");
 	flush_delayed_work(&dw);
 	ok(__atomic_load_n(&runs, __ATOMIC_SEQ_CST) == 1 &&
-	   __atomic_load_n(&ran_at, __ATOMIC_SEQ_CST) - t0 < 90, "flush_delayed_work runs it now");
+	   __atomic_load_n(&ran_at, __ATOMIC_SEQ_CST) - t0 < 5000, "flush_delayed_work runs it now");
 
-	ok(queue_delayed_work(system_unbound_wq, &dw, msecs_to_jiffies(100)), "queued again");
+	ok(queue_delayed_work(system_unbound_wq, &dw, msecs_to_jiffies(10000)), "queued again");
 	ok(cancel_delayed_work_sync(&dw), "cancel_delayed_work_sync says it was pending");
 	usleep(150000);
 	ok(__atomic_load_n(&runs, __ATOMIC_SEQ_CST) == 1, "a cancelled item does not run");

@@ -98,7 +98,6 @@ struct sim_vm {
 static struct {
 	unsigned int max_apid, max_apqi;
 	unsigned long adm[4];			/* QCI: the configured control domains */
-	unsigned long apmask[4], aqmask[4];	/* ap_perms */
 	struct simq *q;
 	int *crycb_owner;	/* APQN -> id of the VM whose CRYCB has it, 0: none (pq_lock) */
 	struct ap_driver *drv;	/* the apmatrix AP driver, when loaded */
@@ -126,6 +125,8 @@ static struct {
 
 DEFINE_MUTEX(ap_scan_bus_mutex);
 DEFINE_MUTEX(ap_perms_mutex);
+/* apmask/aqmask, as ap_bus.c's (read by the driver under ap_perms_mutex) */
+struct ap_perms ap_perms;
 
 /* the AP driver module's init and exit (module_init/module_exit) */
 extern int (*shim_module_init_fn)(void);
@@ -464,7 +465,7 @@ static void mask_store(unsigned long *dst, const unsigned long *src)
 
 static bool default_owned(unsigned int apid, unsigned int apqi)
 {
-	return mask_bit(H.apmask, apid) && mask_bit(H.aqmask, apqi);
+	return mask_bit(ap_perms.apm, apid) && mask_bit(ap_perms.aqm, apqi);
 }
 
 /* ap_bus.c: called by drivers with ap_perms_mutex held */
@@ -637,8 +638,8 @@ int sim_host_init(unsigned int max_apid, unsigned int max_apqi)
 	{
 		unsigned long ones[4] = { ~0UL, ~0UL, ~0UL, ~0UL };
 
-		mask_store(H.apmask, ones);
-		mask_store(H.aqmask, ones);
+		mask_store(ap_perms.apm, ones);
+		mask_store(ap_perms.aqm, ones);
 	}
 	/* the contract: neither is held across a wait userspace controls */
 	ap_scan_bus_mutex.ap_bus = true;
@@ -848,8 +849,8 @@ void sim_host_load_masks(const uint64_t apmask[4], const uint64_t aqmask[4])
 		aq[i] = aqmask[i];
 	}
 	mutex_lock(&ap_perms_mutex);
-	mask_store(H.apmask, ap);
-	mask_store(H.aqmask, aq);
+	mask_store(ap_perms.apm, ap);
+	mask_store(ap_perms.aqm, aq);
 	mutex_unlock(&ap_perms_mutex);
 }
 
@@ -859,8 +860,8 @@ void sim_host_get_masks(uint64_t apmask[4], uint64_t aqmask[4])
 
 	mutex_lock(&ap_perms_mutex);
 	for (i = 0; i < 4; i++) {
-		apmask[i] = H.apmask[i];
-		aqmask[i] = H.aqmask[i];
+		apmask[i] = ap_perms.apm[i];
+		aqmask[i] = ap_perms.aqm[i];
 	}
 	mutex_unlock(&ap_perms_mutex);
 }
@@ -1031,8 +1032,8 @@ static void check_given_back(int which, const unsigned long *reserved, bool regi
 	for (apqn = 0; apqn < NQ; apqn++) {
 		apid = apqn >> 8;
 		apqi = apqn & 0xff;
-		if (which == 0 ? !test_bit_inv(apid, reserved) || !mask_bit(H.aqmask, apqi)
-			       : !test_bit_inv(apqi, reserved) || !mask_bit(H.apmask, apid))
+		if (which == 0 ? !test_bit_inv(apid, reserved) || !mask_bit(ap_perms.aqm, apqi)
+			       : !test_bit_inv(apqi, reserved) || !mask_bit(ap_perms.apm, apid))
 			continue;
 		pthread_mutex_lock(&H.pq_lock);
 		gone = !H.q[apqn].exists;
@@ -1057,7 +1058,7 @@ static void check_given_back(int which, const unsigned long *reserved, bool regi
 int sim_host_mask_write(int which, const char *text)
 {
 	unsigned long new[4], reserved[4];
-	unsigned long *cur = which ? H.aqmask : H.apmask;
+	unsigned long *cur = which ? ap_perms.aqm : ap_perms.apm;
 	bool changes, busy = false, giving_back;
 	int rc;
 
@@ -1076,9 +1077,9 @@ int sim_host_mask_write(int which, const char *text)
 	giving_back = bitmap_andnot(reserved, new, cur, 256);
 	if (giving_back && H.drv && H.drv->in_use) {
 		if (which == 0)
-			busy = H.drv->in_use(reserved, H.aqmask) != 0;
+			busy = H.drv->in_use(reserved, ap_perms.aqm) != 0;
 		else
-			busy = H.drv->in_use(H.apmask, reserved) != 0;
+			busy = H.drv->in_use(ap_perms.apm, reserved) != 0;
 	}
 	/* vfio_ap's in_use(): a queue a mediated device has may not go back */
 	if (!busy && giving_back) {
@@ -1087,9 +1088,9 @@ int sim_host_mask_write(int which, const char *text)
 		for (apqn = 0; apqn < NQ && !busy; apqn++)
 			busy = H.q[apqn].mdev_assigned &&
 			       (which == 0 ? test_bit_inv(apqn >> 8, reserved) &&
-					     mask_bit(H.aqmask, apqn & 0xff)
+					     mask_bit(ap_perms.aqm, apqn & 0xff)
 					   : test_bit_inv(apqn & 0xff, reserved) &&
-					     mask_bit(H.apmask, apqn >> 8));
+					     mask_bit(ap_perms.apm, apqn >> 8));
 	}
 	if (busy) {
 		rc = -EBUSY;

@@ -38,7 +38,15 @@ static int cmd_list(struct cli *cli, struct args *a)
 			goto out;
 		}
 	}
-	err = apmatrix_host_read(cli->ctx, &host);
+	/*
+	 * Only what is shown: the table's STATUS needs config, chkstop and
+	 * online only as far as they decide it; hwtype is in neither; with
+	 * APQNs, no other queue and no card without one of them.
+	 */
+	err = apmatrix_host_read_some(cli->ctx, APMATRIX_READ_TYPE | APMATRIX_READ_STATE |
+				      (a->json ? APMATRIX_READ_STATUS :
+						 APMATRIX_READ_STATUS_SHOWN),
+				      filter, &host);
 	if (err < 0) {
 		errmsg("%s", CTX_MSG(cli, err));
 		goto out;

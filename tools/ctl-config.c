@@ -30,30 +30,6 @@
 
 #include <json.h>
 
-#define PROG "apmatrix-ctl"
-
-/* apmatrix-ctl(8)'s codes this file uses (main.c's table has them all) */
-enum {
-	XC_OK = 0,
-	XC_USAGE = 1,
-	XC_HOST = 2,
-	XC_REFUSED = 3,
-	XC_RETRY = 6,
-	XC_DRIFT = RC_EXT_DRIFT,
-	XC_CONFIG = RC_EXT_CONFIG,
-};
-
-static void __attribute__((format(printf, 1, 2))) xerr(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs(PROG ": ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 /* ------------------------------------------------------------------------ */
 /* Options shared by apply, diff and udev-env                                */
 
@@ -69,125 +45,72 @@ struct opts {
 	const char *name;	/* sets NAME */
 };
 
-enum {
-	O_CONFIG_DIR = 0x200,
-	O_SYSFS_ROOT,
-	O_KERNEL_CMDLINE,
-	O_WAIT_BUS,
-};
-
-static const struct option apply_lopts[] = {
-	{ "help", no_argument, NULL, 'h' },
-	{ "dry-run", no_argument, NULL, 'n' },
-	{ "kernel-cmdline", no_argument, NULL, O_KERNEL_CMDLINE },
-	{ "wait-for-bus", required_argument, NULL, O_WAIT_BUS },
-	{ "config-dir", required_argument, NULL, O_CONFIG_DIR },
-	{ "sysfs-root", required_argument, NULL, O_SYSFS_ROOT },
-	{ NULL, 0, NULL, 0 },
-};
-static const struct option diff_lopts[] = {
-	{ "help", no_argument, NULL, 'h' },
-	{ "json", no_argument, NULL, 'j' },
-	{ "quiet", no_argument, NULL, 'q' },
-	{ "config-dir", required_argument, NULL, O_CONFIG_DIR },
-	{ "sysfs-root", required_argument, NULL, O_SYSFS_ROOT },
-	{ NULL, 0, NULL, 0 },
-};
-static const struct option sets_lopts[] = {
-	{ "help", no_argument, NULL, 'h' },
-	{ "json", no_argument, NULL, 'j' },
-	{ "config-dir", required_argument, NULL, O_CONFIG_DIR },
-	{ NULL, 0, NULL, 0 },
-};
-static const struct option udev_lopts[] = {
-	{ "help", no_argument, NULL, 'h' },
-	{ "config-dir", required_argument, NULL, O_CONFIG_DIR },
-	{ NULL, 0, NULL, 0 },
-};
-
 /* 0 parsed, -1 - exit code to return */
 static int parse_opts(int argc, char **argv, struct opts *o)
 {
-	const struct option *lopts;
-	const char *shorts;
+	struct cmd_getopt g;
 	int c;
 
 	o->cmd = argv[0];
 	o->wait_bus_ms = -1;
-	if (!strcmp(o->cmd, "apply")) {
-		lopts = apply_lopts;
-		shorts = ":hn";
-	} else if (!strcmp(o->cmd, "diff")) {
-		lopts = diff_lopts;
-		shorts = ":hqj";
-	} else if (!strcmp(o->cmd, "sets")) {
-		lopts = sets_lopts;
-		shorts = ":hj";
-	} else {
-		lopts = udev_lopts;
-		shorts = ":h";
-	}
+	command_getopt(o->cmd, &g);
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, shorts, lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, g.optstring, g.longopts, NULL)) != -1) {
 		switch (c) {
-		case 'h':	/* main.c prints --help from cmd-admin.c's table */
-			return -1 - XC_OK;
-		case 'n':
+		case OPT_HELP:	/* main.c prints --help from cmd-admin.c's table */
+			return -1 - RC_OK;
+		case OPT_DRY_RUN:
 			o->dry_run = true;
 			break;
-		case 'q':
+		case OPT_QUIET:
 			o->quiet = true;
 			break;
-		case 'j':
+		case OPT_JSON:
 			o->json = true;
 			break;
-		case O_KERNEL_CMDLINE:
+		case OPT_KERNEL_CMDLINE:
 			o->kernel_cmdline = true;
 			break;
-		case O_WAIT_BUS: {
+		case OPT_WAIT_BUS: {
 			char *end;
 			double v;
 
 			errno = 0;
 			v = strtod(optarg, &end);
 			if (!*optarg || *end || errno || !(v >= 0 && v <= 3600)) {
-				xerr("%s: --wait-for-bus '%s': not a number of seconds (0 to 3600)",
-				     o->cmd, optarg);
-				return -1 - XC_USAGE;
+				errmsg("%s: --wait-for-bus '%s': not a number of seconds (0 to 3600)",
+				       o->cmd, optarg);
+				return -1 - RC_USAGE;
 			}
 			o->wait_bus_ms = (long)(v * 1000);
 			break;
 		}
-		case O_CONFIG_DIR:
+		case OPT_CONFIG_DIR:
 			o->config_dir = optarg;
 			break;
-		case O_SYSFS_ROOT:
+		case OPT_SYSFS_ROOT:
 			o->sysfs_root = optarg;
 			break;
-		case ':':
-			xerr("%s: option '%s' needs an argument", o->cmd, argv[optind - 1]);
-			return -1 - XC_USAGE;
-		default:
-			xerr("%s: unknown option '%s' (see '" PROG " %s --help')", o->cmd,
-			     argv[optind - 1], o->cmd);
-			return -1 - XC_USAGE;
+		default:	/* ':' or '?' */
+			option_error(o->cmd, c, argv);
+			return -1 - RC_USAGE;
 		}
 	}
 	if (optind < argc && !strcmp(o->cmd, "sets") && optind + 1 == argc) {
 		o->name = argv[optind];
 	} else if (optind < argc) {
-		xerr("%s: unexpected argument '%s'", o->cmd, argv[optind]);
-		return -1 - XC_USAGE;
+		errmsg("%s: unexpected argument '%s'", o->cmd, argv[optind]);
+		return -1 - RC_USAGE;
 	}
 	if (o->json && o->quiet) {
-		xerr("%s: --json and --quiet: choose one", o->cmd);
-		return -1 - XC_USAGE;
+		errmsg("%s: --json and --quiet: choose one", o->cmd);
+		return -1 - RC_USAGE;
 	}
 	if (o->dry_run && o->kernel_cmdline) {
-		xerr("%s: --kernel-cmdline writes nothing; --dry-run has no meaning with it",
-		     o->cmd);
-		return -1 - XC_USAGE;
+		errmsg("%s: --kernel-cmdline writes nothing; --dry-run has no meaning with it",
+		       o->cmd);
+		return -1 - RC_USAGE;
 	}
 	return 0;
 }
@@ -200,14 +123,31 @@ static int load_conf(const struct opts *o, struct apm_conf **conf)
 
 	rc = apm_conf_load(o->config_dir, conf, &errs);
 	if (!rc)
-		return XC_OK;
+		return RC_OK;
 	for (i = 0; i < errs.n; i++)
-		xerr("%s", errs.msg[i]);
+		errmsg("%s", errs.msg[i]);
 	if (!errs.n)
-		xerr("%s: cannot read the configuration: %s", o->cmd, strerror(-rc));
-	xerr("%s: the configuration is invalid; nothing changed", o->cmd);
+		errmsg("%s: cannot read the configuration: %s", o->cmd, strerror(-rc));
+	errmsg("%s: the configuration is invalid; nothing changed", o->cmd);
 	apm_conf_errors_free(&errs);
-	return rc == -ENOMEM ? XC_HOST : XC_CONFIG;
+	return rc == -ENOMEM ? RC_HOST : RC_CONFIG;
+}
+
+/*
+ * The start of the commands that read only the configuration (udev-env,
+ * sets): their options, then the configuration. true: go on with *conf;
+ * false: return *rc (--help, a usage error, an invalid configuration).
+ */
+static bool conf_command(int argc, char **argv, struct opts *o, struct apm_conf **conf,
+			 int *rc)
+{
+	*rc = parse_opts(argc, argv, o);
+	if (*rc < 0) {
+		*rc = -1 - *rc;
+		return false;
+	}
+	*rc = load_conf(o, conf);
+	return !*rc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -277,21 +217,7 @@ static void job_free(struct job *j)
 static void queue_attr(const struct job *j, unsigned int a, unsigned int d,
 		       const char *attr, char *buf, size_t len)
 {
-	char *path = NULL;
-	FILE *f;
-
-	buf[0] = '\0';
-	if (asprintf(&path, "%s/bus/ap/devices/%02x.%04x/%s",
-		     apmatrix_ctx_get_sysfs_root(j->ctx), a, d, attr) < 0)
-		return;
-	f = fopen(path, "re");
-	free(path);
-	if (!f)
-		return;
-	if (!fgets(buf, (int)len, f))
-		buf[0] = '\0';
-	fclose(f);
-	buf[strcspn(buf, "\n")] = '\0';
+	queue_attr_line(apmatrix_ctx_get_sysfs_root(j->ctx), a, d, attr, buf, len);
 }
 
 static bool driver_exists(const struct job *j, const char *drv)
@@ -369,7 +295,7 @@ static const char *give_back_veto(const struct job *j, const struct apmatrix_que
 	return NULL;
 }
 
-/* Compute everything; writes nothing. XC_OK or an exit code (printed). */
+/* Compute everything; writes nothing. RC_OK or an exit code (printed). */
 static int job_plan(struct job *j)
 {
 	const struct apm_conf *c = j->conf;
@@ -381,8 +307,8 @@ static int job_plan(struct job *j)
 
 	err = apmatrix_host_read(j->ctx, &j->host);
 	if (err < 0) {
-		xerr("%s: %s", j->o->cmd, apmatrix_ctx_last_error(j->ctx));
-		return XC_HOST;
+		errmsg("%s: %s", j->o->cmd, apmatrix_ctx_last_error(j->ctx));
+		return RC_HOST;
 	}
 	j->want = apmatrix_matrix_new();
 	j->before = apmatrix_matrix_new();
@@ -414,9 +340,9 @@ static int job_plan(struct job *j)
 		}
 		err = apmatrix_plan_masks(j->ctx, j->host, j->want, &j->plan);
 		if (err < 0) {
-			xerr("%s: %s", j->o->cmd, apmatrix_ctx_last_error(j->ctx));
+			errmsg("%s: %s", j->o->cmd, apmatrix_ctx_last_error(j->ctx));
 			apmatrix_matrix_free(cfg);
-			return XC_HOST;
+			return RC_HOST;
 		}
 	} else {
 		/* no [guests]: the masks are not the configuration's business */
@@ -530,11 +456,11 @@ static int job_plan(struct job *j)
 		j->dev_group_drift = j->dev_st.st_gid != (c->group ? c->gid : 0);
 		j->dev_mode_drift = (j->dev_st.st_mode & 07777) != c->mode;
 	}
-	return XC_OK;
+	return RC_OK;
 nomem:
 	apmatrix_matrix_free(cfg);
-	xerr("%s: out of memory", j->o->cmd);
-	return XC_HOST;
+	errmsg("%s: out of memory", j->o->cmd);
+	return RC_HOST;
 }
 
 static bool job_drift(const struct job *j)
@@ -611,7 +537,7 @@ static void print_conflicts(const struct job *j)
 	size_t i;
 
 	for (i = 0; i < j->nconflicts; i++)
-		xerr("conflict: %s", j->conflicts[i]);
+		errmsg("conflict: %s", j->conflicts[i]);
 }
 
 static int job_start(struct job *j, const struct opts *o)
@@ -624,15 +550,15 @@ static int job_start(struct job *j, const struct opts *o)
 		return rc;
 	j->ctx = apmatrix_ctx_new();
 	if (!j->ctx) {
-		xerr("%s: cannot make a libapmatrix context: %s", o->cmd, strerror(errno));
-		return XC_HOST;
+		errmsg("%s: cannot make a libapmatrix context: %s", o->cmd, strerror(errno));
+		return RC_HOST;
 	}
 	if (o->sysfs_root && apmatrix_ctx_set_sysfs_root(j->ctx, o->sysfs_root) < 0) {
-		xerr("%s: --sysfs-root '%s': %s", o->cmd, o->sysfs_root,
-		     apmatrix_ctx_last_error(j->ctx));
-		return XC_USAGE;
+		errmsg("%s: --sysfs-root '%s': %s", o->cmd, o->sysfs_root,
+		       apmatrix_ctx_last_error(j->ctx));
+		return RC_USAGE;
 	}
-	return XC_OK;
+	return RC_OK;
 }
 
 static void job_end(struct job *j)
@@ -731,20 +657,20 @@ int cmd_diff(int argc, char **argv)
 		goto out;
 	if (o.json && !o.quiet) {
 		job_json(&j);
-		rc = j.nconflicts ? XC_REFUSED : job_drift(&j) ? XC_DRIFT : XC_OK;
+		rc = j.nconflicts ? RC_REFUSED : job_drift(&j) ? RC_DRIFT : RC_OK;
 		goto out;
 	}
 	if (!job_drift(&j) && !j.nconflicts) {
 		if (!o.quiet)
 			printf("no drift: the host matches %s\n", j.conf->dir);
-		rc = XC_OK;
+		rc = RC_OK;
 		goto out;
 	}
 	if (!o.quiet) {
 		job_print(&j);
 		print_conflicts(&j);
 	}
-	rc = j.nconflicts ? XC_REFUSED : XC_DRIFT;
+	rc = j.nconflicts ? RC_REFUSED : RC_DRIFT;
 out:
 	job_end(&j);
 	return rc;
@@ -765,16 +691,16 @@ static int kernel_cmdline(const struct opts *o)
 	if (rc)
 		return rc;
 	if (!c->guests) {
-		xerr("apply: --kernel-cmdline: %s has no [guests] section: the masks are not the configuration's to set",
-		     c->dir);
+		errmsg("apply: --kernel-cmdline: %s has no [guests] section: the masks are not the configuration's to set",
+		       c->dir);
 		apm_conf_free(c);
-		return XC_CONFIG;
+		return RC_CONFIG;
 	}
 	m = apmatrix_matrix_new();
 	if (!m) {
 		apm_conf_free(c);
-		xerr("apply: out of memory");
-		return XC_HOST;
+		errmsg("apply: out of memory");
+		return RC_HOST;
 	}
 	for (i = 0; i <= APMATRIX_MAX_ID; i++) {
 		apmatrix_matrix_set(m, APMATRIX_ADAPTERS, i,
@@ -787,14 +713,14 @@ static int kernel_cmdline(const struct opts *o)
 	printf("ap.apmask=%s ap.aqmask=%s\n", ap, aq);
 	apmatrix_matrix_free(m);
 	apm_conf_free(c);
-	return XC_OK;
+	return RC_OK;
 }
 
 /*
  * At boot the AP bus scans its devices a little after it appears; until its
  * first scan (/sys/bus/ap/scans > 0) the cards and queues are not all there
  * and a set's queue would look "not on this host". Wait for it, at most
- * ms milliseconds. XC_OK or XC_HOST (printed).
+ * ms milliseconds. RC_OK or RC_HOST (printed).
  */
 static int wait_for_bus(const struct job *j, long ms)
 {
@@ -804,8 +730,8 @@ static int wait_for_bus(const struct job *j, long ms)
 	FILE *f;
 
 	if (asprintf(&path, "%s/bus/ap/scans", apmatrix_ctx_get_sysfs_root(j->ctx)) < 0) {
-		xerr("apply: out of memory");
-		return XC_HOST;
+		errmsg("apply: out of memory");
+		return RC_HOST;
 	}
 	for (;;) {
 		f = fopen(path, "re");
@@ -818,16 +744,16 @@ static int wait_for_bus(const struct job *j, long ms)
 		if (strtol(buf, NULL, 10) > 0)
 			break;
 		if (waited >= ms) {
-			xerr("apply: the AP bus has not scanned its devices after %ld.%01ld s (%s: %s)",
-			     ms / 1000, ms % 1000 / 100, path, f ? "0" : "missing");
+			errmsg("apply: the AP bus has not scanned its devices after %ld.%01ld s (%s: %s)",
+			       ms / 1000, ms % 1000 / 100, path, f ? "0" : "missing");
 			free(path);
-			return XC_HOST;
+			return RC_HOST;
 		}
 		nanosleep(&ts, NULL);
 		waited += 100;
 	}
 	free(path);
-	return XC_OK;
+	return RC_OK;
 }
 
 /*
@@ -835,8 +761,8 @@ static int wait_for_bus(const struct job *j, long ms)
  * does not register without one) or the ap module is not loaded (the unit
  * loads it first). Waiting for it would only delay the boot. A
  * configuration that asks for nothing (the package's, all comments) is
- * then met; any other cannot be. XC_OK to go on, else the exit code
- * (printed); -1 - XC_OK: done, nothing to do.
+ * then met; any other cannot be. RC_OK to go on, else the exit code
+ * (printed); -1 - RC_OK: done, nothing to do.
  */
 static int check_bus(struct job *j)
 {
@@ -846,24 +772,24 @@ static int check_bus(struct job *j)
 	bool there;
 
 	if (asprintf(&path, "%s/bus/ap", apmatrix_ctx_get_sysfs_root(j->ctx)) < 0) {
-		xerr("apply: out of memory");
-		return XC_HOST;
+		errmsg("apply: out of memory");
+		return RC_HOST;
 	}
 	there = stat(path, &st) == 0;
 	if (!there && !c->guests && !c->device && !c->nsets) {
 		printf("nothing to do: %s configures nothing, and there is no AP bus (%s)\n",
 		       c->dir, path);
 		free(path);
-		return -1 - XC_OK;
+		return -1 - RC_OK;
 	}
 	if (!there) {
-		xerr("apply: there is no AP bus: %s does not exist (no AP crypto facility on this machine, or the ap module is not loaded); nothing changed",
-		     path);
+		errmsg("apply: there is no AP bus: %s does not exist (no AP crypto facility on this machine, or the ap module is not loaded); nothing changed",
+		       path);
 		free(path);
-		return XC_HOST;
+		return RC_HOST;
 	}
 	free(path);
-	return XC_OK;
+	return RC_OK;
 }
 
 /* Put the masks back to before and unbind the queues bound (after a failed bind). */
@@ -876,21 +802,21 @@ static void roll_back(struct job *j, unsigned int nbound)
 	for (i = 0; i < nbound; i++)
 		if (apmatrix_apqns_get(j->bind, i, &a, &d) == 0 &&
 		    apmatrix_queue_bind(j->ctx, a, d, NULL) < 0) {
-			xerr("apply: rollback: %s", apmatrix_ctx_last_error(j->ctx));
+			errmsg("apply: rollback: %s", apmatrix_ctx_last_error(j->ctx));
 			bad++;
 		}
 	if (nbound && !bad)
-		xerr("apply: the %u queue%s bound by this apply unbound again", nbound,
-		     nbound > 1 ? "s" : "");
+		errmsg("apply: the %u queue%s bound by this apply unbound again", nbound,
+		       nbound > 1 ? "s" : "");
 	if (!j->plan || apmatrix_plan_is_noop(j->plan))
 		return;
 	if (apmatrix_host_read(j->ctx, &now) < 0 ||
 	    apmatrix_plan_masks(j->ctx, now, j->before, &back) < 0 ||
 	    apmatrix_plan_apply(j->ctx, back) < 0)
-		xerr("apply: rollback of apmask/aqmask failed: %s; the masks may be as configured",
-		     apmatrix_ctx_last_error(j->ctx));
+		errmsg("apply: rollback of apmask/aqmask failed: %s; the masks may be as configured",
+		       apmatrix_ctx_last_error(j->ctx));
 	else
-		xerr("apply: apmask and aqmask rolled back");
+		errmsg("apply: apmask and aqmask rolled back");
 	apmatrix_plan_free(back);
 	apmatrix_host_free(now);
 }
@@ -930,19 +856,19 @@ static int dev_apply(struct job *j)
 
 	if (j->dev_group_drift && chown(j->dev_path, (uid_t)-1, gid) < 0) {
 		err = errno;
-		xerr("apply: %s: chown to group %u: %s", j->dev_path, (unsigned int)gid,
-		     strerror(err));
+		errmsg("apply: %s: chown to group %u: %s", j->dev_path, (unsigned int)gid,
+		       strerror(err));
 		return -err;
 	}
 	if (j->dev_mode_drift && chmod(j->dev_path, j->conf->mode) < 0) {
 		err = errno;
-		xerr("apply: %s: chmod %04o: %s", j->dev_path, (unsigned int)j->conf->mode,
-		     strerror(err));
+		errmsg("apply: %s: chmod %04o: %s", j->dev_path, (unsigned int)j->conf->mode,
+		       strerror(err));
 		if (j->dev_group_drift &&
 		    chown(j->dev_path, (uid_t)-1, j->dev_st.st_gid) < 0)
-			xerr("apply: rollback: %s: chown back to group %u: %s; its group is %u",
-			     j->dev_path, (unsigned int)j->dev_st.st_gid, strerror(errno),
-			     (unsigned int)gid);
+			errmsg("apply: rollback: %s: chown back to group %u: %s; its group is %u",
+			       j->dev_path, (unsigned int)j->dev_st.st_gid, strerror(errno),
+			       (unsigned int)gid);
 		return -err;
 	}
 	return 0;
@@ -978,13 +904,13 @@ int cmd_apply(int argc, char **argv)
 	if (!o.dry_run) {
 		err = apmatrix_lock(j.ctx, false);
 		if (err == -EWOULDBLOCK) {
-			xerr("apply: waiting for the AP configuration lock %s",
-			     apmatrix_ctx_get_lock_file(j.ctx));
+			errmsg("apply: waiting for the AP configuration lock %s",
+			       apmatrix_ctx_get_lock_file(j.ctx));
 			err = apmatrix_lock(j.ctx, true);
 		}
 		if (err < 0) {
-			xerr("apply: %s", apmatrix_ctx_last_error(j.ctx));
-			rc = XC_HOST;
+			errmsg("apply: %s", apmatrix_ctx_last_error(j.ctx));
+			rc = RC_HOST;
 			goto out;
 		}
 	}
@@ -994,20 +920,20 @@ int cmd_apply(int argc, char **argv)
 	if (j.nconflicts) {
 		job_print(&j);
 		print_conflicts(&j);
-		xerr("apply: %zu conflict%s; nothing changed", j.nconflicts,
-		     j.nconflicts > 1 ? "s" : "");
-		rc = XC_REFUSED;
+		errmsg("apply: %zu conflict%s; nothing changed", j.nconflicts,
+		       j.nconflicts > 1 ? "s" : "");
+		rc = RC_REFUSED;
 		goto out;
 	}
 	if (!job_drift(&j)) {
 		printf("nothing to do: the host matches %s\n", j.conf->dir);
-		rc = XC_OK;
+		rc = RC_OK;
 		goto out;
 	}
 	job_print(&j);
 	if (o.dry_run) {
 		printf("dry run: nothing written\n");
-		rc = XC_OK;
+		rc = RC_OK;
 		goto out;
 	}
 	fflush(stdout);
@@ -1015,8 +941,8 @@ int cmd_apply(int argc, char **argv)
 	if (j.plan && !apmatrix_plan_is_noop(j.plan)) {
 		err = apmatrix_plan_apply(j.ctx, j.plan);
 		if (err < 0) {
-			xerr("apply: %s", apmatrix_ctx_last_error(j.ctx));
-			rc = err == -EBUSY ? XC_RETRY : XC_HOST;
+			errmsg("apply: %s", apmatrix_ctx_last_error(j.ctx));
+			rc = err == -EBUSY ? RC_RETRY : RC_HOST;
 			goto out;
 		}
 		/*
@@ -1033,20 +959,20 @@ int cmd_apply(int argc, char **argv)
 			break;
 		err = apmatrix_queue_bind(j.ctx, a, d, "apmatrix");
 		if (err < 0) {
-			xerr("apply: %s", apmatrix_ctx_last_error(j.ctx));
+			errmsg("apply: %s", apmatrix_ctx_last_error(j.ctx));
 			roll_back(&j, i);
-			rc = XC_HOST;
+			rc = RC_HOST;
 			goto out;
 		}
 	}
 	err = dev_apply(&j);
 	if (err) {
 		roll_back(&j, n);
-		rc = XC_HOST;
+		rc = RC_HOST;
 		goto out;
 	}
 	printf("applied\n");
-	rc = XC_OK;
+	rc = RC_OK;
 out:
 	job_end(&j);	/* drops the lock */
 	return rc;
@@ -1061,36 +987,37 @@ int cmd_udev_env(int argc, char **argv)
 	struct opts o = { 0 };
 	int rc;
 
-	rc = parse_opts(argc, argv, &o);
-	if (rc < 0)
-		return -1 - rc;
-	rc = load_conf(&o, &c);
-	if (rc)
+	if (!conf_command(argc, argv, &o, &c, &rc))
 		return rc;
 	if (c->device) {
 		printf("APMATRIX_GROUP=%s\n", c->group ? c->group : "root");
 		printf("APMATRIX_MODE=%04o\n", (unsigned int)c->mode);
 	}
 	apm_conf_free(c);
-	return XC_OK;
+	return RC_OK;
 }
 
 /* ------------------------------------------------------------------------ */
 /* sets, and the sets for 'grant --set NAME'                                 */
 
-static void no_such_set(const struct apm_conf *c, const char *name)
+/* Set name of c, or NULL with the sets there named on stderr. */
+static const struct apm_conf_set *find_set(const struct apm_conf *c, const char *name)
 {
+	const struct apm_conf_set *set = apm_conf_find_set(c, name);
 	char list[512];
 	size_t i, n = 0;
 
+	if (set)
+		return set;
 	list[0] = '\0';
 	for (i = 0; i < c->nsets && n < sizeof(list) - 1; i++)
 		n += (size_t)snprintf(list + n, sizeof(list) - n, "%s%s", i ? ", " : "",
 				      c->sets[i].name);
 	if (n >= sizeof(list))
 		n = sizeof(list) - 1;
-	xerr("no set '%s' in %s (%s%s)", name, c->dir, c->nsets ? "its sets: " : "it has none",
-	     list);
+	errmsg("no set '%s' in %s (%s%s)", name, c->dir, c->nsets ? "its sets: " : "it has none",
+	       list);
+	return NULL;
 }
 
 int ctl_config_set(const char *config_dir, const char *name,
@@ -1105,11 +1032,10 @@ int ctl_config_set(const char *config_dir, const char *name,
 	rc = load_conf(&o, &c);
 	if (rc)
 		return rc;
-	set = apm_conf_find_set(c, name);
+	set = find_set(c, name);
 	if (!set) {
-		no_such_set(c, name);
 		apm_conf_free(c);
-		return XC_USAGE;
+		return RC_USAGE;
 	}
 	apmatrix_matrix_clear(m);
 	for (id = 0; id <= APMATRIX_MAX_ID; id++) {
@@ -1121,7 +1047,7 @@ int ctl_config_set(const char *config_dir, const char *name,
 				    apmatrix_matrix_test(set->m, APMATRIX_CONTROL_DOMAINS, id));
 	}
 	apm_conf_free(c);
-	return XC_OK;
+	return RC_OK;
 }
 
 static struct json_object *set_json(const struct apm_conf_set *set)
@@ -1171,16 +1097,11 @@ int cmd_sets(int argc, char **argv)
 	size_t i;
 	int rc;
 
-	rc = parse_opts(argc, argv, &o);
-	if (rc < 0)
-		return -1 - rc;
-	rc = load_conf(&o, &c);
-	if (rc)
+	if (!conf_command(argc, argv, &o, &c, &rc))
 		return rc;
-	if (o.name && !apm_conf_find_set(c, o.name)) {
-		no_such_set(c, o.name);
+	if (o.name && !find_set(c, o.name)) {
 		apm_conf_free(c);
-		return XC_USAGE;
+		return RC_USAGE;
 	}
 	if (o.json)
 		arr = json_object_new_array();
@@ -1203,5 +1124,5 @@ int cmd_sets(int argc, char **argv)
 		json_object_put(root);
 	}
 	apm_conf_free(c);
-	return XC_OK;
+	return RC_OK;
 }

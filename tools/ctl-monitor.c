@@ -16,7 +16,6 @@
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,18 +30,8 @@
 #include "apmatrix.h"
 #include "ctl-ext.h"
 
-#define PROG "apmatrix-ctl"
-
-static void __attribute__((format(printf, 1, 2))) merr(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs(PROG ": monitor: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
+/* every message of monitor's starts "apmatrix-ctl: monitor: " */
+#define merr(...) errmsg("monitor: " __VA_ARGS__)
 
 struct mon {
 	bool json;
@@ -120,25 +109,6 @@ static bool parse_apqn(const char *s, unsigned int *a, unsigned int *d)
 	       *d <= 255 && strlen(s) == 7;
 }
 
-static void read_state(const struct mon *m, const char *apqn, char *buf, size_t len)
-{
-	char *path = NULL;
-	FILE *f;
-
-	buf[0] = '\0';
-	if (asprintf(&path, "%s/bus/ap/devices/%s/apmatrix_state", m->sysfs_root,
-		     apqn) < 0)
-		return;
-	f = fopen(path, "re");
-	free(path);
-	if (!f)
-		return;
-	if (!fgets(buf, (int)len, f))
-		buf[0] = '\0';
-	fclose(f);
-	buf[strcspn(buf, "\n")] = '\0';
-}
-
 /* Compare a queue's state with the last one known; emit on a change. */
 static void check_state(struct mon *m, unsigned int a, unsigned int d, bool quiet)
 {
@@ -148,7 +118,7 @@ static void check_state(struct mon *m, unsigned int a, unsigned int d, bool quie
 	long pid = 0;
 
 	snprintf(apqn, sizeof(apqn), "%02x.%04x", a, d);
-	read_state(m, apqn, st, sizeof(st));
+	queue_attr_line(m->sysfs_root, a, d, "apmatrix_state", st, sizeof(st));
 	old = m->state[a][d] ? m->state[a][d] : "";
 	if (!strcmp(old, st))
 		return;
@@ -201,6 +171,27 @@ static void scan_states(struct mon *m, bool quiet)
 		for (d = 0; d < 256; d++)
 			if (m->state[a][d] && !seen[a][d])
 				check_state(m, a, d, quiet);
+}
+
+/*
+ * The kernel dropped uevents for this monitor: its socket's receive buffer
+ * was full (recvmsg() fails once with ENOBUFS; what is still queued comes
+ * after). Say so, then read every queue's state again so that the states
+ * printed are right again. The bus's own events in between are gone for
+ * good: whoever follows them reads the bus again (apmatrix-ctl list).
+ */
+static void on_lost(struct mon *m)
+{
+	struct json_object *o = json_object_new_object();
+	char line[160];
+
+	json_object_object_add(o, "event", json_object_new_string("lost"));
+	json_object_object_add(o, "source", json_object_new_string(m->source));
+	snprintf(line, sizeof(line),
+		 "lost %s events: the receive buffer overflowed; queue states read again",
+		 m->source);
+	emit(m, o, line);
+	scan_states(m, false);
 }
 
 /* One uevent of the AP bus. */
@@ -266,15 +257,7 @@ static void on_device(struct mon *m, struct udev_device *dev)
 
 int cmd_monitor(int argc, char **argv)
 {
-	enum { O_KERNEL = 0x300, O_INTERVAL, O_SYSFS };
-	static const struct option lopts[] = {
-		{ "help", no_argument, NULL, 'h' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "kernel", no_argument, NULL, O_KERNEL },
-		{ "interval", required_argument, NULL, O_INTERVAL },
-		{ "sysfs-root", required_argument, NULL, O_SYSFS },
-		{ NULL, 0, NULL, 0 },
-	};
+	struct cmd_getopt g;
 	struct mon *m;
 	struct udev *udev = NULL;
 	struct udev_monitor *mon = NULL;
@@ -283,7 +266,7 @@ int cmd_monitor(int argc, char **argv)
 	struct pollfd pfd[1];
 	sigset_t mask, old;
 	bool handlers = false;
-	int c, rc = 2;
+	int c, rc = RC_HOST;
 	unsigned long long next_scan;
 	char *end;
 	unsigned int a, d;
@@ -291,24 +274,25 @@ int cmd_monitor(int argc, char **argv)
 	m = calloc(1, sizeof(*m));
 	if (!m) {
 		merr("out of memory");
-		return 2;
+		return RC_HOST;
 	}
 	m->source = "udev";
 	m->interval_ms = 1000;
+	command_getopt("monitor", &g);
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":hj", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, g.optstring, g.longopts, NULL)) != -1) {
 		switch (c) {
-		case 'h':	/* main.c prints --help from cmd-admin.c's table */
+		case OPT_HELP:	/* main.c prints --help from cmd-admin.c's table */
 			free(m);
-			return 0;
-		case 'j':
+			return RC_OK;
+		case OPT_JSON:
 			m->json = true;
 			break;
-		case O_KERNEL:
+		case OPT_KERNEL:
 			m->source = "kernel";
 			break;
-		case O_INTERVAL:
+		case OPT_INTERVAL:
 			errno = 0;
 			m->interval_ms = strtol(optarg, &end, 10);
 			if (!*optarg || *end || errno || m->interval_ms < 0 ||
@@ -316,27 +300,22 @@ int cmd_monitor(int argc, char **argv)
 				merr("--interval '%s': not a number of milliseconds (0 to 3600000)",
 				     optarg);
 				free(m);
-				return 1;
+				return RC_USAGE;
 			}
 			break;
-		case O_SYSFS:
+		case OPT_SYSFS_ROOT:
 			setenv("APMATRIX_SYSFS_ROOT", optarg, 1);
 			break;
-		case ':':
-			merr("option '%s' needs an argument", argv[optind - 1]);
+		default:	/* ':' or '?' */
+			option_error("monitor", c, argv);
 			free(m);
-			return 1;
-		default:
-			merr("unknown option '%s' (see '" PROG " monitor --help')",
-			     argv[optind - 1]);
-			free(m);
-			return 1;
+			return RC_USAGE;
 		}
 	}
 	if (optind < argc) {
 		merr("unexpected argument '%s'", argv[optind]);
 		free(m);
-		return 1;
+		return RC_USAGE;
 	}
 	ctx = apmatrix_ctx_new();
 	if (!ctx || !(m->sysfs_root = strdup(apmatrix_ctx_get_sysfs_root(ctx)))) {
@@ -406,13 +385,21 @@ int cmd_monitor(int argc, char **argv)
 		if (pfd[0].revents & (POLLIN | POLLERR)) {
 			struct udev_device *dev;
 
-			while (!stop_signal && (dev = udev_monitor_receive_device(mon))) {
-				on_device(m, dev);
-				udev_device_unref(dev);
+			while (!stop_signal) {
+				errno = 0;
+				dev = udev_monitor_receive_device(mon);
+				if (dev) {
+					on_device(m, dev);
+					udev_device_unref(dev);
+				} else if (errno == ENOBUFS) {
+					on_lost(m);	/* then what is still queued */
+				} else {
+					break;	/* EAGAIN: nothing more now */
+				}
 			}
 		}
 	}
-	rc = 0;	/* asked to stop */
+	rc = RC_OK;	/* asked to stop */
 	clearerr(stdout);	/* a write the signal cut short is no error */
 out:
 	if (handlers) {
@@ -429,6 +416,6 @@ out:
 	free(m->sysfs_root);
 	free(m);
 	if (fflush(stdout) || ferror(stdout))
-		rc = 2;
+		rc = RC_HOST;
 	return rc;
 }

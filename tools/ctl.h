@@ -36,54 +36,13 @@
 #include <json.h>
 
 #include "apmatrix.h"
-
-#define PROG "apmatrix-ctl"
-
-/* Exit codes (main.c says what each means, in --help) */
-enum rc {
-	RC_OK = 0,
-	RC_USAGE = 1,
-	RC_HOST = 2,
-	RC_REFUSED = 3,
-	RC_UNSUPPORTED = 4,
-	RC_NO_VM = 5,
-	RC_RETRY = 6,
-	RC_RESET = 7,
-	RC_DRIFT = 8,		/* ctl-ext.h RC_EXT_DRIFT */
-	RC_CONFIG = 9,		/* ctl-ext.h RC_EXT_CONFIG */
-};
+#include "ctl-ext.h"	/* PROG, enum rc, enum opt_id, errmsg() ... */
 
 /* The invocation */
 struct cli {
 	const char *cmd;		/* subcommand name, for messages */
 	const char *sysfs_root;		/* --sysfs-root, NULL: environment */
 	struct apmatrix_ctx *ctx;
-};
-
-/* Every option of every subcommand; a letter is also its short option. */
-enum opt_id {
-	OPT_HELP = 'h',
-	OPT_VERSION = 'V',
-	OPT_JSON = 'j',
-	OPT_DRY_RUN = 'n',
-	OPT_ADAPTERS = 'a',
-	OPT_DOMAINS = 'd',
-	OPT_CONTROL = 'c',
-	OPT_PID = 'p',
-	OPT_SYSFS_ROOT = 0x100,
-	OPT_VM_FD,
-	OPT_VALIDATE_ONLY,
-	OPT_RESET,
-	OPT_GRANT_FD,
-	OPT_FD,
-	OPT_QUIET = 'q',
-	OPT_CONFIG_DIR = 0x200,
-	OPT_KERNEL_CMDLINE,
-	OPT_WAIT_BUS,
-	OPT_KERNEL,
-	OPT_INTERVAL,
-	OPT_SET,
-	OPT_NO_REBIND,
 };
 
 /* What the options and arguments said */
@@ -166,8 +125,7 @@ struct command {
 #include "commands.def"
 #undef COMMAND
 
-/* util.c */
-void errmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* util.c (and ctl-ext.h's) */
 /* "EBUSY" (the library's vocabulary), or "errno 123" (buf is the space) */
 const char *errname(int err, char *buf, size_t len);
 #define ERRNAME(err) errname((err), (char[24]){ 0 }, 24)

@@ -28,8 +28,6 @@
 #endif
 
 /* the most options one command has */
-#define MAX_OPTS 16
-
 /* Exit codes: the one table (--help prints it; the man page mirrors it). */
 static const struct {
 	enum rc code;
@@ -74,6 +72,18 @@ static void getopt_tables(const struct ctl_opt *opts, char *optstring,
 	}
 	optstring[k] = '\0';
 	longopts[n] = (struct option){ NULL, 0, NULL, 0 };
+}
+
+void command_getopt(const char *name, struct cmd_getopt *g)
+{
+	size_t i;
+
+	for (i = 0; i < NCOMMANDS; i++)
+		if (!strcmp(commands[i]->name, name)) {
+			getopt_tables(commands[i]->opts, g->optstring, g->longopts);
+			return;
+		}
+	abort();	/* called only by the commands of commands.def */
 }
 
 /* "  -j, --json               print JSON", continuation lines indented */
@@ -180,32 +190,6 @@ static void command_help(const struct command *c)
 	       c->summary[0] - 'a' + 'A', c->summary + 1);
 	print_opts(c->opts);
 	print_exit_codes();
-}
-
-/* Report a getopt error: ret is ':' (missing argument) or '?'. */
-static void option_error(const char *cmd, int ret, char **argv)
-{
-	const char *where = cmd ? cmd : "";
-	const char *sep = cmd ? ": " : "";
-	const char *opt = argv[optind - 1];
-	char shortopt[3] = { '-', (char)optopt, 0 };
-
-	/*
-	 * An unknown short option (optopt set) is that letter, wherever it
-	 * was: getopt has not moved past its argv element yet, so
-	 * argv[optind - 1] may be the option before ("-x05.0004" after
-	 * "--json"). A missing argument ends its element: that element
-	 * names it, unless it is a short one in a cluster.
-	 */
-	if (ret == '?' && optopt)
-		opt = shortopt;
-	else if (ret == ':' && optopt && optopt < 0x100 && strncmp(opt, "--", 2) != 0)
-		opt = shortopt;
-	if (ret == ':')
-		errmsg("%s%soption '%s' needs an argument", where, sep, opt);
-	else
-		errmsg("%s%sunknown option '%s' (see '" PROG "%s%s --help')",
-		       where, sep, opt, cmd ? " " : "", where);
 }
 
 static int set_once(const char **slot, const char *cmd, const char *name)

@@ -17,22 +17,31 @@
 
 #include "ctl.h"
 
-/* One row of the table; type, driver and holder are printable() copies. */
-struct row {
-	char id[8];
-	char *type;
-	const char *status;
-	char *driver;
-	char *holder;
-};
-
-static bool fill_row(struct row *r, const char *type, const char *driver,
-		     const char *holder)
+/*
+ * A cell's text as printable() would write it, into buf (len bytes, room
+ * for 4 per byte of s); s itself when nothing needs escaping, which is
+ * every name a kernel gives.
+ */
+static const char *cell(const char *s, char *buf, size_t len)
 {
-	r->type = printable(type);
-	r->driver = printable(driver);
-	r->holder = printable(holder);
-	return r->type && r->driver && r->holder;
+	const char *p;
+	char *o = buf;
+
+	for (p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f || *p == '\\')
+			break;
+	if (!*p)
+		return s;
+	for (p = s; *p && (size_t)(o - buf) + 5 < len; p++) {
+		unsigned char c = (unsigned char)*p;
+
+		if (c < 0x20 || c >= 0x7f || c == '\\')
+			o += snprintf(o, 5, "\\x%02x", c);
+		else
+			*o++ = (char)c;
+	}
+	*o = '\0';
+	return buf;
 }
 
 static const char *holder_name(const struct apmatrix_queue *q)
@@ -95,12 +104,6 @@ static struct json_object *json_tristate(int v)
 	return v < 0 ? NULL : json_object_new_boolean(v > 0);
 }
 
-static void print_row(const struct row *r, const int w[5])
-{
-	printf("%-*s %-*s %-*s %-*s %s\n", w[0], r->id, w[1], r->type,
-	       w[2], r->status, w[3], r->driver, r->holder);
-}
-
 bool queue_selected(const struct apmatrix_apqns *filter,
 			   const struct apmatrix_queue *q)
 {
@@ -122,98 +125,87 @@ bool card_selected(const struct apmatrix_apqns *filter,
 	return false;
 }
 
+/*
+ * The table, in two passes over the host view: the column widths, then
+ * the rows (nothing is copied: a row's cells are the view's own strings,
+ * escaped only where they need it).
+ */
 int list_human(const struct apmatrix_host *host,
-		      const struct apmatrix_apqns *filter, const char *apmask,
-		      const char *aqmask)
+	       const struct apmatrix_apqns *filter, const char *apmask,
+	       const char *aqmask)
 {
 	static const char *const hdr[5] = { "CARD.DOM", "TYPE", "STATUS",
 					    "DRIVER", "HOLDER" };
-	unsigned int ncards = apmatrix_host_num_cards(host), i, j, nrows = 0;
-	struct row *rows;
-	int w[5], k, total, rc;
-
-	/* Each card and each of its queues gives one row. */
-	for (i = 0; i < ncards; i++)
-		nrows += 1 + apmatrix_card_num_queues(apmatrix_host_card(host, i));
-	rows = calloc(nrows ? nrows : 1, sizeof(*rows));
-	if (!rows) {
-		errmsg("out of memory");
-		return RC_HOST;
-	}
-	nrows = 0;
-	for (i = 0; i < ncards; i++) {
-		const struct apmatrix_card *c = apmatrix_host_card(host, i);
-		const char *type = apmatrix_card_type(c);
-		const char *cdrv = apmatrix_card_driver(c);
-
-		if (!card_selected(filter, c))
-			continue;
-		snprintf(rows[nrows].id, sizeof(rows[nrows].id), "%02x",
-			 apmatrix_card_id(c));
-		rows[nrows].status = status_name(apmatrix_card_config(c),
-						 apmatrix_card_chkstop(c),
-						 apmatrix_card_online(c));
-		if (!fill_row(&rows[nrows++], type ? type : "-",
-			      cdrv ? cdrv : "-no-driver-", "-"))
-			goto nomem;
-		for (j = 0; j < apmatrix_card_num_queues(c); j++) {
-			const struct apmatrix_queue *q = apmatrix_card_queue(c, j);
-			const char *drv = apmatrix_queue_driver(q);
-			char hbuf[96];
-
-			if (!queue_selected(filter, q))
-				continue;
-			snprintf(rows[nrows].id, sizeof(rows[nrows].id),
-				 "%02x.%04x", apmatrix_queue_apid(q),
-				 apmatrix_queue_apqi(q));
-			rows[nrows].status = status_name(apmatrix_queue_config(q),
-						apmatrix_queue_chkstop(q),
-						apmatrix_queue_online(q));
-			if (!fill_row(&rows[nrows++], type ? type : "-",
-				      drv ? drv : "-no-driver-",
-				      holder_text(q, hbuf, sizeof(hbuf))))
-				goto nomem;
-		}
-	}
-
-	printf("ap_max_adapter_id=0x%02x\n", apmatrix_host_max_adapter_id(host));
-	printf("ap_max_domain_id=0x%02x\n", apmatrix_host_max_domain_id(host));
-	printf("apmask=%s\n", apmask);
-	printf("aqmask=%s\n", aqmask);
-	putchar('\n');
+	unsigned int ncards = apmatrix_host_num_cards(host), i, j;
+	int w[5], k, total, pass;
 
 	for (k = 0; k < 5; k++)
 		w[k] = (int)strlen(hdr[k]);
-	for (i = 0; i < nrows; i++) {
-		const char *cells[5] = { rows[i].id, rows[i].type,
-					 rows[i].status, rows[i].driver,
-					 rows[i].holder };
+	for (pass = 0; pass < 2; pass++) {
+		if (pass) {
+			printf("ap_max_adapter_id=0x%02x\n", apmatrix_host_max_adapter_id(host));
+			printf("ap_max_domain_id=0x%02x\n", apmatrix_host_max_domain_id(host));
+			printf("apmask=%s\n", apmask);
+			printf("aqmask=%s\n", aqmask);
+			putchar('\n');
+			printf("%-*s %-*s %-*s %-*s %s\n", w[0], hdr[0], w[1], hdr[1],
+			       w[2], hdr[2], w[3], hdr[3], hdr[4]);
+			total = w[0] + w[1] + w[2] + w[3] + w[4] + 4;
+			for (k = 0; k < total; k++)
+				putchar('-');
+			putchar('\n');
+		}
+		for (i = 0; i < ncards; i++) {
+			const struct apmatrix_card *c = apmatrix_host_card(host, i);
+			const char *type = apmatrix_card_type(c);
+			const char *cdrv = apmatrix_card_driver(c);
+			char tbuf[512], dbuf[1024], hbuf[512], hb[96], id[8];
+			const char *cells[5];
 
-		for (k = 0; k < 5; k++)
-			if ((int)strlen(cells[k]) > w[k])
-				w[k] = (int)strlen(cells[k]);
+			if (!card_selected(filter, c))
+				continue;
+			type = cell(type ? type : "-", tbuf, sizeof(tbuf));
+			for (j = 0; j <= apmatrix_card_num_queues(c); j++) {
+				const struct apmatrix_queue *q =
+					j ? apmatrix_card_queue(c, j - 1) : NULL;
+				const char *drv;
+
+				if (q && !queue_selected(filter, q))
+					continue;
+				if (!q) {
+					snprintf(id, sizeof(id), "%02x", apmatrix_card_id(c));
+					cells[2] = status_name(apmatrix_card_config(c),
+							       apmatrix_card_chkstop(c),
+							       apmatrix_card_online(c));
+					drv = cdrv;
+					cells[4] = "-";
+				} else {
+					snprintf(id, sizeof(id), "%02x.%04x",
+						 apmatrix_queue_apid(q),
+						 apmatrix_queue_apqi(q));
+					cells[2] = status_name(apmatrix_queue_config(q),
+							       apmatrix_queue_chkstop(q),
+							       apmatrix_queue_online(q));
+					drv = apmatrix_queue_driver(q);
+					cells[4] = cell(holder_text(q, hb, sizeof(hb)),
+							hbuf, sizeof(hbuf));
+				}
+				cells[0] = id;
+				cells[1] = type;
+				cells[3] = cell(drv ? drv : "-no-driver-", dbuf, sizeof(dbuf));
+				if (pass) {
+					printf("%-*s %-*s %-*s %-*s %s\n", w[0], cells[0],
+					       w[1], cells[1], w[2], cells[2], w[3],
+					       cells[3], cells[4]);
+					continue;
+				}
+				for (k = 0; k < 5; k++)
+					if ((int)strlen(cells[k]) > w[k])
+						w[k] = (int)strlen(cells[k]);
+			}
+		}
 	}
-	printf("%-*s %-*s %-*s %-*s %s\n", w[0], hdr[0], w[1], hdr[1],
-	       w[2], hdr[2], w[3], hdr[3], hdr[4]);
-	total = w[0] + w[1] + w[2] + w[3] + w[4] + 4;
-	for (k = 0; k < total; k++)
-		putchar('-');
-	putchar('\n');
-	for (i = 0; i < nrows; i++)
-		print_row(&rows[i], w);
-	rc = RC_OK;
-out:
-	for (i = 0; i < nrows; i++) {
-		free(rows[i].type);
-		free(rows[i].driver);
-		free(rows[i].holder);
-	}
-	free(rows);
-	return rc;
-nomem:
-	errmsg("out of memory");
-	rc = RC_HOST;
-	goto out;
+	return RC_OK;
 }
 
 int list_json(const struct apmatrix_host *host,

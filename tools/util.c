@@ -49,6 +49,32 @@ const char *ctx_msg(struct cli *cli, int err, char *buf, size_t len)
 	return buf;
 }
 
+/* Report a getopt error: ret is ':' (missing argument) or '?'. */
+void option_error(const char *cmd, int ret, char **argv)
+{
+	const char *where = cmd ? cmd : "";
+	const char *sep = cmd ? ": " : "";
+	const char *opt = argv[optind - 1];
+	char shortopt[3] = { '-', (char)optopt, 0 };
+
+	/*
+	 * An unknown short option (optopt set) is that letter, wherever it
+	 * was: getopt has not moved past its argv element yet, so
+	 * argv[optind - 1] may be the option before ("-x05.0004" after
+	 * "--json"). A missing argument ends its element: that element
+	 * names it, unless it is a short one in a cluster.
+	 */
+	if (ret == '?' && optopt)
+		opt = shortopt;
+	else if (ret == ':' && optopt && optopt < 0x100 && strncmp(opt, "--", 2) != 0)
+		opt = shortopt;
+	if (ret == ':')
+		errmsg("%s%soption '%s' needs an argument", where, sep, opt);
+	else
+		errmsg("%s%sunknown option '%s' (see '" PROG "%s%s --help')",
+		       where, sep, opt, cmd ? " " : "", where);
+}
+
 bool parse_int(const char *s, long min, long max, long *out)
 {
 	char *end;
@@ -62,6 +88,26 @@ bool parse_int(const char *s, long min, long max, long *out)
 		return false;
 	*out = v;
 	return true;
+}
+
+void queue_attr_line(const char *sysfs_root, unsigned int apid, unsigned int apqi,
+		     const char *attr, char *buf, size_t len)
+{
+	char *path = NULL;
+	FILE *f;
+
+	buf[0] = '\0';
+	if (asprintf(&path, "%s/bus/ap/devices/%02x.%04x/%s", sysfs_root, apid, apqi,
+		     attr) < 0)
+		return;
+	f = fopen(path, "re");
+	free(path);
+	if (!f)
+		return;
+	if (!fgets(buf, (int)len, f))
+		buf[0] = '\0';
+	fclose(f);
+	buf[strcspn(buf, "\n")] = '\0';
 }
 
 /* Only blanks (or nothing): text that names no APQN at all. */

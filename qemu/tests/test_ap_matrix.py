@@ -1072,6 +1072,12 @@ def kvm_tests(binary, bios):
                            timeout=60)
         return p.returncode, p.stderr
 
+    # before anything looks at the fd, and whether or not KVM has the attribute
+    rc, err = run("-cpu", "host,apqi=off", "-device", "ap-matrix,x-vm-fd=0")
+    check("kvm: x-vm-fd (tests only) refused under KVM",
+          rc == 1 and err.endswith(
+              "ap-matrix: x-vm-fd is for tests without KVM; under KVM the "
+              "device uses the guest's own VM\nDrop x-vm-fd\n"), err)
     rc, err = run("-cpu", "host,apqi=off", "-device", "ap-matrix")
     if "(ENXIO)" in err:
         check("kvm: no attribute here: ENXIO said as it is, with a hint",

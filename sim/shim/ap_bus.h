@@ -82,6 +82,13 @@ void ap_driver_unregister(struct ap_driver *drv);
 
 /* the AP bus's permission lock (apmask/aqmask) */
 extern struct mutex ap_perms_mutex;
+/* apmask/aqmask (MSB0), written under ap_perms_mutex by the simulator */
+struct ap_perms {
+	unsigned long apm[4];
+	unsigned long aqm[4];
+	unsigned long adm[4];
+};
+extern struct ap_perms ap_perms;
 extern struct mutex ap_scan_bus_mutex;
 int ap_owned_by_def_drv(int card, int queue);
 int ap_apqn_in_matrix_owned_by_def_drv(unsigned long *apm, unsigned long *aqm);

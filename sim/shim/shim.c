@@ -187,7 +187,7 @@ void *kmalloc(size_t size, gfp_t gfp)
 {
 	void *p;
 
-	if (shim_alloc_fails())
+	if (!(gfp & __GFP_NOFAIL) && shim_alloc_fails())
 		return NULL;
 	p = (gfp & __GFP_ZERO) ? calloc(1, size ? size : 1) : malloc(size ? size : 1);
 	if (p)
@@ -616,7 +616,6 @@ void *__xa_store(struct xarray *xa, unsigned long index, void *entry, gfp_t gfp)
 {
 	void **s, *old;
 
-	(void)gfp;
 	if (index > SHIM_XA_MAX_INDEX || xa_is_internal(entry))
 		return xa_mk_internal(-EINVAL);
 	s = slot(xa, index);
@@ -630,7 +629,8 @@ void *__xa_store(struct xarray *xa, unsigned long index, void *entry, gfp_t gfp)
 	}
 	if (!s || !*s) {
 		/* a new entry is where the kernel may need a node: inject here */
-		if (shim_alloc_fails() || !grow(xa, index))
+		if ((!(gfp & __GFP_NOFAIL) && shim_alloc_fails()) ||
+		    !grow(xa, index))
 			return xa_mk_internal(-ENOMEM);
 		s = slot(xa, index);
 		xa->count++;

@@ -73,7 +73,8 @@ typedef long long ktime_t;
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #define barrier() __asm__ __volatile__("" ::: "memory")
-#define READ_ONCE(x) (*(const volatile __typeof__(x) *)&(x))
+/* a marked access, as the kernel's (KCSAN, here TSan, knows it is racy on purpose) */
+#define READ_ONCE(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define WRITE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
 #define smp_mb() __sync_synchronize()
 #define smp_wmb() __sync_synchronize()
@@ -221,6 +222,7 @@ unsigned long shim_jiffies(void);
 #define GFP_NOWAIT 0x8u
 #define __GFP_NOWARN 0x10u
 #define __GFP_ZERO 0x20u
+#define __GFP_NOFAIL 0x40u	/* never fails: no injected failure either */
 /* true when the sim injects an allocation failure here */
 bool shim_alloc_fails(void);
 void *kmalloc(size_t size, gfp_t gfp);
@@ -505,6 +507,24 @@ static inline bool list_empty(const struct list_head *h) { return h->next == h; 
 #define list_for_each_entry_safe(pos, n, head, member) \
 	for (pos = list_first_entry(head, __typeof__(*pos), member), n = list_next_entry(pos, member); \
 	     &pos->member != (head); pos = n, n = list_next_entry(n, member))
+
+/* hash lists: a head of one pointer, zero-initialized empty */
+struct hlist_node {
+	struct hlist_node *next, **pprev;
+};
+struct hlist_head {
+	struct hlist_node *first;
+};
+static inline void hlist_add_head(struct hlist_node *n, struct hlist_head *h)
+{ n->next = h->first; if (h->first) h->first->pprev = &n->next; h->first = n; n->pprev = &h->first; }
+static inline void hlist_del(struct hlist_node *n)
+{ *n->pprev = n->next; if (n->next) n->next->pprev = n->pprev; n->next = (void *)0x100; n->pprev = (void *)0x122; }
+static inline bool hlist_empty(const struct hlist_head *h) { return !h->first; }
+#define hlist_entry_safe(ptr, type, member) \
+	({ __typeof__(ptr) ____ptr = (ptr); ____ptr ? container_of(____ptr, type, member) : NULL; })
+#define hlist_for_each_entry(pos, head, member) \
+	for (pos = hlist_entry_safe((head)->first, __typeof__(*(pos)), member); pos; \
+	     pos = hlist_entry_safe((pos)->member.next, __typeof__(*(pos)), member))
 
 /* ---- misc ---------------------------------------------------------------- */
 #define kstrtoul(s, b, r) ({ char *__e; errno = 0; *(r) = strtoul((s), &__e, (b)); (errno || __e == (s)) ? -EINVAL : 0; })

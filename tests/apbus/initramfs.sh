@@ -2,7 +2,10 @@
 # The initramfs tests/apbus boots: Debian's s390x busybox-static and IBM's
 # lszcrypt/chzcrypt (s390-tools) from the project's s390x sysroot
 # (build/s390x-sysroot, ./run sysroot), the project's s390x apmatrix-ctl
-# (build/s390x), their shared libraries, and tests/apbus/init.
+# (build/s390x), their shared libraries, tests/apbus/init, the modules
+# tests/apbus/kernel.sh built (the apmatrix driver ap_matrix_drv.ko, the
+# test module apmatrix_vmtest.ko: /modules) and tests/apbus/vmtest/fakevm
+# (built here, static).
 #
 #   tests/apbus/initramfs.sh OUT.cpio.gz
 set -euo pipefail
@@ -10,6 +13,7 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 SYSROOT=$ROOT/build/s390x-sysroot
 CTL=$ROOT/build/s390x/tools/apmatrix-ctl
+KOUT=$ROOT/build/apbus/kernel
 OUT=${1:?usage: initramfs.sh OUT.cpio.gz}
 
 die() { echo "tests/apbus/initramfs.sh: $*" >&2; exit 1; }
@@ -17,10 +21,17 @@ die() { echo "tests/apbus/initramfs.sh: $*" >&2; exit 1; }
 [ -x "$SYSROOT/bin/busybox" ] || die "no busybox in $SYSROOT (./run sysroot; busybox-static is in SYSROOT_PACKAGES)"
 [ -x "$SYSROOT/sbin/lszcrypt" ] || die "no lszcrypt in $SYSROOT (./run sysroot)"
 [ -x "$CTL" ] || die "no $CTL (the s390x build: ./run test-user or meson compile -C build/s390x)"
+for m in ap_matrix_drv apmatrix_vmtest; do
+	[ -f "$KOUT/$m.ko" ] || die "no $KOUT/$m.ko (tests/apbus/kernel.sh)"
+done
 
 dir=$(mktemp -d "${TMPDIR:-/tmp}/apbus-initramfs.XXXXXX")
 trap 'rm -rf "$dir"' EXIT
-mkdir -p "$dir"/{bin,sbin,usr/bin,usr/sbin,lib,proc,sys,dev,tmp,run}
+mkdir -p "$dir"/{bin,sbin,usr/bin,usr/sbin,lib,proc,sys,dev,tmp,run,modules}
+cp "$KOUT/ap_matrix_drv.ko" "$KOUT/apmatrix_vmtest.ko" "$dir/modules/"
+s390x-linux-gnu-gcc --sysroot="$SYSROOT" -static -O2 -Wall -Wextra -Werror \
+	-o "$dir/usr/bin/fakevm" "$ROOT/tests/apbus/vmtest/fakevm.c" ||
+	die "tests/apbus/vmtest/fakevm.c does not build"
 cp "$SYSROOT/bin/busybox" "$dir/bin/busybox"
 cp "$SYSROOT/sbin/lszcrypt" "$SYSROOT/sbin/chzcrypt" "$dir/sbin/"
 cp "$CTL" "$dir/usr/bin/apmatrix-ctl"

@@ -1,12 +1,16 @@
 #!/bin/bash
 # Build the series' s390x kernel that tests/apbus boots under
 # qemu-system-s390x: Debian's linux-source-6.12, kernel/patches applied,
-# allnoconfig + tests/apbus/kernel.config (AP, ZCRYPT, VFIO_AP,
-# S390_AP_MATRIX, KVM built in; no modules).
+# allnoconfig + tests/apbus/kernel.config (AP, ZCRYPT, VFIO_AP, KVM built
+# in; the apmatrix driver as the module ap_matrix_drv.ko), and the test
+# module tests/apbus/vmtest (apmatrix_vmtest.ko, fake VMs on the real SET
+# path) built out of tree against it.
 #
 # Cached in build/apbus/kernel: rebuilt only when kernel/patches, the config
-# fragment or this script change (the stamp is their hash). Runs at nice 10.
-# Prints the path of the bzImage on its last line.
+# fragment or this script change (the stamp is their hash); the test module
+# is rebuilt by make when its source changed. Runs at nice 10.
+# Leaves build/apbus/kernel/{bzImage,ap_matrix_drv.ko,apmatrix_vmtest.ko};
+# prints the path of the bzImage on its last line.
 #
 #   tests/apbus/kernel.sh [--force]
 set -euo pipefail
@@ -33,16 +37,36 @@ done
 [ -r "$TARBALL" ] || die "$TARBALL missing (package linux-source-6.12)"
 command -v s390x-linux-gnu-gcc >/dev/null || die "s390x-linux-gnu-gcc missing (package gcc-s390x-linux-gnu)"
 
+# the test module, out of tree against the built kernel: its source is
+# copied only when it changed, so that make rebuilds only then
+build_vmtest() {
+	local d=$OUT/vmtest f
+	mkdir -p "$d"
+	for f in "$ROOT"/tests/apbus/vmtest/{Kbuild,apmatrix_vmtest.c}; do
+		cmp -s "$f" "$d/$(basename "$f")" || cp "$f" "$d/"
+	done
+	# W=1, and sparse when installed (kernel/test.sh's dependencies)
+	local check=()
+	command -v sparse >/dev/null && check=(C=1)
+	"${KMAKE[@]}" M="$d" W=1 "${check[@]}" modules >"$OUT/vmtest.log" 2>&1 ||
+		{ cat "$OUT/vmtest.log" >&2; die "the test module does not build (log: $OUT/vmtest.log)"; }
+	if grep -E 'warning:|error:' "$OUT/vmtest.log" >&2; then
+		die "the test module builds with warnings (log: $OUT/vmtest.log)"
+	fi
+	cp "$d/apmatrix_vmtest.ko" "$OUT/apmatrix_vmtest.ko"
+}
+
 key=$(cat "$ROOT"/kernel/patches/*.patch "$FRAG" "${BASH_SOURCE[0]}" | sha256sum | cut -c1-16)
 if [ "${1:-}" != --force ] && [ -f "$OUT/bzImage" ] &&
    [ "$(cat "$OUT/.stamp" 2>/dev/null)" = "$key" ]; then
 	echo "kernel: cached ($key)"
+	build_vmtest
 	echo "$OUT/bzImage"
 	exit 0
 fi
 
 t0=$SECONDS
-rm -f "$OUT/bzImage" "$OUT/.stamp"
+rm -f "$OUT/bzImage" "$OUT/ap_matrix_drv.ko" "$OUT/.stamp"
 # the tree: unpacked and patched again only when the series changed
 tree=$(cat "$ROOT"/kernel/patches/*.patch | sha256sum | cut -c1-16)
 if [ "${1:-}" = --force ] || [ "$(cat "$SRC/.apbus-tree" 2>/dev/null)" != "$tree" ]; then
@@ -72,10 +96,13 @@ while IFS= read -r line; do
 	esac
 done <"$FRAG"
 [ $bad = 0 ] || die "the config fragment is not satisfiable"
-echo "kernel: building bzImage (nice 10, -j$JOBS)"
-"${KMAKE[@]}" bzImage >"$OUT/build.log" 2>&1 ||
+echo "kernel: building bzImage and modules (nice 10, -j$JOBS)"
+"${KMAKE[@]}" bzImage modules >"$OUT/build.log" 2>&1 ||
 	{ grep -m20 -B2 -A5 'error' "$OUT/build.log" >&2 || tail -30 "$OUT/build.log" >&2; die "kernel build failed (log: $OUT/build.log)"; }
 cp "$SRC/arch/s390/boot/bzImage" "$OUT/bzImage"
+cp "$SRC/drivers/s390/crypto/ap_matrix_drv.ko" "$OUT/ap_matrix_drv.ko"
 echo "$key" >"$OUT/.stamp"
 echo "kernel: built in $((SECONDS - t0)) s"
+rm -rf "$OUT/vmtest"
+build_vmtest
 echo "$OUT/bzImage"

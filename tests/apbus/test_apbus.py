@@ -21,7 +21,16 @@ Checked (TAP):
     shows "deconfig", check-stopped "checkstop"/"offline", and comes back;
     a usage domain removed takes its queues away;
   - an adapter removed while its queues are bound to apmatrix;
-  - the kernel log has no WARNING, BUG or Oops.
+  - fake VMs (tests/apbus/vmtest: apmatrix_vmtest.ko, fakevm) on the real
+    SET path, driven by the real apmatrix-ctl: vfio_ap's queues refused
+    (EADDRNOTAVAIL), ZAPQ/TAPQ of hand-overs and releases, EADDRINUSE
+    between two VMs, the real in_use() veto of an apmask write (EBUSY),
+    the real remove() on a sysfs unbind, the real on_config_changed() on
+    a QMP config-off, a reset that never completes (EIO, then "reset
+    failed" and EBUSY for ever), the driver unloaded and reloaded while VMs
+    hold queues;
+  - the kernel log has no WARNING, BUG, Oops or lockdep report
+    (PROVE_LOCKING, DEBUG_ATOMIC_SLEEP).
 
 usage: test_apbus.py --qemu Q --kernel BZIMAGE --initrd CPIO [--log FILE]
 """
@@ -39,10 +48,13 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "oracle"))
 import oracle  # noqa: E402  (its lszcrypt/apmatrix-ctl normal forms)
+sys.path.insert(0, os.path.join(HERE, ".."))
+from qmp import Qmp  # noqa: E402  (shared with qemu/tcg-ap/tests)
 
 HOST = ("adapters=05:cex8c+06:cex8a+07:cex8p+08:cex7c,usage-domains=04-05,"
         "control-domains=0b,stuck-reset=06.0005,reset-tapqs=3")
 RESULTS = []
+T0 = time.time()
 DMESG_LOG = "dmesg.log"
 # the series' driver has the per-queue apmatrix_state attribute and
 # /dev/apmatrix (issue 13) once kernel/patches say so
@@ -58,41 +70,9 @@ FIRMWARE = "/usr/share/qemu"
 
 def check(name, cond, detail=""):
     RESULTS.append((name, bool(cond), detail))
-    print(f"{'ok' if cond else 'FAIL'}: {name}", file=sys.stderr)
+    print(f"[{time.time() - T0:4.0f} s] {'ok' if cond else 'FAIL'}: {name}",
+          file=sys.stderr)
     return bool(cond)
-
-
-class Qmp:
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        for _ in range(400):
-            try:
-                self.sock.connect(path)
-                break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            raise RuntimeError("cannot connect to QMP")
-        self.f = self.sock.makefile("rw")
-        self._read()
-        self.cmd("qmp_capabilities")
-
-    def _read(self):
-        while True:
-            msg = json.loads(self.f.readline())
-            if "event" not in msg:
-                return msg
-
-    def cmd(self, name, **args):
-        self.f.write(json.dumps({"execute": name, "arguments": args}) + "\n")
-        self.f.flush()
-        r = self._read()
-        if "error" in r:
-            raise RuntimeError(f"{name}: {r['error']['desc']}")
-        return r["return"]
-
-    def queues(self):
-        return {q["apqn"]: q for q in self.cmd("query-ap-queues")}
 
 
 class Console:
@@ -183,6 +163,14 @@ def driver(con, apqn):
 
 
 def steps(con, qmp):
+    # the apmatrix driver is a module (the test unloads it later); the
+    # test module gives fake VMs on the real SET path
+    rc, out = con.run("insmod /modules/ap_matrix_drv.ko && "
+                      "insmod /modules/apmatrix_vmtest.ko && "
+                      "test -d /sys/bus/ap/drivers/apmatrix && "
+                      "test -c /dev/apmatrix_vmtest")
+    check("insmod ap_matrix_drv.ko (the apmatrix driver) and "
+          "apmatrix_vmtest.ko (fake VMs)", rc == 0, out)
     out = con.ok("cat /sys/bus/ap/ap_max_adapter_id /sys/bus/ap/ap_max_domain_id"
                  " /sys/bus/ap/ap_interrupts")
     check("AP bus up: max adapter ff, max domain ff (QCI, APXA), no "
@@ -239,7 +227,8 @@ def steps(con, qmp):
 
     # reserve / release with the real apmask/aqmask and the real drivers
     before = qmp.queues()
-    out = con.ok("apmatrix-ctl reserve 05.0004 05.0005")
+    # --no-rebind: the masks only, the AP bus's own choice of driver
+    out = con.ok("apmatrix-ctl reserve --no-rebind 05.0004 05.0005")
     mask = con.ok("cat /sys/bus/ap/apmask").strip()
     check("reserve: adapter 05 left the host's apmask (a real write)",
           not int(mask, 16) & (1 << (255 - 5)), f"{out}\napmask {mask}")
@@ -247,8 +236,9 @@ def steps(con, qmp):
     # vfio_ap is built in beside apmatrix and registers first: the AP bus
     # gives a queue that left the default drivers to the first non-default
     # driver that matches, and 6.12 has no driver_override for AP devices
-    check("reserve: with vfio_ap beside it, the queues go to vfio_ap (the "
-          "first non-default driver), 06.0004 stays with cex4queue",
+    check("reserve --no-rebind: with vfio_ap beside it, the queues go to "
+          "vfio_ap (the first non-default driver), 06.0004 stays with "
+          "cex4queue",
           drv == {"05.0004": "vfio_ap", "05.0005": "vfio_ap",
                   "06.0004": "cex4queue"}, drv)
     for q in ("05.0004", "05.0005"):
@@ -355,10 +345,12 @@ def steps(con, qmp):
     check("QMP domain 04 back: 05.0004 comes back online", ok)
 
     # an adapter leaves the configuration while apmatrix holds its queues
-    con.ok("apmatrix-ctl reserve 05.0004 05.0005")
-    for q in ("05.0004", "05.0005"):
-        con.ok(f"echo {q} > /sys/bus/ap/drivers/vfio_ap/unbind")
-        con.ok(f"echo {q} > /sys/bus/ap/drivers/apmatrix/bind")
+    # reserve moves what vfio_ap got to apmatrix by itself
+    out = con.ok("apmatrix-ctl reserve 05.0004 05.0005")
+    drvs = {q: driver(con, q) for q in ("05.0004", "05.0005")}
+    check("reserve: the queues vfio_ap got are moved to apmatrix",
+          drvs == {"05.0004": "apmatrix", "05.0005": "apmatrix"} and
+          "moved from vfio_ap to apmatrix" in out, f"{out}\n{drvs}")
     drv = driver(con, "05.0004")
     qmp.cmd("ap-set-adapter-state", adapter=5, state="removed")
     ok = con.wait_for("! test -e /sys/bus/ap/devices/card05", timeout=20)
@@ -372,6 +364,8 @@ def steps(con, qmp):
           ok and driver(con, "05.0004") == "vfio_ap", driver(con, "05.0004"))
     con.ok("apmatrix-ctl release 05.0004 05.0005")
 
+    vm_steps(con, qmp)
+
     dmesg = con.ok("dmesg")
     bad = [ln for ln in dmesg.splitlines()
            if re.search(r"WARNING:|BUG:|Oops|Call Trace|circular locking|"
@@ -381,6 +375,284 @@ def steps(con, qmp):
           "Oops or lock report", not bad, "\n".join(bad[:40]))
     with open(DMESG_LOG, "w") as f:
         f.write(dmesg)
+
+
+# ---------------------------------------------------------------------------
+# fake VMs (tests/apbus/vmtest) on the real SET path: the real
+# kvm_s390_ap_matrix_set/get/has on a VM-less struct kvm, the real apmatrix
+# driver's host operations, the real AP bus, the emulated queues
+
+ERRNO_TEXT = {
+    "EADDRNOTAVAIL": "Cannot assign requested address",
+    "EADDRINUSE": "Address already in use",
+    "EBUSY": "busy",
+    "EIO": "Input/output error",
+}
+
+
+def refused(rc, out, name):
+    """a command failed and its message names errno @name"""
+    return rc != 0 and (name in out or ERRNO_TEXT[name].lower() in
+                        out.lower())
+
+
+def fakevm(con):
+    """a VMM holding a fake VM on fd 5; its pid"""
+    pid = int(con.ok("fakevm 5 sleep 100000 </dev/null >/dev/null 2>&1 & "
+                     "echo $!").split()[-1])
+    if not con.wait_for(f"test \"$(readlink /proc/{pid}/fd/5)\" = "
+                        "anon_inode:kvm-vm", timeout=10, interval=0.2):
+        raise RuntimeError(f"fakevm {pid} holds no VM on fd 5")
+    return pid
+
+
+def vmset(con, pid, spec):
+    return con.run(f"apmatrix-ctl set --pid {pid} {spec}")
+
+
+def vmget(con, pid):
+    out = con.ok(f"apmatrix-ctl get --pid {pid} --json")
+    return set(json.loads(out[out.index("{"):out.rindex("}") + 1])["apqns"])
+
+
+def state(con, apqn):
+    rc, out = con.run(f"cat /sys/bus/ap/devices/{apqn}/apmatrix_state")
+    return out.strip() if rc == 0 else None
+
+
+def to_apmatrix(con, apqns):
+    """queues a reserve gave to vfio_ap (registered first) to apmatrix"""
+    for q in apqns:
+        if driver(con, q) == "vfio_ap":
+            con.ok(f"echo {q} > /sys/bus/ap/drivers/vfio_ap/unbind")
+        if driver(con, q) != "apmatrix":
+            con.ok(f"echo {q} > /sys/bus/ap/drivers/apmatrix/bind")
+
+
+def counters(qmp, apqns):
+    qs = qmp.queues()
+    return {q: (qs[q]["zapq"], qs[q]["tapq"]) for q in apqns}
+
+
+def reset_seen(before, after):
+    """every queue got a ZAPQ and was polled with TAPQ in between"""
+    return all(after[q][0] > before[q][0] and after[q][1] > before[q][1]
+               for q in before)
+
+
+def vm_steps(con, qmp):
+    every = ["05.0004", "05.0005", "06.0004", "06.0005", "07.0004",
+             "07.0005"]
+    # --no-rebind: reserve would move 06.0005 from vfio_ap itself, and
+    # that unbind blocks (below)
+    con.ok("apmatrix-ctl reserve --no-rebind " + " ".join(every))
+    rc, out = con.run("fakevm 5 apmatrix-ctl set --vm-fd 5 05.0004")
+    check("vfio_ap beside apmatrix: a SET naming a queue bound to vfio_ap "
+          "is refused with EADDRNOTAVAIL (never claimable)",
+          driver(con, "05.0004") == "vfio_ap" and
+          refused(rc, out, "EADDRNOTAVAIL"), out)
+    to_apmatrix(con, [q for q in every if q != "06.0005"])
+    # vfio_ap's remove() resets the queue and polls it until the reset
+    # completes, without a bound: the unbind of 06.0005 blocks until its
+    # adapter leaves the configuration (TAPQ then answers "deconfigured",
+    # which vfio_ap takes for a completed reset)
+    con.sock.sendall(b"echo 06.0005 > /sys/bus/ap/drivers/vfio_ap/unbind\n")
+    try:
+        con.until(r"@@RC (\d+)\n", 5)
+        blocked = False
+    except TimeoutError:
+        blocked = True
+    qmp.cmd("ap-set-adapter-state", adapter=6, state="config-off")
+    _, m = con.until(r"@@RC (\d+)\n", 30)
+    check("vfio_ap: unbinding 06.0005 (reset never completes) blocks in "
+          "its remove() until QMP configures adapter 06 off",
+          blocked and m.group(1) == "0", f"blocked {blocked} rc {m.group(1)}")
+    qmp.cmd("ap-set-adapter-state", adapter=6, state="online")
+    con.wait_for("grep -qx 1 /sys/bus/ap/devices/card06/config", 30)
+    to_apmatrix(con, ["06.0005"])
+    drv = {q: driver(con, q) for q in every}
+    check("all six reserved queues (06.0005 too, whose reset never "
+          "completes) bound to apmatrix",
+          all(d == "apmatrix" for d in drv.values()), drv)
+
+    # one VM for one command: set --vm-fd, then the VM's destruction
+    before = counters(qmp, ["05.0004", "05.0005"])
+    rc, out = con.run("fakevm 5 apmatrix-ctl set --vm-fd 5 "
+                      "--adapters 05 --domains 04,05")
+    ok = con.wait_for("grep -qx free /sys/bus/ap/devices/05.0004/"
+                      "apmatrix_state && grep -qx free "
+                      "/sys/bus/ap/devices/05.0005/apmatrix_state", 10, 0.2)
+    after = counters(qmp, ["05.0004", "05.0005"])
+    check("set --vm-fd on a fake VM: the real SET succeeds; the VM's "
+          "destruction resets its queues (ZAPQ, TAPQ counters rise) and "
+          "frees them", rc == 0 and ok and reset_seen(before, after),
+          f"{out}\n{before} -> {after}")
+
+    a = fakevm(con)
+    b = fakevm(con)
+    rc, out = vmset(con, a, "--adapters 05 --domains 04,05")
+    got = vmget(con, a)
+    st = state(con, "05.0004")
+    check("VM A (set --pid, as for a VMM) holds 05.0004 05.0005: GET and "
+          f"apmatrix_state say so (in use {a})",
+          rc == 0 and got == {"05.0004", "05.0005"} and st == f"in use {a}",
+          f"{out}\n{got} {st}")
+    rc, out = vmset(con, b, "05.0004")
+    check("VM B naming a queue of VM A: EADDRINUSE; B holds nothing",
+          refused(rc, out, "EADDRINUSE") and vmget(con, b) == set(), out)
+
+    # reserve took domains 04 05 from the host (aqmask)
+    mask = con.ok("cat /sys/bus/ap/aqmask").strip()
+    rc, out = con.run("echo +4 > /sys/bus/ap/aqmask")
+    mask2 = con.ok("cat /sys/bus/ap/aqmask").strip()
+    check("an aqmask write giving domain 04 back to the host while VM A "
+          "holds 05.0004: EBUSY (the real in_use() veto), aqmask "
+          "unchanged", refused(rc, out, "EBUSY") and mask == mask2 and
+          driver(con, "05.0004") == "apmatrix", f"{out}\n{mask} {mask2}")
+
+    before = counters(qmp, ["05.0004", "05.0005"])
+    rc, out = vmset(con, a, "--reset --adapters 05 --domains 04,05")
+    after = counters(qmp, ["05.0004", "05.0005"])
+    check("SET --reset: the real ZAPQ and TAPQ reach the kept queues "
+          "(emulation counters)", rc == 0 and reset_seen(before, after) and
+          vmget(con, a) == {"05.0004", "05.0005"},
+          f"{out}\n{before} -> {after}")
+
+    before = counters(qmp, ["05.0005"])
+    rc, out = vmset(con, a, "--adapters 05,07 --domains 04")
+    after = counters(qmp, ["05.0005"])
+    got = vmget(con, a)
+    check("SET dropping 05.0005: it is reset (ZAPQ, TAPQ counters) and "
+          "free; A holds 05.0004 07.0004",
+          rc == 0 and reset_seen(before, after) and
+          state(con, "05.0005") == "free" and
+          got == {"05.0004", "07.0004"}, f"{out}\n{before} -> {after} {got}")
+
+    # a sysfs unbind runs the real remove(): the adapter leaves the guest
+    before = counters(qmp, ["05.0004"])
+    con.ok("echo 05.0004 > /sys/bus/ap/drivers/apmatrix/unbind")
+    got = vmget(con, a)
+    ok = con.wait_for("test -z \"$(ls /sys/bus/ap/devices/05.0004/driver "
+                      "2>/dev/null)\"", 5, 0.2)
+    # the CRYCB rewrite, then the reset worker (work items)
+    end = time.time() + 10
+    after = counters(qmp, ["05.0004"])
+    while not reset_seen(before, after) and time.time() < end:
+        time.sleep(0.2)
+        after = counters(qmp, ["05.0004"])
+    check("sysfs unbind of 05.0004 held by A: the real remove() takes "
+          "adapter 05 from A (GET: 07.0004 left) and the queue is reset",
+          ok and got == {"07.0004"} and reset_seen(before, after),
+          f"{got} {before} -> {after}")
+    con.ok("echo 05.0004 > /sys/bus/ap/drivers/apmatrix/bind")
+    ok = con.wait_for("grep -qx free /sys/bus/ap/devices/05.0004/"
+                      "apmatrix_state", 10, 0.2)
+    check("05.0004 bound again: apmatrix_state free (its reset completed)",
+          ok, state(con, "05.0004"))
+
+    # a configured-off (standby) adapter stays in the QCI: the AP bus
+    # calls no on_config_changed(), the VM keeps it (as a vfio_ap guest)
+    qmp.cmd("ap-set-adapter-state", adapter=7, state="config-off")
+    ok = con.wait_for("grep -qx 0 /sys/bus/ap/devices/card07/config",
+                      timeout=20)
+    time.sleep(2)
+    got = vmget(con, a)
+    check("QMP config-off adapter 07 (standby, still in the QCI): A keeps "
+          "07.0004", ok and got == {"07.0004"}, got)
+    qmp.cmd("ap-set-adapter-state", adapter=7, state="online")
+    ok = con.wait_for("grep -qx 1 /sys/bus/ap/devices/card07/config",
+                      timeout=30)
+    # an adapter removed from the configuration: the real
+    # on_config_changed() (the QCI changed) takes it from the VM
+    qmp.cmd("ap-set-adapter-state", adapter=7, state="removed")
+    ok = ok and con.wait_for("! test -e /sys/bus/ap/devices/card07", 20)
+    got = vmget(con, a)
+    rc, log = con.run(f"cat /sys/kernel/debug/s390dbf/apm-vmtest-{a}-*/"
+                      "sprintf")
+    check("QMP remove adapter 07: the real on_config_changed() drops it "
+          "from A's matrix (GET empty; A's s390dbf log: IDs left the host "
+          "configuration)", ok and got == set() and
+          "IDs left the host configuration" in log, f"{got}\n{log}")
+    qmp.cmd("ap-set-adapter-state", adapter=7, state="online")
+    ok = con.wait_for("test -e /sys/bus/ap/devices/07.0004/driver && "
+                      "test -e /sys/bus/ap/devices/07.0005/driver", 30)
+    to_apmatrix(con, ["07.0004", "07.0005"])
+    ok = ok and con.wait_for("grep -qx free /sys/bus/ap/devices/07.0004/"
+                             "apmatrix_state", timeout=10)
+    rc, out = vmset(con, a, "--adapters 07 --domains 04")
+    check("adapter 07 back (to vfio_ap, moved to apmatrix): free, and A "
+          "can have it again",
+          ok and rc == 0 and vmget(con, a) == {"07.0004"},
+          f"{state(con, '07.0004')} {out}")
+
+    # a reset that never completes (06.0005 in the emulation)
+    rc, out = vmset(con, a, "--adapters 06 --domains 04,05")
+    got = vmget(con, a)
+    rc2, out2 = vmset(con, a, "--reset --adapters 06 --domains 04,05")
+    got2 = vmget(con, a)
+    check("SET --reset with 06.0005 (reset never completes): EIO, A keeps "
+          "the matrix minus adapter 06",
+          rc == 0 and got == {"06.0004", "06.0005"} and
+          refused(rc2, out2, "EIO") and got2 == set(),
+          f"{out}\n{got}\n{out2}\n{got2}")
+    ok = con.wait_for("grep -qx 'reset failed' /sys/bus/ap/devices/06.0005/"
+                      "apmatrix_state && grep -qx free "
+                      "/sys/bus/ap/devices/06.0004/apmatrix_state", 10, 0.2)
+    check("06.0005: apmatrix_state 'reset failed'; 06.0004 reset and free",
+          ok, f"{state(con, '06.0005')} {state(con, '06.0004')}")
+    rc, out = vmset(con, b, "--adapters 06 --domains 05")
+    rc2, out2 = vmset(con, a, "06.0005")
+    check("the failed queue is never claimable: SETs of B and A naming "
+          "06.0005 get EBUSY",
+          refused(rc, out, "EBUSY") and refused(rc2, out2, "EBUSY"),
+          f"{out}\n{out2}")
+
+    # the driver unloaded while VMs hold queues
+    rc, out = vmset(con, a, "--adapters 05,07 --domains 04")
+    rc2, out2 = vmset(con, b, "--adapters 06 --domains 04")
+    held = ["05.0004", "07.0004", "06.0004"]
+    before = counters(qmp, held)
+    check("before rmmod: A holds 05.0004 07.0004, B 06.0004",
+          rc == 0 and rc2 == 0 and vmget(con, a) == {"05.0004", "07.0004"}
+          and vmget(con, b) == {"06.0004"}, f"{out}\n{out2}")
+    rc, out = con.run("rmmod ap_matrix_drv")
+    after = counters(qmp, held)
+    gone = con.run("test -d /sys/bus/ap/drivers/apmatrix")[0] != 0
+    check("rmmod ap_matrix_drv while A and B hold queues: unloaded, both "
+          "VMs' matrices empty, every held queue reset (ZAPQ, TAPQ)",
+          rc == 0 and gone and vmget(con, a) == set() and
+          vmget(con, b) == set() and reset_seen(before, after),
+          f"{out}\n{before} -> {after}")
+    rc, out = vmset(con, a, "--adapters 05 --domains 04")
+    check("no AP driver registered: SET gets EOPNOTSUPP",
+          rc != 0 and ("EOPNOTSUPP" in out or "not supported" in out), out)
+    rc, out = con.run("insmod /modules/ap_matrix_drv.ko")
+    ok = rc == 0 and con.wait_for(
+        "for q in 05.0004 05.0005 06.0004 07.0004 07.0005; do "
+        "grep -qx free /sys/bus/ap/devices/$q/apmatrix_state || exit 1; "
+        "done", timeout=20)
+    st = state(con, "06.0005")
+    check("insmod again: the reserved queues bound to apmatrix and free; "
+          "06.0005 is reset again, still not free",
+          ok and st in ("resetting", "reset failed"), f"{out} 06.0005: {st}")
+    rc, out = vmset(con, a, "--adapters 05 --domains 04,05")
+    rc2, out2 = vmset(con, b, "--adapters 06 --domains 05")
+    check("after the reload: A can have 05.0004 05.0005 again; 06.0005 "
+          "still refused (EBUSY)", rc == 0 and
+          vmget(con, a) == {"05.0004", "05.0005"} and
+          refused(rc2, out2, "EBUSY"), f"{out}\n{out2}")
+
+    # the VMMs exit: their VMs are destroyed and their queues freed
+    con.ok(f"kill {a} {b}; wait")
+    ok = con.wait_for("grep -qx free /sys/bus/ap/devices/05.0004/"
+                      "apmatrix_state && grep -qx free "
+                      "/sys/bus/ap/devices/05.0005/apmatrix_state", 10, 0.2)
+    check("the VMMs exit: their queues are freed", ok,
+          f"{state(con, '05.0004')} {state(con, '05.0005')}")
+    # the queues stay reserved: 06.0005 is being reset again (for up to
+    # 30 s, the worker's bound), in use for the AP bus meanwhile
+    rc, out = con.run("rmmod apmatrix_vmtest")
+    check("the test module unloads once no fake VM is left", rc == 0, out)
 
 
 def main():

@@ -20,24 +20,21 @@ Needs root (sending to a netlink multicast group needs CAP_NET_ADMIN).
 """
 
 import argparse
+import ctypes
 import json
 import os
 import select
-import shutil
 import signal
 import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(HERE))
-from tap import Tap  # noqa: E402
-SRC = os.path.dirname(os.path.dirname(HERE))
-MKFIXTURE = os.path.join(SRC, "tests", "fixtures", "mkfixture.py")
+from ctl_harness import MKFIXTURE, TmpTap, ctl_argv  # noqa: E402
 NETLINK_KOBJECT_UEVENT = 15
 UDEV_GROUP = 2
 
@@ -98,24 +95,14 @@ class Sender:
         self.s.sendto(hdr + body, (0, UDEV_GROUP))
 
 
-class T(Tap):
-    def __init__(self, opts):
-        super().__init__()
-        self.opts = opts
-        self.tmp = tempfile.mkdtemp(prefix="apmatrix-mon-")
-
-    def close(self):
-        shutil.rmtree(self.tmp, ignore_errors=True)
+class T(TmpTap):
+    prefix = "apmatrix-mon-"
 
 
 def start(t, root, *extra):
-    wrap = json.loads(t.opts.wrapper) if t.opts.wrapper else []
-    if t.opts.valgrind:
-        wrap = ["valgrind", "--quiet", "--error-exitcode=99", "--leak-check=full",
-                "--errors-for-leak-kinds=definite,indirect"] + wrap
     env = {k: v for k, v in os.environ.items() if not k.startswith("APMATRIX_")}
     env["LC_ALL"] = "C"
-    p = subprocess.Popen(wrap + [t.opts.ctl, "monitor", "--sysfs-root", root] + list(extra),
+    p = subprocess.Popen(ctl_argv(t.opts, ["monitor", "--sysfs-root", root] + list(extra)),
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
     # it says on stderr when it listens
     line = ""
@@ -157,6 +144,129 @@ def strip_time(objs):
         o.pop("time", None)
         out.append(o)
     return out
+
+
+def uevent_socket(pid):
+    """(fd number, inode) of process pid's uevent netlink socket."""
+    inodes = {}
+    with open("/proc/net/netlink") as fh:
+        for row in fh.read().splitlines()[1:]:
+            f = row.split()
+            if f[1] == str(NETLINK_KOBJECT_UEVENT):
+                inodes["socket:[%s]" % f[9]] = f[9]
+    for n in os.listdir("/proc/%d/fd" % pid):
+        try:
+            target = os.readlink("/proc/%d/fd/%s" % (pid, n))
+        except OSError:
+            continue
+        if target in inodes:
+            return int(n), inodes[target]
+    return None, None
+
+
+def netlink_drops(inode):
+    with open("/proc/net/netlink") as fh:
+        for row in fh.read().splitlines()[1:]:
+            f = row.split()
+            if f[9] == inode:
+                return int(f[8])
+    return None
+
+
+def shrink_rcvbuf(pid, fd, size):
+    """Make the receive buffer of process pid's socket fd small (a dup of it
+    through pidfd_getfd(), SO_RCVBUFFORCE: the same socket)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = os.pidfd_open(pid)
+    try:
+        mine = libc.syscall(438, pidfd, fd, 0)	# pidfd_getfd
+        if mine < 0:
+            raise OSError(ctypes.get_errno(), "pidfd_getfd")
+    finally:
+        os.close(pidfd)
+    s = socket.socket(fileno=mine)
+    try:
+        s.setsockopt(socket.SOL_SOCKET, 33, size)  # SO_RCVBUFFORCE
+        return s.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
+    finally:
+        s.close()
+
+
+def lost_burst(t, root, snd, st, state, args):
+    """Start monitor with args, make the kernel drop uevents for it (its
+    receive buffer small, and more uevents than it holds while monitor is
+    stopped), and change a queue's state to state meanwhile without a
+    uevent of that queue. (process, lines it printed, uevents sent, dropped)"""
+    p, hello = start(t, root, "--interval", "0", *args)
+    fd, inode = uevent_socket(p.pid)
+    if fd is None:
+        p.kill()
+        p.wait()
+        return None, [], 0, 0
+    shrink_rcvbuf(p.pid, fd, 4096)
+    drops = netlink_drops(inode)
+    p.send_signal(signal.SIGSTOP)
+    with open(st, "w") as fh:
+        fh.write(state + "\n")
+    n = 200
+    for i in range(n):
+        snd.send("change", "/devices/ap/card07/07.0006", DEVTYPE="ap_queue", ONLINE=str(i % 2))
+    dropped = netlink_drops(inode) - drops
+    p.send_signal(signal.SIGCONT)
+    # what the kernel kept, the lost event and the state event
+    lines = read_lines(p, n - dropped + 2, 10 if not t.opts.valgrind else 60)
+    return p, lines, n, dropped
+
+
+def stop(p, sig=signal.SIGTERM):
+    """Send sig, wait for the end (30 s at most): exit code (-1: still
+    running, killed), stderr."""
+    p.send_signal(sig)
+    try:
+        rc = p.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        rc = -1
+    return rc, p.stderr.read()
+
+
+def g_lost(t, root, snd, st):
+    """Events the kernel drops (the socket's receive buffer full while
+    monitor does not read): monitor says so and reads the states again."""
+    p, lines, n, dropped = lost_burst(t, root, snd, st, "reset failed", ["--json"])
+    if p is None:
+        t.ok(False, "lost events: monitor's uevent socket found")
+        return
+    t.ok(dropped > 0, "lost events: the kernel dropped uevents for monitor", "drops %d" % dropped)
+    got = strip_time(json.loads(line) for line in lines)
+    changes = [g for g in got if g.get("event") == "change"]
+    other = "\n".join(json.dumps(g) for g in got if g.get("event") != "change")
+    lost = [i for i, g in enumerate(got) if g.get("event") == "lost"]
+    t.ok(len(lost) == 1 and got[lost[0]] == {"event": "lost", "source": "udev"},
+         "lost events: one 'lost' event, naming the source", other)
+    t.ok(len(changes) == n - dropped, "lost events: every event the kernel kept is printed",
+         "%d printed, %d sent, %d dropped" % (len(changes), n, dropped))
+    want = {"event": "state", "apqn": "08.0004", "state": "reset failed", "previous": "free"}
+    t.ok(lost and want in got[lost[0] + 1:],
+         "lost events: the states are read again after them (a change without its uevent shown)",
+         other)
+    snd.send("remove", "/devices/ap/card07/07.0006", DEVTYPE="ap_queue")
+    got = strip_time(json.loads(line) for line in read_lines(p, 1, 5))
+    t.ok(got == [{"event": "remove", "device": "queue", "apqn": "07.0006"}],
+         "lost events: monitor goes on with the next event", got)
+    rc, err = stop(p)
+    t.ok(rc == 0 and err == "", "lost events: SIGTERM, exit 0, nothing on stderr",
+         "rc %d err %r" % (rc, err))
+
+    # the human form
+    p, lines, n, dropped = lost_burst(t, root, snd, st, "free", [])
+    lines = [ln.split(" ", 1)[1] for ln in lines if not ln.split(" ")[1:2] == ["change"]]
+    t.ok(dropped > 0 and lines == [
+        "lost udev events: the receive buffer overflowed; queue states read again\n",
+        "state 08.0004: reset failed -> free\n"],
+        "lost events, one line each: the loss, then the state read again", lines)
+    rc, err = stop(p)
+    t.ok(rc == 0 and err == "", "lost events (lines): SIGTERM, exit 0", "rc %d err %r" % (rc, err))
 
 
 def g_monitor(t):
@@ -219,13 +329,7 @@ def g_monitor(t):
     got = strip_time(json.loads(line) for line in read_lines(p, 1, 5))
     t.ok(got == [{"event": "state", "apqn": "08.0004", "state": "resetting", "previous": "in use 4321"}],
          "the reset after it leaves the VM: a state event", got)
-    p.send_signal(signal.SIGTERM)
-    try:
-        rc = p.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        rc = -1
-    err = p.stderr.read()
+    rc, err = stop(p)
     t.ok(rc == 0 and err == "", "SIGTERM: exit 0, nothing on stderr", "rc %d err %r" % (rc, err))
 
     # the human form and SIGINT
@@ -243,13 +347,8 @@ def g_monitor(t):
     lines = [ln.split(" ", 1)[1] for ln in read_lines(p, 2, 5)]
     t.ok(lines == ["change queue 08.0004 online=1\n", "state 08.0004: resetting -> free\n"],
          "after a uevent of the queue its state is read", lines)
-    p.send_signal(signal.SIGINT)
-    try:
-        rc = p.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        rc = -1
-    t.ok(rc == 0 and p.stderr.read() == "", "SIGINT: exit 0", rc)
+    rc, err = stop(p, signal.SIGINT)
+    t.ok(rc == 0 and err == "", "SIGINT: exit 0", "rc %d err %r" % (rc, err))
 
     # a reader that stops reading: monitor blocks writing its output, and
     # SIGTERM must still end it (a stuck pipe, `monitor | less` paused)
@@ -267,6 +366,8 @@ def g_monitor(t):
     t.ok(rc == 0, "SIGTERM ends monitor while its output pipe is full: exit 0", rc)
     p.stdout.close()
     p.stderr.close()
+
+    g_lost(t, root, snd, st)
 
     wrap = json.loads(t.opts.wrapper) if t.opts.wrapper else []
     r = subprocess.run(wrap + [t.opts.ctl, "monitor", "--interval", "x"], capture_output=True, text=True)

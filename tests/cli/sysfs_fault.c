@@ -37,10 +37,8 @@
 /* define open and open64 both, not one redirected onto the other */
 #undef _FILE_OFFSET_BITS
 #include <dirent.h>
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,28 +47,37 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "interpose.h"
+
 typedef ssize_t (*write_fn)(int, const void *, size_t);
 typedef int (*open_fn)(const char *, int, ...);
 typedef int (*link_fn)(const char *, const char *);
 
-static const struct {
-	const char *name;
-	int err;
-} errnos[] = {
-	{ "EBUSY", EBUSY }, { "EINVAL", EINVAL }, { "EIO", EIO },
-	{ "EACCES", EACCES }, { "ENODEV", ENODEV }, { "EAGAIN", EAGAIN },
-	{ "EPERM", EPERM }, { "EROFS", EROFS },
-};
+#define real(type, name) INTERPOSE_NEXT("sysfs-fault", type, name)
 
-static void *real(const char *name)
+/* APMATRIX_FAULT_<var>=KEY:VALUE: VALUE, and KEY's length in *keylen */
+static const char *spec_value(const char *var, const char **key, size_t *keylen)
 {
-	void *p = dlsym(RTLD_NEXT, name);
+	const char *spec = getenv(var);
+	const char *colon = spec ? strchr(spec, ':') : NULL;
 
-	if (!p) {
-		fprintf(stderr, "sysfs-fault: no real %s\n", name);
+	if (!colon)
+		return NULL;
+	*key = spec;
+	*keylen = (size_t)(colon - spec);
+	return colon + 1;
+}
+
+/* an errno name of a fault spec: its number, or the shim ends (exit 98) */
+static int spec_errno(const char *name)
+{
+	int err = interpose_errno(name);
+
+	if (!err) {
+		fprintf(stderr, "sysfs-fault: unknown errno '%s'\n", name);
 		_exit(98);
 	}
-	return p;
+	return err;
 }
 
 /* Does fd's path end in "/bus/ap/" + name (name of the given length)? */
@@ -93,71 +100,43 @@ static int fd_is(int fd, const char *name, size_t len)
 /* Is path the file APMATRIX_FAULT_WRITE names? */
 static int path_is_fault(const char *path)
 {
-	const char *spec = getenv("APMATRIX_FAULT_WRITE");
-	const char *colon = spec ? strchr(spec, ':') : NULL;
-	const char *suffix = "/bus/ap/";
+	const char *suffix = "/bus/ap/", *name;
 	size_t len, sl = strlen(suffix), pl = strlen(path);
 
-	if (!colon)
+	if (!spec_value("APMATRIX_FAULT_WRITE", &name, &len))
 		return 0;
-	len = (size_t)(colon - spec);
 	return pl >= sl + len && !memcmp(path + pl - len - sl, suffix, sl) &&
-	       !memcmp(path + pl - len, spec, len);
+	       !memcmp(path + pl - len, name, len);
 }
 
-static int open_common(const char *sym, const char *path, int flags,
-		       mode_t mode)
+static int open_fault(open_fn fn, const char *path, int flags, mode_t mode)
 {
-	open_fn fn = (open_fn)real(sym);
-
 	if (path_is_fault(path))
 		flags &= ~O_TRUNC;
 	return fn(path, flags, mode);
 }
 
-int open(const char *path, int flags, ...)
-{
-	mode_t mode = 0;
-	va_list ap;
-
-	if (flags & (O_CREAT | O_TMPFILE)) {
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
-	return open_common("open", path, flags, mode);
-}
-
-int open64(const char *path, int flags, ...)
-{
-	mode_t mode = 0;
-	va_list ap;
-
-	if (flags & (O_CREAT | O_TMPFILE)) {
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
-	return open_common("open64", path, flags, mode);
-}
+INTERPOSE_OPEN(open, open_fault(real(open_fn, "open"), path, flags, mode))
+INTERPOSE_OPEN(open64, open_fault(real(open_fn, "open64"), path, flags, mode))
 
 static void probe_lock(void)
 {
-	const char *spec = getenv("APMATRIX_FAULT_PROBE_LOCK");
-	const char *colon = spec ? strchr(spec, ':') : NULL;
-	link_fn real_link = (link_fn)real("link");
-	write_fn real_write = (write_fn)real("write");
+	const char *lockname, *out;
+	link_fn real_link = real(link_fn, "link");
+	write_fn real_write = real(write_fn, "write");
 	char lock[4096], tmp[4200], text[64] = "", pidtext[24];
 	static int done;
 	const char *how = "OK";
+	size_t locklen;
 	ssize_t n;
 	FILE *f;
 	int fd, len;
 
-	if (!colon || done)
+	out = spec_value("APMATRIX_FAULT_PROBE_LOCK", &lockname, &locklen);
+	if (!out || done)
 		return;
 	done = 1;
-	snprintf(lock, sizeof(lock), "%.*s", (int)(colon - spec), spec);
+	snprintf(lock, sizeof(lock), "%.*s", (int)locklen, lockname);
 	fd = open(lock, O_RDONLY | O_NOFOLLOW);
 	if (fd >= 0) {
 		n = read(fd, text, sizeof(text) - 1);
@@ -177,9 +156,9 @@ static void probe_lock(void)
 		unlink(lock);	/* it was free: give it back */
 	}
 	unlink(tmp);
-	f = fopen(colon + 1, "w");
+	f = fopen(out, "w");
 	if (!f || fprintf(f, "%s%s\n", text, how) < 0 || fclose(f)) {
-		fprintf(stderr, "sysfs-fault: cannot write %s\n", colon + 1);
+		fprintf(stderr, "sysfs-fault: cannot write %s\n", out);
 		_exit(98);
 	}
 }
@@ -191,73 +170,60 @@ static void maybe_signal(int fd)
 		int sig;
 	} sigs[] = { { "TERM", SIGTERM }, { "HUP", SIGHUP }, { "INT", SIGINT },
 		     { "KILL", SIGKILL } };
-	const char *spec = getenv("APMATRIX_FAULT_SIGNAL");
-	const char *colon = spec ? strchr(spec, ':') : NULL;
-	size_t i;
+	const char *name, *sig;
+	size_t i, len;
 
-	if (!colon || !fd_is(fd, spec, (size_t)(colon - spec)))
+	sig = spec_value("APMATRIX_FAULT_SIGNAL", &name, &len);
+	if (!sig || !fd_is(fd, name, len))
 		return;
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		if (!strcmp(colon + 1, sigs[i].name)) {
+		if (!strcmp(sig, sigs[i].name)) {
 			raise(sigs[i].sig);
 			return;
 		}
-	fprintf(stderr, "sysfs-fault: unknown signal '%s'\n", colon + 1);
+	fprintf(stderr, "sysfs-fault: unknown signal '%s'\n", sig);
 	_exit(98);
 }
 
-ssize_t write(int fd, const void *buf, size_t count)
+INTERPOSE_EXPORT ssize_t write(int fd, const void *buf, size_t count)
 {
-	static write_fn real_write;
-	const char *spec = getenv("APMATRIX_FAULT_WRITE");
-	const char *colon = spec ? strchr(spec, ':') : NULL;
+	const char *name, *err;
+	size_t len;
 	ssize_t n;
-	size_t i;
 
-	if (!real_write)
-		real_write = (write_fn)real("write");
-	if (colon && fd_is(fd, spec, (size_t)(colon - spec))) {
-		for (i = 0; i < sizeof(errnos) / sizeof(errnos[0]); i++)
-			if (!strcmp(colon + 1, errnos[i].name)) {
-				errno = errnos[i].err;
-				return -1;
-			}
-		fprintf(stderr, "sysfs-fault: unknown errno '%s'\n", colon + 1);
-		_exit(98);
+	err = spec_value("APMATRIX_FAULT_WRITE", &name, &len);
+	if (err && fd_is(fd, name, len)) {
+		errno = spec_errno(err);
+		return -1;
 	}
-	n = real_write(fd, buf, count);
-	if (n > 0 && fd_is(fd, "apmask", 6)) {
-		probe_lock();
-		maybe_signal(fd);
-	} else if (n > 0 && fd_is(fd, "aqmask", 6)) {
+	n = real(write_fn, "write")(fd, buf, count);
+	if (n > 0 && (fd_is(fd, "apmask", 6) || fd_is(fd, "aqmask", 6))) {
 		probe_lock();
 		maybe_signal(fd);
 	}
 	return n;
 }
 
-int link(const char *from, const char *to)
+INTERPOSE_EXPORT int link(const char *from, const char *to)
 {
-	static link_fn real_link;
 	static int done;
-	const char *spec = getenv("APMATRIX_FAULT_ON_LOCK");
-	const char *colon = spec ? strchr(spec, ':') : NULL;
+	const char *name, *text;
+	size_t len;
 
-	if (!real_link)
-		real_link = (link_fn)real("link");
-	if (colon && !done) {
+	text = spec_value("APMATRIX_FAULT_ON_LOCK", &name, &len);
+	if (text && !done) {
 		char path[4096];
 		FILE *f;
 
 		done = 1;
-		snprintf(path, sizeof(path), "%.*s", (int)(colon - spec), spec);
+		snprintf(path, sizeof(path), "%.*s", (int)len, name);
 		f = fopen(path, "w");
-		if (!f || fprintf(f, "%s\n", colon + 1) < 0 || fclose(f)) {
+		if (!f || fprintf(f, "%s\n", text) < 0 || fclose(f)) {
 			fprintf(stderr, "sysfs-fault: cannot write %s\n", path);
 			_exit(98);
 		}
 	}
-	return real_link(from, to);
+	return real(link_fn, "link")(from, to);
 }
 
 /* APMATRIX_FAULT_LOCK_RACE: another taker replaces the stale lock at name */
@@ -280,77 +246,61 @@ static void lock_race(const char *name)
 	}
 }
 
-int unlink(const char *name)
+INTERPOSE_EXPORT int unlink(const char *name)
 {
-	static int (*real_unlink)(const char *);
-
-	if (!real_unlink)
-		real_unlink = (int (*)(const char *))real("unlink");
 	lock_race(name);
-	return real_unlink(name);
+	return real(int (*)(const char *), "unlink")(name);
 }
 
-int renameat2(int ofd, const char *from, int nfd, const char *to, unsigned int flags)
+INTERPOSE_EXPORT int renameat2(int ofd, const char *from, int nfd, const char *to,
+			       unsigned int flags)
 {
-	static int (*real_renameat2)(int, const char *, int, const char *, unsigned int);
-
-	if (!real_renameat2)
-		real_renameat2 = (int (*)(int, const char *, int, const char *, unsigned int))
-				 real("renameat2");
 	lock_race(to);
-	return real_renameat2(ofd, from, nfd, to, flags);
+	return real(int (*)(int, const char *, int, const char *, unsigned int),
+		    "renameat2")(ofd, from, nfd, to, flags);
 }
 
 /* APMATRIX_FAULT_CALL=NAME:ERRNO: should call NAME fail? 0 or the errno */
-static int call_fault(const char *name)
+static int call_fault(const char *call)
 {
-	const char *spec = getenv("APMATRIX_FAULT_CALL");
-	const char *colon = spec ? strchr(spec, ':') : NULL;
-	size_t i;
+	const char *name, *err;
+	size_t len;
 
-	if (!colon || (size_t)(colon - spec) != strlen(name) ||
-	    memcmp(spec, name, strlen(name)))
+	err = spec_value("APMATRIX_FAULT_CALL", &name, &len);
+	if (!err || len != strlen(call) || memcmp(name, call, len))
 		return 0;
-	for (i = 0; i < sizeof(errnos) / sizeof(errnos[0]); i++)
-		if (!strcmp(colon + 1, errnos[i].name))
-			return errnos[i].err;
-	fprintf(stderr, "sysfs-fault: unknown errno '%s'\n", colon + 1);
-	_exit(98);
+	return spec_errno(err);
 }
 
-int chmod(const char *path, mode_t mode)
+INTERPOSE_EXPORT int chmod(const char *path, mode_t mode)
 {
-	int (*fn)(const char *, mode_t) = (int (*)(const char *, mode_t))real("chmod");
 	int err = call_fault("chmod");
 
 	if (err) {
 		errno = err;
 		return -1;
 	}
-	return fn(path, mode);
+	return real(int (*)(const char *, mode_t), "chmod")(path, mode);
 }
 
-int chown(const char *path, uid_t uid, gid_t gid)
+INTERPOSE_EXPORT int chown(const char *path, uid_t uid, gid_t gid)
 {
-	int (*fn)(const char *, uid_t, gid_t) =
-		(int (*)(const char *, uid_t, gid_t))real("chown");
 	int err = call_fault("chown");
 
 	if (err) {
 		errno = err;
 		return -1;
 	}
-	return fn(path, uid, gid);
+	return real(int (*)(const char *, uid_t, gid_t), "chown")(path, uid, gid);
 }
 
-DIR *fdopendir(int fd)
+INTERPOSE_EXPORT DIR *fdopendir(int fd)
 {
-	DIR *(*fn)(int) = (DIR *(*)(int))real("fdopendir");
 	int flags = fcntl(fd, F_GETFD);
 
 	if (getenv("APMATRIX_FAULT_CLOEXEC") && flags >= 0 && !(flags & FD_CLOEXEC)) {
 		fprintf(stderr, "sysfs-fault: fdopendir(%d): no FD_CLOEXEC\n", fd);
 		_exit(97);
 	}
-	return fn(fd);
+	return real(DIR *(*)(int), "fdopendir")(fd);
 }

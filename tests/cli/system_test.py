@@ -11,7 +11,6 @@ usage: system_test.py --ctl PATH GROUP     GROUP: completion, unit, udev
 TAP on stdout.
 """
 
-import argparse
 import os
 import re
 import shutil
@@ -22,26 +21,13 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(HERE))
-from tap import Tap  # noqa: E402
-SRC = os.path.dirname(os.path.dirname(HERE))
+from ctl_harness import MKFIXTURE, SRC, TmpTap, main, read  # noqa: E402
 DATA = os.path.join(SRC, "data")
-MKFIXTURE = os.path.join(SRC, "tests", "fixtures", "mkfixture.py")
 BASH_COMPLETION = "/usr/share/bash-completion/bash_completion"
 
 
-def read(p):
-    with open(p) as fh:
-        return fh.read()
-
-
-class T(Tap):
-    def __init__(self, opts):
-        super().__init__()
-        self.opts = opts
-        self.tmp = tempfile.mkdtemp(prefix="apmatrix-sys-")
-
-    def close(self):
-        shutil.rmtree(self.tmp, ignore_errors=True)
+class T(TmpTap):
+    prefix = "apmatrix-sys-"
 
 
 # ------------------------------------------------------------ completion
@@ -248,18 +234,5 @@ def g_udev(t):
 GROUPS = {"completion": g_completion, "unit": g_unit, "udev": g_udev}
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--ctl", required=True)
-    ap.add_argument("group", choices=sorted(GROUPS))
-    opts = ap.parse_args()
-    t = T(opts)
-    try:
-        GROUPS[opts.group](t)
-    finally:
-        t.close()
-    return t.done()
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(T, GROUPS, add_options=None))

@@ -11,7 +11,8 @@
  *   - ioctl() checks each call against a script and answers as scripted.
  * Every other fd and path goes to the real functions.
  * APMATRIX_MOCK_REPLACE_FD (see maybe_replace()) plays a VMM racing a look
- * at its fds.
+ * at its fds; APMATRIX_MOCK_PID_REUSE (see reuse_path()) a VMM that exits
+ * during that look, its PID given to another process.
  *
  * Grants: any file named "apmatrix-fake-dev" (point APMATRIX_GRANT_DEVICE
  * at one) is /dev/apmatrix. APMATRIX_CREATE_GRANT on it is checked against
@@ -32,6 +33,15 @@
  *   apie -> <result>                     KVM_SET_DEVICE_ATTR, ENABLE_APIE
  *   grant <matrix> -> <result>           APMATRIX_CREATE_GRANT on the fake
  *                                        /dev/apmatrix (below)
+ *   model <matrix> -> <errno>            the kernel as a model, not a call:
+ *                                        a run of these lines answers any
+ *                                        number of VALIDATE_ONLY sets (none
+ *                                        too), each with the errno of the
+ *                                        first line whose usage APQNs it
+ *                                        asks for any of, else 0 (order them
+ *                                        as the kernel's rules: EADDRNOTAVAIL,
+ *                                        EADDRINUSE, EBUSY); any other call
+ *                                        goes on past the run
  *
  *   <flags>   a number (decimal or 0x), or words joined by ',':
  *             validate, reset, grant; * matches any
@@ -52,7 +62,6 @@
  */
 /* define open and open64 both, not one redirected onto the other */
 #undef _FILE_OFFSET_BITS
-#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -63,10 +72,15 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <limits.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "apmatrix.h"
+#include "interpose.h"
 #include "kvm-abi.h"
 
 #define FAKE_LINK	"/memfd:apmatrix-fake-vm"
@@ -97,33 +111,16 @@ typedef int (*ioctl_fn)(int, unsigned long, ...);
 typedef ssize_t (*readlink_fn)(const char *, char *, size_t);
 typedef ssize_t (*readlinkat_fn)(int, const char *, char *, size_t);
 
-static void *real(const char *name)
-{
-	void *p = dlsym(RTLD_NEXT, name);
-
-	if (!p) {
-		fprintf(stderr, "ioctl-mock: no real %s\n", name);
-		_exit(98);
-	}
-	return p;
-}
+#define real(type, name) INTERPOSE_NEXT("ioctl-mock", type, name)
 
 static ssize_t real_readlink(const char *path, char *buf, size_t len)
 {
-	static readlink_fn fn;
-
-	if (!fn)
-		fn = (readlink_fn)real("readlink");
-	return fn(path, buf, len);
+	return real(readlink_fn, "readlink")(path, buf, len);
 }
 
 static ssize_t real_readlinkat(int dirfd, const char *path, char *buf, size_t len)
 {
-	static readlinkat_fn fn;
-
-	if (!fn)
-		fn = (readlinkat_fn)real("readlinkat");
-	return fn(dirfd, path, buf, len);
+	return real(readlinkat_fn, "readlinkat")(dirfd, path, buf, len);
 }
 
 static bool is_fake_target(const char *buf, ssize_t n)
@@ -170,9 +167,77 @@ static void maybe_replace(const char *path)
 	close(nul);
 }
 
+/*
+ * APMATRIX_MOCK_PID_REUSE=OLD:NEW plays a PID reused under a look at
+ * /proc: at the first open() or readlink() of a path under /proc/OLD/,
+ * the process OLD (a child of the caller) is killed and reaped, and from
+ * then on OLD names the process NEW, as if NEW had been given OLD's PID:
+ * /proc/OLD/... paths read /proc/NEW/..., and pidfd_open(OLD) opens NEW.
+ */
+static struct {
+	bool reused;		/* old was reaped */
+	int old, new;
+} R;
+
+/* read the variable at each call: a test sets it after the first open() */
+static void reuse_parse(void)
+{
+	const char *spec = getenv("APMATRIX_MOCK_PID_REUSE");
+	int old = 0, new = 0;
+
+	if (spec && sscanf(spec, "%d:%d", &old, &new) != 2)
+		abort();
+	if (old != R.old || new != R.new)
+		R.reused = false;
+	R.old = old;
+	R.new = new;
+}
+
+/* path, or its /proc/NEW twin in buf once OLD was "reused" */
+static const char *reuse_path(const char *path, char *buf, size_t len)
+{
+	char pre[32];
+	size_t n;
+
+	reuse_parse();
+	if (!R.old)
+		return path;
+	n = snprintf(pre, sizeof(pre), "/proc/%d", R.old);
+	if (strncmp(path, pre, n) || (path[n] && path[n] != '/'))
+		return path;
+	if (!R.reused) {
+		R.reused = true;
+		if (kill(R.old, SIGKILL) || waitpid(R.old, NULL, 0) != R.old)
+			abort();
+	}
+	snprintf(buf, len, "/proc/%d%s", R.new, path + n);
+	return buf;
+}
+
+long syscall(long nr, ...)
+{
+	typedef long (*syscall_fn)(long, ...);
+	long a[6];
+	va_list ap;
+	int i;
+
+	va_start(ap, nr);
+	for (i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	reuse_parse();
+	if (nr == SYS_pidfd_open && R.reused && a[0] == R.old)
+		a[0] = R.new;
+	return real(syscall_fn, "syscall")(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
 ssize_t readlink(const char *path, char *buf, size_t len)
 {
-	ssize_t n = as_vm(buf, len, real_readlink(path, buf, len));
+	char twin[PATH_MAX];
+	ssize_t n;
+
+	path = reuse_path(path, twin, sizeof(twin));
+	n = as_vm(buf, len, real_readlink(path, buf, len));
 
 	maybe_replace(path);
 	return n;
@@ -180,7 +245,12 @@ ssize_t readlink(const char *path, char *buf, size_t len)
 
 ssize_t readlinkat(int dirfd, const char *path, char *buf, size_t len)
 {
-	ssize_t n = as_vm(buf, len, real_readlinkat(dirfd, path, buf, len));
+	char twin[PATH_MAX];
+	ssize_t n;
+
+	if (dirfd == AT_FDCWD)
+		path = reuse_path(path, twin, sizeof(twin));
+	n = as_vm(buf, len, real_readlinkat(dirfd, path, buf, len));
 
 	if (dirfd == AT_FDCWD)
 		maybe_replace(path);
@@ -218,31 +288,6 @@ static bool is_fake_fd(int fd)
 /* ------------------------------------------------------------------------ */
 /* the script */
 
-static const struct {
-	const char *name;
-	int err;
-} errnos[] = {
-	{ "EPERM", EPERM }, { "ENOENT", ENOENT }, { "ESRCH", ESRCH },
-	{ "EINTR", EINTR }, { "EIO", EIO }, { "ENXIO", ENXIO },
-	{ "EBADF", EBADF }, { "EAGAIN", EAGAIN }, { "ENOMEM", ENOMEM },
-	{ "EACCES", EACCES }, { "EFAULT", EFAULT }, { "EBUSY", EBUSY },
-	{ "EEXIST", EEXIST }, { "ENODEV", ENODEV }, { "EINVAL", EINVAL },
-	{ "ENOTTY", ENOTTY }, { "ENOSPC", ENOSPC }, { "ERANGE", ERANGE },
-	{ "ENOSYS", ENOSYS }, { "EOPNOTSUPP", EOPNOTSUPP },
-	{ "EADDRINUSE", EADDRINUSE }, { "EADDRNOTAVAIL", EADDRNOTAVAIL },
-	{ "EPROTO", EPROTO }, { "ETIMEDOUT", ETIMEDOUT },
-};
-
-static const char *err_name(int err)
-{
-	unsigned int i;
-
-	for (i = 0; i < sizeof(errnos) / sizeof(errnos[0]); i++)
-		if (errnos[i].err == err)
-			return errnos[i].name;
-	return NULL;
-}
-
 static __attribute__((noreturn, format(printf, 2, 3)))
 void script_error(int line, const char *fmt, ...)
 {
@@ -259,14 +304,11 @@ void script_error(int line, const char *fmt, ...)
 static bool parse_result(const char *tok, int *err)
 {
 	char *end;
-	unsigned int i;
 	long v;
 
-	for (i = 0; i < sizeof(errnos) / sizeof(errnos[0]); i++)
-		if (!strcmp(tok, errnos[i].name)) {
-			*err = errnos[i].err;
-			return true;
-		}
+	*err = interpose_errno(tok);
+	if (*err)
+		return true;
 	v = strtol(tok, &end, 0);
 	if (*end || v < 0 || v > 4095)
 		return false;
@@ -381,7 +423,7 @@ static void parse_line(struct expect *e, char *text, int line)
 	if (arrow == n || arrow + 1 == n)
 		script_error(line, "no '-> <result>'");
 	if (strlen(tok[0]) >= sizeof(e->op))
-		script_error(line, "unknown call '%s' (set, get, has, apie, grant)", tok[0]);
+		script_error(line, "unknown call '%s' (set, get, has, apie, grant, model)", tok[0]);
 	strcpy(e->op, tok[0]);
 	if (!parse_result(tok[arrow + 1], &e->result))
 		script_error(line, "bad result '%s' (0, an errno name or number)",
@@ -404,11 +446,15 @@ static void parse_line(struct expect *e, char *text, int line)
 		e->any_matrix = !strcmp(tok[1], "*");
 		if (!e->any_matrix)
 			e->m = parse_matrix(line, tok[1]);
+	} else if (!strcmp(e->op, "model")) {
+		if (arrow != 2 || n != 4 || !e->result)
+			script_error(line, "want: model <matrix> -> <errno>");
+		e->m = parse_matrix(line, tok[1]);
 	} else if (!strcmp(e->op, "has") || !strcmp(e->op, "apie")) {
 		if (arrow != 1 || n != 3)
 			script_error(line, "want: %s -> <result>", e->op);
 	} else {
-		script_error(line, "unknown call '%s' (set, get, has, apie, grant)", e->op);
+		script_error(line, "unknown call '%s' (set, get, has, apie, grant, model)", e->op);
 	}
 }
 
@@ -483,7 +529,7 @@ static void matrix_text(const struct apmatrix_matrix *m, char *buf, size_t len)
 static void log_call(const char *desc, int result)
 {
 	const char *path = getenv("APMATRIX_IOCTL_LOG");
-	const char *name = err_name(result);
+	const char *name = interpose_errno_name(result);
 	FILE *f;
 
 	if (!path || !*path)
@@ -527,11 +573,57 @@ static bool changed(const char *path)
 	       st.st_mtim.tv_nsec != S.st.st_mtim.tv_nsec;
 }
 
+static bool is_model(unsigned int pos)
+{
+	return pos < S.n && !strcmp(S.v[pos].op, "model");
+}
+
+/* whether m and f share an ID of part p */
+static bool share(const struct apmatrix_matrix *m, const struct apmatrix_matrix *f,
+		  enum apmatrix_part p)
+{
+	unsigned int id;
+
+	for (id = 0; id <= APMATRIX_MAX_ID; id++)
+		if (apmatrix_matrix_test(f, p, id) && apmatrix_matrix_test(m, p, id))
+			return true;
+	return false;
+}
+
+/* the answer of the run of model lines at S.pos to a probe of m */
+static int model_answer(const struct apmatrix_matrix *m)
+{
+	unsigned int i;
+
+	for (i = S.pos; is_model(i); i++)
+		if (share(m, S.v[i].m, APMATRIX_ADAPTERS) && share(m, S.v[i].m, APMATRIX_DOMAINS))
+			return S.v[i].result;
+	return 0;
+}
+
 static bool is_fake_grant(int fd);
+
+/*
+ * The script for a fake-VM call, read again when it is a new one or was
+ * rewritten. false (errno ENOTTY, as from a file that is no VM) without
+ * APMATRIX_IOCTL_SCRIPT.
+ */
+static bool use_script(void)
+{
+	const char *path = getenv("APMATRIX_IOCTL_SCRIPT");
+
+	if (!path || !*path) {
+		errno = ENOTTY;
+		return false;
+	}
+	if (!S.path || strcmp(S.path, path) || changed(path))
+		load_script(path);
+	S.used = true;
+	return true;
+}
 
 static int fake_ioctl(unsigned long req, void *arg)
 {
-	const char *path = getenv("APMATRIX_IOCTL_SCRIPT");
 	struct apmatrix_kvm_device_attr *da = arg;
 	struct apmatrix_matrix *m = NULL;
 	unsigned int flags = 0, i;
@@ -541,13 +633,8 @@ static int fake_ioctl(unsigned long req, void *arg)
 	struct expect *e;
 	int rc;
 
-	if (!path || !*path) {
-		errno = ENOTTY;
+	if (!use_script())
 		return -1;
-	}
-	if (!S.path || strcmp(S.path, path) || changed(path))
-		load_script(path);
-	S.used = true;
 
 	if (!da || da->group != KVM_S390_VM_CRYPTO) {
 		snprintf(desc, sizeof(desc), "ioctl 0x%lx group %u", req,
@@ -594,6 +681,19 @@ static int fake_ioctl(unsigned long req, void *arg)
 		snprintf(desc, sizeof(desc), "%s", op);
 	if (!op)
 		return mismatch(S.pos < S.n ? &S.v[S.pos++] : NULL, desc);
+	if (is_model(S.pos)) {
+		if (m && (flags & KVM_S390_AP_MATRIX_VALIDATE_ONLY)) {
+			rc = model_answer(m);
+			apmatrix_matrix_free(m);
+			log_call(desc, rc);
+			if (!rc)
+				return 0;
+			errno = rc;
+			return -1;
+		}
+		while (is_model(S.pos))
+			S.pos++;
+	}
 	if (S.pos >= S.n) {
 		apmatrix_matrix_free(m);
 		return mismatch(NULL, desc);
@@ -660,7 +760,6 @@ static bool is_fake_grant(int fd)
 
 static int fake_create_grant(struct apmatrix_grant_abi *req)
 {
-	const char *path = getenv("APMATRIX_IOCTL_SCRIPT");
 	struct kvm_s390_ap_matrix k;
 	struct apmatrix_matrix *m;
 	char desc[1200], mt[1100], text[256], mask[68];
@@ -668,13 +767,8 @@ static int fake_create_grant(struct apmatrix_grant_abi *req)
 	unsigned int p, w;
 	int fd, rc, len = 0;
 
-	if (!path || !*path) {
-		errno = ENOTTY;
+	if (!use_script())
 		return -1;
-	}
-	if (!S.path || strcmp(S.path, path) || changed(path))
-		load_script(path);
-	S.used = true;
 	memset(&k, 0, sizeof(k));
 	for (w = 0; w < 4; w++) {
 		k.apm[w] = req->mask[0][w];
@@ -740,12 +834,15 @@ static int fdinfo_fd(const char *path)
 typedef int (*open_fn)(const char *, int, ...);
 
 /* fdinfo of a fake grant: what the kernel shows, grant lines included */
-static int open_common(const char *sym, const char *path, int flags, mode_t mode)
+static int open_fdinfo(open_fn fn, const char *path, int flags, mode_t mode)
 {
 	static const char head[] = "pos:\t0\nflags:\t02000002\nmnt_id:\t15\nino:\t1\n";
-	int n = fdinfo_fd(path), fd;
-	char body[512];
+	char body[512], twin[PATH_MAX];
 	ssize_t len;
+	int n, fd;
+
+	path = reuse_path(path, twin, sizeof(twin));
+	n = fdinfo_fd(path);
 
 	if (n >= 0 && is_fake_grant(n)) {
 		len = pread(n, body, sizeof(body), 0);
@@ -755,38 +852,14 @@ static int open_common(const char *sym, const char *path, int flags, mode_t mode
 			abort();
 		return fd;
 	}
-	return ((open_fn)real(sym))(path, flags, mode);
+	return fn(path, flags, mode);
 }
 
-int open(const char *path, int flags, ...)
-{
-	mode_t mode = 0;
-	va_list ap;
-
-	if (flags & (O_CREAT | O_TMPFILE)) {
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
-	return open_common("open", path, flags, mode);
-}
-
-int open64(const char *path, int flags, ...)
-{
-	mode_t mode = 0;
-	va_list ap;
-
-	if (flags & (O_CREAT | O_TMPFILE)) {
-		va_start(ap, flags);
-		mode = va_arg(ap, mode_t);
-		va_end(ap);
-	}
-	return open_common("open64", path, flags, mode);
-}
+INTERPOSE_OPEN(open, open_fdinfo(real(open_fn, "open"), path, flags, mode))
+INTERPOSE_OPEN(open64, open_fdinfo(real(open_fn, "open64"), path, flags, mode))
 
 int ioctl(int fd, unsigned long req, ...)
 {
-	static ioctl_fn real_ioctl;
 	va_list ap;
 	void *arg;
 
@@ -797,17 +870,22 @@ int ioctl(int fd, unsigned long req, ...)
 		return fake_ioctl(req, arg);
 	if (req == APMATRIX_ABI_CREATE_GRANT && is_fake_dev(fd))
 		return fake_create_grant(arg);
-	if (!real_ioctl)
-		real_ioctl = (ioctl_fn)real("ioctl");
-	return real_ioctl(fd, req, arg);
+	return real(ioctl_fn, "ioctl")(fd, req, arg);
 }
 
 static __attribute__((destructor)) void check_done(void)
 {
+	unsigned int i;
 	bool bad;
 
 	if (!S.used)
 		return;
+	/* a run of model lines at the end need not answer anything */
+	i = S.pos;
+	while (is_model(i))
+		i++;
+	if (i == S.n)
+		S.pos = i;
 	bad = S.failures || S.pos < S.n;
 	if (S.pos < S.n)
 		fprintf(stderr,

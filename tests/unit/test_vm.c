@@ -399,6 +399,81 @@ START_TEST(open_pid_fd_replaced)
 }
 END_TEST
 
+/*
+ * A child that waits for *release to be closed; with_vm: holding a fake
+ * VM fd, its number in *fd.
+ */
+static pid_t child(bool with_vm, int *fd, int *release)
+{
+	int ready[2], done[2], n = -1;
+	char c;
+	pid_t pid;
+
+	ck_assert_int_eq(pipe(ready), 0);
+	ck_assert_int_eq(pipe(done), 0);
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (!pid) {
+		close(done[1]);
+		if (with_vm)
+			n = memfd_create("apmatrix-fake-vm", 0);
+		if ((with_vm && n < 0) || write(ready[1], &n, sizeof(n)) != sizeof(n))
+			_exit(1);
+		if (read(done[0], &c, 1) < 0)
+			_exit(1);
+		_exit(0);
+	}
+	close(ready[1]);
+	close(done[0]);
+	ck_assert_int_eq(read(ready[0], &n, sizeof(n)), sizeof(n));
+	close(ready[0]);
+	if (fd)
+		*fd = n;
+	*release = done[1];
+	return pid;
+}
+
+/*
+ * The VMM exits while its fds are read, and its PID names another
+ * process, one with a VM (the ioctl-mock's APMATRIX_MOCK_PID_REUSE: the
+ * VMM is reaped at the first look under /proc/PID, and then /proc/PID
+ * and pidfd_open(PID) lead to the other process). Nothing is taken, and
+ * the error says why; with the pidfd opened after the look, the other
+ * process's VM would be taken.
+ */
+START_TEST(open_pid_reused)
+{
+	int old_rel, new_rel, new_fd, status, round;
+	pid_t old, new;
+	char spec[64];
+
+	if (pidfd_missing())
+		return;	/* open_pid_self says it */
+	script("");	/* any ioctl would be a mismatch */
+	for (round = 0; round < 2; round++) {
+		old = child(false, NULL, &old_rel);
+		new = child(true, &new_fd, &new_rel);
+		snprintf(spec, sizeof(spec), "%d:%d", (int)old, (int)new);
+		setenv("APMATRIX_MOCK_PID_REUSE", spec, 1);
+		/* round 0: the only VM fd is looked for; 1: fd new_fd is named */
+		ck_assert_int_eq(apmatrix_vm_open_pid(ctx, old, round ? new_fd : -1, &vm),
+				 -ESRCH);
+		unsetenv("APMATRIX_MOCK_PID_REUSE");
+		ck_assert_ptr_null(vm);
+		snprintf(expect, sizeof(expect),
+			 "process %d exited while its fds were being read (its PID may name another process now): nothing was taken",
+			 (int)old);
+		ck_assert_str_eq(apmatrix_ctx_last_error(ctx), expect);
+		/* the mock reaped old: it is gone; new still runs, untouched */
+		ck_assert_int_eq(waitpid(old, &status, WNOHANG), -1);
+		close(old_rel);
+		close(new_rel);
+		ck_assert_int_eq(waitpid(new, &status, 0), new);
+		ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+}
+END_TEST
+
 /* a VMM that gave its fd to apmatrix_vm_open_fd() holds two of one VM */
 START_TEST(open_pid_same_vm_twice)
 {
@@ -434,13 +509,20 @@ START_TEST(open_pid_errors)
 	char p[PATH_MAX];
 	pid_t pid;
 
+	/* the pidfd comes before any look at the fds: without it, ENOSYS first */
+	if (no_pidfd(getpid(), -1)) {
+		close(a);
+		close(b);
+		ck_assert_int_eq(apmatrix_vm_open_pid(ctx, 0, -1, &vm), -ESRCH);
+		ck_assert_int_eq(apmatrix_vm_open_pid(ctx, getpid(), -1, NULL), -EINVAL);
+		return;
+	}
 	snprintf(expect, sizeof(expect), "process %d has 2 KVM VM fds (%d, %d): say which one",
 		 (int)getpid(), a < b ? a : b, a < b ? b : a);
 	ck_assert_int_eq(apmatrix_vm_open_pid(ctx, getpid(), -1, &vm), -EEXIST);
 	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), expect);
 	ck_assert_ptr_null(vm);
-	if (!no_pidfd(getpid(), b))
-		ck_assert_int_eq(apmatrix_vm_open_pid(ctx, getpid(), b, &vm), 0);
+	ck_assert_int_eq(apmatrix_vm_open_pid(ctx, getpid(), b, &vm), 0);
 	apmatrix_vm_free(vm);
 	vm = NULL;
 	close(a);
@@ -678,7 +760,10 @@ START_TEST(explain_addrnotavail_nothing)
 }
 END_TEST
 
-/* one row probe per adapter, then one probe per APQN of a refused row */
+/*
+ * One row probe per adapter, then halves of a refused row: a half the
+ * kernel takes leaves the refusal to the other half, not probed again.
+ */
 START_TEST(explain_inuse)
 {
 	struct apmatrix_matrix *m = mat("05-06.0004-0005");
@@ -687,8 +772,7 @@ START_TEST(explain_inuse)
 	apmatrix_matrix_set(m, APMATRIX_CONTROL_DOMAINS, 1, true);	/* not probed */
 	open_vm("set validate 05.0004-0005 -> 0\n"
 		"set validate 06.0004-0005 -> EADDRINUSE\n"
-		"set validate 06.0004 -> 0\n"
-		"set validate 06.0005 -> EADDRINUSE\n");
+		"set validate 06.0004 -> 0\n");
 	ck_assert_int_eq(apmatrix_vm_explain(vm, m, -EADDRINUSE, refused, NULL), 0);
 	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), "06.0005: held by another VM (EADDRINUSE)");
 	ck_assert_str_eq(fmt_apqns(refused), "06.0005");
@@ -705,12 +789,12 @@ START_TEST(explain_mixed)
 
 	populate();
 	open_vm("set validate 05.0004-0005 -> EBUSY\n"
+		"set validate 06.0004-0005 -> EADDRINUSE\n"
+		"set validate 07.0004-0005 -> EADDRNOTAVAIL\n"
 		"set validate 05.0004 -> EBUSY\n"
 		"set validate 05.0005 -> 0\n"
-		"set validate 06.0004-0005 -> EADDRINUSE\n"
 		"set validate 06.0004 -> EADDRINUSE\n"
 		"set validate 06.0005 -> EADDRINUSE\n"
-		"set validate 07.0004-0005 -> EADDRNOTAVAIL\n"
 		"set validate 07.0004 -> EADDRNOTAVAIL\n"
 		"set validate 07.0005 -> 0\n");
 	ck_assert_int_eq(apmatrix_vm_explain(vm, m, EADDRINUSE, refused, NULL), 0);
@@ -735,13 +819,9 @@ START_TEST(explain_all_findings)
 	int err;
 
 	populate();
-	open_vm("set validate 05.0004-0005 -> EBUSY\n"
-		"set validate 05.0004 -> EBUSY\n"
-		"set validate 05.0005 -> 0\n"
-		"set validate 06.0004-0005 -> EADDRINUSE\n"
-		"set validate 06.0004 -> EADDRINUSE\n"
-		"set validate 06.0005 -> EADDRINUSE\n"
-		"set validate 07.0004-0005 -> 0\n");
+	/* the kernel as a model: what a probe of any part gives */
+	open_vm("model 06.0004-0005 -> EADDRINUSE\n"
+		"model 05.0004 -> EBUSY\n");
 	ck_assert_int_eq(apmatrix_vm_explain_all(vm, m, -EADDRINUSE, &x), 0);
 	ck_assert_uint_eq(apmatrix_explanation_count(x), 2);
 	ck_assert_int_eq(apmatrix_explanation_get(x, 0, &err, &reason, &s, &ids), 0);
@@ -818,10 +898,119 @@ START_TEST(explain_probe_fails)
 	apmatrix_vm_free(vm);
 	vm = NULL;
 	open_vm("set validate 05.0004-0005 -> EBUSY\n"
+		"set validate 06.0004-0005 -> 0\n"
 		"set validate 05.0004 -> ENXIO\n");
 	ck_assert_int_eq(apmatrix_vm_explain(vm, m, -EBUSY, NULL, NULL), -ENXIO);
 	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
 			 "probing 05.0004 with VALIDATE_ONLY: No such device or address (ENXIO)");
+	apmatrix_matrix_free(m);
+}
+END_TEST
+
+/* lines in the ioctl-mock's log: the calls made */
+static unsigned int calls_logged(const char *path)
+{
+	unsigned int n = 0;
+	FILE *f = fopen(path, "r");
+	int c;
+
+	ck_assert_ptr_nonnull(f);
+	while ((c = fgetc(f)) != EOF)
+		n += c == '\n';
+	fclose(f);
+	return n;
+}
+
+static void log_calls(char *p, size_t len)
+{
+	snprintf(p, len, "%s/calls", t.dir);
+	unlink(p);
+	setenv("APMATRIX_IOCTL_LOG", p, 1);
+}
+
+/*
+ * A few refused APQNs of a 256 x 256 matrix: one probe per adapter row,
+ * then about 2 log2(256) per refused APQN - not one per APQN of each
+ * refused row (2 x 256 more).
+ */
+START_TEST(explain_probe_bound_sparse)
+{
+	struct apmatrix_matrix *m = mat2("00-ff", "0000-00ff");
+	struct apmatrix_apqns *refused = apmatrix_apqns_new();
+	char p[PATH_MAX];
+	unsigned int n;
+
+	open_vm("model 05.0004 -> EADDRINUSE\n"
+		"model 80.0010 -> EADDRINUSE\n"
+		"model 80.00ff -> EBUSY\n");
+	log_calls(p, sizeof(p));
+	ck_assert_int_eq(apmatrix_vm_explain(vm, m, -EADDRINUSE, refused, NULL), 0);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "05.0004,80.0010: held by another VM (EADDRINUSE); "
+			 "80.00ff: still being reset after leaving another VM, or its reset failed (EBUSY)");
+	ck_assert_str_eq(fmt_apqns(refused), "05.0004,80.0010,80.00ff");
+	n = calls_logged(p);
+	ck_assert_uint_le(n, 256 + 3 * 2 * 8);
+	ck_assert_uint_ge(n, 256 + 3);
+	apmatrix_matrix_free(m);
+	apmatrix_apqns_free(refused);
+}
+END_TEST
+
+/*
+ * Every APQN of 256 x 256 refused: 256 row probes and 1024 bisecting
+ * ones, not 65536; what they did not tell apart is named as such, its
+ * count said ("and N more"), and it goes to refused too.
+ */
+START_TEST(explain_probe_bound_full)
+{
+	struct apmatrix_matrix *m = mat2("00-ff", "0000-00ff");
+	struct apmatrix_explanation *x = NULL;
+	const struct apmatrix_apqns *s0, *s1;
+	unsigned int named, more;
+	const char *msg, *reason, *tail;
+	char p[PATH_MAX], head[64];
+	int err;
+
+	open_vm("model 00-ff.0000-00ff -> EADDRINUSE\n");
+	log_calls(p, sizeof(p));
+	ck_assert_int_eq(apmatrix_vm_explain_all(vm, m, -EADDRINUSE, &x), 0);
+	ck_assert_uint_eq(calls_logged(p), 256 + 1024);
+	ck_assert_uint_eq(apmatrix_explanation_count(x), 2);
+	ck_assert_int_eq(apmatrix_explanation_get(x, 0, &err, &reason, &s0, NULL), 0);
+	ck_assert_int_eq(err, EADDRINUSE);
+	ck_assert_str_eq(reason, "held by another VM");
+	ck_assert_int_eq(apmatrix_explanation_get(x, 1, &err, &reason, &s1, NULL), 0);
+	ck_assert_int_eq(err, EADDRINUSE);
+	ck_assert_str_eq(reason, "not probed one by one (explain stops after 1024 probes of refused rows): "
+			 "some of them are refused");
+	named = apmatrix_apqns_count(s0);
+	more = apmatrix_apqns_count(s1);
+	/* two whole rows take 2 x 510 probes; the rest is not told apart */
+	ck_assert_uint_eq(named, 512);
+	ck_assert(apmatrix_apqns_contains(s0, 0x01, 0xff));
+	ck_assert(apmatrix_apqns_contains(s1, 0x02, 0x00));
+	ck_assert_uint_eq(named + more, 65536);
+	msg = apmatrix_ctx_last_error(ctx);
+	ck_assert(!strncmp(msg, "00.0000,00.0001,", 16));
+	snprintf(head, sizeof(head), "; and %u more APQNs not probed one by one", more);
+	tail = strstr(msg, head);
+	ck_assert_ptr_nonnull(tail);
+	ck_assert(!strncmp(tail + strlen(head),
+			   " (explain stops after 1024 probes of refused rows): some of them are refused (EADDRINUSE): ",
+			   90));
+	apmatrix_explanation_free(x);
+
+	/* refused gets them all: the request without it is one the kernel takes */
+	{
+		struct apmatrix_apqns *refused = apmatrix_apqns_new();
+
+		unlink(p);
+		ck_assert_int_eq(apmatrix_vm_explain(vm, m, -EADDRINUSE, refused, NULL), 0);
+		ck_assert_uint_eq(apmatrix_apqns_count(refused), 65536);
+		ck_assert_uint_eq(calls_logged(p), 256 + 1024);
+		apmatrix_apqns_free(refused);
+	}
 	apmatrix_matrix_free(m);
 }
 END_TEST
@@ -1182,6 +1371,7 @@ static Suite *suite(void)
 	tcase_add_test(tp, open_pid_child);
 	tcase_add_test(tp, open_pid_same_vm_twice);
 	tcase_add_test(tp, open_pid_fd_replaced);
+	tcase_add_test(tp, open_pid_reused);
 	tcase_add_test(tp, open_pid_errors);
 	suite_add_tcase(s, tp);
 
@@ -1212,6 +1402,10 @@ static Suite *suite(void)
 	tcase_add_test(te, explain_busy_one_domain);
 	tcase_add_test(te, explain_probes_nothing);
 	tcase_add_test(te, explain_probe_fails);
+	/* 2 x 1280 probes through the mock take long under valgrind */
+	tcase_set_timeout(te, 120);
+	tcase_add_test(te, explain_probe_bound_sparse);
+	tcase_add_test(te, explain_probe_bound_full);
 	tcase_add_test(te, explain_rules);
 	suite_add_tcase(s, te);
 	return s;

@@ -17,9 +17,7 @@ Output: TAP.
 """
 
 import argparse
-import json
 import os
-import socket
 import struct
 import subprocess
 import sys
@@ -27,6 +25,8 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, "..", "..", "..", "tests"))
+from qmp import Qmp  # noqa: E402  (shared with tests/apbus)
 RESULTS = []
 # the s390-ccw firmware QEMU IPLs with (package qemu-system-data); the
 # Debian source of QEMU has no prebuilt blobs
@@ -71,42 +71,6 @@ def apqn(a, d):
     return a << 8 | d
 
 
-class Qmp:
-    def __init__(self, path):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        for _ in range(200):
-            try:
-                self.sock.connect(path)
-                break
-            except OSError:
-                time.sleep(0.05)
-        else:
-            raise RuntimeError("cannot connect to QMP")
-        self.f = self.sock.makefile("rw")
-        self._read()
-        self.cmd("qmp_capabilities")
-
-    def _read(self):
-        while True:
-            line = self.f.readline()
-            if not line:
-                raise RuntimeError("QMP closed")
-            msg = json.loads(line)
-            if "event" not in msg:
-                return msg
-
-    def raw(self, name, **args):
-        self.f.write(json.dumps({"execute": name, "arguments": args}) + "\n")
-        self.f.flush()
-        return self._read()
-
-    def cmd(self, name, **args):
-        r = self.raw(name, **args)
-        if "error" in r:
-            raise RuntimeError(f"{name}: {r['error']['desc']}")
-        return r["return"]
-
-
 class Guest:
     """One run of apguest on a table; gives results and QMP."""
 
@@ -134,7 +98,7 @@ class Guest:
             args += ["-object", f"s390-ap-host,id=aphost,{host}"]
         self.n = len(table)
         self.proc = subprocess.Popen(args, stderr=subprocess.PIPE, text=True)
-        self.qmp = Qmp(f"{t}/qmp")
+        self.qmp = Qmp(f"{t}/qmp", connect_s=10)
         if before:
             before(self.qmp)
         self.qmp.cmd("cont")

@@ -20,16 +20,27 @@
  * for the driver's /dev/apmatrix) or CAP_SYS_ADMIN.  Keeping, dropping and
  * resetting what the VM holds needs neither.
  *
- * The owner table maps an APQN to the guest holding it (a struct
- * kvm_s390_ap_matrix_guest pointer) or to a marker (an xarray value): the
- * queue left a guest and is being reset (RESETTING, or RESETTING_GONE if it
- * also left the driver or the host meanwhile), or its reset failed
- * (FAILED).  Only a completed reset clears a marker; unbinding a queue does
- * not.  A marker's reset is driven by exactly one party: the SET or VM
- * destruction that created it, or the reset worker (AP_MATRIX_WORKER), and
- * only that party issues ZAPQ/TAPQ for it, re-checking the entry under
- * ap_matrix_lock first.  A guest's own queues are reset (RESET flag) only
- * while the table says they are the guest's.
+ * Who holds what is kept per adapter, as domain bitmaps (struct
+ * ap_matrix_adapter): the domains some guest claims (a guest's claim is its
+ * matrix, plus the matrix it is installing), the domains whose queue has a
+ * marker, and the guests claiming domains of the adapter.  Checking and
+ * claiming an Na x Nd request costs O(Na) word operations; only a queue
+ * that changes hands costs something per queue (its marker and its ZAPQ).
+ * Claims of different guests never overlap: a queue is claimed only if no
+ * guest claims it and it has no marker.
+ *
+ * A marker (an xarray value in ap_matrix_markers, its APQN's bit set in its
+ * adapter's @marked) says that the queue left a guest and is being reset
+ * (RESETTING, or RESETTING_GONE if it also left the driver or the host
+ * meanwhile), or that its reset failed (FAILED).  A marker wins over a
+ * claim: the owner table entry of an APQN (ap_matrix_entry()) is its
+ * marker, else the guest claiming it, else nothing.  Only a completed reset
+ * clears a marker; unbinding a queue does not.  A marker's reset is driven
+ * by exactly one party: the SET or VM destruction that created it, or the
+ * reset worker (AP_MATRIX_WORKER), and only that party issues ZAPQ/TAPQ for
+ * it, re-checking the entry under ap_matrix_lock first.  A guest's own
+ * queues are reset (RESET flag) only while the table says they are the
+ * guest's.
  *
  * Locks, outermost first:
  *   kvm->arch.crypto.ap_matrix_mutex (per VM: serializes SETs, killable;
@@ -39,8 +50,8 @@
  *     -> kvm->lock (killable in a SET)
  *          -> ap_matrix_lock
  *          -> vCPU blocking in kvm_arch_crypto_set_masks()
- * ap_matrix_lock (this file: ops pointer, owner table, guest list and
- * matrices) is innermost: nothing is waited for while holding it.
+ * ap_matrix_lock (this file: ops pointer, per-adapter bitmaps and holder
+ * lists, markers, guest list and matrices) is innermost: nothing is waited for while holding it.
  * ap_perms_mutex and kvm->lock are never held together: a SET claims the
  * queues under ap_perms_mutex and ap_matrix_lock, drops both, then installs
  * the masks under kvm->lock; if a fatal signal arrives while it waits for
@@ -69,6 +80,7 @@
 #define KMSG_COMPONENT "kvm-s390"
 #define pr_fmt(fmt) KMSG_COMPONENT ": " fmt
 
+#include <kunit/visibility.h>
 #include <linux/anon_inodes.h>
 #include <linux/bitops.h>
 #include <linux/capability.h>
@@ -172,10 +184,56 @@ static_assert(sizeof_field(struct ap_matrix_masks, apm) ==
 static_assert(sizeof_field(struct ap_matrix_masks, apm) ==
 	      sizeof_field(struct apmatrix_grant, apm));
 
+struct kvm_s390_ap_matrix_guest;
+
+struct ap_matrix_holds;
+
+/**
+ * struct ap_matrix_hold - a guest on an adapter's holder list
+ * @node: in the adapter's @holders
+ * @g: the guest, which claims at least one domain of the adapter
+ * @chunk: the allocation it is part of
+ */
+struct ap_matrix_hold {
+	struct hlist_node node;
+	struct kvm_s390_ap_matrix_guest *g;
+	struct ap_matrix_holds *chunk;
+};
+
+/*
+ * The holder list entries a claim added, allocated together (one
+ * allocation per SET however many adapters it adds); freed with the last
+ * of them that is still on a list (@live).
+ */
+struct ap_matrix_holds {
+	unsigned int live;
+	struct ap_matrix_hold h[];
+};
+
+/**
+ * struct ap_matrix_adapter - the queues of one adapter, by domain (MSB0)
+ * @held: domains claimed by a guest: the union of the guests' claims on
+ *	this adapter, which never overlap
+ * @marked: domains whose queue has a marker in ap_matrix_markers
+ * @failed: those of @marked whose marker is FAILED
+ * @holders: the guests claiming a domain of this adapter (struct
+ *	ap_matrix_hold), at most one entry per guest
+ *
+ * Every field is protected by ap_matrix_lock.
+ */
+struct ap_matrix_adapter {
+	unsigned long held[AP_MATRIX_WORDS];
+	unsigned long marked[AP_MATRIX_WORDS];
+	unsigned long failed[AP_MATRIX_WORDS];
+	struct hlist_head holders;
+};
+
 /*
  * Per VM state, pointed to by kvm->arch.crypto.ap_matrix once the VM was
  * first given a matrix (the pointer is set under kvm->lock, for vfio_ap).
- * All fields but kvm are protected by ap_matrix_lock.
+ * All fields but kvm are protected by ap_matrix_lock.  The guest claims
+ * @m and, while @installing, also @next (both apm x aqm); it is on the
+ * holder list of each adapter it claims a domain of (@holds entries).
  */
 struct kvm_s390_ap_matrix_guest {
 	struct list_head node;		/* in ap_matrix_guests */
@@ -187,6 +245,7 @@ struct kvm_s390_ap_matrix_guest {
 	unsigned long id;		/* in AP_MATRIX_CRYCB markers */
 	/* per VM: the only work that takes kvm->lock (mutex_trylock) */
 	struct delayed_work rewrite;
+	unsigned int holds;		/* its entries on holder lists */
 };
 
 /* what a grant file allows to add to a VM */
@@ -195,15 +254,18 @@ struct ap_matrix_grant {
 };
 
 static DEFINE_MUTEX(ap_matrix_lock);
-/* APQN -> struct kvm_s390_ap_matrix_guest * or a marker */
-static DEFINE_XARRAY(ap_matrix_owners);
+/* APQN -> marker, for the queues set in their adapter's @marked */
+static DEFINE_XARRAY(ap_matrix_markers);
+/* per APID: who claims which domain, which queues have markers */
+static struct ap_matrix_adapter ap_matrix_adapters[AP_MATRIX_IDS];
 static LIST_HEAD(ap_matrix_guests);
 static const struct kvm_s390_ap_host_ops *ap_matrix_ops;
-/* the reset worker's position in the owner table */
+/* the reset worker's position in the markers */
 static unsigned long ap_matrix_work_cursor;
 
-/* the last guest id given (AP_MATRIX_CRYCB markers) */
+/* the last guest id given (AP_MATRIX_CRYCB markers); have they wrapped? */
 static unsigned long ap_matrix_last_id;
+static bool ap_matrix_ids_wrapped;
 static void ap_matrix_work_fn(struct work_struct *work);
 static DECLARE_DELAYED_WORK(ap_matrix_work, ap_matrix_work_fn);
 
@@ -257,10 +319,177 @@ static struct kvm_s390_ap_matrix_guest *ap_matrix_guest(void *entry)
 	return xa_is_value(entry) ? NULL : entry;
 }
 
-/* replace an existing entry: this never allocates */
+/* the domains of adapter @apid that @m (may be NULL) has */
+static void ap_matrix_domains(const struct ap_matrix_masks *m,
+			      unsigned int apid, unsigned long *aqm)
+{
+	if (m && test_bit_inv(apid, m->apm))
+		bitmap_copy(aqm, m->aqm, AP_MATRIX_IDS);
+	else
+		bitmap_zero(aqm, AP_MATRIX_IDS);
+}
+
+/* the domains of adapter @apid that @g claims */
+static void ap_matrix_claim_of(const struct kvm_s390_ap_matrix_guest *g,
+			       unsigned int apid, unsigned long *aqm)
+{
+	ap_matrix_domains(&g->m, apid, aqm);
+	if (g->installing && test_bit_inv(apid, g->next.apm))
+		bitmap_or(aqm, aqm, g->next.aqm, AP_MATRIX_IDS);
+}
+
+static bool ap_matrix_claims(const struct kvm_s390_ap_matrix_guest *g,
+			     unsigned int apid, unsigned int apqi)
+{
+	return ap_matrix_usage(&g->m, apid, apqi) ||
+	       (g->installing && ap_matrix_usage(&g->next, apid, apqi));
+}
+
+/* what the owner table says of a queue: @g's (claimed, no marker)? */
+static bool ap_matrix_owned(const struct kvm_s390_ap_matrix_guest *g,
+			    unsigned int apqn)
+{
+	unsigned int apid = AP_MATRIX_APID(apqn), apqi = AP_MATRIX_APQI(apqn);
+
+	lockdep_assert_held(&ap_matrix_lock);
+	return !test_bit_inv(apqi, ap_matrix_adapters[apid].marked) &&
+	       ap_matrix_claims(g, apid, apqi);
+}
+
+/*
+ * The owner table entry of a queue: its marker (an xarray value), else the
+ * guest claiming it, else NULL.  O(guests on the adapter), at most 256.
+ */
+static void *ap_matrix_entry(unsigned int apqn)
+{
+	unsigned int apid = AP_MATRIX_APID(apqn), apqi = AP_MATRIX_APQI(apqn);
+	struct ap_matrix_adapter *a = &ap_matrix_adapters[apid];
+	struct ap_matrix_hold *h;
+
+	lockdep_assert_held(&ap_matrix_lock);
+	if (apqn > AP_MATRIX_APQN(AP_MATRIX_IDS - 1, AP_MATRIX_IDS - 1))
+		return NULL;
+	if (test_bit_inv(apqi, a->marked))
+		return xa_load(&ap_matrix_markers, apqn);
+	if (!test_bit_inv(apqi, a->held))
+		return NULL;
+	hlist_for_each_entry(h, &a->holders, node)
+		if (ap_matrix_claims(h->g, apid, apqi))
+			return h->g;
+	WARN_ON_ONCE(1);	/* @held without a holder */
+	return NULL;
+}
+
+/*
+ * Set the marker of a queue.  A queue that leaves a guest gets its first
+ * marker here: that cannot fail (it must not be claimable before its
+ * reset), and it is the per-queue cost of a queue changing hands, as its
+ * ZAPQ.
+ */
 static void ap_matrix_mark(unsigned int apqn, unsigned long marker)
 {
-	xa_store(&ap_matrix_owners, apqn, xa_mk_value(marker), GFP_KERNEL);
+	struct ap_matrix_adapter *a =
+		&ap_matrix_adapters[AP_MATRIX_APID(apqn)];
+	unsigned int apqi = AP_MATRIX_APQI(apqn);
+
+	lockdep_assert_held(&ap_matrix_lock);
+	xa_store(&ap_matrix_markers, apqn, xa_mk_value(marker),
+		 GFP_KERNEL_ACCOUNT | __GFP_NOFAIL);
+	__set_bit_inv(apqi, a->marked);
+	if ((marker & AP_MATRIX_KIND) == KVM_S390_AP_MATRIX_FAILED)
+		__set_bit_inv(apqi, a->failed);
+	else
+		__clear_bit_inv(apqi, a->failed);
+}
+
+/* a completed reset: the queue is free (nobody claims a marked queue) */
+static void ap_matrix_unmark(unsigned int apqn)
+{
+	struct ap_matrix_adapter *a =
+		&ap_matrix_adapters[AP_MATRIX_APID(apqn)];
+	unsigned int apqi = AP_MATRIX_APQI(apqn);
+
+	lockdep_assert_held(&ap_matrix_lock);
+	xa_erase(&ap_matrix_markers, apqn);
+	__clear_bit_inv(apqi, a->marked);
+	__clear_bit_inv(apqi, a->failed);
+}
+
+/*
+ * @g claims no domain of adapter @apid any more: off its holder list, if it
+ * is on it.  O(guests on the adapter), only when claims shrink.
+ */
+static void ap_matrix_unhold(struct kvm_s390_ap_matrix_guest *g,
+			     unsigned int apid)
+{
+	struct ap_matrix_hold *h;
+
+	hlist_for_each_entry(h, &ap_matrix_adapters[apid].holders, node) {
+		if (h->g == g) {
+			hlist_del(&h->node);
+			if (!--h->chunk->live)
+				kfree(h->chunk);
+			g->holds--;
+			return;
+		}
+	}
+}
+
+/*
+ * @g's claim shrank from @m plus @next (NULL if it was not installing) to
+ * what its fields say now: every queue that left the claim and has no
+ * marker gets @marker (0: none, the queue is free), the adapters' @held
+ * lose it and @g leaves the holder lists of adapters it claims nothing of.
+ * O(adapters) word operations plus O(queues that left) with a marker.
+ */
+static void ap_matrix_shrink(struct kvm_s390_ap_matrix_guest *g,
+			     const struct ap_matrix_masks *m,
+			     const struct ap_matrix_masks *next,
+			     unsigned long marker)
+{
+	unsigned long apm[AP_MATRIX_WORDS], before[AP_MATRIX_WORDS];
+	unsigned long after[AP_MATRIX_WORDS], gone[AP_MATRIX_WORDS];
+	struct ap_matrix_adapter *a;
+	unsigned int apid, apqi;
+
+	lockdep_assert_held(&ap_matrix_lock);
+	bitmap_copy(apm, m->apm, AP_MATRIX_IDS);
+	if (next)
+		bitmap_or(apm, apm, next->apm, AP_MATRIX_IDS);
+	for_each_set_bit_inv(apid, apm, AP_MATRIX_IDS) {
+		a = &ap_matrix_adapters[apid];
+		ap_matrix_domains(m, apid, before);
+		ap_matrix_domains(next, apid, gone);
+		bitmap_or(before, before, gone, AP_MATRIX_IDS);
+		ap_matrix_claim_of(g, apid, after);
+		if (bitmap_andnot(gone, before, after, AP_MATRIX_IDS)) {
+			if (marker) {
+				bitmap_andnot(before, gone, a->marked,
+					      AP_MATRIX_IDS);
+				for_each_set_bit_inv(apqi, before,
+						     AP_MATRIX_IDS)
+					ap_matrix_mark(AP_MATRIX_APQN(apid,
+								      apqi),
+						       marker);
+			}
+			bitmap_andnot(a->held, a->held, gone, AP_MATRIX_IDS);
+		}
+		if (bitmap_empty(after, AP_MATRIX_IDS))
+			ap_matrix_unhold(g, apid);
+	}
+}
+
+/* free a guest, which claims nothing any more */
+static void ap_matrix_free(struct kvm_s390_ap_matrix_guest *g)
+{
+	unsigned int apid;
+
+	mutex_lock(&ap_matrix_lock);
+	/* never: a holder list would point to freed memory */
+	for (apid = 0; WARN_ON_ONCE(g->holds) && apid < AP_MATRIX_IDS; apid++)
+		ap_matrix_unhold(g, apid);
+	mutex_unlock(&ap_matrix_lock);
+	kfree(g);
 }
 
 static void ap_matrix_kick(void)
@@ -317,15 +546,34 @@ ap_matrix_pqap(const struct kvm_s390_ap_host_ops *ops, unsigned int apqn,
 
 /*
  * Walk the queues a hand-over resets: those of @old that are not in @new
- * (they leave the guest) and, with @all, every queue of @new.
+ * (they leave the guest) and, with @all, every queue of @new.  Adapter by
+ * adapter: an adapter none of whose queues is reset costs a few word
+ * operations, and without @all only @old's adapters are visited.
  */
 struct ap_matrix_walk {
 	const struct ap_matrix_masks *old, *new;
 	unsigned long apm[AP_MATRIX_WORDS];
-	unsigned long aqm[AP_MATRIX_WORDS];
+	unsigned long aqm[AP_MATRIX_WORDS];	/* this adapter's queues */
+	unsigned long leave[AP_MATRIX_WORDS];	/* those that leave */
 	unsigned int apid, apqi;
 	bool all;
 };
+
+/* the queues of adapter w->apid that the walk resets; false if none */
+static bool ap_matrix_walk_adapter(struct ap_matrix_walk *w)
+{
+	unsigned long keep[AP_MATRIX_WORDS];
+
+	ap_matrix_domains(w->old, w->apid, w->leave);
+	ap_matrix_domains(w->new, w->apid, keep);
+	bitmap_andnot(w->leave, w->leave, keep, AP_MATRIX_IDS);
+	if (w->all)
+		bitmap_or(w->aqm, w->leave, keep, AP_MATRIX_IDS);
+	else
+		bitmap_copy(w->aqm, w->leave, AP_MATRIX_IDS);
+	w->apqi = find_first_bit_inv(w->aqm, AP_MATRIX_IDS);
+	return w->apqi < AP_MATRIX_IDS;
+}
 
 static void ap_matrix_walk_init(struct ap_matrix_walk *w,
 				const struct ap_matrix_masks *old,
@@ -334,35 +582,30 @@ static void ap_matrix_walk_init(struct ap_matrix_walk *w,
 	w->old = old;
 	w->new = new;
 	w->all = all;
-	bitmap_or(w->apm, old->apm, new->apm, AP_MATRIX_IDS);
-	bitmap_or(w->aqm, old->aqm, new->aqm, AP_MATRIX_IDS);
-	w->apid = find_first_bit_inv(w->apm, AP_MATRIX_IDS);
-	w->apqi = 0;
+	bitmap_copy(w->apm, old->apm, AP_MATRIX_IDS);
+	if (all)
+		bitmap_or(w->apm, w->apm, new->apm, AP_MATRIX_IDS);
+	for_each_set_bit_inv(w->apid, w->apm, AP_MATRIX_IDS)
+		if (ap_matrix_walk_adapter(w))
+			break;
 }
 
 static bool ap_matrix_walk_next(struct ap_matrix_walk *w, unsigned int *apqn,
 				bool *leaving)
 {
-	bool in_old, in_new;
-
-	for (; w->apid < AP_MATRIX_IDS;
-	     w->apid = find_next_bit_inv(w->apm, AP_MATRIX_IDS, w->apid + 1),
-	     w->apqi = 0) {
-		for (w->apqi = find_next_bit_inv(w->aqm, AP_MATRIX_IDS, w->apqi);
-		     w->apqi < AP_MATRIX_IDS;
-		     w->apqi = find_next_bit_inv(w->aqm, AP_MATRIX_IDS,
-						 w->apqi + 1)) {
-			in_old = ap_matrix_usage(w->old, w->apid, w->apqi);
-			in_new = ap_matrix_usage(w->new, w->apid, w->apqi);
-			if ((in_old && !in_new) || (w->all && in_new)) {
-				*apqn = AP_MATRIX_APQN(w->apid, w->apqi);
-				*leaving = in_old && !in_new;
-				w->apqi++;
-				return true;
-			}
-		}
-	}
-	return false;
+	if (w->apid >= AP_MATRIX_IDS)
+		return false;
+	*apqn = AP_MATRIX_APQN(w->apid, w->apqi);
+	*leaving = test_bit_inv(w->apqi, w->leave);
+	w->apqi = find_next_bit_inv(w->aqm, AP_MATRIX_IDS, w->apqi + 1);
+	if (w->apqi < AP_MATRIX_IDS)
+		return true;
+	for (w->apid = find_next_bit_inv(w->apm, AP_MATRIX_IDS, w->apid + 1);
+	     w->apid < AP_MATRIX_IDS;
+	     w->apid = find_next_bit_inv(w->apm, AP_MATRIX_IDS, w->apid + 1))
+		if (ap_matrix_walk_adapter(w))
+			break;
+	return true;
 }
 
 enum ap_matrix_reset_state {
@@ -495,9 +738,9 @@ static void ap_matrix_reset_sync(struct kvm_s390_ap_matrix_guest *g,
 	lockdep_assert_not_held(&ap_matrix_lock);
 	mutex_lock(&ap_matrix_lock);
 	for (i = 0; i < n; i++) {
-		entry = xa_load(&ap_matrix_owners, r[i].apqn);
+		entry = xa_load(&ap_matrix_markers, r[i].apqn);
 		if (r[i].keep)
-			ours = ap_matrix_guest(entry) == g;
+			ours = ap_matrix_owned(g, r[i].apqn);
 		else
 			ours = ap_matrix_resetting(entry) &&
 			       !(ap_matrix_marker(entry) &
@@ -536,6 +779,37 @@ static void ap_matrix_reset_failed(struct kvm *kvm, unsigned int apqn,
 }
 
 /*
+ * A reset that is nobody else's (a SET's or the worker's) ended a round in
+ * state @r: release the queue (the reset completed), leave it to the reset
+ * worker (pending, @polls polls so far, below the bound; @marker is its
+ * marker now) or mark it FAILED.  Returns true if the worker has it.
+ */
+static bool ap_matrix_settle(struct kvm *kvm, const struct ap_matrix_reset *r,
+			     unsigned long marker, unsigned int polls)
+{
+	lockdep_assert_held(&ap_matrix_lock);
+	switch (r->state) {
+	case AP_MATRIX_RESET_DONE:
+		ap_matrix_unmark(r->apqn);
+		return false;
+	case AP_MATRIX_RESET_PENDING:
+		if (polls < ap_matrix_poll_limit()) {
+			marker &= AP_MATRIX_KIND;
+			marker |= AP_MATRIX_WORKER | AP_MATRIX_STARTED;
+			marker |= (unsigned long)r->zapq_rc << AP_MATRIX_RC_SHIFT;
+			marker |= (unsigned long)polls << AP_MATRIX_POLLS_SHIFT;
+			ap_matrix_mark(r->apqn, marker);
+			return true;
+		}
+		fallthrough;
+	default:
+		ap_matrix_reset_failed(kvm, r->apqn, "did not complete");
+		ap_matrix_mark(r->apqn, KVM_S390_AP_MATRIX_FAILED);
+		return false;
+	}
+}
+
+/*
  * After ap_matrix_reset_sync(): release the queues that left and whose
  * reset completed, mark those whose reset failed FAILED and leave those
  * still pending to the reset worker.  Adds the adapter of every kept queue
@@ -563,41 +837,19 @@ static void ap_matrix_release_sync(struct kvm_s390_ap_matrix_guest *g,
 					       "did not complete");
 			set_bit_inv(AP_MATRIX_APID(r[i].apqn), failed_apm);
 			/* failed once its adapter left the CRYCB (EIO) */
-			if (xa_load(&ap_matrix_owners, r[i].apqn) == g)
+			if (ap_matrix_owned(g, r[i].apqn))
 				ap_matrix_mark(r[i].apqn,
 					       KVM_S390_AP_MATRIX_RESETTING |
 					       AP_MATRIX_CRYCB | AP_MATRIX_FAIL |
 					       g->id << AP_MATRIX_GUEST_SHIFT);
 			continue;
 		}
-		entry = xa_load(&ap_matrix_owners, r[i].apqn);
+		entry = xa_load(&ap_matrix_markers, r[i].apqn);
 		marker = ap_matrix_marker(entry);
 		if (!ap_matrix_resetting(entry) ||
 		    (marker & (AP_MATRIX_WORKER | AP_MATRIX_CRYCB)))
 			continue;
-		switch (r[i].state) {
-		case AP_MATRIX_RESET_DONE:
-			xa_erase(&ap_matrix_owners, r[i].apqn);
-			break;
-		case AP_MATRIX_RESET_PENDING:
-			if (polls < ap_matrix_poll_limit()) {
-				marker &= AP_MATRIX_KIND;
-				marker |= AP_MATRIX_WORKER | AP_MATRIX_STARTED;
-				marker |= (unsigned long)r[i].zapq_rc <<
-					  AP_MATRIX_RC_SHIFT;
-				marker |= (unsigned long)polls <<
-					  AP_MATRIX_POLLS_SHIFT;
-				ap_matrix_mark(r[i].apqn, marker);
-				worker = true;
-				break;
-			}
-			fallthrough;
-		default:
-			ap_matrix_reset_failed(kvm, r[i].apqn,
-					       "did not complete");
-			ap_matrix_mark(r[i].apqn, KVM_S390_AP_MATRIX_FAILED);
-			break;
-		}
+		worker |= ap_matrix_settle(kvm, &r[i], marker, polls);
 	}
 	mutex_unlock(&ap_matrix_lock);
 	if (worker)
@@ -650,8 +902,9 @@ static void ap_matrix_drop(struct kvm_s390_ap_matrix_guest *g,
 			   const unsigned long *adm_gone)
 {
 	struct ap_matrix_masks *ms[2] = { &g->m, NULL };
-	unsigned int i, apid, apqi, apqn;
+	struct ap_matrix_masks m = g->m, next = g->next;
 	unsigned long marker;
+	unsigned int i;
 
 	lockdep_assert_held(&ap_matrix_lock);
 	/* an unlisted guest runs no vCPU: its queues are the worker's */
@@ -663,20 +916,12 @@ static void ap_matrix_drop(struct kvm_s390_ap_matrix_guest *g,
 	if (g->installing)
 		ms[1] = &g->next;
 	for (i = 0; i < ARRAY_SIZE(ms) && ms[i]; i++) {
-		for_each_set_bit_inv(apid, ms[i]->apm, AP_MATRIX_IDS) {
-			for_each_set_bit_inv(apqi, ms[i]->aqm, AP_MATRIX_IDS) {
-				if (!test_bit_inv(apid, apm_gone) &&
-				    !test_bit_inv(apqi, aqm_gone))
-					continue;
-				apqn = AP_MATRIX_APQN(apid, apqi);
-				if (xa_load(&ap_matrix_owners, apqn) == g)
-					ap_matrix_mark(apqn, marker);
-			}
-		}
 		bitmap_andnot(ms[i]->apm, ms[i]->apm, apm_gone, AP_MATRIX_IDS);
 		bitmap_andnot(ms[i]->aqm, ms[i]->aqm, aqm_gone, AP_MATRIX_IDS);
 		bitmap_andnot(ms[i]->adm, ms[i]->adm, adm_gone, AP_MATRIX_IDS);
 	}
+	/* the queues of @g among them wait for the CRYCB rewrite */
+	ap_matrix_shrink(g, &m, g->installing ? &next : NULL, marker);
 	if (!g->dead)
 		mod_delayed_work(system_unbound_wq, &g->rewrite, 0);
 }
@@ -694,7 +939,7 @@ static bool ap_matrix_crycb_done(struct kvm_s390_ap_matrix_guest *g,
 	void *entry;
 
 	lockdep_assert_held(&ap_matrix_lock);
-	xa_for_each(&ap_matrix_owners, apqn, entry) {
+	xa_for_each(&ap_matrix_markers, apqn, entry) {
 		marker = ap_matrix_marker(entry);
 		if (!(marker & AP_MATRIX_CRYCB) ||
 		    marker >> AP_MATRIX_GUEST_SHIFT != g->id)
@@ -781,7 +1026,7 @@ static bool ap_matrix_work_left(void)
 	void *entry;
 
 	lockdep_assert_held(&ap_matrix_lock);
-	xa_for_each(&ap_matrix_owners, apqn, entry)
+	xa_for_each(&ap_matrix_markers, apqn, entry)
 		if (ap_matrix_marker(entry) &
 		    (AP_MATRIX_WORKER | AP_MATRIX_CRYCB))
 			return true;
@@ -798,7 +1043,7 @@ static unsigned int ap_matrix_work_collect(struct ap_matrix_reset *r,
 
 	lockdep_assert_held(&ap_matrix_lock);
 	*more = false;
-	xa_for_each_start(&ap_matrix_owners, apqn, entry,
+	xa_for_each_start(&ap_matrix_markers, apqn, entry,
 			  ap_matrix_work_cursor) {
 		marker = ap_matrix_marker(entry);
 		if (!(marker & AP_MATRIX_WORKER))
@@ -828,33 +1073,12 @@ static void ap_matrix_work_update(struct ap_matrix_reset *r, unsigned int n)
 
 	lockdep_assert_held(&ap_matrix_lock);
 	for (i = 0; i < n; i++) {
-		entry = xa_load(&ap_matrix_owners, r[i].apqn);
+		entry = xa_load(&ap_matrix_markers, r[i].apqn);
 		marker = ap_matrix_marker(entry);
 		if (!ap_matrix_resetting(entry) || !(marker & AP_MATRIX_WORKER))
 			continue;
 		polls = r[i].polls + r[i].started;
-		switch (r[i].state) {
-		case AP_MATRIX_RESET_DONE:
-			xa_erase(&ap_matrix_owners, r[i].apqn);
-			break;
-		case AP_MATRIX_RESET_PENDING:
-			if (polls < ap_matrix_poll_limit()) {
-				marker &= AP_MATRIX_KIND;
-				marker |= AP_MATRIX_WORKER | AP_MATRIX_STARTED;
-				marker |= (unsigned long)r[i].zapq_rc <<
-					  AP_MATRIX_RC_SHIFT;
-				marker |= (unsigned long)polls <<
-					  AP_MATRIX_POLLS_SHIFT;
-				ap_matrix_mark(r[i].apqn, marker);
-				break;
-			}
-			fallthrough;
-		default:
-			ap_matrix_reset_failed(NULL, r[i].apqn,
-					       "did not complete");
-			ap_matrix_mark(r[i].apqn, KVM_S390_AP_MATRIX_FAILED);
-			break;
-		}
+		ap_matrix_settle(NULL, &r[i], marker, polls);
 	}
 }
 
@@ -926,7 +1150,11 @@ static void ap_matrix_unlist(struct kvm_s390_ap_matrix_guest *g)
 	cancel_delayed_work_sync(&g->rewrite);
 }
 
-/* put @g on the guest list with an id no listed guest has */
+/*
+ * Put @g on the guest list with an id no listed guest has.  Until the ids
+ * wrapped once, a new id is unique without looking (O(1) however many
+ * guests there are); afterwards the list is searched.
+ */
 static void ap_matrix_list(struct kvm_s390_ap_matrix_guest *g)
 {
 	struct kvm_s390_ap_matrix_guest *o;
@@ -934,10 +1162,13 @@ static void ap_matrix_list(struct kvm_s390_ap_matrix_guest *g)
 
 	lockdep_assert_held(&ap_matrix_lock);
 	do {
+		if (ap_matrix_last_id == AP_MATRIX_GUEST_MAX)
+			ap_matrix_ids_wrapped = true;
 		ap_matrix_last_id = ap_matrix_last_id % AP_MATRIX_GUEST_MAX + 1;
 		taken = false;
-		list_for_each_entry(o, &ap_matrix_guests, node)
-			taken |= o->id == ap_matrix_last_id;
+		if (ap_matrix_ids_wrapped)
+			list_for_each_entry(o, &ap_matrix_guests, node)
+				taken |= o->id == ap_matrix_last_id;
 	} while (taken);
 	g->id = ap_matrix_last_id;
 	list_add(&g->node, &ap_matrix_guests);
@@ -1025,23 +1256,41 @@ static int ap_matrix_check_authority(struct kvm *kvm,
 				     const struct ap_matrix_grant *grant,
 				     bool probe)
 {
+	static const unsigned long none[AP_MATRIX_WORDS];
+	const unsigned long *gapm = grant ? grant->m.apm : none;
+	const unsigned long *gaqm = grant ? grant->m.aqm : none;
 	unsigned long cover[AP_MATRIX_WORDS], extra[AP_MATRIX_WORDS];
-	unsigned int apid, id = AP_MATRIX_IDS;
+	unsigned long bad[AP_MATRIX_WORDS] = {};
+	unsigned int apid, id, k, i;
 
-	for_each_set_bit_inv(apid, new->apm, AP_MATRIX_IDS) {
+	/*
+	 * An adapter's domains are covered by what the VM holds (if it holds
+	 * the adapter) and by the grant (if it covers the adapter): four
+	 * cases, each checked once for all the adapters in it.
+	 */
+	for (k = 0; k < 4; k++) {
+		for (i = 0; i < AP_MATRIX_WORDS; i++)
+			cover[i] = (k & 1 ? held->aqm[i] : 0) |
+				   (k & 2 ? gaqm[i] : 0);
+		if (bitmap_subset(new->aqm, cover, AP_MATRIX_IDS))
+			continue;
+		for (i = 0; i < AP_MATRIX_WORDS; i++)
+			bad[i] |= new->apm[i] &
+				  (k & 1 ? held->apm[i] : ~held->apm[i]) &
+				  (k & 2 ? gapm[i] : ~gapm[i]);
+	}
+	/* the first adapter with a domain not covered, and that domain */
+	apid = find_first_bit_inv(bad, AP_MATRIX_IDS);
+	if (apid < AP_MATRIX_IDS) {
+		if (capable(CAP_SYS_ADMIN))
+			return 0;
 		bitmap_zero(cover, AP_MATRIX_IDS);
 		if (test_bit_inv(apid, held->apm))
 			bitmap_copy(cover, held->aqm, AP_MATRIX_IDS);
-		if (grant && test_bit_inv(apid, grant->m.apm))
-			bitmap_or(cover, cover, grant->m.aqm, AP_MATRIX_IDS);
+		if (test_bit_inv(apid, gapm))
+			bitmap_or(cover, cover, gaqm, AP_MATRIX_IDS);
 		bitmap_andnot(extra, new->aqm, cover, AP_MATRIX_IDS);
 		id = find_first_bit_inv(extra, AP_MATRIX_IDS);
-		if (id < AP_MATRIX_IDS)
-			break;
-	}
-	if (id < AP_MATRIX_IDS) {
-		if (capable(CAP_SYS_ADMIN))
-			return 0;
 		AP_MATRIX_REFUSED(kvm, probe, "%02x.%04x %s", apid, id,
 				  ap_matrix_rule_name(-EPERM));
 		return -EPERM;
@@ -1061,40 +1310,62 @@ static int ap_matrix_check_authority(struct kvm *kvm,
 /*
  * The rules from EADDRNOTAVAIL on, in order; under ops->lock() and
  * ap_matrix_lock.  @g is the VM's state, NULL if it never held a matrix.
+ * Per requested adapter: its available domains (one host call), its
+ * domains with a marker (EBUSY) and those another guest claims
+ * (EADDRINUSE: claimed, no marker, not @g's); each error names the first
+ * APQN it applies to.
  */
 static int ap_matrix_check(struct kvm *kvm,
 			   struct kvm_s390_ap_matrix_guest *g,
 			   const struct kvm_s390_ap_host_ops *ops,
 			   const struct ap_matrix_masks *m, bool probe)
 {
-	unsigned int apid, apqi, apqn, inuse = 0, busy = 0;
+	unsigned long avail[AP_MATRIX_WORDS], bad[AP_MATRIX_WORDS];
+	unsigned long marked[AP_MATRIX_WORDS], other[AP_MATRIX_WORDS];
+	static const unsigned long none[AP_MATRIX_WORDS];
+	unsigned int apid, apqi, apqn, inuse = 0, busy = 0, i;
 	bool has_inuse = false, has_busy = false;
-	void *entry;
+	const unsigned long *mine;
+	struct ap_matrix_adapter *a;
+	unsigned long any;
 	int rc;
 
 	lockdep_assert_held(&ap_matrix_lock);
 
+	if (bitmap_empty(m->aqm, AP_MATRIX_IDS))
+		return 0;	/* no usage APQN */
 	for_each_set_bit_inv(apid, m->apm, AP_MATRIX_IDS) {
-		for_each_set_bit_inv(apqi, m->aqm, AP_MATRIX_IDS) {
-			apqn = AP_MATRIX_APQN(apid, apqi);
-			if (ops->available(apqn)) {
-				AP_MATRIX_REFUSED(kvm, probe, "%02x.%04x %s",
-						  apid, apqi,
-						  ap_matrix_rule_name(-EADDRNOTAVAIL));
-				return -EADDRNOTAVAIL;
-			}
-			entry = xa_load(&ap_matrix_owners, apqn);
-			if (!entry || (g && entry == g))
-				continue;
-			if (xa_is_value(entry)) {
-				if (!has_busy)
-					busy = apqn;
-				has_busy = true;
-			} else {
-				if (!has_inuse)
-					inuse = apqn;
-				has_inuse = true;
-			}
+		a = &ap_matrix_adapters[apid];
+		mine = g && test_bit_inv(apid, g->m.apm) ? g->m.aqm : none;
+		ops->available(apid, avail);
+		for (i = 0, any = 0; i < AP_MATRIX_WORDS; i++)
+			any |= m->aqm[i] & (~avail[i] | a->marked[i] |
+					    (a->held[i] & ~mine[i]));
+		if (likely(!any))
+			continue;
+		/* refused: which rule, for which domain */
+		for (i = 0; i < AP_MATRIX_WORDS; i++) {
+			bad[i] = m->aqm[i] & ~avail[i];
+			marked[i] = m->aqm[i] & a->marked[i];
+			other[i] = m->aqm[i] & a->held[i] & ~a->marked[i] &
+				   ~mine[i];
+		}
+		apqi = find_first_bit_inv(bad, AP_MATRIX_IDS);
+		if (apqi < AP_MATRIX_IDS) {
+			AP_MATRIX_REFUSED(kvm, probe, "%02x.%04x %s",
+					  apid, apqi,
+					  ap_matrix_rule_name(-EADDRNOTAVAIL));
+			return -EADDRNOTAVAIL;
+		}
+		apqi = find_first_bit_inv(marked, AP_MATRIX_IDS);
+		if (!has_busy && apqi < AP_MATRIX_IDS) {
+			busy = AP_MATRIX_APQN(apid, apqi);
+			has_busy = true;
+		}
+		apqi = find_first_bit_inv(other, AP_MATRIX_IDS);
+		if (!has_inuse && apqi < AP_MATRIX_IDS) {
+			inuse = AP_MATRIX_APQN(apid, apqi);
+			has_inuse = true;
 		}
 	}
 	if (has_inuse || has_busy) {
@@ -1114,41 +1385,57 @@ static int ap_matrix_check(struct kvm *kvm,
  */
 static void ap_matrix_unclaim(struct kvm_s390_ap_matrix_guest *g)
 {
-	unsigned int apid, apqi, apqn;
+	struct ap_matrix_masks next = g->next;
 
 	lockdep_assert_held(&ap_matrix_lock);
-	for_each_set_bit_inv(apid, g->next.apm, AP_MATRIX_IDS) {
-		for_each_set_bit_inv(apqi, g->next.aqm, AP_MATRIX_IDS) {
-			apqn = AP_MATRIX_APQN(apid, apqi);
-			if (!ap_matrix_usage(&g->m, apid, apqi) &&
-			    xa_load(&ap_matrix_owners, apqn) == g)
-				xa_erase(&ap_matrix_owners, apqn);
-		}
-	}
 	g->installing = false;
+	ap_matrix_shrink(g, &g->m, &next, 0);
 }
 
-/* claim the queues of @g->next for @g; under ap_matrix_lock */
+/*
+ * Claim the queues of @g->next for @g, after ap_matrix_check() found them
+ * free; under ap_matrix_lock.  Per adapter: its @held gains the domains,
+ * and @g joins its holder list.  The entries are the only allocation, made
+ * before anything changes: ENOMEM leaves everything as it was.
+ */
 static int ap_matrix_claim(struct kvm_s390_ap_matrix_guest *g)
 {
-	unsigned int apid, apqi;
-	int rc;
+	unsigned long add[AP_MATRIX_WORDS];
+	struct ap_matrix_holds *c = NULL;
+	struct ap_matrix_adapter *a;
+	struct ap_matrix_hold *h;
+	unsigned int apid, n;
 
 	lockdep_assert_held(&ap_matrix_lock);
-	g->installing = true;
-	for_each_set_bit_inv(apid, g->next.apm, AP_MATRIX_IDS) {
-		for_each_set_bit_inv(apqi, g->next.aqm, AP_MATRIX_IDS) {
-			if (ap_matrix_usage(&g->m, apid, apqi))
-				continue;
-			rc = xa_err(xa_store(&ap_matrix_owners,
-					     AP_MATRIX_APQN(apid, apqi), g,
-					     GFP_KERNEL_ACCOUNT));
-			if (rc) {
-				ap_matrix_unclaim(g);
-				return rc;
-			}
-		}
+	if (bitmap_empty(g->next.aqm, AP_MATRIX_IDS)) {
+		g->installing = true;
+		return 0;	/* adapters without domains claim no queue */
 	}
+	/* @g is on the holder lists of @g->m's adapters already */
+	bitmap_copy(add, g->next.apm, AP_MATRIX_IDS);
+	if (!bitmap_empty(g->m.aqm, AP_MATRIX_IDS))
+		bitmap_andnot(add, add, g->m.apm, AP_MATRIX_IDS);
+	n = bitmap_weight(add, AP_MATRIX_IDS);
+	if (n) {
+		c = kmalloc(sizeof(*c) + n * sizeof(c->h[0]),
+			    GFP_KERNEL_ACCOUNT);
+		if (!c)
+			return -ENOMEM;
+		c->live = n;
+	}
+	g->installing = true;
+	n = 0;
+	for_each_set_bit_inv(apid, g->next.apm, AP_MATRIX_IDS) {
+		a = &ap_matrix_adapters[apid];
+		if (test_bit_inv(apid, add)) {
+			h = &c->h[n++];
+			h->g = g;
+			h->chunk = c;
+			hlist_add_head(&h->node, &a->holders);
+		}
+		bitmap_or(a->held, a->held, g->next.aqm, AP_MATRIX_IDS);
+	}
+	g->holds += n;
 	return 0;
 }
 
@@ -1163,23 +1450,15 @@ static void ap_matrix_install(struct kvm_s390_ap_matrix_guest *g,
 			      struct ap_matrix_masks *new)
 {
 	struct kvm *kvm = g->kvm;
-	unsigned int apid, apqi, apqn;
 
 	lockdep_assert_held(&kvm->lock);
 	mutex_lock(&ap_matrix_lock);
 	*old = g->m;
 	*new = g->next;
-	for_each_set_bit_inv(apid, old->apm, AP_MATRIX_IDS) {
-		for_each_set_bit_inv(apqi, old->aqm, AP_MATRIX_IDS) {
-			apqn = AP_MATRIX_APQN(apid, apqi);
-			if (!ap_matrix_usage(new, apid, apqi) &&
-			    xa_load(&ap_matrix_owners, apqn) == g)
-				ap_matrix_mark(apqn,
-					       KVM_S390_AP_MATRIX_RESETTING);
-		}
-	}
 	g->m = *new;
 	g->installing = false;
+	/* what leaves: only @old's adapters, nothing for a first matrix */
+	ap_matrix_shrink(g, old, NULL, KVM_S390_AP_MATRIX_RESETTING);
 	/* published under kvm->lock: vfio_ap checks it there */
 	WRITE_ONCE(kvm->arch.crypto.ap_matrix, g);
 	mutex_unlock(&ap_matrix_lock);
@@ -1229,7 +1508,7 @@ static void ap_matrix_forget(struct kvm_s390_ap_matrix_guest *g)
 	VM_EVENT(kvm, 3, "%s", "AP matrix released (empty matrix)");
 	ap_matrix_unlist(g);
 	ap_matrix_kick();
-	kfree(g);
+	ap_matrix_free(g);
 }
 
 /* the SET from EEXIST on; under the per-VM mutex */
@@ -1344,7 +1623,7 @@ out_unlist:
 	}
 out_free:
 	if (fresh)
-		kfree(g);
+		ap_matrix_free(g);
 	return rc;
 }
 
@@ -1413,6 +1692,7 @@ int kvm_s390_ap_matrix_set(struct kvm *kvm, struct kvm_device_attr *attr)
 	CLASS(fd, grant)(req.grant_fd);
 	return kvm_s390_ap_matrix_set_matrix(kvm, &req, fd_file(grant));
 }
+EXPORT_SYMBOL_IF_KUNIT(kvm_s390_ap_matrix_set);
 
 int kvm_s390_ap_matrix_get(struct kvm *kvm, struct kvm_device_attr *attr)
 {
@@ -1434,6 +1714,7 @@ int kvm_s390_ap_matrix_get(struct kvm *kvm, struct kvm_device_attr *attr)
 		return -EFAULT;
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(kvm_s390_ap_matrix_get);
 
 /*
  * HAS answers 0 exactly when a SET would not answer EOPNOTSUPP: both ask
@@ -1446,11 +1727,13 @@ int kvm_s390_ap_matrix_has(void)
 	ap_matrix_put_ops(ops);
 	return ops ? 0 : -ENXIO;
 }
+EXPORT_SYMBOL_IF_KUNIT(kvm_s390_ap_matrix_has);
 
 void kvm_s390_ap_matrix_init_vm(struct kvm *kvm)
 {
 	mutex_init(&kvm->arch.crypto.ap_matrix_mutex);
 }
+EXPORT_SYMBOL_IF_KUNIT(kvm_s390_ap_matrix_init_vm);
 
 /* VM teardown: reset and release every queue the guest held */
 void kvm_s390_ap_matrix_destroy(struct kvm *kvm)
@@ -1458,21 +1741,14 @@ void kvm_s390_ap_matrix_destroy(struct kvm *kvm)
 	struct kvm_s390_ap_matrix_guest *g = kvm->arch.crypto.ap_matrix;
 	struct ap_matrix_masks old, none = {};
 	unsigned long failed_apm[AP_MATRIX_WORDS] = {};
-	unsigned int apid, apqi, apqn;
 
 	if (!g)
 		return;
 	ap_matrix_unlist(g);
 	mutex_lock(&ap_matrix_lock);
 	old = g->m;
-	for_each_set_bit_inv(apid, old.apm, AP_MATRIX_IDS) {
-		for_each_set_bit_inv(apqi, old.aqm, AP_MATRIX_IDS) {
-			apqn = AP_MATRIX_APQN(apid, apqi);
-			if (xa_load(&ap_matrix_owners, apqn) == g)
-				ap_matrix_mark(apqn,
-					       KVM_S390_AP_MATRIX_RESETTING);
-		}
-	}
+	g->m = none;
+	ap_matrix_shrink(g, &old, NULL, KVM_S390_AP_MATRIX_RESETTING);
 	kvm->arch.crypto.ap_matrix = NULL;
 	VM_EVENT(kvm, 3, "%s", "AP matrix released (VM destroyed)");
 	mutex_unlock(&ap_matrix_lock);
@@ -1480,17 +1756,24 @@ void kvm_s390_ap_matrix_destroy(struct kvm *kvm)
 	/* what waited for the CRYCB rewrite is the worker's now */
 	ap_matrix_kick();
 	ap_matrix_hand_over(g, &old, &none, false, failed_apm);
-	kfree(g);
+	ap_matrix_free(g);
 }
+EXPORT_SYMBOL_IF_KUNIT(kvm_s390_ap_matrix_destroy);
 
 /* kvm.ko is unloaded: no reset is left behind */
 void kvm_s390_ap_matrix_exit(void)
 {
+	unsigned int apid;
+
 	ap_matrix_flush_work();
 	cancel_delayed_work_sync(&ap_matrix_work);
 	/* failed queues' markers: nobody resets them any more */
 	mutex_lock(&ap_matrix_lock);
-	xa_destroy(&ap_matrix_owners);
+	xa_destroy(&ap_matrix_markers);
+	for (apid = 0; apid < AP_MATRIX_IDS; apid++) {
+		bitmap_zero(ap_matrix_adapters[apid].marked, AP_MATRIX_IDS);
+		bitmap_zero(ap_matrix_adapters[apid].failed, AP_MATRIX_IDS);
+	}
 	mutex_unlock(&ap_matrix_lock);
 }
 
@@ -1578,26 +1861,24 @@ EXPORT_SYMBOL_GPL(kvm_s390_ap_matrix_release_all);
  */
 bool kvm_s390_ap_matrix_in_use(unsigned long *apm, unsigned long *aqm)
 {
-	unsigned long apqn;
+	unsigned long used[AP_MATRIX_WORDS];
+	struct ap_matrix_adapter *a;
 	unsigned int apid;
-	bool used = false;
-	void *entry;
+	bool in_use = false;
 
 	mutex_lock(&ap_matrix_lock);
 	for_each_set_bit_inv(apid, apm, AP_MATRIX_IDS) {
-		xa_for_each_range(&ap_matrix_owners, apqn, entry,
-				  AP_MATRIX_APQN(apid, 0),
-				  AP_MATRIX_APQN(apid, AP_MATRIX_IDS - 1)) {
-			if (!ap_matrix_failed(entry) &&
-			    test_bit_inv(AP_MATRIX_APQI(apqn), aqm)) {
-				used = true;
-				goto out;
-			}
+		a = &ap_matrix_adapters[apid];
+		/* claimed or marked, but not failed */
+		bitmap_or(used, a->held, a->marked, AP_MATRIX_IDS);
+		bitmap_andnot(used, used, a->failed, AP_MATRIX_IDS);
+		if (bitmap_intersects(used, aqm, AP_MATRIX_IDS)) {
+			in_use = true;
+			break;
 		}
 	}
-out:
 	mutex_unlock(&ap_matrix_lock);
-	return used;
+	return in_use;
 }
 EXPORT_SYMBOL_GPL(kvm_s390_ap_matrix_in_use);
 
@@ -1616,7 +1897,7 @@ void kvm_s390_ap_matrix_queue_probed(unsigned int apqn)
 	void *entry;
 
 	mutex_lock(&ap_matrix_lock);
-	entry = xa_load(&ap_matrix_owners, apqn);
+	entry = ap_matrix_entry(apqn);
 	marker = ap_matrix_marker(entry);
 	if (ap_matrix_failed(entry)) {
 		ap_matrix_mark(apqn, KVM_S390_AP_MATRIX_RESETTING |
@@ -1652,7 +1933,7 @@ void kvm_s390_ap_matrix_queue_removed(unsigned int apqn)
 	void *entry;
 
 	mutex_lock(&ap_matrix_lock);
-	entry = xa_load(&ap_matrix_owners, apqn);
+	entry = ap_matrix_entry(apqn);
 	if (ap_matrix_resetting(entry)) {
 		ap_matrix_mark(apqn, (ap_matrix_marker(entry) &
 				      ~AP_MATRIX_KIND) |
@@ -1692,7 +1973,7 @@ void kvm_s390_ap_matrix_config_removed(unsigned long *apm_gone,
 	void *entry;
 
 	mutex_lock(&ap_matrix_lock);
-	xa_for_each(&ap_matrix_owners, apqn, entry) {
+	xa_for_each(&ap_matrix_markers, apqn, entry) {
 		if (!ap_matrix_resetting(entry) ||
 		    !(test_bit_inv(AP_MATRIX_APID(apqn), apm_gone) ||
 		      test_bit_inv(AP_MATRIX_APQI(apqn), aqm_gone)))
@@ -1742,7 +2023,7 @@ kvm_s390_ap_matrix_queue_state(unsigned int apqn, pid_t *pid)
 	void *entry;
 
 	mutex_lock(&ap_matrix_lock);
-	entry = xa_load(&ap_matrix_owners, apqn);
+	entry = ap_matrix_entry(apqn);
 	if (ap_matrix_failed(entry)) {
 		state = KVM_S390_AP_QUEUE_RESET_FAILED;
 	} else if (ap_matrix_resetting(entry)) {
@@ -1890,7 +2171,7 @@ void *kvm_s390_ap_matrix_owner(unsigned int apqn)
 	void *entry;
 
 	mutex_lock(&ap_matrix_lock);
-	entry = xa_load(&ap_matrix_owners, apqn);
+	entry = ap_matrix_entry(apqn);
 	if (xa_is_value(entry)) {
 		entry = xa_mk_value(ap_matrix_marker(entry) & AP_MATRIX_KIND);
 	} else if (entry) {
@@ -1908,11 +2189,18 @@ void kvm_s390_ap_matrix_flush(void)
 
 bool kvm_s390_ap_matrix_idle(void)
 {
+	unsigned int apid;
 	bool idle;
 
 	ap_matrix_flush_work();
 	mutex_lock(&ap_matrix_lock);
-	idle = list_empty(&ap_matrix_guests) && xa_empty(&ap_matrix_owners);
+	idle = list_empty(&ap_matrix_guests) && xa_empty(&ap_matrix_markers);
+	for (apid = 0; apid < AP_MATRIX_IDS; apid++)
+		idle &= bitmap_empty(ap_matrix_adapters[apid].held,
+				     AP_MATRIX_IDS) &&
+			bitmap_empty(ap_matrix_adapters[apid].marked,
+				     AP_MATRIX_IDS) &&
+			hlist_empty(&ap_matrix_adapters[apid].holders);
 	mutex_unlock(&ap_matrix_lock);
 	return idle;
 }

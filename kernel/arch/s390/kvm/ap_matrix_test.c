@@ -163,10 +163,15 @@ static void fake_config(struct kvm_s390_ap_host_config *cfg)
 	*cfg = fake->cfg;
 }
 
-static int fake_available(unsigned int apqn)
+static void fake_available(unsigned int apid, unsigned long *aqm)
 {
+	unsigned int apqi;
+
 	lockdep_assert_held(&fake->lock);
-	return test_bit(apqn, fake->unavailable) ? -EADDRNOTAVAIL : 0;
+	bitmap_zero(aqm, 256);
+	for (apqi = 0; apqi < 256; apqi++)
+		if (!test_bit(APQN(apid, apqi), fake->unavailable))
+			set_bit_inv(apqi, aqm);
 }
 
 static void fake_record(u8 type, unsigned int apqn)

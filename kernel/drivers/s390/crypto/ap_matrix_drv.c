@@ -45,10 +45,11 @@
 #include "ap_bus.h"
 
 #define AP_MATRIX_DRV_NAME "apmatrix"
-#define AP_MATRIX_APQNS (AP_DEVICES * AP_DOMAINS)
-
-/* APQNs bound to this driver: set by probe(), cleared by remove() */
-static DECLARE_BITMAP(ap_matrix_bound, AP_MATRIX_APQNS);
+/*
+ * Per adapter, the domains (MSB0, as ap_perms.aqm) whose queues are bound to
+ * this driver: set by probe(), cleared by remove()
+ */
+static unsigned long ap_matrix_bound[AP_DEVICES][BITS_TO_LONGS(AP_DOMAINS)];
 
 /* the host's AP configuration, updated by on_config_changed() */
 static DEFINE_SPINLOCK(ap_matrix_cfg_lock);
@@ -86,14 +87,21 @@ static void ap_matrix_host_config(struct kvm_s390_ap_host_config *cfg)
 	spin_unlock(&ap_matrix_cfg_lock);
 }
 
-static int ap_matrix_host_available(unsigned int apqn)
+static void ap_matrix_host_available(unsigned int apid, unsigned long *aqm)
 {
+	unsigned int i;
+
 	lockdep_assert_held(&ap_perms_mutex);
-	if (apqn >= AP_MATRIX_APQNS ||
-	    ap_owned_by_def_drv(AP_QID_CARD(apqn), AP_QID_QUEUE(apqn)) ||
-	    !test_bit(apqn, ap_matrix_bound))
-		return -EADDRNOTAVAIL;
-	return 0;
+	if (apid >= AP_DEVICES) {
+		bitmap_zero(aqm, AP_DOMAINS);
+		return;
+	}
+	/* probe() and remove() change it without ap_perms_mutex */
+	for (i = 0; i < BITS_TO_LONGS(AP_DOMAINS); i++)
+		aqm[i] = READ_ONCE(ap_matrix_bound[apid][i]);
+	/* the default drivers own apmask x aqmask */
+	if (test_bit_inv(apid, ap_perms.apm))
+		bitmap_andnot(aqm, aqm, ap_perms.aqm, AP_DOMAINS);
 }
 
 static struct ap_queue_status ap_matrix_host_zapq(unsigned int apqn)
@@ -155,7 +163,8 @@ static int ap_matrix_probe(struct ap_device *apdev)
 		return rc;
 	/* a queue whose reset failed is reset again before anybody has it */
 	kvm_s390_ap_matrix_queue_probed(q->qid);
-	set_bit(q->qid, ap_matrix_bound);
+	set_bit_inv(AP_QID_QUEUE(q->qid),
+		    ap_matrix_bound[AP_QID_CARD(q->qid)]);
 	return 0;
 }
 
@@ -164,7 +173,8 @@ static void ap_matrix_remove(struct ap_device *apdev)
 	struct ap_queue *q = to_ap_queue(&apdev->device);
 
 	/* not available any more, then taken from the guest holding it */
-	clear_bit(q->qid, ap_matrix_bound);
+	clear_bit_inv(AP_QID_QUEUE(q->qid),
+		      ap_matrix_bound[AP_QID_CARD(q->qid)]);
 	kvm_s390_ap_matrix_queue_removed(q->qid);
 	sysfs_remove_group(&apdev->device.kobj, &ap_matrix_queue_attr_group);
 }

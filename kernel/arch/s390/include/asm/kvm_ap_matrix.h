@@ -40,9 +40,10 @@ struct kvm_s390_ap_host_config {
  *	0, or -EINTR if a fatal signal arrived while waiting
  * @unlock: release it
  * @config: the host's AP configuration, as last seen by the driver
- * @available: called under @lock; 0 if the APQN is not owned by the host's
- *	default drivers and is bound to the AP matrix driver, else
- *	-EADDRNOTAVAIL
+ * @available: called under @lock; sets @aqm (256 bits, MSB0 as the CRYCB
+ *	masks) to the domains of adapter @apid whose queues are not owned by
+ *	the host's default drivers and are bound to the AP matrix driver: one
+ *	call per adapter, so that checking a request costs O(adapters)
  * @zapq: issue PQAP(ZAPQ) for the APQN
  * @tapq: issue PQAP(TAPQ) for the APQN
  */
@@ -51,7 +52,7 @@ struct kvm_s390_ap_host_ops {
 	int (*lock)(void);
 	void (*unlock)(void);
 	void (*config)(struct kvm_s390_ap_host_config *cfg);
-	int (*available)(unsigned int apqn);
+	void (*available)(unsigned int apid, unsigned long *aqm);
 	struct ap_queue_status (*zapq)(unsigned int apqn);
 	struct ap_queue_status (*tapq)(unsigned int apqn);
 };
