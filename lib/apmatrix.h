@@ -759,6 +759,12 @@ int apmatrix_claim_get(const struct apmatrix_claim *c, unsigned int idx,
 		       unsigned int *apid, unsigned int *apqi,
 		       enum apmatrix_claim_action *action, const char **driver,
 		       const char **reason);
+/**
+ * True when the plan's masks were written and are still in place when
+ * apmatrix_plan_apply_claim() returned: after a success with masks to
+ * write, and after a failure whose undo could not write them back.
+ */
+bool apmatrix_claim_masks_written(const struct apmatrix_claim *c);
 void apmatrix_claim_free(struct apmatrix_claim *c);
 
 #ifdef __cplusplus

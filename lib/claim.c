@@ -45,6 +45,7 @@ struct claim_entry {
 struct apmatrix_claim {
 	struct claim_entry *e;
 	unsigned int n;
+	bool masks_written;	/* the plan's masks are in place when it returned */
 };
 
 void apmatrix_claim_free(struct apmatrix_claim *c)
@@ -64,6 +65,11 @@ void apmatrix_claim_free(struct apmatrix_claim *c)
 unsigned int apmatrix_claim_count(const struct apmatrix_claim *c)
 {
 	return c ? c->n : 0;
+}
+
+bool apmatrix_claim_masks_written(const struct apmatrix_claim *c)
+{
+	return c && c->masks_written;
 }
 
 int apmatrix_claim_get(const struct apmatrix_claim *c, unsigned int idx,
@@ -269,34 +275,70 @@ static int bind_to(struct apmatrix_ctx *ctx, const struct claim_entry *e,
 	return rc;
 }
 
-/* undo moves and binds made so far, then the masks; message into undo */
-static void roll_back(struct apmatrix_ctx *ctx, struct apmatrix_claim *c,
+/* append "; TEXT" (or TEXT) to the undo message, as much as fits */
+static void undo_add(char *undo, size_t len, const char *text)
+{
+	size_t n = strlen(undo);
+
+	if (n + 3 < len)
+		snprintf(undo + n, len - n, "%s%s", n ? "; " : "", text);
+}
+
+/*
+ * Undo moves and binds made so far, then the masks; every failure is
+ * named in undo. A queue is unbound from apmatrix only while its
+ * apmatrix_state says "free": a VMM that got it in the meantime would
+ * lose it to the unbind (ap_matrix_remove() takes it from the guest), so
+ * such a queue is left with apmatrix and named. An entry undone becomes
+ * LEFT, its reason saying so. True when the masks stay written.
+ */
+static bool roll_back(struct apmatrix_ctx *ctx, struct apmatrix_claim *c,
 		      const struct apmatrix_plan *plan, bool written,
 		      char *undo, size_t len)
 {
-	char msg[APM_ERRLEN] = "", e[160];
+	char msg[APM_ERRLEN] = "", state[64], name[16];
 	unsigned int i = c->n;
 	int rc;
 
 	undo[0] = '\0';
 	while (i--) {
 		struct claim_entry *en = &c->e[i];
+		bool moved = en->action == APMATRIX_CLAIM_MOVED;
 
-		if (en->action != APMATRIX_CLAIM_MOVED &&
-		    en->action != APMATRIX_CLAIM_BOUND)
+		if (!moved && en->action != APMATRIX_CLAIM_BOUND)
 			continue;
-		rc = bind_to(ctx, en, NULL, msg, sizeof(msg));
-		if (!rc && en->action == APMATRIX_CLAIM_MOVED)
+		qname(en, name);
+		if (!read_attr(ctx, name, "apmatrix_state", state, sizeof(state)) &&
+		    strcmp(state, "free")) {
+			snprintf(msg, sizeof(msg),
+				 "%s: left with apmatrix, its apmatrix_state is '%s' (unbinding it would take it from that guest)",
+				 name, state);
+			undo_add(undo, len, msg);
+			continue;
+		}
+		rc = apm_queue_unbind_from(ctx, en->apid, en->apqi, APMATRIX);
+		if (rc)
+			snprintf(msg, sizeof(msg), "%s", ctx->err);
+		if (!rc && moved)
 			rc = bind_to(ctx, en, en->driver, msg, sizeof(msg));
-		if (rc && !undo[0])
-			snprintf(undo, len, "%s", msg);
+		if (rc) {
+			undo_add(undo, len, msg);
+			continue;
+		}
+		en->action = APMATRIX_CLAIM_LEFT;
+		if (set_text(&en->reason, "%s", moved ?
+			     "moved back to vfio_ap: the reserve failed" :
+			     "unbound from apmatrix again: the reserve failed"))
+			undo_add(undo, len, "out of memory");
 	}
 	if (written) {
 		rc = apm_plan_unwrite(ctx, plan);
-		if (rc && !undo[0])
-			snprintf(undo, len, "writing apmask/aqmask back: %s",
-				 apm_strerror(rc, e, sizeof(e)));
+		if (rc) {
+			undo_add(undo, len, ctx->err);
+			return true;
+		}
 	}
+	return false;
 }
 
 static int add_candidates(const struct apmatrix_host *host,
@@ -394,6 +436,39 @@ static int claim_one(struct apmatrix_ctx *ctx, struct claim_entry *e,
 	return 0;
 }
 
+/*
+ * Refuse when a queue of c with vfio_ap may not go (a mediated device
+ * has it): -EADDRINUSE, that entry REFUSED, the message naming it. With
+ * read, each queue's driver is read first, else the entries' are used.
+ */
+static int refuse_check(struct apmatrix_ctx *ctx, struct apmatrix_claim *c,
+			bool read)
+{
+	char name[16], eb[160];
+	unsigned int i;
+	int rc;
+
+	for (i = 0; i < c->n; i++) {
+		struct claim_entry *e = &c->e[i];
+
+		qname(e, name);
+		rc = read ? now_driver(ctx, e) : 0;
+		if (rc)
+			return apm_fail(ctx, -rc, "reading the driver of %s: %s", name,
+					apm_strerror(-rc, eb, sizeof(eb)));
+		if (!is(e->driver, VFIO_AP))
+			continue;
+		rc = vfio_ap_free(ctx, e);
+		if (rc == -EADDRINUSE) {
+			e->action = APMATRIX_CLAIM_REFUSED;
+			return apm_fail(ctx, EADDRINUSE, "%s: %s", name, e->reason);
+		}
+		if (rc)
+			return apm_fail(ctx, -rc, "out of memory");
+	}
+	return 0;
+}
+
 int apmatrix_plan_apply_claim(struct apmatrix_ctx *ctx,
 			      const struct apmatrix_host *host,
 			      const struct apmatrix_plan *plan,
@@ -401,7 +476,7 @@ int apmatrix_plan_apply_claim(struct apmatrix_ctx *ctx,
 			      unsigned int flags, struct apmatrix_claim **out)
 {
 	struct apmatrix_claim *c;
-	char first[APM_ERRLEN], undo[APM_ERRLEN], name[16];
+	char first[APM_ERRLEN], undo[APM_ERRLEN];
 	bool held, written = false, have_apmatrix;
 	struct apm_lock lock;
 	unsigned int i;
@@ -430,26 +505,11 @@ int apmatrix_plan_apply_claim(struct apmatrix_ctx *ctx,
 	have_apmatrix = driver_loaded(ctx, APMATRIX);
 
 	/* a queue with vfio_ap already that may not go: refused, nothing written */
-	for (i = 0; i < c->n && !(flags & APMATRIX_CLAIM_NO_REBIND) && have_apmatrix; i++) {
-		struct claim_entry *e = &c->e[i];
-
-		rc = now_driver(ctx, e);
+	if (!(flags & APMATRIX_CLAIM_NO_REBIND) && have_apmatrix) {
+		rc = refuse_check(ctx, c, true);
 		if (rc) {
-			apm_fail(ctx, -rc, "reading the driver of %02x.%04x: %s",
-				 e->apid, e->apqi, apm_strerror(-rc, first, sizeof(first)));
-			goto unlock;
-		}
-		if (!is(e->driver, VFIO_AP))
-			continue;
-		rc = vfio_ap_free(ctx, e);
-		if (rc == -EADDRINUSE) {
-			e->action = APMATRIX_CLAIM_REFUSED;
-			qname(e, name);
-			apm_fail(ctx, EADDRINUSE, "%s: %s: nothing changed", name, e->reason);
-			goto unlock;
-		}
-		if (rc) {
-			apm_fail(ctx, -rc, "out of memory");
+			snprintf(first, sizeof(first), "%s", ctx->err);
+			apm_set_msg(ctx, "%s: nothing changed", first);
 			goto unlock;
 		}
 	}
@@ -460,7 +520,8 @@ int apmatrix_plan_apply_claim(struct apmatrix_ctx *ctx,
 			goto unlock;
 		written = true;
 	}
-	rc = written ? settle(ctx, c) : 0;
+	/* no wait when no non-default driver that could probe them is loaded */
+	rc = written && (have_apmatrix || driver_loaded(ctx, VFIO_AP)) ? settle(ctx, c) : 0;
 	for (i = 0; !rc && i < c->n; i++)
 		rc = written ? 0 : now_driver(ctx, &c->e[i]);
 	if (rc) {
@@ -469,16 +530,30 @@ int apmatrix_plan_apply_claim(struct apmatrix_ctx *ctx,
 		snprintf(first, sizeof(first), "%s", ctx->err);
 		goto undo;
 	}
+	/* and one the re-probe gave vfio_ap: refused before any queue is moved */
+	if (!(flags & APMATRIX_CLAIM_NO_REBIND) && have_apmatrix) {
+		rc = refuse_check(ctx, c, false);
+		if (rc) {
+			snprintf(first, sizeof(first), "%s", ctx->err);
+			goto undo;
+		}
+	}
 	for (i = 0; i < c->n; i++) {
 		rc = claim_one(ctx, &c->e[i], flags, have_apmatrix);
 		if (rc)
 			break;
 	}
-	if (!rc)
+	if (!rc) {
+		c->masks_written = written;
 		goto unlock;
+	}
 	snprintf(first, sizeof(first), "%s", ctx->err);
 undo:
-	roll_back(ctx, c, plan, written, undo, sizeof(undo));
+	c->masks_written = roll_back(ctx, c, plan, written, undo, sizeof(undo));
+	for (i = 0; i < c->n; i++)	/* those it did not get to */
+		if (c->e[i].action == APMATRIX_CLAIM_LEFT && !c->e[i].reason &&
+		    set_text(&c->e[i].reason, "%s", "not bound to apmatrix: the reserve failed"))
+			break;
 	if (undo[0])
 		apm_set_msg(ctx, "%s; undoing it failed: %s", first, undo);
 	else

@@ -131,5 +131,8 @@ bool apm_plan_host_after(const struct apmatrix_plan *plan, unsigned int apid,
 /* txn.c: the driver queue name ("05.0004") is bound to now, "" if none */
 int apm_queue_driver(struct apmatrix_ctx *ctx, const char *name, char *buf,
 		     size_t len);
+/* txn.c: write the queue's name to bus/ap/drivers/DRIVER/unbind */
+int apm_queue_unbind_from(struct apmatrix_ctx *ctx, unsigned int apid,
+			  unsigned int apqi, const char *driver);
 
 #endif /* APMATRIX_INTERNAL_H */

@@ -319,20 +319,39 @@ int apm_plan_write(struct apmatrix_ctx *ctx, const struct apmatrix_plan *plan)
 
 /*
  * Undo a plan apm_plan_write() wrote: the masks as they were, in the
- * reverse order (aqmask first). 0 or the first -errno (both are tried).
+ * reverse order (aqmask first). 0 or the first -errno (both are tried);
+ * the message names each mask that could not be written back and what
+ * it stays.
  */
 int apm_plan_unwrite(struct apmatrix_ctx *ctx, const struct apmatrix_plan *plan)
 {
+	char msg[APM_ERRLEN] = "", e[160], was[70], now[70];
 	int rc = 0, r;
+	size_t n;
 
-	(void)ctx;
-	if (!same(plan->before_aq, plan->after_aq))
+	if (!same(plan->before_aq, plan->after_aq)) {
 		rc = write_mask(ctx, "aqmask", plan->before_aq);
+		if (rc) {
+			apm_bits_to_mask(plan->before_aq, was);
+			apm_bits_to_mask(plan->after_aq, now);
+			snprintf(msg, sizeof(msg), "writing aqmask back to %s: %s: it stays %s",
+				 was, apm_strerror(rc, e, sizeof(e)), now);
+		}
+	}
 	if (!same(plan->before_ap, plan->after_ap)) {
 		r = write_mask(ctx, "apmask", plan->before_ap);
+		if (r) {
+			n = strlen(msg);
+			apm_bits_to_mask(plan->before_ap, was);
+			apm_bits_to_mask(plan->after_ap, now);
+			snprintf(msg + n, sizeof(msg) - n, "%swriting apmask back to %s: %s: it stays %s",
+				 n ? "; " : "", was, apm_strerror(r, e, sizeof(e)), now);
+		}
 		if (!rc)
 			rc = r;
 	}
+	if (rc)
+		apm_fail(ctx, -rc, "%s", msg);
 	return rc;
 }
 

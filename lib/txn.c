@@ -81,27 +81,15 @@ int apm_queue_driver(struct apmatrix_ctx *ctx, const char *name, char *buf,
 	return 0;
 }
 
-int apmatrix_queue_bind(struct apmatrix_ctx *ctx, unsigned int apid,
-			unsigned int apqi, const char *driver)
+/* write "NAME\n" to bus/ap/drivers/DRIVER/bind or unbind; -errno, message set */
+static int driver_write(struct apmatrix_ctx *ctx, const char *name,
+			const char *driver, bool bind)
 {
-	char name[16], text[24], cur[256], e[160], *path = NULL;
-	const char *file = driver ? "bind" : "unbind";
+	const char *file = bind ? "bind" : "unbind";
+	char text[24], e[160], *path = NULL;
 	ssize_t n;
 	int fd, rc, err = 0;
 
-	if (!ctx || apid > APMATRIX_MAX_ID || apqi > APMATRIX_MAX_ID ||
-	    (driver && (!*driver || strchr(driver, '/'))))
-		return apm_fail(ctx, EINVAL, "bad arguments to apmatrix_queue_bind()");
-	snprintf(name, sizeof(name), "%02x.%04x", apid, apqi);
-	if (!driver) {
-		rc = apm_queue_driver(ctx, name, cur, sizeof(cur));
-		if (rc < 0)
-			return apm_fail(ctx, -rc, "%s: reading its driver: %s", name,
-					apm_strerror(-rc, e, sizeof(e)));
-		if (!cur[0])
-			return 0;	/* bound to nothing: done */
-		driver = cur;
-	}
 	if (asprintf(&path, "%s/bus/ap/drivers/%s/%s", ctx->sysfs_root, driver,
 		     file) < 0)
 		return apm_fail(ctx, ENOMEM, "out of memory");
@@ -126,12 +114,42 @@ int apmatrix_queue_bind(struct apmatrix_ctx *ctx, unsigned int apid,
 			err = errno;
 	}
 	if (err) {
-		rc = apm_fail(ctx, err, "%s %s: writing %s: %s", driver == cur ?
-			      "unbinding" : "binding", name, path,
+		rc = apm_fail(ctx, err, "%s %s: writing %s: %s", bind ?
+			      "binding" : "unbinding", name, path,
 			      apm_strerror(err, e, sizeof(e)));
 		free(path);
 		return rc;
 	}
 	free(path);
 	return 0;
+}
+
+int apm_queue_unbind_from(struct apmatrix_ctx *ctx, unsigned int apid,
+			  unsigned int apqi, const char *driver)
+{
+	char name[16];
+
+	snprintf(name, sizeof(name), "%02x.%04x", apid, apqi);
+	return driver_write(ctx, name, driver, false);
+}
+
+int apmatrix_queue_bind(struct apmatrix_ctx *ctx, unsigned int apid,
+			unsigned int apqi, const char *driver)
+{
+	char name[16], cur[256], e[160];
+	int rc;
+
+	if (!ctx || apid > APMATRIX_MAX_ID || apqi > APMATRIX_MAX_ID ||
+	    (driver && (!*driver || strchr(driver, '/'))))
+		return apm_fail(ctx, EINVAL, "bad arguments to apmatrix_queue_bind()");
+	snprintf(name, sizeof(name), "%02x.%04x", apid, apqi);
+	if (driver)
+		return driver_write(ctx, name, driver, true);
+	rc = apm_queue_driver(ctx, name, cur, sizeof(cur));
+	if (rc < 0)
+		return apm_fail(ctx, -rc, "%s: reading its driver: %s", name,
+				apm_strerror(-rc, e, sizeof(e)));
+	if (!cur[0])
+		return 0;	/* bound to nothing: done */
+	return driver_write(ctx, name, cur, false);
 }

@@ -701,6 +701,33 @@ class TestReserveVfio(E2E):
                         err.endswith("Cannot allocate memory (ENOMEM): nothing changed\n"), err)
         self.assertEqual(self.state(), before)
 
+    def test_a_refusal_after_the_reprobe_touches_no_queue(self):
+        # a mediated device got 05.0003 (as a racing admin's assign_adapter
+        # right after the mask write would): the re-probe gives it to vfio_ap
+        # "assigned". 03.0003 (no driver) must not be bound to apmatrix and
+        # unbound again on the way (each resets the queue). aqmask cannot be
+        # written back (vfio_ap's in_use() vetoes it): the message says what
+        # it stays, and the JSON says the masks are written.
+        q0 = self.s.queue("03.0003")
+        self.s.sim("vfio-ap-assign", "05.0003")
+        rc, out, err = self.s.ctl("reserve", "--json", "03.0003,05.0003")
+        self.assertEqual(rc, 2, out + err)
+        self.assertEqual(err, "apmatrix-ctl: 05.0003: bound to vfio_ap and assigned to a mediated "
+                              "device (status 'assigned'); undoing it failed: writing aqmask back "
+                              "to 0x" + "f" * 64 + ": Device or resource busy (EBUSY): it stays "
+                              "0xe" + "f" * 63 + "\n")
+        doc = json.loads(out)
+        self.assertEqual(doc["queues"], [
+            {"apqn": "03.0003", "driver": None, "action": "left",
+             "reason": "not bound to apmatrix: the reserve failed"},
+            {"apqn": "05.0003", "driver": "vfio_ap", "action": "refused",
+             "reason": "bound to vfio_ap and assigned to a mediated device (status 'assigned')"}])
+        self.assertTrue(doc["applied"])
+        self.assertEqual(self.s.read("bus/ap/aqmask"), "0xe" + "f" * 63 + "\n")
+        q1 = self.s.queue("03.0003")
+        self.assertEqual((q1["driver"], q1["zaps"], q1["resets"]),
+                         ("none", q0["zaps"], q0["resets"]))
+
     def test_no_rebind_leaves_them_and_says_so(self):
         rc, out, err = self.s.ctl("reserve", "--no-rebind", "05.0000")
         self.assertEqual((rc, err), (0, ""), out)

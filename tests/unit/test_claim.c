@@ -213,6 +213,95 @@ START_TEST(failure_after_write_undone)
 }
 END_TEST
 
+
+static void attr(unsigned int a, unsigned int d, const char *name, const char *text)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s/devices/ap/card%02x/%02x.%04x/%s", t.sys, a, a, d, name);
+	write_file(p, text);
+}
+
+/*
+ * 08.0003 (no driver) is bound to apmatrix, then unbinding 08.0004 from
+ * vfio_ap fails: the undo unbinds 08.0003 from apmatrix by name (its
+ * unbind file, not whatever driver it has now) and the entry says so.
+ */
+START_TEST(undo_unbinds_from_apmatrix_and_says_so)
+{
+	char b[256], p[PATH_MAX];
+
+	tree_queue(&t, 8, 3, -2, NULL);
+	attr(8, 3, "apmatrix_state", "free\n");
+	apmatrix_host_free(host);
+	ck_assert_int_eq(apmatrix_host_read(ctx, &host), 0);
+	snprintf(p, sizeof(p), "%s/bus/ap/drivers/vfio_ap/unbind", t.sys);
+	ck_assert_int_eq(unlink(p), 0);
+	ck_assert_int_eq(reserve("08.0003-0004", 0), -ENOENT);
+	ck_assert_str_eq(bus("drivers/apmatrix/bind", b, sizeof(b)), "08.0003\n");
+	ck_assert_str_eq(bus("drivers/apmatrix/unbind", b, sizeof(b)), "08.0003\n");
+	expect(0, "08.0003", APMATRIX_CLAIM_LEFT, NULL,
+	       "unbound from apmatrix again: the reserve failed");
+	ck_assert_msg(strstr(apmatrix_ctx_last_error(ctx), ": nothing changed") &&
+		      !strstr(apmatrix_ctx_last_error(ctx), "undoing"), "%s",
+		      apmatrix_ctx_last_error(ctx));
+}
+END_TEST
+
+/*
+ * The same, but a VMM got 08.0003 between its bind and the undo: the
+ * undo does not unbind it (ap_matrix_remove() would take it from that
+ * guest) and the message says it stays with apmatrix.
+ */
+START_TEST(undo_leaves_a_queue_a_guest_got)
+{
+	char b[256], p[PATH_MAX];
+
+	tree_queue(&t, 8, 3, -2, NULL);
+	attr(8, 3, "apmatrix_state", "in use 4242\n");
+	apmatrix_host_free(host);
+	ck_assert_int_eq(apmatrix_host_read(ctx, &host), 0);
+	snprintf(p, sizeof(p), "%s/bus/ap/drivers/vfio_ap/unbind", t.sys);
+	ck_assert_int_eq(unlink(p), 0);
+	ck_assert_int_eq(reserve("08.0003-0004", 0), -ENOENT);
+	ck_assert_str_eq(bus("drivers/apmatrix/bind", b, sizeof(b)), "08.0003\n");
+	ck_assert_str_eq(bus("drivers/apmatrix/unbind", b, sizeof(b)), "");
+	expect(0, "08.0003", APMATRIX_CLAIM_BOUND, NULL, NULL);
+	snprintf(p, sizeof(p), "unbinding 08.0004: writing %s/bus/ap/drivers/vfio_ap/unbind: ", t.sys);
+	ck_assert_msg(!strncmp(apmatrix_ctx_last_error(ctx), p, strlen(p)) &&
+		      strstr(apmatrix_ctx_last_error(ctx),
+			     "; undoing it failed: 08.0003: left with apmatrix, its apmatrix_state is "
+			     "'in use 4242' (unbinding it would take it from that guest)"),
+		      "%s", apmatrix_ctx_last_error(ctx));
+}
+END_TEST
+
+/*
+ * Neither apmatrix nor vfio_ap loaded: nobody will probe 08.0006, so
+ * reserve does not wait the settle timeout for it (with the lock held
+ * and signals blocked).
+ */
+START_TEST(no_settle_wait_without_a_driver_to_probe)
+{
+	char p[PATH_MAX];
+	long long t0;
+
+	apmatrix_ctx_free(ctx);
+	setenv("APMATRIX_SETTLE_TIMEOUT", "5", 1);
+	ctx = tree_ctx(&t);
+	unsetenv("APMATRIX_SETTLE_TIMEOUT");
+	snprintf(p, sizeof(p), "%s/bus/ap/drivers/apmatrix", t.sys);
+	rm_rf(p);
+	snprintf(p, sizeof(p), "%s/bus/ap/drivers/vfio_ap", t.sys);
+	rm_rf(p);
+	t0 = ms();
+	ck_assert_int_eq(reserve("05.0006,08.0006", 0), 0);
+	ck_assert_int_lt(ms() - t0, 2500);
+	expect(0, "08.0006", APMATRIX_CLAIM_LEFT, NULL,
+	       "bound to no driver: the apmatrix driver is not loaded");
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("claim");
@@ -225,6 +314,9 @@ static Suite *suite(void)
 	tcase_add_test(tc, no_rebind);
 	tcase_add_test(tc, apmatrix_not_loaded);
 	tcase_add_test(tc, failure_after_write_undone);
+	tcase_add_test(tc, undo_unbinds_from_apmatrix_and_says_so);
+	tcase_add_test(tc, undo_leaves_a_queue_a_guest_got);
+	tcase_add_test(tc, no_settle_wait_without_a_driver_to_probe);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
