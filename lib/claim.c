@@ -278,10 +278,17 @@ static int bind_to(struct apmatrix_ctx *ctx, const struct claim_entry *e,
 /* append "; TEXT" (or TEXT) to the undo message, as much as fits */
 static void undo_add(char *undo, size_t len, const char *text)
 {
-	size_t n = strlen(undo);
+	size_t n = strlen(undo), t;
 
-	if (n + 3 < len)
-		snprintf(undo + n, len - n, "%s%s", n ? "; " : "", text);
+	if (n + 3 >= len)
+		return;
+	if (n) {
+		memcpy(undo + n, "; ", 2);
+		n += 2;
+	}
+	t = strnlen(text, len - n - 1);
+	memcpy(undo + n, text, t);
+	undo[n + t] = '\0';
 }
 
 /*
