@@ -56,7 +56,8 @@
  *
  * Marker storage: an adapter gets its @markers array (AP_MATRIX_IDS
  * entries, 2 KiB) from the first SET that claims a domain of it; the SET
- * allocates it before it takes any AP lock and installs it under
+ * allocates it (one allocation for all the adapters of the request that
+ * have none) before it takes any AP lock and installs it under
  * ap_matrix_lock with the claim.  A queue can only leave a guest (get a
  * marker) on an adapter some guest claimed, so marking never allocates:
  * not in remove() (AP device lock) nor in on_config_changed()
@@ -235,6 +236,8 @@ struct ap_matrix_holds {
  *	ap_matrix_hold), at most one entry per guest
  * @markers: the markers, by domain (valid where @marked is set); NULL
  *	until a SET claims a domain of the adapter, then kept
+ * @storage: the allocation @markers is part of (one per SET, for the
+ *	adapters it gave storage to)
  *
  * Every field is protected by ap_matrix_lock.
  */
@@ -245,6 +248,7 @@ struct ap_matrix_adapter {
 	unsigned long crycb[AP_MATRIX_WORDS];
 	struct hlist_head holders;
 	unsigned long *markers;
+	unsigned long *storage;
 };
 
 /*
@@ -418,11 +422,6 @@ static unsigned int ap_matrix_next_marked(unsigned int apqn)
 	}
 	return AP_MATRIX_QUEUES;
 }
-
-/* every queue with a marker, by APQN; the markers may change meanwhile */
-#define for_each_marked(apqn)						\
-	for ((apqn) = ap_matrix_next_marked(0); (apqn) < AP_MATRIX_QUEUES;	\
-	     (apqn) = ap_matrix_next_marked((apqn) + 1))
 
 /*
  * The owner table entry of a queue: its marker (xa_mk_value()), else the
@@ -1124,7 +1123,8 @@ static bool ap_matrix_work_left(void)
 	unsigned int apqn;
 
 	lockdep_assert_held(&ap_matrix_lock);
-	for_each_marked(apqn)
+	for (apqn = ap_matrix_next_marked(0); apqn < AP_MATRIX_QUEUES;
+	     apqn = ap_matrix_next_marked(apqn + 1))
 		if (ap_matrix_marker(ap_matrix_marker_entry(apqn)) &
 		    (AP_MATRIX_WORKER | AP_MATRIX_CRYCB))
 			return true;
@@ -1496,22 +1496,19 @@ static void ap_matrix_unclaim(struct kvm_s390_ap_matrix_guest *g)
  */
 struct ap_matrix_prealloc {
 	struct ap_matrix_holds *holds;	/* holder entries, or NULL */
-	unsigned int nholds;		/* how many @holds has room for */
-	unsigned long *storage;		/* spare marker storage, linked by [0] */
+	unsigned long add[AP_MATRIX_WORDS];	/* adapters @holds is for */
+	unsigned long *storage;		/* marker storage, or NULL */
+	unsigned long need[AP_MATRIX_WORDS];	/* adapters @storage is for */
 };
 
 static void ap_matrix_prealloc_free(struct ap_matrix_prealloc *p)
 {
-	unsigned long *s;
-
 	kfree(p->holds);
 	p->holds = NULL;
-	p->nholds = 0;
-	while (p->storage) {
-		s = p->storage;
-		p->storage = (unsigned long *)s[0];
-		kfree(s);
-	}
+	bitmap_zero(p->add, AP_MATRIX_IDS);
+	kvfree(p->storage);
+	p->storage = NULL;
+	bitmap_zero(p->need, AP_MATRIX_IDS);
 }
 
 /* the adapters of @req a claim adds @g to the holder lists of */
@@ -1527,50 +1524,52 @@ static void ap_matrix_new_holds(const struct ap_matrix_masks *held,
 
 /*
  * Allocate, with no AP lock held, what claiming @req for a guest that
- * holds @held takes: one holder entry per adapter it adds to the guest
- * (one allocation, charged to the VMM), and marker storage for each
- * adapter of @req that has none yet.  Marker storage outlives the VMM and
- * is shared by every guest of the adapter (bounded: 2 KiB per adapter), so
- * it is not charged to the VMM's memory cgroup: a VMM could otherwise pin
- * a dead cgroup's charge, or be charged for storage other tenants use.
- * Only a request that passed the range and authority checks gets here.
- * Steady state (the adapters have storage, @g holds them) allocates
- * nothing.  The storage bitmap is read without ap_matrix_lock: the claim
- * rechecks under it and asks for another round (-EAGAIN) if it falls short.
+ * holds @held takes: one holder entry per adapter it adds to the guest,
+ * and marker storage for each adapter of @req that has none yet, each in
+ * one allocation however many adapters.  The holder entries are the VMM's
+ * (charged to it, freed with its claims).  Marker storage outlives the VMM
+ * and is shared by every guest of its adapters (bounded: 2 KiB per
+ * adapter, 512 KiB in all), so it is not charged to the VMM's memory
+ * cgroup: it would pin that cgroup's charge after the VMM is gone, or
+ * charge a tenant for what the others use.  Only a request that passed the
+ * range and authority checks gets here.  In steady state (the adapters
+ * have storage, @g holds them) nothing is allocated.  The adapters with
+ * storage are read without ap_matrix_lock: the claim rechecks under it
+ * and asks for another round (-EAGAIN) if this falls short.
  */
 static int ap_matrix_prepare(const struct ap_matrix_masks *held,
 			     const struct ap_matrix_masks *req,
 			     struct ap_matrix_prealloc *p)
 {
-	unsigned long add[AP_MATRIX_WORDS], need[AP_MATRIX_WORDS];
 	unsigned int i, n;
-	unsigned long *s;
 
 	ap_matrix_prealloc_free(p);
 	if (bitmap_empty(req->aqm, AP_MATRIX_IDS))
 		return 0;	/* adapters without domains claim no queue */
-	ap_matrix_new_holds(held, req, add);
-	n = bitmap_weight(add, AP_MATRIX_IDS);
+	ap_matrix_new_holds(held, req, p->add);
+	n = bitmap_weight(p->add, AP_MATRIX_IDS);
 	if (n) {
 		p->holds = kmalloc(sizeof(*p->holds) +
 				   n * sizeof(p->holds->h[0]),
 				   GFP_KERNEL_ACCOUNT);
 		if (!p->holds)
-			return -ENOMEM;
-		p->nholds = n;
+			goto nomem;
 	}
 	for (i = 0; i < AP_MATRIX_WORDS; i++)
-		need[i] = req->apm[i] & ~READ_ONCE(ap_matrix_stored_apm[i]);
-	for (n = bitmap_weight(need, AP_MATRIX_IDS); n; n--) {
-		s = kcalloc(AP_MATRIX_IDS, sizeof(*s), GFP_KERNEL);
-		if (!s) {
-			ap_matrix_prealloc_free(p);
-			return -ENOMEM;
-		}
-		s[0] = (unsigned long)p->storage;
-		p->storage = s;
-	}
+		p->need[i] = req->apm[i] &
+			     ~READ_ONCE(ap_matrix_stored_apm[i]);
+	if (bitmap_empty(p->need, AP_MATRIX_IDS))
+		return 0;
+	/* a marker is read only where @marked says it was written */
+	n = bitmap_weight(p->need, AP_MATRIX_IDS);
+	p->storage = kvmalloc_array(n * AP_MATRIX_IDS, sizeof(*p->storage),
+				    GFP_KERNEL);
+	if (!p->storage)
+		goto nomem;
 	return 0;
+nomem:
+	ap_matrix_prealloc_free(p);
+	return -ENOMEM;
 }
 
 /*
@@ -1588,7 +1587,6 @@ static int ap_matrix_claim(struct kvm_s390_ap_matrix_guest *g,
 	struct ap_matrix_adapter *a;
 	struct ap_matrix_hold *h;
 	unsigned int apid, n;
-	unsigned long *s;
 
 	lockdep_assert_held(&ap_matrix_lock);
 	if (bitmap_empty(g->next.aqm, AP_MATRIX_IDS)) {
@@ -1596,24 +1594,26 @@ static int ap_matrix_claim(struct kvm_s390_ap_matrix_guest *g,
 		return 0;	/* adapters without domains claim no queue */
 	}
 	ap_matrix_new_holds(&g->m, &g->next, add);
-	n = bitmap_weight(add, AP_MATRIX_IDS);
-	if (n > p->nholds)
+	if (!bitmap_subset(add, p->add, AP_MATRIX_IDS))
 		return -EAGAIN;
 	if (bitmap_andnot(need, g->next.apm, ap_matrix_stored_apm,
 			  AP_MATRIX_IDS)) {
-		s = p->storage;
-		for (n = bitmap_weight(need, AP_MATRIX_IDS); n && s; n--)
-			s = (unsigned long *)s[0];
-		if (n)
+		if (!bitmap_subset(need, p->need, AP_MATRIX_IDS))
 			return -EAGAIN;
-		for_each_set_bit_inv(apid, need, AP_MATRIX_IDS) {
-			s = p->storage;
-			p->storage = (unsigned long *)s[0];
-			s[0] = 0;
-			ap_matrix_adapters[apid].markers = s;
+		/* slot k of the allocation for the k-th adapter of @p->need */
+		n = 0;
+		for_each_set_bit_inv(apid, p->need, AP_MATRIX_IDS) {
+			a = &ap_matrix_adapters[apid];
+			if (test_bit_inv(apid, need)) {
+				a->markers = p->storage + n * AP_MATRIX_IDS;
+				a->storage = p->storage;
+			}
+			n++;
 		}
 		bitmap_or(ap_matrix_stored_apm, ap_matrix_stored_apm, need,
 			  AP_MATRIX_IDS);
+		/* the adapters' now, slots of those that got some meanwhile idle */
+		p->storage = NULL;
 	}
 	g->installing = true;
 	n = 0;
@@ -1628,10 +1628,9 @@ static int ap_matrix_claim(struct kvm_s390_ap_matrix_guest *g,
 		bitmap_or(a->held, a->held, g->next.aqm, AP_MATRIX_IDS);
 	}
 	if (n) {
-		/* the chunk is the holder lists' now; unused entries idle */
+		/* the holder lists' now; entries for adapters it lost idle */
 		c->live = n;
 		p->holds = NULL;
-		p->nholds = 0;
 	}
 	g->holds += n;
 	return 0;
@@ -1974,25 +1973,44 @@ void kvm_s390_ap_matrix_destroy(struct kvm *kvm)
 }
 EXPORT_SYMBOL_IF_KUNIT(kvm_s390_ap_matrix_destroy);
 
+/* does adapter @apid hold a claim or a marker? */
+static bool ap_matrix_adapter_busy(unsigned int apid)
+{
+	const struct ap_matrix_adapter *a = &ap_matrix_adapters[apid];
+
+	return !bitmap_empty(a->held, AP_MATRIX_IDS) ||
+	       !bitmap_empty(a->marked, AP_MATRIX_IDS);
+}
+
 /*
- * Free the marker storage of the adapters nobody claims a domain of and no
- * queue of which has a marker (all of them if @all: kvm.ko is unloaded).
- * Under ap_matrix_lock.
+ * Free the marker storage allocations none of whose adapters holds a claim
+ * or a marker (all of them if @all: kvm.ko is unloaded).  Under
+ * ap_matrix_lock; O(256 x 256) at most, only when the AP driver or kvm.ko
+ * goes.
  */
 static void ap_matrix_storage_release(bool all)
 {
-	struct ap_matrix_adapter *a;
-	unsigned int apid;
+	unsigned int apid, i;
+	unsigned long *s;
+	bool busy;
 
 	lockdep_assert_held(&ap_matrix_lock);
 	for_each_set_bit_inv(apid, ap_matrix_stored_apm, AP_MATRIX_IDS) {
-		a = &ap_matrix_adapters[apid];
-		if (!all && (!bitmap_empty(a->held, AP_MATRIX_IDS) ||
-			     !bitmap_empty(a->marked, AP_MATRIX_IDS)))
+		s = ap_matrix_adapters[apid].storage;
+		busy = false;
+		for_each_set_bit_inv(i, ap_matrix_stored_apm, AP_MATRIX_IDS)
+			if (ap_matrix_adapters[i].storage == s && !all)
+				busy |= ap_matrix_adapter_busy(i);
+		if (busy)
 			continue;
-		kfree(a->markers);
-		a->markers = NULL;
-		clear_bit_inv(apid, ap_matrix_stored_apm);
+		for_each_set_bit_inv(i, ap_matrix_stored_apm, AP_MATRIX_IDS) {
+			if (ap_matrix_adapters[i].storage != s)
+				continue;
+			ap_matrix_adapters[i].storage = NULL;
+			ap_matrix_adapters[i].markers = NULL;
+			clear_bit_inv(i, ap_matrix_stored_apm);
+		}
+		kvfree(s);
 	}
 }
 
@@ -2215,7 +2233,8 @@ void kvm_s390_ap_matrix_config_removed(unsigned long *apm_gone,
 	void *entry;
 
 	mutex_lock(&ap_matrix_lock);
-	for_each_marked(apqn) {
+	for (apqn = ap_matrix_next_marked(0); apqn < AP_MATRIX_QUEUES;
+	     apqn = ap_matrix_next_marked(apqn + 1)) {
 		entry = ap_matrix_marker_entry(apqn);
 		if (!ap_matrix_resetting(entry) ||
 		    !(test_bit_inv(AP_MATRIX_APID(apqn), apm_gone) ||
