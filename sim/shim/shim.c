@@ -183,9 +183,13 @@ bool shim_alloc_fails(void)
 	return __atomic_sub_fetch(&fail_nth, 1, __ATOMIC_SEQ_CST) == 0;
 }
 
+static void alloc_check(size_t size);
+
 void *kmalloc(size_t size, gfp_t gfp)
 {
 	void *p;
+
+	alloc_check(size);
 
 	if (!(gfp & __GFP_NOFAIL) && shim_alloc_fails())
 		return NULL;
@@ -336,6 +340,22 @@ static void note_release(struct mutex *m)
 			return;
 		}
 	}
+}
+
+/*
+ * ap_matrix.c allocates nothing under ap_matrix_lock or an AP bus lock (a
+ * SET allocates before it takes them; remove(), on_config_changed() and
+ * the workers allocate nothing): an allocation there, __GFP_NOFAIL
+ * included, is a violation.
+ */
+static void alloc_check(size_t size)
+{
+	int i;
+
+	for (i = 0; i < nheld; i++)
+		if (held[i]->ap_bus || !strcmp(held[i]->name, "ap_matrix_lock"))
+			violation("allocation of %zu bytes with %s held", size,
+				  held[i]->name);
 }
 
 int shim_locks_held(void)
@@ -628,6 +648,7 @@ void *__xa_store(struct xarray *xa, unsigned long index, void *entry, gfp_t gfp)
 		return old == XA_ZERO_ENTRY ? NULL : old;
 	}
 	if (!s || !*s) {
+		alloc_check(sizeof(void *));
 		/* a new entry is where the kernel may need a node: inject here */
 		if ((!(gfp & __GFP_NOFAIL) && shim_alloc_fails()) ||
 		    !grow(xa, index))

@@ -1610,8 +1610,10 @@ static int ap_matrix_claim(struct kvm_s390_ap_matrix_guest *g,
 			}
 			n++;
 		}
-		bitmap_or(ap_matrix_stored_apm, ap_matrix_stored_apm, need,
-			  AP_MATRIX_IDS);
+		/* read without the lock by ap_matrix_prepare() */
+		for (n = 0; n < AP_MATRIX_WORDS; n++)
+			WRITE_ONCE(ap_matrix_stored_apm[n],
+				   ap_matrix_stored_apm[n] | need[n]);
 		/* the adapters' now, slots of those that got some meanwhile idle */
 		p->storage = NULL;
 	}
@@ -1634,6 +1636,47 @@ static int ap_matrix_claim(struct kvm_s390_ap_matrix_guest *g,
 	}
 	g->holds += n;
 	return 0;
+}
+
+/* does adapter @apid hold a claim or a marker? */
+static bool ap_matrix_adapter_busy(unsigned int apid)
+{
+	const struct ap_matrix_adapter *a = &ap_matrix_adapters[apid];
+
+	return !bitmap_empty(a->held, AP_MATRIX_IDS) ||
+	       !bitmap_empty(a->marked, AP_MATRIX_IDS);
+}
+
+/*
+ * Free the marker storage allocations none of whose adapters holds a claim
+ * or a marker (all of them if @all: kvm.ko is unloaded).  Under
+ * ap_matrix_lock; O(256 x 256) at most, only when the AP driver or kvm.ko
+ * goes.
+ */
+static void ap_matrix_storage_release(bool all)
+{
+	unsigned int apid, i;
+	unsigned long *s;
+	bool busy;
+
+	lockdep_assert_held(&ap_matrix_lock);
+	for_each_set_bit_inv(apid, ap_matrix_stored_apm, AP_MATRIX_IDS) {
+		s = ap_matrix_adapters[apid].storage;
+		busy = false;
+		for_each_set_bit_inv(i, ap_matrix_stored_apm, AP_MATRIX_IDS)
+			if (ap_matrix_adapters[i].storage == s && !all)
+				busy |= ap_matrix_adapter_busy(i);
+		if (busy)
+			continue;
+		for_each_set_bit_inv(i, ap_matrix_stored_apm, AP_MATRIX_IDS) {
+			if (ap_matrix_adapters[i].storage != s)
+				continue;
+			ap_matrix_adapters[i].storage = NULL;
+			ap_matrix_adapters[i].markers = NULL;
+			clear_bit_inv(i, ap_matrix_stored_apm);
+		}
+		kvfree(s);
+	}
 }
 
 /*
@@ -1972,47 +2015,6 @@ void kvm_s390_ap_matrix_destroy(struct kvm *kvm)
 	ap_matrix_free(g);
 }
 EXPORT_SYMBOL_IF_KUNIT(kvm_s390_ap_matrix_destroy);
-
-/* does adapter @apid hold a claim or a marker? */
-static bool ap_matrix_adapter_busy(unsigned int apid)
-{
-	const struct ap_matrix_adapter *a = &ap_matrix_adapters[apid];
-
-	return !bitmap_empty(a->held, AP_MATRIX_IDS) ||
-	       !bitmap_empty(a->marked, AP_MATRIX_IDS);
-}
-
-/*
- * Free the marker storage allocations none of whose adapters holds a claim
- * or a marker (all of them if @all: kvm.ko is unloaded).  Under
- * ap_matrix_lock; O(256 x 256) at most, only when the AP driver or kvm.ko
- * goes.
- */
-static void ap_matrix_storage_release(bool all)
-{
-	unsigned int apid, i;
-	unsigned long *s;
-	bool busy;
-
-	lockdep_assert_held(&ap_matrix_lock);
-	for_each_set_bit_inv(apid, ap_matrix_stored_apm, AP_MATRIX_IDS) {
-		s = ap_matrix_adapters[apid].storage;
-		busy = false;
-		for_each_set_bit_inv(i, ap_matrix_stored_apm, AP_MATRIX_IDS)
-			if (ap_matrix_adapters[i].storage == s && !all)
-				busy |= ap_matrix_adapter_busy(i);
-		if (busy)
-			continue;
-		for_each_set_bit_inv(i, ap_matrix_stored_apm, AP_MATRIX_IDS) {
-			if (ap_matrix_adapters[i].storage != s)
-				continue;
-			ap_matrix_adapters[i].storage = NULL;
-			ap_matrix_adapters[i].markers = NULL;
-			clear_bit_inv(i, ap_matrix_stored_apm);
-		}
-		kvfree(s);
-	}
-}
 
 /* kvm.ko is unloaded: no reset is left behind */
 void kvm_s390_ap_matrix_exit(void)
