@@ -29,10 +29,10 @@
  * Claims of different guests never overlap: a queue is claimed only if no
  * guest claims it and it has no marker.
  *
- * A marker (an unsigned long in its adapter's @markers storage, its APQN's
- * bit set in the adapter's @marked) says that the queue left a guest and is being reset
- * (RESETTING, or RESETTING_GONE if it also left the driver or the host
- * meanwhile), or that its reset failed (FAILED).  A marker wins over a
+ * A marker (an unsigned long in its adapter's @markers storage, its
+ * APQN's bit set in the adapter's @marked) says that the queue left a guest
+ * and is being reset (RESETTING, or RESETTING_GONE if it also left the
+ * driver or the host meanwhile), or that its reset failed (FAILED).  A marker wins over a
  * claim: the owner table entry of an APQN (ap_matrix_entry()) is its
  * marker, else the guest claiming it, else nothing.  Only a completed reset
  * clears a marker; unbinding a queue does not.  A marker's reset is driven
@@ -288,6 +288,8 @@ static unsigned long ap_matrix_marked_apm[AP_MATRIX_WORDS];
  * without it by a SET that decides what to allocate (rechecked under it).
  */
 static unsigned long ap_matrix_stored_apm[AP_MATRIX_WORDS];
+/* the slots (AP_MATRIX_IDS markers each) of marker storage allocated */
+static unsigned int ap_matrix_storage_slots;
 static LIST_HEAD(ap_matrix_guests);
 static const struct kvm_s390_ap_host_ops *ap_matrix_ops;
 /* the reset worker's position in the markers (an APQN) */
@@ -1535,7 +1537,8 @@ static void ap_matrix_new_holds(const struct ap_matrix_masks *held,
  * range and authority checks gets here.  In steady state (the adapters
  * have storage, @g holds them) nothing is allocated.  The adapters with
  * storage are read without ap_matrix_lock: the claim rechecks under it
- * and asks for another round (-EAGAIN) if this falls short.
+ * and asks for another round (-EAGAIN) unless this is exactly what it
+ * needs, so every slot of an allocation is an adapter's.
  */
 static int ap_matrix_prepare(const struct ap_matrix_masks *held,
 			     const struct ap_matrix_masks *req,
@@ -1577,7 +1580,8 @@ nomem:
  * free; under ap_matrix_lock.  Per adapter: its @held gains the domains,
  * @g joins its holder list and it gets marker storage if it has none yet,
  * all from @p: nothing is allocated here.  -EAGAIN (nothing changed) if @p
- * falls short: @g's matrix shrank or storage was released meanwhile.
+ * falls short (@g's matrix shrank or storage was released meanwhile) or
+ * holds storage for an adapter another SET gave storage to meanwhile.
  */
 static int ap_matrix_claim(struct kvm_s390_ap_matrix_guest *g,
 			   struct ap_matrix_prealloc *p)
@@ -1598,23 +1602,27 @@ static int ap_matrix_claim(struct kvm_s390_ap_matrix_guest *g,
 		return -EAGAIN;
 	if (bitmap_andnot(need, g->next.apm, ap_matrix_stored_apm,
 			  AP_MATRIX_IDS)) {
-		if (!bitmap_subset(need, p->need, AP_MATRIX_IDS))
+		/*
+		 * Exactly what was prepared: an allocation whose slots are not
+		 * all installed would stay, idle, as long as one adapter uses
+		 * it (up to 256 x 256 x 8 bytes), so if another SET gave some
+		 * of the adapters storage meanwhile, prepare again.
+		 */
+		if (!bitmap_equal(need, p->need, AP_MATRIX_IDS))
 			return -EAGAIN;
-		/* slot k of the allocation for the k-th adapter of @p->need */
+		/* slot k of the allocation for the k-th adapter of @need */
 		n = 0;
-		for_each_set_bit_inv(apid, p->need, AP_MATRIX_IDS) {
+		for_each_set_bit_inv(apid, need, AP_MATRIX_IDS) {
 			a = &ap_matrix_adapters[apid];
-			if (test_bit_inv(apid, need)) {
-				a->markers = p->storage + n * AP_MATRIX_IDS;
-				a->storage = p->storage;
-			}
-			n++;
+			a->markers = p->storage + n++ * AP_MATRIX_IDS;
+			a->storage = p->storage;
 		}
+		ap_matrix_storage_slots += n;
 		/* read without the lock by ap_matrix_prepare() */
 		for (n = 0; n < AP_MATRIX_WORDS; n++)
 			WRITE_ONCE(ap_matrix_stored_apm[n],
 				   ap_matrix_stored_apm[n] | need[n]);
-		/* the adapters' now, slots of those that got some meanwhile idle */
+		/* the adapters' now */
 		p->storage = NULL;
 	}
 	g->installing = true;
@@ -1674,6 +1682,8 @@ static void ap_matrix_storage_release(bool all)
 			ap_matrix_adapters[i].storage = NULL;
 			ap_matrix_adapters[i].markers = NULL;
 			clear_bit_inv(i, ap_matrix_stored_apm);
+			/* one slot per adapter: ap_matrix_claim() */
+			ap_matrix_storage_slots--;
 		}
 		kvfree(s);
 	}
@@ -2456,7 +2466,7 @@ unsigned int kvm_s390_ap_matrix_storage(void)
 	unsigned int n;
 
 	mutex_lock(&ap_matrix_lock);
-	n = bitmap_weight(ap_matrix_stored_apm, AP_MATRIX_IDS);
+	n = ap_matrix_storage_slots;
 	mutex_unlock(&ap_matrix_lock);
 	return n;
 }

@@ -134,9 +134,11 @@ void *kvm_s390_ap_matrix_owner(unsigned int apqn);
 void kvm_s390_ap_matrix_flush(void);
 
 /**
- * kvm_s390_ap_matrix_storage - how many adapters have marker storage
+ * kvm_s390_ap_matrix_storage - how much marker storage is allocated
  *
- * Return: the number of adapters whose marker storage is allocated (kept
+ * Return: the number of slots (one adapter's markers each) of marker
+ * storage allocated; every slot is an adapter's, so it is also the number
+ * of adapters whose marker storage is allocated (kept
  * from the first SET claiming a domain of them until the AP driver's
  * release_all() finds them idle, or kvm.ko's exit).
  */

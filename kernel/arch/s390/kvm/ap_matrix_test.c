@@ -2521,6 +2521,54 @@ static void test_marker_storage(struct kunit *test)
 }
 
 /*
+ * Two SETs prepare storage for the same fresh adapter: A for adapters 1
+ * and 2, B for adapter 2; B claims first.  A's allocation then has a slot
+ * for adapter 2 that it must not keep idle (an allocation stays while one
+ * of its adapters is used): A prepares again, and the storage is one slot
+ * per adapter with storage, the bound the design promises.
+ */
+static void test_marker_storage_race(struct kunit *test)
+{
+	struct kvm *a = apm_vm(test, CRYCB_FORMAT2);
+	struct kvm *b = apm_vm(test, CRYCB_FORMAT2);
+	struct apm_thread *ta, *tb;
+	struct task_struct *first;
+
+	/* nothing is held: release_all() frees every adapter's storage */
+	kvm_s390_ap_matrix_release_all();
+	KUNIT_ASSERT_EQ(test, kvm_s390_ap_matrix_storage(), 0);
+	KUNIT_ASSERT_EQ(test, fake_lock(), 0);
+	tb = apm_thread_start(test, thread_set, b, mx(2, 2, 2, 2), 0);
+	KUNIT_EXPECT_FALSE(test, apm_thread_wait(tb, SHORT_WAIT));
+	ta = apm_thread_start(test, thread_set, a, mx(1, 2, 1, 1), 0);
+	KUNIT_EXPECT_FALSE(test, apm_thread_wait(ta, SHORT_WAIT));
+	/* both prepared and wait for the AP lock, B first: B gets it */
+	reinit_completion(&fake->paused);
+	reinit_completion(&fake->resume);
+	atomic_set(&fake->pause_lock, 1);
+	fake_unlock();
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&fake->paused,
+							    LONG_WAIT));
+	first = READ_ONCE(fake->lock_owner);
+	complete(&fake->resume);
+	KUNIT_EXPECT_TRUE(test, apm_thread_wait(tb, LONG_WAIT));
+	KUNIT_EXPECT_TRUE(test, apm_thread_wait(ta, LONG_WAIT));
+	KUNIT_EXPECT_PTR_EQ_MSG(test, first, tb->task,
+				"A claimed first: the race was not tested");
+	KUNIT_EXPECT_EQ(test, tb->rc, 0);
+	KUNIT_EXPECT_EQ(test, ta->rc, 0);
+	KUNIT_EXPECT_TRUE(test, get_is(a, mx(1, 2, 1, 1)));
+	KUNIT_EXPECT_TRUE(test, get_is(b, mx(2, 2, 2, 2)));
+	/* adapters 1 and 2: two slots, not B's one plus A's two */
+	KUNIT_EXPECT_EQ(test, kvm_s390_ap_matrix_storage(), 2);
+	KUNIT_EXPECT_EQ(test, set(a, mx_empty(), 0), 0);
+	KUNIT_EXPECT_EQ(test, set(b, mx_empty(), 0), 0);
+	apm_flush();
+	kvm_s390_ap_matrix_release_all();
+	KUNIT_EXPECT_EQ(test, kvm_s390_ap_matrix_storage(), 0);
+}
+
+/*
  * VM B claims every queue of adapter @apid, domains @d0..@d1, that it can
  * get now (probing one domain at a time, as libapmatrix does), and marks
  * them: a ZAPQ of one of them is a bug from then on.  Returns how many.
@@ -2891,6 +2939,7 @@ static struct kunit_case ap_matrix_test_cases[] = {
 	KUNIT_CASE(test_reset_worker_never_finishes),
 	KUNIT_CASE_SLOW(test_alloc_failure),
 	KUNIT_CASE(test_marker_storage),
+	KUNIT_CASE(test_marker_storage_race),
 	KUNIT_CASE(test_race_set_set),
 	KUNIT_CASE(test_race_set_remove),
 	KUNIT_CASE(test_race_set_destroy),
