@@ -105,6 +105,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/ratelimit.h>
+#include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -2459,6 +2460,13 @@ void *kvm_s390_ap_matrix_owner(unsigned int apqn)
 void kvm_s390_ap_matrix_flush(void)
 {
 	ap_matrix_flush_work();
+}
+
+void kvm_s390_ap_matrix_lockdep_no_alloc(void)
+{
+	fs_reclaim_acquire(GFP_KERNEL);
+	might_lock(&ap_matrix_lock);
+	fs_reclaim_release(GFP_KERNEL);
 }
 
 unsigned int kvm_s390_ap_matrix_storage(void)

@@ -2446,7 +2446,9 @@ static void test_alloc_failure(struct kunit *test)
  * remove() (AP device lock) or on_config_changed() (ap_scan_bus_mutex)
  * allocates nothing, so it gets its marker and its reset with every
  * allocation failing.  The storage outlives the guests (bounded: one per
- * adapter) until release_all() or kvm.ko's exit frees it.
+ * adapter) until release_all() or kvm.ko's exit frees it.  failslab never
+ * fails a __GFP_NOFAIL allocation (the old marker's): that one only the
+ * lockdep run (apm_suite_init()) and the simulated host's shim report.
  */
 static void test_marker_storage(struct kunit *test)
 {
@@ -2949,8 +2951,21 @@ static struct kunit_case ap_matrix_test_cases[] = {
 	{}
 };
 
+/*
+ * Every case runs with lockdep (the PROVE_LOCKING run) told that reclaim
+ * may take ap_matrix_lock: an allocation under it, even __GFP_NOFAIL,
+ * which failslab never fails (test_marker_storage cannot see one), is
+ * then a lockdep report, which fails the run.
+ */
+static int apm_suite_init(struct kunit_suite *suite)
+{
+	kvm_s390_ap_matrix_lockdep_no_alloc();
+	return 0;
+}
+
 static struct kunit_suite ap_matrix_test_suite = {
 	.name = "apmatrix",
+	.suite_init = apm_suite_init,
 	.init = apm_test_init,
 	.exit = apm_test_exit,
 	.test_cases = ap_matrix_test_cases,
