@@ -251,6 +251,8 @@ unsigned long copy_to_user(void __user *to, const void *from, unsigned long n)
 
 static pthread_mutex_t dep_mtx = PTHREAD_MUTEX_INITIALIZER;
 static const char *class_name[MAX_CLASSES];
+/* per lock class: nothing may be allocated while it is held */
+static bool no_alloc[MAX_CLASSES];
 static int nclasses;
 static bool after[MAX_CLASSES][MAX_CLASSES];	/* after[a][b]: b was taken while a was held */
 
@@ -267,8 +269,10 @@ static int class_of(struct mutex *m)
 	for (i = 0; i < nclasses; i++)
 		if (!strcmp(class_name[i], m->name))
 			break;
-	if (i == nclasses && nclasses < MAX_CLASSES)
+	if (i == nclasses && nclasses < MAX_CLASSES) {
+		no_alloc[nclasses] = !strcmp(m->name, "ap_matrix_lock");
 		class_name[nclasses++] = m->name;
+	}
 	pthread_mutex_unlock(&dep_mtx);
 	m->cls = i < MAX_CLASSES ? i : MAX_CLASSES - 1;
 	return m->cls;
@@ -353,7 +357,7 @@ static void alloc_check(size_t size)
 	int i;
 
 	for (i = 0; i < nheld; i++)
-		if (held[i]->ap_bus || !strcmp(held[i]->name, "ap_matrix_lock"))
+		if (held[i]->ap_bus || no_alloc[held[i]->cls])
 			violation("allocation of %zu bytes with %s held", size,
 				  held[i]->name);
 }
