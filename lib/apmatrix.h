@@ -121,8 +121,14 @@ const char *apmatrix_rule_meaning(int err);
  * s390-tools' SYSFS_ROOT), else "/sys". The AP configuration lock file is
  * /run/lock/s390apconfig.lock (the one s390-tools' chzdev -t ap and
  * ap-check take), or APMATRIX_LOCK_FILE when set; the longest wait for it
- * is APMATRIX_LOCK_TIMEOUT seconds (a decimal number, e.g. "2.5") when set,
- * else 30 s. The environment is not read in a set-user-ID program.
+ * is APMATRIX_LOCK_TIMEOUT seconds (a decimal number from 0 to 86400,
+ * e.g. "2.5") when set, else 30 s. A value of APMATRIX_LOCK_TIMEOUT or
+ * APMATRIX_SETTLE_TIMEOUT that is no such number is not replaced by the
+ * default: the context is made, apmatrix_ctx_last_error() names the
+ * variable and its value right after, and every change that takes the lock
+ * fails with -EINVAL and that message, nothing written, until
+ * apmatrix_ctx_set_lock_timeout() gives a time (the lock's value only).
+ * The environment is not read in a set-user-ID program.
  * Returns NULL with errno set on failure.
  */
 struct apmatrix_ctx *apmatrix_ctx_new(void);

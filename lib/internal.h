@@ -27,6 +27,10 @@ struct apmatrix_ctx {
 	void *lock_wait_data;
 	struct apm_lock *txn_lock;	/* while apmatrix_lock() holds the lock */
 	unsigned int settle_timeout_ms;	/* the bus's re-probe after a mask write */
+	/* an environment value apmatrix_ctx_new() could not use, "" if none:
+	 * the lock is then refused with it (apm_lock_take) */
+	char lock_env_err[128];
+	char settle_env_err[128];
 	char err[APM_ERRLEN];
 };
 
@@ -108,7 +112,10 @@ struct apm_lock {
 	sigset_t oldmask;	/* signals blocked while held */
 	bool held;
 };
-/* Take it (waiting at most the ctx's timeout); signals blocked while held. */
+/*
+ * Take it (waiting at most the ctx's timeout); signals blocked while held.
+ * -EINVAL, nothing taken, while an environment timeout was not usable.
+ */
 int apm_lock_take(struct apmatrix_ctx *ctx, struct apm_lock *l);
 /* Remove the lock file if it is ours, then unblock the signals. */
 void apm_lock_release(struct apmatrix_ctx *ctx, struct apm_lock *l);

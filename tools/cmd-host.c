@@ -135,28 +135,6 @@ static unsigned int print_claim(const struct apmatrix_claim *claim)
 	return n;
 }
 
-/*
- * APMATRIX_SETTLE_TIMEOUT as libapmatrix reads it (seconds, 0 to 3600);
- * the library falls back to its default on anything else, reserve says
- * so instead of waiting a time nobody asked for. False: message printed.
- */
-static bool settle_env_ok(const char *cmd)
-{
-	const char *v = getenv("APMATRIX_SETTLE_TIMEOUT");
-	char *end;
-	double t;
-
-	if (!v || !*v)
-		return true;
-	errno = 0;
-	t = strtod(v, &end);
-	if (!errno && !*end && t >= 0 && t <= 3600)
-		return true;
-	errmsg("%s: APMATRIX_SETTLE_TIMEOUT '%.40s%s': not a number of seconds from 0 to 3600",
-	       cmd, v, strlen(v) > 40 ? "..." : "");
-	return false;
-}
-
 static int reserve_release(struct cli *cli, struct args *a, bool reserve)
 {
 	struct apmatrix_matrix *want, *before = NULL, *after = NULL;
@@ -185,8 +163,10 @@ static int reserve_release(struct cli *cli, struct args *a, bool reserve)
 		       cli->cmd);
 		return RC_USAGE;
 	}
-	if (reserve && !settle_env_ok(cli->cmd))
+	if (cli->env_err[0]) {	/* APMATRIX_LOCK/SETTLE_TIMEOUT */
+		errmsg("%s: %s", cli->cmd, cli->env_err);
 		return RC_USAGE;
+	}
 	want = apmatrix_matrix_new();
 	if (!want) {
 		errmsg("out of memory");

@@ -910,7 +910,8 @@ int cmd_apply(int argc, char **argv)
 		}
 		if (err < 0) {
 			errmsg("apply: %s", apmatrix_ctx_last_error(j.ctx));
-			rc = RC_HOST;
+			/* EINVAL: a bad APMATRIX_LOCK/SETTLE_TIMEOUT, the user's */
+			rc = err == -EINVAL ? RC_USAGE : RC_HOST;
 			goto out;
 		}
 	}

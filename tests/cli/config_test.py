@@ -179,6 +179,25 @@ def g_errors(t):
              9, "", P + missing + ": no configuration directory: No such file or directory\n" + INVALID)
     t.ok(snapshot(root) == before, "after every bad configuration the host is unchanged",
          snap_diff(before, snapshot(root)))
+    # a good configuration, a lock wait or settle time that is no number of
+    # seconds: apply refuses by name before the lock (it once waited 30 s)
+    d = t.conf(GOOD)
+    for var, bad, top in (("APMATRIX_LOCK_TIMEOUT", "soon", 86400),
+                          ("APMATRIX_LOCK_TIMEOUT", "-3", 86400),
+                          ("APMATRIX_LOCK_TIMEOUT", "1e999", 86400),
+                          ("APMATRIX_LOCK_TIMEOUT", "5min", 86400),
+                          ("APMATRIX_SETTLE_TIMEOUT", "3601", 3600)):
+        r = t.run(["apply"], root, d, {var: bad})
+        t.expect_error("apply with %s=%s: a usage error, exit 1" % (var, bad), r, 1,
+                       "apply: %s '%s': not a number of seconds from 0 to %d" % (var, bad, top))
+        t.ok(not os.path.lexists(t.lock), "apply with %s=%s took no lock" % (var, bad))
+    t.ok(snapshot(root) == before, "a bad timeout in the environment: the host is unchanged",
+         snap_diff(before, snapshot(root)))
+    # what only reads needs no lock: diff still answers
+    r = t.run(["diff"], root, d, {"APMATRIX_LOCK_TIMEOUT": "soon"})
+    t.ok(r.rc in (0, 8) and "APMATRIX_LOCK_TIMEOUT" not in r.err,
+         "diff, which takes no lock, is not stopped by a bad APMATRIX_LOCK_TIMEOUT",
+         "rc %d %r" % (r.rc, r.err))
 
 
 def g_apply(t):
