@@ -698,6 +698,14 @@ int apmatrix_queue_bind(struct apmatrix_ctx *ctx, unsigned int apid,
  * report each queue's driver, but bind and unbind nothing.
  */
 #define APMATRIX_CLAIM_NO_REBIND	(1U << 0)
+/*
+ * DRY_RUN: write, bind and unbind nothing and take no lock; say from each
+ * queue's driver now what the call would do (MOVED, BOUND: would be) and
+ * fail as it would fail before writing: -EADDRINUSE for a queue with
+ * vfio_ap a mediated device has (every queue is looked at, the first such
+ * is the message). A queue a default driver has now is REPROBE.
+ */
+#define APMATRIX_CLAIM_DRY_RUN		(1U << 1)
 
 /** What apmatrix_plan_apply_claim() did with, or found at, one queue. */
 enum apmatrix_claim_action {
@@ -706,6 +714,12 @@ enum apmatrix_claim_action {
 	APMATRIX_CLAIM_BOUND = 2,	/* it had no driver: bound to apmatrix */
 	APMATRIX_CLAIM_LEFT = 3,	/* left with its driver (or none): see the reason */
 	APMATRIX_CLAIM_REFUSED = 4,	/* cannot be moved: the whole call failed */
+	/*
+	 * DRY_RUN only: a default driver has it now; the mask write takes it
+	 * and the bus re-probes it (to apmatrix, or to vfio_ap when that
+	 * registered first: the reason says so when vfio_ap is loaded)
+	 */
+	APMATRIX_CLAIM_REPROBE = 5,
 };
 
 struct apmatrix_claim;

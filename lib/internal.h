@@ -129,11 +129,12 @@ int apm_grant_read(struct apmatrix_ctx *ctx, int fd, int shown,
 /* host.c: read one mask file of the bus directory (kernel format) */
 int apm_read_mask_file(struct apmatrix_ctx *ctx, const char *name, apm_bits b);
 
-/* plan.c: write a plan's masks (lock held), write them back, its after side */
+/* plan.c: write a plan's masks (lock held), write them back; is a queue on
+ * the host's side (the default drivers') before or after the plan */
 int apm_plan_write(struct apmatrix_ctx *ctx, const struct apmatrix_plan *plan);
 int apm_plan_unwrite(struct apmatrix_ctx *ctx, const struct apmatrix_plan *plan);
-bool apm_plan_host_after(const struct apmatrix_plan *plan, unsigned int apid,
-			 unsigned int apqi);
+bool apm_plan_host_side(const struct apmatrix_plan *plan, bool after,
+			unsigned int apid, unsigned int apqi);
 
 /* txn.c: the driver queue name ("05.0004") is bound to now, "" if none */
 int apm_queue_driver(struct apmatrix_ctx *ctx, const char *name, char *buf,

@@ -355,10 +355,11 @@ int apm_plan_unwrite(struct apmatrix_ctx *ctx, const struct apmatrix_plan *plan)
 	return rc;
 }
 
-bool apm_plan_host_after(const struct apmatrix_plan *plan, unsigned int apid,
-			 unsigned int apqi)
+bool apm_plan_host_side(const struct apmatrix_plan *plan, bool after,
+			unsigned int apid, unsigned int apqi)
 {
-	return is_host(plan->after_ap, plan->after_aq, apid, apqi);
+	return after ? is_host(plan->after_ap, plan->after_aq, apid, apqi) :
+		       is_host(plan->before_ap, plan->before_aq, apid, apqi);
 }
 
 int apmatrix_plan_apply(struct apmatrix_ctx *ctx,

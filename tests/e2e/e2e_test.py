@@ -674,6 +674,35 @@ class TestReserveVfio(E2E):
         rc, out, err = self.s.ctl("reserve", "04.0003")
         self.assertEqual((rc, out, err), (0, "04.0003: moved from vfio_ap to apmatrix\n", ""))
 
+    def test_dry_run_predicts_moves_and_refusals(self):
+        # what --dry-run says reserve would do, from the drivers now: the
+        # same refusal and exit status, the same move, nothing changed
+        before = self.state()
+        real = "apmatrix-ctl: 04.0003: bound to vfio_ap and in use by a guest " \
+               "through a mediated device (status 'in use'): nothing changed\n"
+        rc, out, err = self.s.ctl("reserve", "--dry-run", "04-05.0003")
+        self.assertEqual((rc, err), (2, real), out)
+        self.assertNotIn("dry run: nothing written", out)
+        self.assertEqual(self.state(), before)
+        rc, out, err = self.s.ctl("reserve", "--dry-run", "--json", "05.0000")
+        self.assertEqual((rc, err), (0, ""), out)
+        doc = json.loads(out)
+        self.assertFalse(doc["applied"])
+        self.assertEqual(doc["queues"], [{"apqn": "05.0000", "driver": "cex4queue",
+                                          "action": "reprobe",
+                                          "reason": "vfio_ap may get it from the bus's re-probe: "
+                                                    "then it is moved unless a mediated device "
+                                                    "has it"}])
+        self.assertEqual(self.state(), before)
+        self.s.sim("vfio-ap-unassign", "04.0003")
+        before = self.state()
+        rc, out, err = self.s.ctl("reserve", "--dry-run", "04.0003")
+        self.assertEqual((rc, out, err), (0, "04.0003: would be moved from vfio_ap to apmatrix\n"
+                                             "dry run: nothing written\n", ""))
+        self.assertEqual(self.state(), before)
+        rc, out, err = self.s.ctl("reserve", "04.0003")
+        self.assertEqual((rc, out, err), (0, "04.0003: moved from vfio_ap to apmatrix\n", ""))
+
     def test_failure_after_the_write_rolls_everything_back(self):
         # the apmatrix driver is gone (its sysfs directory stays in the
         # tree): binding to it fails after the masks were written and

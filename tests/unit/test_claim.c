@@ -119,6 +119,45 @@ START_TEST(moves_binds_keeps)
 }
 END_TEST
 
+/* DRY_RUN: the same decisions from the drivers now, nothing written or taken */
+START_TEST(dry_run_predicts)
+{
+	char ap[128], aq[128], b[256];
+
+	bus("apmask", ap, sizeof(ap));
+	bus("aqmask", aq, sizeof(aq));
+	ck_assert_int_eq(reserve("05-08.0004-0007", APMATRIX_CLAIM_DRY_RUN), -EADDRINUSE);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "08.0005: bound to vfio_ap and assigned to a mediated device (status 'assigned'): nothing changed");
+	ck_assert_int_eq(apmatrix_claim_count(claim), 6);
+	expect(0, "05.0004", APMATRIX_CLAIM_REPROBE, "cex4queue",
+	       "vfio_ap may get it from the bus's re-probe: then it is moved unless a mediated device has it");
+	expect(1, "05.0005", APMATRIX_CLAIM_REPROBE, "cex4queue",
+	       "vfio_ap may get it from the bus's re-probe: then it is moved unless a mediated device has it");
+	expect(2, "08.0004", APMATRIX_CLAIM_MOVED, "vfio_ap", NULL);
+	expect(3, "08.0005", APMATRIX_CLAIM_REFUSED, "vfio_ap",
+	       "bound to vfio_ap and assigned to a mediated device (status 'assigned')");
+	expect(4, "08.0006", APMATRIX_CLAIM_BOUND, NULL, NULL);
+	expect(5, "08.0007", APMATRIX_CLAIM_KEPT, "apmatrix", NULL);
+	ck_assert(!apmatrix_claim_masks_written(claim));
+	ck_assert_str_eq(bus("apmask", b, sizeof(b)), ap);
+	ck_assert_str_eq(bus("aqmask", b, sizeof(b)), aq);
+	ck_assert_str_eq(bus("drivers/vfio_ap/unbind", b, sizeof(b)), "");
+	ck_assert_str_eq(bus("drivers/apmatrix/bind", b, sizeof(b)), "");
+	ck_assert(access(t.lock, F_OK) != 0);
+	/* no mediated device has it now: it would be moved too */
+	status(8, 5, "unassigned\n");
+	apmatrix_claim_free(claim);
+	claim = NULL;
+	ck_assert_int_eq(apmatrix_plan_apply_claim(ctx, host, plan, want,
+						   APMATRIX_CLAIM_DRY_RUN, &claim), 0);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), "");
+	expect(3, "08.0005", APMATRIX_CLAIM_MOVED, "vfio_ap", NULL);
+	ck_assert_str_eq(bus("drivers/vfio_ap/unbind", b, sizeof(b)), "");
+	ck_assert_str_eq(bus("apmask", b, sizeof(b)), ap);
+}
+END_TEST
+
 START_TEST(refuses_assigned_before_writing)
 {
 	char b[256], m[68];
@@ -309,6 +348,7 @@ static Suite *suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, moves_binds_keeps);
+	tcase_add_test(tc, dry_run_predicts);
 	tcase_add_test(tc, refuses_assigned_before_writing);
 	tcase_add_test(tc, refuses_in_use_and_unreadable);
 	tcase_add_test(tc, no_rebind);
