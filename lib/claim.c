@@ -128,31 +128,34 @@ static int read_attr(struct apmatrix_ctx *ctx, const char *name,
 	return 0;
 }
 
-static bool driver_loaded(struct apmatrix_ctx *ctx, const char *driver)
+/*
+ * Is there bus/ap/DIR/NAME now (a directory when want_dir)? Out of
+ * memory: nomem_answer, the answer that makes the caller do least.
+ */
+static bool bus_entry(struct apmatrix_ctx *ctx, const char *dir, const char *name,
+		      bool want_dir, bool nomem_answer)
 {
 	char *path = NULL;
 	struct stat st;
 	bool ok;
 
-	if (asprintf(&path, "%s/bus/ap/drivers/%s", ctx->sysfs_root, driver) < 0)
-		return false;
-	ok = !stat(path, &st) && S_ISDIR(st.st_mode);
+	if (asprintf(&path, "%s/bus/ap/%s/%s", ctx->sysfs_root, dir, name) < 0)
+		return nomem_answer;
+	ok = !stat(path, &st) && (!want_dir || S_ISDIR(st.st_mode));
 	free(path);
 	return ok;
 }
 
-/* does the queue device exist now? */
+/* is the AP driver registered? (no: nothing is bound to it or waited for) */
+static bool driver_loaded(struct apmatrix_ctx *ctx, const char *driver)
+{
+	return bus_entry(ctx, "drivers", driver, true, false);
+}
+
+/* does the queue device exist now? (yes: its driver is waited for) */
 static bool queue_exists(struct apmatrix_ctx *ctx, const char *name)
 {
-	char *path = NULL;
-	struct stat st;
-	bool ok;
-
-	if (asprintf(&path, "%s/bus/ap/devices/%s", ctx->sysfs_root, name) < 0)
-		return true;
-	ok = !stat(path, &st);
-	free(path);
-	return ok;
+	return bus_entry(ctx, "devices", name, false, true);
 }
 
 static int set_text(char **dst, const char *fmt, const char *arg)

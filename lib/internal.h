@@ -136,6 +136,13 @@ int apm_plan_unwrite(struct apmatrix_ctx *ctx, const struct apmatrix_plan *plan)
 bool apm_plan_host_side(const struct apmatrix_plan *plan, bool after,
 			unsigned int apid, unsigned int apqi);
 
+/*
+ * plan.c: one write(2) of text to path opened O_WRONLY | O_CLOEXEC |
+ * oflags, as `echo TEXT > path`; 0 or -errno (EIO: a short write).
+ * Plain open/write/close: a simulated host may interpose them.
+ */
+int apm_write_text(const char *path, const char *text, int oflags);
+
 /* txn.c: the driver queue name ("05.0004") is bound to now, "" if none */
 int apm_queue_driver(struct apmatrix_ctx *ctx, const char *name, char *buf,
 		     size_t len);
