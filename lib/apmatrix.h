@@ -706,6 +706,14 @@ int apmatrix_queue_bind(struct apmatrix_ctx *ctx, unsigned int apid,
  * is the message). A queue a default driver has now is REPROBE.
  */
 #define APMATRIX_CLAIM_DRY_RUN		(1U << 1)
+/*
+ * TAKEN_ONLY: of the queues of want, look only at those the plan takes
+ * from the default drivers and those without a driver; a queue set aside
+ * already and bound to a driver (vfio_ap's, say) is left to it, not looked
+ * at (apmatrix-ctl apply: want is every APQN, the configuration's sets
+ * are checked by the caller).
+ */
+#define APMATRIX_CLAIM_TAKEN_ONLY	(1U << 2)
 
 /** What apmatrix_plan_apply_claim() did with, or found at, one queue. */
 enum apmatrix_claim_action {

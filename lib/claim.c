@@ -256,7 +256,8 @@ static long long ms_now(void)
  * wait while a queue that still exists has no driver, at most the
  * context's settle timeout.
  */
-static int settle(struct apmatrix_ctx *ctx, struct apmatrix_claim *c)
+static int settle(struct apmatrix_ctx *ctx, struct apmatrix_claim *c,
+		  const struct apmatrix_plan *taken_by)
 {
 	long long end = ms_now() + ctx->settle_timeout_ms;
 	struct timespec poll = { 0, SETTLE_POLL_MS * 1000000L };
@@ -272,7 +273,10 @@ static int settle(struct apmatrix_ctx *ctx, struct apmatrix_claim *c)
 			if (rc)
 				return rc;
 			qname(&c->e[i], name);
-			if (!c->e[i].driver && queue_exists(ctx, name))
+			/* taken_by: only a queue it took is re-probed */
+			if (!c->e[i].driver && queue_exists(ctx, name) &&
+			    (!taken_by || apm_plan_host_side(taken_by, false, c->e[i].apid,
+							     c->e[i].apqi)))
 				waiting = true;
 		}
 		if (!waiting || ms_now() >= end)
@@ -365,10 +369,15 @@ static bool roll_back(struct apmatrix_ctx *ctx, struct apmatrix_claim *c,
 	return false;
 }
 
+/*
+ * The queues of want that host has and the default drivers do not hold
+ * after plan; with TAKEN_ONLY, of those only the ones the plan takes from
+ * the default drivers and the ones host saw without a driver.
+ */
 static int add_candidates(const struct apmatrix_host *host,
 			  const struct apmatrix_plan *plan,
 			  const struct apmatrix_matrix *want,
-			  struct apmatrix_claim *c)
+			  unsigned int flags, struct apmatrix_claim *c)
 {
 	unsigned int i, j, n = 0;
 
@@ -388,6 +397,10 @@ static int add_candidates(const struct apmatrix_host *host,
 			if (!apmatrix_matrix_has_apqn(want, a, d) ||
 			    apm_plan_host_side(plan, true, a, d))
 				continue;
+			if ((flags & APMATRIX_CLAIM_TAKEN_ONLY) &&
+			    !apm_plan_host_side(plan, false, a, d) &&
+			    apmatrix_queue_driver(q))
+				continue;	/* set aside already, its driver's */
 			c->e[c->n].apid = a;
 			c->e[c->n].apqi = d;
 			c->e[c->n].action = APMATRIX_CLAIM_LEFT;
@@ -566,10 +579,11 @@ int apmatrix_plan_apply_claim(struct apmatrix_ctx *ctx,
 	if (out)
 		*out = NULL;
 	if (!ctx || !host || !plan || !want ||
-	    (flags & ~(APMATRIX_CLAIM_NO_REBIND | APMATRIX_CLAIM_DRY_RUN)))
+	    (flags & ~(APMATRIX_CLAIM_NO_REBIND | APMATRIX_CLAIM_DRY_RUN |
+		       APMATRIX_CLAIM_TAKEN_ONLY)))
 		return apm_fail(ctx, EINVAL, "bad arguments to apmatrix_plan_apply_claim()");
 	c = calloc(1, sizeof(*c));
-	if (!c || add_candidates(host, plan, want, c)) {
+	if (!c || add_candidates(host, plan, want, flags, c)) {
 		apmatrix_claim_free(c);
 		return apm_fail(ctx, ENOMEM, "out of memory");
 	}
@@ -606,7 +620,8 @@ int apmatrix_plan_apply_claim(struct apmatrix_ctx *ctx,
 		written = true;
 	}
 	/* no wait when no non-default driver that could probe them is loaded */
-	rc = written && (have_apmatrix || driver_loaded(ctx, VFIO_AP)) ? settle(ctx, c) : 0;
+	rc = written && (have_apmatrix || driver_loaded(ctx, VFIO_AP)) ?
+	     settle(ctx, c, flags & APMATRIX_CLAIM_TAKEN_ONLY ? plan : NULL) : 0;
 	for (i = 0; !rc && i < c->n; i++)
 		rc = written ? 0 : now_driver(ctx, &c->e[i]);
 	if (rc) {

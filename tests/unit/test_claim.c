@@ -158,6 +158,39 @@ START_TEST(dry_run_predicts)
 }
 END_TEST
 
+/*
+ * TAKEN_ONLY (apply): of every APQN, only the queues the plan takes from
+ * the host and those without a driver; vfio_ap's 08.0004-0005 (set aside
+ * already, one assigned) and apmatrix's 08.0007 are not looked at.
+ */
+START_TEST(taken_only)
+{
+	struct apmatrix_matrix *m = apmatrix_matrix_new();
+	char b[256];
+	unsigned int i;
+
+	for (i = 0; i <= APMATRIX_MAX_ID; i++) {
+		apmatrix_matrix_set(m, APMATRIX_ADAPTERS, i, i != 5 && i != 8);
+		apmatrix_matrix_set(m, APMATRIX_DOMAINS, i, true);
+	}
+	ck_assert_int_eq(apmatrix_plan_masks(ctx, host, m, &plan), 0);
+	for (i = 0; i <= APMATRIX_MAX_ID; i++)
+		apmatrix_matrix_set(m, APMATRIX_ADAPTERS, i, true);
+	ck_assert_int_eq(apmatrix_plan_apply_claim(ctx, host, plan, m, APMATRIX_CLAIM_TAKEN_ONLY,
+						   &claim), 0);
+	ck_assert_int_eq(apmatrix_claim_count(claim), 3);
+	expect(0, "05.0004", APMATRIX_CLAIM_LEFT, "cex4queue",
+	       "bound to cex4queue: only queues with vfio_ap or no driver are moved");
+	expect(1, "05.0005", APMATRIX_CLAIM_LEFT, "cex4queue",
+	       "bound to cex4queue: only queues with vfio_ap or no driver are moved");
+	expect(2, "08.0006", APMATRIX_CLAIM_BOUND, NULL, NULL);
+	ck_assert_str_eq(bus("drivers/apmatrix/bind", b, sizeof(b)), "08.0006\n");
+	ck_assert_str_eq(bus("drivers/vfio_ap/unbind", b, sizeof(b)), "");
+	ck_assert(apmatrix_claim_masks_written(claim));
+	apmatrix_matrix_free(m);
+}
+END_TEST
+
 START_TEST(refuses_assigned_before_writing)
 {
 	char b[256], m[68];
@@ -342,6 +375,7 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, moves_binds_keeps);
 	tcase_add_test(tc, dry_run_predicts);
+	tcase_add_test(tc, taken_only);
 	tcase_add_test(tc, refuses_assigned_before_writing);
 	tcase_add_test(tc, refuses_in_use_and_unreadable);
 	tcase_add_test(tc, no_rebind);
