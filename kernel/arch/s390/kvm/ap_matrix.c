@@ -1534,16 +1534,18 @@ static void ap_matrix_new_holds(const struct ap_matrix_masks *held,
  * and is shared by every guest of its adapters (bounded: 2 KiB per
  * adapter, 512 KiB in all), so it is not charged to the VMM's memory
  * cgroup: it would pin that cgroup's charge after the VMM is gone, or
- * charge a tenant for what the others use.  Only a request that passed the
- * range and authority checks gets here.  In steady state (the adapters
- * have storage, @g holds them) nothing is allocated.  The adapters with
+ * charge a tenant for what the others use.  So it is allocated only with
+ * @storage: after a round whose checks (all of them, under the AP locks)
+ * passed and whose claim found storage missing; a request that is refused
+ * never allocates it, however many SETs a tenant runs.  In steady state
+ * (the adapters have storage, @g holds them) nothing is allocated.  The adapters with
  * storage are read without ap_matrix_lock: the claim rechecks under it
  * and asks for another round (-EAGAIN) unless this is exactly what it
  * needs, so every slot of an allocation is an adapter's.
  */
 static int ap_matrix_prepare(const struct ap_matrix_masks *held,
 			     const struct ap_matrix_masks *req,
-			     struct ap_matrix_prealloc *p)
+			     struct ap_matrix_prealloc *p, bool storage)
 {
 	unsigned int i, n;
 
@@ -1562,7 +1564,7 @@ static int ap_matrix_prepare(const struct ap_matrix_masks *held,
 	for (i = 0; i < AP_MATRIX_WORDS; i++)
 		p->need[i] = req->apm[i] &
 			     ~READ_ONCE(ap_matrix_stored_apm[i]);
-	if (bitmap_empty(p->need, AP_MATRIX_IDS))
+	if (!storage || bitmap_empty(p->need, AP_MATRIX_IDS))
 		return 0;
 	/* a marker is read only where @marked says it was written */
 	n = bitmap_weight(p->need, AP_MATRIX_IDS);
@@ -1581,7 +1583,8 @@ nomem:
  * free; under ap_matrix_lock.  Per adapter: its @held gains the domains,
  * @g joins its holder list and it gets marker storage if it has none yet,
  * all from @p: nothing is allocated here.  -EAGAIN (nothing changed) if @p
- * falls short (@g's matrix shrank or storage was released meanwhile) or
+ * falls short (@g's matrix shrank or storage was released meanwhile, or
+ * no storage was prepared: the first round of a claim on new adapters) or
  * holds storage for an adapter another SET gave storage to meanwhile.
  */
 static int ap_matrix_claim(struct kvm_s390_ap_matrix_guest *g,
@@ -1609,7 +1612,7 @@ static int ap_matrix_claim(struct kvm_s390_ap_matrix_guest *g,
 		 * it (up to 256 x 256 x 8 bytes), so if another SET gave some
 		 * of the adapters storage meanwhile, prepare again.
 		 */
-		if (!bitmap_equal(need, p->need, AP_MATRIX_IDS))
+		if (!p->storage || !bitmap_equal(need, p->need, AP_MATRIX_IDS))
 			return -EAGAIN;
 		/* slot k of the allocation for the k-th adapter of @need */
 		n = 0;
@@ -1809,9 +1812,13 @@ static int ap_matrix_set_locked(struct kvm *kvm,
 		fresh = true;
 	}
 
-	/* what the claim needs is allocated before any AP lock */
+	/*
+	 * What the claim needs is allocated before any AP lock; marker
+	 * storage only once a round's checks passed (a refused request
+	 * allocates none).
+	 */
 	if (!probe && g)
-		rc = ap_matrix_prepare(&held, req, &pre);
+		rc = ap_matrix_prepare(&held, req, &pre, false);
 	while (!rc) {
 		rc = ops->lock();
 		if (rc)
@@ -1833,8 +1840,8 @@ static int ap_matrix_set_locked(struct kvm *kvm,
 		ops->unlock();
 		if (rc != -EAGAIN)
 			break;
-		/* @g's matrix shrank or storage went meanwhile: again */
-		rc = ap_matrix_prepare(&held, req, &pre);
+		/* storage missing, @g's matrix shrank or storage went: again */
+		rc = ap_matrix_prepare(&held, req, &pre, true);
 	}
 	ap_matrix_prealloc_free(&pre);
 	if (rc) {

@@ -2523,6 +2523,48 @@ static void test_marker_storage(struct kunit *test)
 }
 
 /*
+ * Marker storage is not charged to the VMM, so a request that is refused
+ * must not allocate it: only a round whose checks passed does.  failslab
+ * lets the holder entry (64 bytes) through and fails anything bigger, as
+ * the 2 KiB of storage for adapter 2.
+ */
+static void test_refused_no_storage(struct kunit *test)
+{
+	struct kvm *a = apm_vm(test, CRYCB_FORMAT2);
+	struct failslab_knobs *k;
+	unsigned int failed;
+	int rc;
+
+	k = kunit_kzalloc(test, sizeof(*k), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, k);
+	if (!failslab_setup(k))
+		kunit_skip(test, "needs FAILSLAB and FAULT_INJECTION_DEBUG_FS");
+	ctx->failslab = k;
+
+	kvm_s390_ap_matrix_release_all();
+	KUNIT_ASSERT_EQ(test, kvm_s390_ap_matrix_storage(), 0);
+	KUNIT_ASSERT_EQ(test, set(a, mx(1, 1, 1, 1), 0), 0);
+	KUNIT_ASSERT_EQ(test, kvm_s390_ap_matrix_storage(), 1);
+	/* adapter 2 has no storage; its queue is not the driver's */
+	set_bit(APQN(2, 1), fake->unavailable);
+	failslab_arm(k, 1024);
+	rc = set(a, mx(1, 2, 1, 1), 0);
+	failed = failslab_disarm(k);
+	KUNIT_EXPECT_EQ(test, rc, -EADDRNOTAVAIL);
+	KUNIT_EXPECT_EQ_MSG(test, failed, 0,
+			    "a refused SET allocated marker storage");
+	KUNIT_EXPECT_EQ(test, kvm_s390_ap_matrix_storage(), 1);
+	KUNIT_EXPECT_TRUE(test, get_is(a, mx(1, 1, 1, 1)));
+	clear_bit(APQN(2, 1), fake->unavailable);
+	/* once the checks pass, the SET allocates it and claims */
+	KUNIT_EXPECT_EQ(test, set(a, mx(1, 2, 1, 1), 0), 0);
+	KUNIT_EXPECT_EQ(test, kvm_s390_ap_matrix_storage(), 2);
+	KUNIT_EXPECT_TRUE(test, get_is(a, mx(1, 2, 1, 1)));
+	failslab_restore(k);
+	ctx->failslab = NULL;
+}
+
+/*
  * Two SETs prepare storage for the same fresh adapter: A for adapters 1
  * and 2, B for adapter 2; B claims first.  A's allocation then has a slot
  * for adapter 2 that it must not keep idle (an allocation stays while one
@@ -2942,6 +2984,7 @@ static struct kunit_case ap_matrix_test_cases[] = {
 	KUNIT_CASE_SLOW(test_alloc_failure),
 	KUNIT_CASE(test_marker_storage),
 	KUNIT_CASE(test_marker_storage_race),
+	KUNIT_CASE(test_refused_no_storage),
 	KUNIT_CASE(test_race_set_set),
 	KUNIT_CASE(test_race_set_remove),
 	KUNIT_CASE(test_race_set_destroy),
