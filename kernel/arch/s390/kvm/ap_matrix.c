@@ -57,11 +57,12 @@
  * Marker storage: an adapter gets its @markers array (AP_MATRIX_IDS
  * entries, 2 KiB) from the first SET that claims a domain of it; the SET
  * allocates it (one allocation for all the adapters of the request that
- * have none) before it takes any AP lock and installs it under
- * ap_matrix_lock with the claim.  A queue can only leave a guest (get a
- * marker) on an adapter some guest claimed, so marking never allocates:
- * not in remove() (AP device lock) nor in on_config_changed()
- * (ap_scan_bus_mutex).  The storage stays until kvm.ko is unloaded or the
+ * have none, every slot used) with no lock held, once a round of the AP
+ * locks found the request claimable (a refused request allocates none),
+ * and installs it under ap_matrix_lock with the claim in the next round.
+ * A queue can only leave a guest (get a marker) on an adapter some guest
+ * claimed, so marking never allocates: not in remove() (AP device lock)
+ * nor in on_config_changed() (ap_scan_bus_mutex).  The storage stays until kvm.ko is unloaded or the
  * AP driver releases every queue: at most 256 x 2 KiB, shared by all
  * guests, so it is not charged to the VMM that happened to come first.
  * ap_perms_mutex and kvm->lock are never held together: a SET claims the
