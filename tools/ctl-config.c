@@ -169,6 +169,8 @@ struct job {
 	const char *dev_path;
 	bool dev_present, dev_group_drift, dev_mode_drift;
 	struct stat dev_st;
+	/* APMATRIX_LOCK/SETTLE_TIMEOUT the library cannot use (its message) */
+	char env_err[160];
 };
 
 static void __attribute__((format(printf, 2, 3)))
@@ -554,6 +556,8 @@ static int job_start(struct job *j, const struct opts *o)
 		errmsg("%s: cannot make a libapmatrix context: %s", o->cmd, strerror(errno));
 		return RC_HOST;
 	}
+	/* said right after the context is made, cleared by the next call */
+	snprintf(j->env_err, sizeof(j->env_err), "%s", apmatrix_ctx_last_error(j->ctx));
 	if (o->sysfs_root && apmatrix_ctx_set_sysfs_root(j->ctx, o->sysfs_root) < 0) {
 		errmsg("%s: --sysfs-root '%s': %s", o->cmd, o->sysfs_root,
 		       apmatrix_ctx_last_error(j->ctx));
@@ -904,6 +908,16 @@ int cmd_apply(int argc, char **argv)
 	rc = job_start(&j, &o);
 	if (rc)
 		goto out;
+	/*
+	 * A lock wait or settle time that is no number: the real run's lock
+	 * refuses it, so --dry-run, which takes no lock, refuses it too (it
+	 * said "dry run: nothing written", exit 0, to a run that exits 1)
+	 */
+	if (j.env_err[0]) {
+		errmsg("apply: %s", j.env_err);
+		rc = RC_USAGE;
+		goto out;
+	}
 	rc = check_bus(&j);
 	if (rc) {
 		rc = rc < 0 ? -1 - rc : rc;
@@ -924,9 +938,10 @@ int cmd_apply(int argc, char **argv)
 			err = apmatrix_lock(j.ctx, true);
 		}
 		if (err < 0) {
+			/* (a bad timeout was refused above: EINVAL here is
+			 * a lock file that is no regular file, the host's) */
 			errmsg("apply: %s", apmatrix_ctx_last_error(j.ctx));
-			/* EINVAL: a bad APMATRIX_LOCK/SETTLE_TIMEOUT, the user's */
-			rc = err == -EINVAL ? RC_USAGE : RC_HOST;
+			rc = RC_HOST;
 			goto out;
 		}
 	}

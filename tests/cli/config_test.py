@@ -191,8 +191,23 @@ def g_errors(t):
         t.expect_error("apply with %s=%s: a usage error, exit 1" % (var, bad), r, 1,
                        "apply: %s '%s': not a number of seconds from 0 to %d" % (var, bad, top))
         t.ok(not os.path.lexists(t.lock), "apply with %s=%s took no lock" % (var, bad))
+        # --dry-run says what the real run says: it once printed the
+        # plan and "dry run: nothing written", exit 0
+        r = t.run(["apply", "--dry-run"], root, d, {var: bad})
+        t.expect_error("apply --dry-run with %s=%s: the same usage error, exit 1" % (var, bad),
+                       r, 1, "apply: %s '%s': not a number of seconds from 0 to %d"
+                       % (var, bad, top))
     t.ok(snapshot(root) == before, "a bad timeout in the environment: the host is unchanged",
          snap_diff(before, snapshot(root)))
+    # a lock file that is no regular file (the caller's own FIFO) is the
+    # host's problem, exit 2 as for reserve, not a usage error
+    os.mkfifo(t.lock)
+    try:
+        r = t.run(["apply"], root, d)
+    finally:
+        os.unlink(t.lock)
+    t.expect_error("apply with a FIFO as lock file: a host error, exit 2", r, 2,
+                   "apply: lock file %s is not a regular file" % t.lock)
     # what only reads needs no lock: diff still answers
     r = t.run(["diff"], root, d, {"APMATRIX_LOCK_TIMEOUT": "soon"})
     t.ok(r.rc in (0, 8) and "APMATRIX_LOCK_TIMEOUT" not in r.err,
