@@ -588,7 +588,10 @@ int apmatrix_plan_apply_claim(struct apmatrix_ctx *ctx,
 		return apm_fail(ctx, ENOMEM, "out of memory");
 	}
 	if (flags & APMATRIX_CLAIM_DRY_RUN) {
-		rc = predict(ctx, plan, c, flags);
+		/* the lock the real run takes refuses a bad environment time */
+		rc = c->n || !apmatrix_plan_is_noop(plan) ? apm_env_refusal(ctx) : 0;
+		if (!rc)
+			rc = predict(ctx, plan, c, flags);
 		goto out;
 	}
 

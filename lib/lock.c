@@ -268,6 +268,15 @@ cannot_remove:
 			path, apm_strerror(err, e, sizeof(e)));
 }
 
+int apm_env_refusal(struct apmatrix_ctx *ctx)
+{
+	if (ctx->lock_env_err[0])
+		return apm_fail(ctx, EINVAL, "%s", ctx->lock_env_err);
+	if (ctx->settle_env_err[0])
+		return apm_fail(ctx, EINVAL, "%s", ctx->settle_env_err);
+	return 0;
+}
+
 int apm_lock_take(struct apmatrix_ctx *ctx, struct apm_lock *l)
 {
 	const char *path = ctx->lock_file;
@@ -282,10 +291,9 @@ int apm_lock_take(struct apmatrix_ctx *ctx, struct apm_lock *l)
 
 	memset(l, 0, sizeof(*l));
 	/* a time nobody asked for is not waited: the caller's change stops here */
-	if (ctx->lock_env_err[0])
-		return apm_fail(ctx, EINVAL, "%s", ctx->lock_env_err);
-	if (ctx->settle_env_err[0])
-		return apm_fail(ctx, EINVAL, "%s", ctx->settle_env_err);
+	rc = apm_env_refusal(ctx);
+	if (rc)
+		return rc;
 	rc = make_pid_file(ctx, path, &l->tmp, &l->st);
 	if (rc)
 		return rc;

@@ -159,6 +159,32 @@ START_TEST(dry_run_predicts)
 END_TEST
 
 /*
+ * A lock wait the real run's lock refuses (APMATRIX_LOCK_TIMEOUT=5s):
+ * DRY_RUN refuses it too (it predicted a success the real call could
+ * not have), nothing written either way.
+ */
+START_TEST(dry_run_bad_env)
+{
+	const char *bad = "APMATRIX_LOCK_TIMEOUT '5s': not a number of seconds from 0 to 86400";
+	char ap[128], b[128];
+
+	apmatrix_ctx_free(ctx);
+	setenv("APMATRIX_LOCK_TIMEOUT", "5s", 1);
+	ctx = tree_ctx(&t);
+	unsetenv("APMATRIX_LOCK_TIMEOUT");
+	bus("apmask", ap, sizeof(ap));
+	ck_assert_int_eq(reserve("05.0004", APMATRIX_CLAIM_DRY_RUN), -EINVAL);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), bad);
+	apmatrix_claim_free(claim);
+	claim = NULL;
+	ck_assert_int_eq(apmatrix_plan_apply_claim(ctx, host, plan, want, 0, &claim), -EINVAL);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), bad);
+	ck_assert_str_eq(bus("apmask", b, sizeof(b)), ap);
+	ck_assert(access(t.lock, F_OK) != 0);
+}
+END_TEST
+
+/*
  * TAKEN_ONLY (apply): of every APQN, only the queues the plan takes from
  * the host and those without a driver; vfio_ap's 08.0004-0005 (set aside
  * already, one assigned) and apmatrix's 08.0007 are not looked at.
@@ -375,6 +401,7 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, moves_binds_keeps);
 	tcase_add_test(tc, dry_run_predicts);
+	tcase_add_test(tc, dry_run_bad_env);
 	tcase_add_test(tc, taken_only);
 	tcase_add_test(tc, refuses_assigned_before_writing);
 	tcase_add_test(tc, refuses_in_use_and_unreadable);
