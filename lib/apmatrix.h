@@ -761,7 +761,9 @@ struct apmatrix_claim;
  * Queues refused are found before anything is written when they are
  * with vfio_ap already. On any failure (a refusal, a bind or unbind or
  * mask write the kernel refuses) what was done is undone: queues moved
- * go back to their driver, then the masks are written back, and the
+ * go back to their driver, then the masks are written back (a queue
+ * the plan gave back to the default drivers that apmatrix had is bound
+ * to apmatrix again: the bus's re-probe may give it to vfio_ap), and the
  * message names the queue, its driver and why: "05.0004: bound to
  * vfio_ap and assigned to a mediated device (status 'assigned'):
  * nothing changed". A failed undo is named in the message too.

@@ -753,6 +753,25 @@ class TestReserveVfio(E2E):
         self.assertEqual({q: after[2][q] for q in after[2] if q[:2] != "05"},
                          {q: before[2][q] for q in before[2] if q[:2] != "05"})
 
+    def test_apply_failure_gives_back_what_it_gave_back(self):
+        # the configuration gives adapter 02 back to the host and takes 05;
+        # 05.0001's bind to apmatrix fails: the undo writes apmask back, and
+        # the bus's re-probe gives 02's queues to vfio_ap (registered first),
+        # not to apmatrix, which had them: they are moved back to apmatrix
+        # (apply said "nothing changed" with 02 now vfio_ap's)
+        conf = os.path.join(self.s.dir, "etc")
+        os.mkdir(conf)
+        with open(os.path.join(conf, "apmatrix.conf"), "w") as fh:
+            fh.write("[guests]\nadapters = 03-05\n")
+        before = self.state()
+        self.s.sim("fail-bind", "05.0001")
+        rc, out, err = self.s.ctl("apply", "--config-dir", conf)
+        self.assertEqual(rc, 2, out + err)
+        self.assertIn("give back to the host: 02.0000", out)
+        self.assertTrue(err.startswith("apmatrix-ctl: apply: binding 05.0001: writing ") and
+                        err.endswith(": nothing changed\n"), err)
+        self.assertEqual(self.state(), before)
+
     def test_failure_after_the_write_rolls_everything_back(self):
         # the apmatrix driver is gone (its sysfs directory stays in the
         # tree): binding to it fails after the masks were written and
