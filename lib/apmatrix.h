@@ -696,6 +696,12 @@ int apmatrix_queue_bind(struct apmatrix_ctx *ctx, unsigned int apid,
 /**
  * Flags of apmatrix_plan_apply_claim(). NO_REBIND: write the masks and
  * report each queue's driver, but bind and unbind nothing.
+ *
+ * A flag the library does not know is -EINVAL ("bad arguments"), nothing
+ * looked at or written. The 0.2.0 release knows NO_REBIND only: DRY_RUN
+ * and TAKEN_ONLY (and the action REPROBE) are newer, with the same symbol
+ * and version node, so a caller that may meet a 0.2.0 library takes
+ * -EINVAL for "not supported here".
  */
 #define APMATRIX_CLAIM_NO_REBIND	(1U << 0)
 /*

@@ -159,6 +159,39 @@ START_TEST(dry_run_predicts)
 END_TEST
 
 /*
+ * A flag this library does not know: -EINVAL, nothing looked at, written
+ * or taken - what a caller built against a newer header gets from an
+ * older library (0.2.0 knew NO_REBIND only), so it can tell.
+ */
+START_TEST(unknown_flags_refused)
+{
+	static const unsigned int bad[] = { 1U << 3, 1U << 31, ~0U,
+					    APMATRIX_CLAIM_DRY_RUN | (1U << 5) };
+	struct apmatrix_claim *got;
+	char ap[128], aq[128], b[128];
+	unsigned int i;
+
+	bus("apmask", ap, sizeof(ap));
+	bus("aqmask", aq, sizeof(aq));
+	want = mat("08.0004,08.0006");
+	ck_assert_int_eq(apmatrix_plan_reserve(ctx, host, want, &plan), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		got = (struct apmatrix_claim *)&i;	/* set to NULL on failure */
+		ck_assert_int_eq(apmatrix_plan_apply_claim(ctx, host, plan, want, bad[i], &got),
+				 -EINVAL);
+		ck_assert_ptr_null(got);
+		ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+				 "bad arguments to apmatrix_plan_apply_claim()");
+	}
+	ck_assert_str_eq(bus("apmask", b, sizeof(b)), ap);
+	ck_assert_str_eq(bus("aqmask", b, sizeof(b)), aq);
+	ck_assert_str_eq(bus("drivers/vfio_ap/unbind", b, sizeof(b)), "");
+	ck_assert_str_eq(bus("drivers/apmatrix/bind", b, sizeof(b)), "");
+	ck_assert(access(t.lock, F_OK) != 0);
+}
+END_TEST
+
+/*
  * A lock wait the real run's lock refuses (APMATRIX_LOCK_TIMEOUT=5s):
  * DRY_RUN refuses it too (it predicted a success the real call could
  * not have), nothing written either way.
@@ -402,6 +435,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, moves_binds_keeps);
 	tcase_add_test(tc, dry_run_predicts);
 	tcase_add_test(tc, dry_run_bad_env);
+	tcase_add_test(tc, unknown_flags_refused);
 	tcase_add_test(tc, taken_only);
 	tcase_add_test(tc, refuses_assigned_before_writing);
 	tcase_add_test(tc, refuses_in_use_and_unreadable);
