@@ -709,7 +709,8 @@ int apmatrix_queue_bind(struct apmatrix_ctx *ctx, unsigned int apid,
  * queue's driver now what the call would do (MOVED, BOUND: would be) and
  * fail as it would fail before writing: -EADDRINUSE for a queue with
  * vfio_ap a mediated device has (every queue is looked at, the first such
- * is the message), -EINVAL for an APMATRIX_LOCK_TIMEOUT or
+ * is the message; the queues not refused are then LEFT, as the real call
+ * leaves them, "not bound to apmatrix: the reserve failed"), -EINVAL for an APMATRIX_LOCK_TIMEOUT or
  * APMATRIX_SETTLE_TIMEOUT the lock would refuse. A queue a default
  * driver has now is REPROBE.
  */

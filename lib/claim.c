@@ -551,6 +551,17 @@ static int claim_one(struct apmatrix_ctx *ctx, struct claim_entry *e,
 	return 0;
 }
 
+/* a failed call's queues it did not get to (LEFT, no reason yet): say why */
+static void unreached(struct apmatrix_claim *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->n; i++)
+		if (c->e[i].action == APMATRIX_CLAIM_LEFT && !c->e[i].reason &&
+		    set_text(&c->e[i].reason, "%s", "not bound to apmatrix: the reserve failed"))
+			break;
+}
+
 /*
  * --dry-run: what reserve would do, from each queue's driver now, nothing
  * written and no lock taken. A queue a default driver has now is the
@@ -591,8 +602,21 @@ static int predict(struct apmatrix_ctx *ctx, const struct apmatrix_plan *plan,
 			return rc == -ENOMEM ? apm_fail(ctx, ENOMEM, "out of memory") : rc;
 		}
 	}
-	if (first_rc)
-		apm_set_msg(ctx, "%s: nothing changed", first);
+	if (!first_rc)
+		return 0;
+	/* refused: the real call moves, binds and writes nothing, as here */
+	for (i = 0; i < c->n; i++) {
+		enum apmatrix_claim_action a = c->e[i].action;
+
+		if (a == APMATRIX_CLAIM_MOVED || a == APMATRIX_CLAIM_BOUND ||
+		    a == APMATRIX_CLAIM_REPROBE) {
+			c->e[i].action = APMATRIX_CLAIM_LEFT;
+			free(c->e[i].reason);
+			c->e[i].reason = NULL;
+		}
+	}
+	unreached(c);
+	apm_set_msg(ctx, "%s: nothing changed", first);
 	return first_rc;
 }
 
@@ -675,6 +699,7 @@ int apmatrix_plan_apply_claim(struct apmatrix_ctx *ctx,
 		if (rc) {
 			snprintf(first, sizeof(first), "%s", ctx->err);
 			apm_set_msg(ctx, "%s: nothing changed", first);
+			unreached(c);
 			goto unlock;
 		}
 	}
@@ -716,10 +741,7 @@ int apmatrix_plan_apply_claim(struct apmatrix_ctx *ctx,
 	snprintf(first, sizeof(first), "%s", ctx->err);
 undo:
 	c->masks_written = roll_back(ctx, c, host, plan, written, undo, sizeof(undo));
-	for (i = 0; i < c->n; i++)	/* those it did not get to */
-		if (c->e[i].action == APMATRIX_CLAIM_LEFT && !c->e[i].reason &&
-		    set_text(&c->e[i].reason, "%s", "not bound to apmatrix: the reserve failed"))
-			break;
+	unreached(c);	/* those it did not get to */
 	if (undo[0])
 		apm_set_msg(ctx, "%s; undoing it failed: %s", first, undo);
 	else

@@ -703,6 +703,25 @@ class TestReserveVfio(E2E):
         rc, out, err = self.s.ctl("reserve", "04.0003")
         self.assertEqual((rc, out, err), (0, "04.0003: moved from vfio_ap to apmatrix\n", ""))
 
+    def test_dry_run_refused_says_what_reserve_says(self):
+        # 03.0003 given to vfio_ap (no mediated device has it), 04.0003 in
+        # use: reserve refuses all of it. The dry run printed "03.0003:
+        # would be moved" before the refusal, and its JSON said "moved"
+        # where reserve's says "left": now the same lines, the same queues
+        self.s.sim("bind", "03.0003", "vfio_ap")
+        before = self.state()
+        outs = []
+        for dry in (["--dry-run"], []):
+            rc, out, err = self.s.ctl("reserve", *dry, "03-05.0003")
+            rc2, js, err2 = self.s.ctl("reserve", "--json", *dry, "03-05.0003")
+            queues = [{k: q[k] for k in ("apqn", "action", "reason")}
+                      for q in json.loads(js)["queues"]]
+            outs.append((rc, out, err, rc2, err2, queues))
+            self.assertEqual(self.state(), before)
+        self.assertEqual(outs[0], outs[1])
+        self.assertEqual(outs[0][0], 2)
+        self.assertNotIn("03.0003", outs[0][1])
+
     def apply_conf(self):
         conf = os.path.join(self.s.dir, "etc")
         os.mkdir(conf)

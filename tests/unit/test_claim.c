@@ -130,14 +130,17 @@ START_TEST(dry_run_predicts)
 	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
 			 "08.0005: bound to vfio_ap and assigned to a mediated device (status 'assigned'): nothing changed");
 	ck_assert_int_eq(apmatrix_claim_count(claim), 6);
-	expect(0, "05.0004", APMATRIX_CLAIM_REPROBE, "cex4queue",
-	       "vfio_ap may get it from the bus's re-probe: then it is moved unless a mediated device has it");
-	expect(1, "05.0005", APMATRIX_CLAIM_REPROBE, "cex4queue",
-	       "vfio_ap may get it from the bus's re-probe: then it is moved unless a mediated device has it");
-	expect(2, "08.0004", APMATRIX_CLAIM_MOVED, "vfio_ap", NULL);
+	/* refused: what the real call says of the others, nothing moved or bound */
+	expect(0, "05.0004", APMATRIX_CLAIM_LEFT, "cex4queue",
+	       "not bound to apmatrix: the reserve failed");
+	expect(1, "05.0005", APMATRIX_CLAIM_LEFT, "cex4queue",
+	       "not bound to apmatrix: the reserve failed");
+	expect(2, "08.0004", APMATRIX_CLAIM_LEFT, "vfio_ap",
+	       "not bound to apmatrix: the reserve failed");
 	expect(3, "08.0005", APMATRIX_CLAIM_REFUSED, "vfio_ap",
 	       "bound to vfio_ap and assigned to a mediated device (status 'assigned')");
-	expect(4, "08.0006", APMATRIX_CLAIM_BOUND, NULL, NULL);
+	expect(4, "08.0006", APMATRIX_CLAIM_LEFT, NULL,
+	       "not bound to apmatrix: the reserve failed");
 	expect(5, "08.0007", APMATRIX_CLAIM_KEPT, "apmatrix", NULL);
 	ck_assert(!apmatrix_claim_masks_written(claim));
 	ck_assert_str_eq(bus("apmask", b, sizeof(b)), ap);
@@ -152,7 +155,14 @@ START_TEST(dry_run_predicts)
 	ck_assert_int_eq(apmatrix_plan_apply_claim(ctx, host, plan, want,
 						   APMATRIX_CLAIM_DRY_RUN, &claim), 0);
 	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), "");
+	expect(0, "05.0004", APMATRIX_CLAIM_REPROBE, "cex4queue",
+	       "vfio_ap may get it from the bus's re-probe: then it is moved unless a mediated device has it");
+	expect(1, "05.0005", APMATRIX_CLAIM_REPROBE, "cex4queue",
+	       "vfio_ap may get it from the bus's re-probe: then it is moved unless a mediated device has it");
+	expect(2, "08.0004", APMATRIX_CLAIM_MOVED, "vfio_ap", NULL);
 	expect(3, "08.0005", APMATRIX_CLAIM_MOVED, "vfio_ap", NULL);
+	expect(4, "08.0006", APMATRIX_CLAIM_BOUND, NULL, NULL);
+	expect(5, "08.0007", APMATRIX_CLAIM_KEPT, "apmatrix", NULL);
 	ck_assert_str_eq(bus("drivers/vfio_ap/unbind", b, sizeof(b)), "");
 	ck_assert_str_eq(bus("apmask", b, sizeof(b)), ap);
 }
@@ -262,6 +272,17 @@ START_TEST(refuses_assigned_before_writing)
 	ck_assert_str_eq(bus("drivers/apmatrix/bind", b, sizeof(b)), "");
 	ck_assert_str_eq(bus("apmask", b, sizeof(b)), mask_text("0-7,9-255", m));
 	ck_assert_str_eq(bus("aqmask", b, sizeof(b)), mask_text("0-255", m));
+	expect(3, "08.0005", APMATRIX_CLAIM_REFUSED, "vfio_ap",
+	       "bound to vfio_ap and assigned to a mediated device (status 'assigned')");
+	/* the others say why they stay, as a DRY_RUN of it says */
+	expect(2, "08.0004", APMATRIX_CLAIM_LEFT, "vfio_ap",
+	       "not bound to apmatrix: the reserve failed");
+	apmatrix_claim_free(claim);
+	claim = NULL;
+	ck_assert_int_eq(apmatrix_plan_apply_claim(ctx, host, plan, want, APMATRIX_CLAIM_DRY_RUN,
+						   &claim), -EADDRINUSE);
+	expect(2, "08.0004", APMATRIX_CLAIM_LEFT, "vfio_ap",
+	       "not bound to apmatrix: the reserve failed");
 	expect(3, "08.0005", APMATRIX_CLAIM_REFUSED, "vfio_ap",
 	       "bound to vfio_ap and assigned to a mediated device (status 'assigned')");
 }
