@@ -375,6 +375,7 @@ static void side_apmatrix(const struct kmatrix *all, unsigned int n, struct kmat
 	lockrec_report("apmatrix_lock", &bus, done);
 	lockrec_report("apmatrix_inner", &inner, done);
 #endif
+	sim_vm_destroy(vm);	/* it holds nothing now: the others stay for the host */
 	free(t);
 	free(c);
 }
@@ -458,6 +459,7 @@ static void side_vfio(const struct kmatrix *all, unsigned int n, const struct km
 	lockrec_report("vfio_inner", &inner, done);
 #endif
 	vfio_model_free(vm);
+	sim_vm_destroy(guest);
 	free(t);
 	free(c);
 }
