@@ -121,8 +121,14 @@ const char *apmatrix_rule_meaning(int err);
  * s390-tools' SYSFS_ROOT), else "/sys". The AP configuration lock file is
  * /run/lock/s390apconfig.lock (the one s390-tools' chzdev -t ap and
  * ap-check take), or APMATRIX_LOCK_FILE when set; the longest wait for it
- * is APMATRIX_LOCK_TIMEOUT seconds (a decimal number, e.g. "2.5") when set,
- * else 30 s. The environment is not read in a set-user-ID program.
+ * is APMATRIX_LOCK_TIMEOUT seconds (a decimal number from 0 to 86400,
+ * e.g. "2.5") when set, else 30 s. A value of APMATRIX_LOCK_TIMEOUT or
+ * APMATRIX_SETTLE_TIMEOUT that is no such number is not replaced by the
+ * default: the context is made, apmatrix_ctx_last_error() names the
+ * variable and its value right after, and every change that takes the lock
+ * fails with -EINVAL and that message, nothing written, until
+ * apmatrix_ctx_set_lock_timeout() gives a time (the lock's value only).
+ * The environment is not read in a set-user-ID program.
  * Returns NULL with errno set on failure.
  */
 struct apmatrix_ctx *apmatrix_ctx_new(void);
@@ -692,6 +698,22 @@ int apmatrix_queue_bind(struct apmatrix_ctx *ctx, unsigned int apid,
  * report each queue's driver, but bind and unbind nothing.
  */
 #define APMATRIX_CLAIM_NO_REBIND	(1U << 0)
+/*
+ * DRY_RUN: write, bind and unbind nothing and take no lock; say from each
+ * queue's driver now what the call would do (MOVED, BOUND: would be) and
+ * fail as it would fail before writing: -EADDRINUSE for a queue with
+ * vfio_ap a mediated device has (every queue is looked at, the first such
+ * is the message). A queue a default driver has now is REPROBE.
+ */
+#define APMATRIX_CLAIM_DRY_RUN		(1U << 1)
+/*
+ * TAKEN_ONLY: of the queues of want, look only at those the plan takes
+ * from the default drivers and those without a driver; a queue set aside
+ * already and bound to a driver (vfio_ap's, say) is left to it, not looked
+ * at (apmatrix-ctl apply: want is every APQN, the configuration's sets
+ * are checked by the caller).
+ */
+#define APMATRIX_CLAIM_TAKEN_ONLY	(1U << 2)
 
 /** What apmatrix_plan_apply_claim() did with, or found at, one queue. */
 enum apmatrix_claim_action {
@@ -700,6 +722,12 @@ enum apmatrix_claim_action {
 	APMATRIX_CLAIM_BOUND = 2,	/* it had no driver: bound to apmatrix */
 	APMATRIX_CLAIM_LEFT = 3,	/* left with its driver (or none): see the reason */
 	APMATRIX_CLAIM_REFUSED = 4,	/* cannot be moved: the whole call failed */
+	/*
+	 * DRY_RUN only: a default driver has it now; the mask write takes it
+	 * and the bus re-probes it (to apmatrix, or to vfio_ap when that
+	 * registered first: the reason says so when vfio_ap is loaded)
+	 */
+	APMATRIX_CLAIM_REPROBE = 5,
 };
 
 struct apmatrix_claim;

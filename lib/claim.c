@@ -128,31 +128,34 @@ static int read_attr(struct apmatrix_ctx *ctx, const char *name,
 	return 0;
 }
 
-static bool driver_loaded(struct apmatrix_ctx *ctx, const char *driver)
+/*
+ * Is there bus/ap/DIR/NAME now (a directory when want_dir)? Out of
+ * memory: nomem_answer, the answer that makes the caller do least.
+ */
+static bool bus_entry(struct apmatrix_ctx *ctx, const char *dir, const char *name,
+		      bool want_dir, bool nomem_answer)
 {
 	char *path = NULL;
 	struct stat st;
 	bool ok;
 
-	if (asprintf(&path, "%s/bus/ap/drivers/%s", ctx->sysfs_root, driver) < 0)
-		return false;
-	ok = !stat(path, &st) && S_ISDIR(st.st_mode);
+	if (asprintf(&path, "%s/bus/ap/%s/%s", ctx->sysfs_root, dir, name) < 0)
+		return nomem_answer;
+	ok = !stat(path, &st) && (!want_dir || S_ISDIR(st.st_mode));
 	free(path);
 	return ok;
 }
 
-/* does the queue device exist now? */
+/* is the AP driver registered? (no: nothing is bound to it or waited for) */
+static bool driver_loaded(struct apmatrix_ctx *ctx, const char *driver)
+{
+	return bus_entry(ctx, "drivers", driver, true, false);
+}
+
+/* does the queue device exist now? (yes: its driver is waited for) */
 static bool queue_exists(struct apmatrix_ctx *ctx, const char *name)
 {
-	char *path = NULL;
-	struct stat st;
-	bool ok;
-
-	if (asprintf(&path, "%s/bus/ap/devices/%s", ctx->sysfs_root, name) < 0)
-		return true;
-	ok = !stat(path, &st);
-	free(path);
-	return ok;
+	return bus_entry(ctx, "devices", name, false, true);
 }
 
 static int set_text(char **dst, const char *fmt, const char *arg)
@@ -204,6 +207,20 @@ static int vfio_ap_free(struct apmatrix_ctx *ctx, struct claim_entry *e)
 	return rc ? rc : -EADDRINUSE;
 }
 
+/* vfio_ap_free(), a refusal made e's REFUSED and ctx's message; -errno */
+static int vfio_ap_may_go(struct apmatrix_ctx *ctx, struct claim_entry *e)
+{
+	char name[16];
+	int rc = vfio_ap_free(ctx, e);
+
+	if (rc == -EADDRINUSE) {
+		qname(e, name);
+		e->action = APMATRIX_CLAIM_REFUSED;
+		return apm_fail(ctx, EADDRINUSE, "%s: %s", name, e->reason);
+	}
+	return rc ? apm_fail(ctx, -rc, "out of memory") : 0;
+}
+
 static int now_driver(struct apmatrix_ctx *ctx, struct claim_entry *e)
 {
 	char name[16], drv[256];
@@ -239,7 +256,8 @@ static long long ms_now(void)
  * wait while a queue that still exists has no driver, at most the
  * context's settle timeout.
  */
-static int settle(struct apmatrix_ctx *ctx, struct apmatrix_claim *c)
+static int settle(struct apmatrix_ctx *ctx, struct apmatrix_claim *c,
+		  const struct apmatrix_plan *taken_by)
 {
 	long long end = ms_now() + ctx->settle_timeout_ms;
 	struct timespec poll = { 0, SETTLE_POLL_MS * 1000000L };
@@ -255,7 +273,10 @@ static int settle(struct apmatrix_ctx *ctx, struct apmatrix_claim *c)
 			if (rc)
 				return rc;
 			qname(&c->e[i], name);
-			if (!c->e[i].driver && queue_exists(ctx, name))
+			/* taken_by: only a queue it took is re-probed */
+			if (!c->e[i].driver && queue_exists(ctx, name) &&
+			    (!taken_by || apm_plan_host_side(taken_by, false, c->e[i].apid,
+							     c->e[i].apqi)))
 				waiting = true;
 		}
 		if (!waiting || ms_now() >= end)
@@ -348,10 +369,15 @@ static bool roll_back(struct apmatrix_ctx *ctx, struct apmatrix_claim *c,
 	return false;
 }
 
+/*
+ * The queues of want that host has and the default drivers do not hold
+ * after plan; with TAKEN_ONLY, of those only the ones the plan takes from
+ * the default drivers and the ones host saw without a driver.
+ */
 static int add_candidates(const struct apmatrix_host *host,
 			  const struct apmatrix_plan *plan,
 			  const struct apmatrix_matrix *want,
-			  struct apmatrix_claim *c)
+			  unsigned int flags, struct apmatrix_claim *c)
 {
 	unsigned int i, j, n = 0;
 
@@ -369,8 +395,12 @@ static int add_candidates(const struct apmatrix_host *host,
 			unsigned int d = apmatrix_queue_apqi(q);
 
 			if (!apmatrix_matrix_has_apqn(want, a, d) ||
-			    apm_plan_host_after(plan, a, d))
+			    apm_plan_host_side(plan, true, a, d))
 				continue;
+			if ((flags & APMATRIX_CLAIM_TAKEN_ONLY) &&
+			    !apm_plan_host_side(plan, false, a, d) &&
+			    apmatrix_queue_driver(q))
+				continue;	/* set aside already, its driver's */
 			c->e[c->n].apid = a;
 			c->e[c->n].apqi = d;
 			c->e[c->n].action = APMATRIX_CLAIM_LEFT;
@@ -380,11 +410,17 @@ static int add_candidates(const struct apmatrix_host *host,
 	return 0;
 }
 
-/* decide and act for one queue; -errno with ctx's message set */
-static int claim_one(struct apmatrix_ctx *ctx, struct claim_entry *e,
-		     unsigned int flags, bool have_apmatrix)
+/*
+ * What becomes of one queue bound as e->driver says: KEPT (apmatrix's
+ * already), LEFT (reason set), REFUSED (reason set; -EADDRINUSE, ctx's
+ * message naming it), MOVED (vfio_ap's, no mediated device has it) or
+ * BOUND (no driver); the last two are only decided, not done. Reads, never
+ * writes: reserve acts on it (claim_one), --dry-run reports it (predict).
+ */
+static int claim_decide(struct apmatrix_ctx *ctx, struct claim_entry *e,
+			unsigned int flags, bool have_apmatrix)
 {
-	char name[16], msg[APM_ERRLEN];
+	char name[16];
 	int rc;
 
 	qname(e, name);
@@ -392,41 +428,50 @@ static int claim_one(struct apmatrix_ctx *ctx, struct claim_entry *e,
 		e->action = APMATRIX_CLAIM_KEPT;
 		return 0;
 	}
-	if (!e->driver && !queue_exists(ctx, name)) {
-		e->action = APMATRIX_CLAIM_LEFT;	/* left the configuration meanwhile */
+	e->action = APMATRIX_CLAIM_LEFT;
+	if (!e->driver && !queue_exists(ctx, name))	/* left the configuration meanwhile */
 		return set_text(&e->reason, "%s", "gone from the host");
-	}
-	if (e->driver && !is(e->driver, VFIO_AP)) {
-		e->action = APMATRIX_CLAIM_LEFT;
+	if (e->driver && !is(e->driver, VFIO_AP))
 		return set_text(&e->reason, "bound to %s: only queues with vfio_ap or no driver are moved",
 				e->driver);
-	}
-	if (flags & APMATRIX_CLAIM_NO_REBIND) {
-		e->action = APMATRIX_CLAIM_LEFT;
+	if (flags & APMATRIX_CLAIM_NO_REBIND)
 		return set_text(&e->reason, "%s", e->driver ?
 				"bound to vfio_ap, left there (no rebinding asked for)" :
 				"bound to no driver, left so (no rebinding asked for)");
-	}
-	if (!have_apmatrix) {
-		e->action = APMATRIX_CLAIM_LEFT;
+	if (!have_apmatrix)
 		return set_text(&e->reason, "bound to %s: the apmatrix driver is not loaded",
 				e->driver ? e->driver : "no driver");
+	if (!e->driver) {
+		e->action = APMATRIX_CLAIM_BOUND;
+		return 0;
 	}
-	if (e->driver) {
-		rc = vfio_ap_free(ctx, e);
-		if (rc == -EADDRINUSE) {
-			e->action = APMATRIX_CLAIM_REFUSED;
-			return apm_fail(ctx, EADDRINUSE, "%s: %s", name, e->reason);
-		}
-		if (rc)
-			return apm_fail(ctx, -rc, "out of memory");
+	rc = vfio_ap_may_go(ctx, e);
+	if (rc)
+		return rc;
+	e->action = APMATRIX_CLAIM_MOVED;
+	return 0;
+}
+
+/* decide and act for one queue; -errno with ctx's message set */
+static int claim_one(struct apmatrix_ctx *ctx, struct claim_entry *e,
+		     unsigned int flags, bool have_apmatrix)
+{
+	char msg[APM_ERRLEN];
+	int rc;
+
+	rc = claim_decide(ctx, e, flags, have_apmatrix);
+	if (rc || (e->action != APMATRIX_CLAIM_MOVED && e->action != APMATRIX_CLAIM_BOUND))
+		return rc;
+	if (e->action == APMATRIX_CLAIM_MOVED) {
 		rc = bind_to(ctx, e, NULL, msg, sizeof(msg));
 		if (rc) {
 			e->action = APMATRIX_CLAIM_REFUSED;
 			set_text(&e->reason, "%s", msg);
 			return apm_fail(ctx, -rc, "%s", msg);
 		}
-		e->action = APMATRIX_CLAIM_MOVED;	/* so that an undo binds it back */
+		/* MOVED: so that an undo binds it back */
+	} else {
+		e->action = APMATRIX_CLAIM_LEFT;	/* BOUND once it is */
 	}
 	rc = bind_to(ctx, e, APMATRIX, msg, sizeof(msg));
 	if (rc) {
@@ -441,6 +486,51 @@ static int claim_one(struct apmatrix_ctx *ctx, struct claim_entry *e,
 	if (!e->driver)
 		e->action = APMATRIX_CLAIM_BOUND;
 	return 0;
+}
+
+/*
+ * --dry-run: what reserve would do, from each queue's driver now, nothing
+ * written and no lock taken. A queue a default driver has now is the
+ * bus's to re-probe after the mask write (REPROBE); one with vfio_ap a
+ * mediated device has is refused as reserve refuses it before writing
+ * (the first such is the error, "nothing changed"); every queue is looked
+ * at.
+ */
+static int predict(struct apmatrix_ctx *ctx, const struct apmatrix_plan *plan,
+		   struct apmatrix_claim *c, unsigned int flags)
+{
+	bool have_apmatrix = driver_loaded(ctx, APMATRIX);
+	bool vfio = have_apmatrix && !(flags & APMATRIX_CLAIM_NO_REBIND) &&
+		    driver_loaded(ctx, VFIO_AP);
+	char name[16], eb[160], first[APM_ERRLEN] = "";
+	unsigned int i;
+	int rc, first_rc = 0;
+
+	for (i = 0; i < c->n; i++) {
+		struct claim_entry *e = &c->e[i];
+
+		qname(e, name);
+		rc = now_driver(ctx, e);
+		if (rc)
+			return apm_fail(ctx, -rc, "reading the driver of %s: %s", name,
+					apm_strerror(-rc, eb, sizeof(eb)));
+		if (apm_plan_host_side(plan, false, e->apid, e->apqi)) {
+			e->action = APMATRIX_CLAIM_REPROBE;
+			rc = vfio ? set_text(&e->reason, "%s",
+					     "vfio_ap may get it from the bus's re-probe: then it is moved unless a mediated device has it") : 0;
+		} else {
+			rc = claim_decide(ctx, e, flags, have_apmatrix);
+		}
+		if (rc == -EADDRINUSE && !first_rc) {
+			first_rc = rc;
+			snprintf(first, sizeof(first), "%s", ctx->err);
+		} else if (rc && rc != -EADDRINUSE) {
+			return rc == -ENOMEM ? apm_fail(ctx, ENOMEM, "out of memory") : rc;
+		}
+	}
+	if (first_rc)
+		apm_set_msg(ctx, "%s: nothing changed", first);
+	return first_rc;
 }
 
 /*
@@ -465,13 +555,9 @@ static int refuse_check(struct apmatrix_ctx *ctx, struct apmatrix_claim *c,
 					apm_strerror(-rc, eb, sizeof(eb)));
 		if (!is(e->driver, VFIO_AP))
 			continue;
-		rc = vfio_ap_free(ctx, e);
-		if (rc == -EADDRINUSE) {
-			e->action = APMATRIX_CLAIM_REFUSED;
-			return apm_fail(ctx, EADDRINUSE, "%s: %s", name, e->reason);
-		}
+		rc = vfio_ap_may_go(ctx, e);
 		if (rc)
-			return apm_fail(ctx, -rc, "out of memory");
+			return rc;
 	}
 	return 0;
 }
@@ -492,12 +578,18 @@ int apmatrix_plan_apply_claim(struct apmatrix_ctx *ctx,
 	apm_clear_error(ctx);
 	if (out)
 		*out = NULL;
-	if (!ctx || !host || !plan || !want || (flags & ~APMATRIX_CLAIM_NO_REBIND))
+	if (!ctx || !host || !plan || !want ||
+	    (flags & ~(APMATRIX_CLAIM_NO_REBIND | APMATRIX_CLAIM_DRY_RUN |
+		       APMATRIX_CLAIM_TAKEN_ONLY)))
 		return apm_fail(ctx, EINVAL, "bad arguments to apmatrix_plan_apply_claim()");
 	c = calloc(1, sizeof(*c));
-	if (!c || add_candidates(host, plan, want, c)) {
+	if (!c || add_candidates(host, plan, want, flags, c)) {
 		apmatrix_claim_free(c);
 		return apm_fail(ctx, ENOMEM, "out of memory");
+	}
+	if (flags & APMATRIX_CLAIM_DRY_RUN) {
+		rc = predict(ctx, plan, c, flags);
+		goto out;
 	}
 
 	rc = 0;
@@ -528,7 +620,8 @@ int apmatrix_plan_apply_claim(struct apmatrix_ctx *ctx,
 		written = true;
 	}
 	/* no wait when no non-default driver that could probe them is loaded */
-	rc = written && (have_apmatrix || driver_loaded(ctx, VFIO_AP)) ? settle(ctx, c) : 0;
+	rc = written && (have_apmatrix || driver_loaded(ctx, VFIO_AP)) ?
+	     settle(ctx, c, flags & APMATRIX_CLAIM_TAKEN_ONLY ? plan : NULL) : 0;
 	for (i = 0; !rc && i < c->n; i++)
 		rc = written ? 0 : now_driver(ctx, &c->e[i]);
 	if (rc) {

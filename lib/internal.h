@@ -27,6 +27,10 @@ struct apmatrix_ctx {
 	void *lock_wait_data;
 	struct apm_lock *txn_lock;	/* while apmatrix_lock() holds the lock */
 	unsigned int settle_timeout_ms;	/* the bus's re-probe after a mask write */
+	/* an environment value apmatrix_ctx_new() could not use, "" if none:
+	 * the lock is then refused with it (apm_lock_take) */
+	char lock_env_err[128];
+	char settle_env_err[128];
 	char err[APM_ERRLEN];
 };
 
@@ -108,7 +112,10 @@ struct apm_lock {
 	sigset_t oldmask;	/* signals blocked while held */
 	bool held;
 };
-/* Take it (waiting at most the ctx's timeout); signals blocked while held. */
+/*
+ * Take it (waiting at most the ctx's timeout); signals blocked while held.
+ * -EINVAL, nothing taken, while an environment timeout was not usable.
+ */
 int apm_lock_take(struct apmatrix_ctx *ctx, struct apm_lock *l);
 /* Remove the lock file if it is ours, then unblock the signals. */
 void apm_lock_release(struct apmatrix_ctx *ctx, struct apm_lock *l);
@@ -122,11 +129,19 @@ int apm_grant_read(struct apmatrix_ctx *ctx, int fd, int shown,
 /* host.c: read one mask file of the bus directory (kernel format) */
 int apm_read_mask_file(struct apmatrix_ctx *ctx, const char *name, apm_bits b);
 
-/* plan.c: write a plan's masks (lock held), write them back, its after side */
+/* plan.c: write a plan's masks (lock held), write them back; is a queue on
+ * the host's side (the default drivers') before or after the plan */
 int apm_plan_write(struct apmatrix_ctx *ctx, const struct apmatrix_plan *plan);
 int apm_plan_unwrite(struct apmatrix_ctx *ctx, const struct apmatrix_plan *plan);
-bool apm_plan_host_after(const struct apmatrix_plan *plan, unsigned int apid,
-			 unsigned int apqi);
+bool apm_plan_host_side(const struct apmatrix_plan *plan, bool after,
+			unsigned int apid, unsigned int apqi);
+
+/*
+ * plan.c: one write(2) of text to path opened O_WRONLY | O_CLOEXEC |
+ * oflags, as `echo TEXT > path`; 0 or -errno (EIO: a short write).
+ * Plain open/write/close: a simulated host may interpose them.
+ */
+int apm_write_text(const char *path, const char *text, int oflags);
 
 /* txn.c: the driver queue name ("05.0004") is bound to now, "" if none */
 int apm_queue_driver(struct apmatrix_ctx *ctx, const char *name, char *buf,

@@ -41,6 +41,31 @@ static char *dup_path(const char *p)
 	return s;
 }
 
+/*
+ * The one reading of the environment's timeouts: seconds as a decimal
+ * number ("2.5") from 0 to max_s, in ms; unset or empty: def_ms. Anything
+ * else is not guessed at: def_ms, and the message naming the variable and
+ * its value (cut at 40 characters) in bad, "" when the value was good.
+ */
+static unsigned int env_seconds(const char *v, const char *name,
+				unsigned int max_s, unsigned int def_ms,
+				char *bad, size_t badlen)
+{
+	char *end;
+	double t;
+
+	bad[0] = '\0';
+	if (!v || !*v)
+		return def_ms;
+	errno = 0;
+	t = strtod(v, &end);
+	if (!errno && end != v && !*end && t >= 0 && t <= max_s)
+		return (unsigned int)(t * 1000 + 0.5);
+	snprintf(bad, badlen, "%s '%.40s%s': not a number of seconds from 0 to %u",
+		 name, v, strlen(v) > 40 ? "..." : "", max_s);
+	return def_ms;
+}
+
 struct apmatrix_ctx *apmatrix_ctx_new(void)
 {
 	struct apmatrix_ctx *ctx = calloc(1, sizeof(*ctx));
@@ -49,31 +74,27 @@ struct apmatrix_ctx *apmatrix_ctx_new(void)
 	const char *timeout = secure_getenv("APMATRIX_LOCK_TIMEOUT");
 	const char *dev = secure_getenv("APMATRIX_GRANT_DEVICE");
 	const char *settle = secure_getenv("APMATRIX_SETTLE_TIMEOUT");
-	char *end;
-	double t;
 
 	if (!ctx)
 		return NULL;
 	if (!root || !*root)
 		root = APM_DEFAULT_SYSFS;
-	ctx->lock_timeout_ms = APM_DEFAULT_LOCK_TIMEOUT_MS;
-	if (timeout && *timeout) {
-		errno = 0;
-		t = strtod(timeout, &end);
-		if (!errno && !*end && t >= 0 && t <= 86400)
-			ctx->lock_timeout_ms = (unsigned int)(t * 1000 + 0.5);
-	}
-	ctx->settle_timeout_ms = APM_DEFAULT_SETTLE_TIMEOUT_MS;
-	if (settle && *settle) {
-		errno = 0;
-		t = strtod(settle, &end);
-		if (!errno && !*end && t >= 0 && t <= 3600)
-			ctx->settle_timeout_ms = (unsigned int)(t * 1000 + 0.5);
-	}
+	ctx->lock_timeout_ms = env_seconds(timeout, "APMATRIX_LOCK_TIMEOUT", 86400,
+					   APM_DEFAULT_LOCK_TIMEOUT_MS,
+					   ctx->lock_env_err, sizeof(ctx->lock_env_err));
+	ctx->settle_timeout_ms = env_seconds(settle, "APMATRIX_SETTLE_TIMEOUT", 3600,
+					     APM_DEFAULT_SETTLE_TIMEOUT_MS,
+					     ctx->settle_env_err,
+					     sizeof(ctx->settle_env_err));
 	if (!lock || !*lock)
 		lock = APM_DEFAULT_LOCK;
 	if (!dev || !*dev)
 		dev = APM_DEFAULT_GRANT_DEVICE;
+	/* say at once what the lock will refuse (apmatrix_ctx_last_error) */
+	if (ctx->lock_env_err[0])
+		apm_set_msg(ctx, "%s", ctx->lock_env_err);
+	else if (ctx->settle_env_err[0])
+		apm_set_msg(ctx, "%s", ctx->settle_env_err);
 	ctx->sysfs_root = dup_path(root);
 	ctx->lock_file = strdup(lock);
 	ctx->grant_device = strdup(dev);
@@ -167,6 +188,7 @@ int apmatrix_ctx_set_lock_timeout(struct apmatrix_ctx *ctx, unsigned int ms)
 	if (!ctx)
 		return -EINVAL;
 	ctx->lock_timeout_ms = ms;
+	ctx->lock_env_err[0] = '\0';	/* the caller's time, not the environment's */
 	return 0;
 }
 

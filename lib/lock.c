@@ -281,6 +281,11 @@ int apm_lock_take(struct apmatrix_ctx *ctx, struct apm_lock *l)
 	int rc;
 
 	memset(l, 0, sizeof(*l));
+	/* a time nobody asked for is not waited: the caller's change stops here */
+	if (ctx->lock_env_err[0])
+		return apm_fail(ctx, EINVAL, "%s", ctx->lock_env_err);
+	if (ctx->settle_env_err[0])
+		return apm_fail(ctx, EINVAL, "%s", ctx->settle_env_err);
 	rc = make_pid_file(ctx, path, &l->tmp, &l->st);
 	if (rc)
 		return rc;

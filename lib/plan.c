@@ -75,11 +75,37 @@ static int collect(const struct apmatrix_host *host,
 	return 0;
 }
 
+/*
+ * A plan from host's masks that changes nothing yet (after = before);
+ * NULL with ctx's message on failure.
+ */
+static struct apmatrix_plan *plan_alloc(struct apmatrix_ctx *ctx,
+					const struct apmatrix_host *host,
+					bool reserve)
+{
+	struct apmatrix_matrix masks;
+	struct apmatrix_plan *p = calloc(1, sizeof(*p));
+
+	if (p)
+		p->collateral = apmatrix_apqns_new();
+	if (!p || !p->collateral) {
+		free(p);
+		apm_fail(ctx, ENOMEM, "out of memory");
+		return NULL;
+	}
+	p->reserve = reserve;
+	apmatrix_host_get_masks(host, APMATRIX_HOST_MASKS, &masks);
+	memcpy(p->before_ap, masks.part[APMATRIX_ADAPTERS], sizeof(apm_bits));
+	memcpy(p->before_aq, masks.part[APMATRIX_DOMAINS], sizeof(apm_bits));
+	memcpy(p->after_ap, p->before_ap, sizeof(apm_bits));
+	memcpy(p->after_aq, p->before_aq, sizeof(apm_bits));
+	return p;
+}
+
 static int plan_new(struct apmatrix_ctx *ctx, const struct apmatrix_host *host,
 		    const struct apmatrix_matrix *want, bool reserve,
 		    struct apmatrix_plan **plan)
 {
-	struct apmatrix_matrix masks;
 	struct apmatrix_plan *p;
 
 	if (!ctx || !host || !want || !plan)
@@ -91,19 +117,9 @@ static int plan_new(struct apmatrix_ctx *ctx, const struct apmatrix_host *host,
 		return apm_fail(ctx, EINVAL,
 				"nothing to %s: the matrix has no usage APQN (it needs adapters and domains)",
 				reserve ? "reserve" : "release");
-	p = calloc(1, sizeof(*p));
-	if (p)
-		p->collateral = apmatrix_apqns_new();
-	if (!p || !p->collateral) {
-		free(p);
-		return apm_fail(ctx, ENOMEM, "out of memory");
-	}
-	p->reserve = reserve;
-	apmatrix_host_get_masks(host, APMATRIX_HOST_MASKS, &masks);
-	memcpy(p->before_ap, masks.part[APMATRIX_ADAPTERS], sizeof(apm_bits));
-	memcpy(p->before_aq, masks.part[APMATRIX_DOMAINS], sizeof(apm_bits));
-	memcpy(p->after_ap, p->before_ap, sizeof(apm_bits));
-	memcpy(p->after_aq, p->before_aq, sizeof(apm_bits));
+	p = plan_alloc(ctx, host, reserve);
+	if (!p)
+		return -ENOMEM;
 	*plan = p;
 	return 0;
 }
@@ -246,15 +262,23 @@ static int write_mask(struct apmatrix_ctx *ctx, const char *name,
 		      const apm_bits b)
 {
 	char *path = NULL, text[70];
-	ssize_t n;
-	int fd, err = 0;
+	int err;
 
 	apm_bits_to_mask(b, text);
 	strcat(text, "\n");
 	if (asprintf(&path, "%s/bus/ap/%s", ctx->sysfs_root, name) < 0)
 		return -ENOMEM;
-	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	err = apm_write_text(path, text, O_TRUNC);
 	free(path);
+	return err;
+}
+
+int apm_write_text(const char *path, const char *text, int oflags)
+{
+	ssize_t n;
+	int fd, err = 0;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC | oflags);
 	if (fd < 0)
 		return -errno;
 	do {
@@ -355,10 +379,11 @@ int apm_plan_unwrite(struct apmatrix_ctx *ctx, const struct apmatrix_plan *plan)
 	return rc;
 }
 
-bool apm_plan_host_after(const struct apmatrix_plan *plan, unsigned int apid,
-			 unsigned int apqi)
+bool apm_plan_host_side(const struct apmatrix_plan *plan, bool after,
+			unsigned int apid, unsigned int apqi)
 {
-	return is_host(plan->after_ap, plan->after_aq, apid, apqi);
+	return after ? is_host(plan->after_ap, plan->after_aq, apid, apqi) :
+		       is_host(plan->before_ap, plan->before_aq, apid, apqi);
 }
 
 int apmatrix_plan_apply(struct apmatrix_ctx *ctx,
@@ -392,25 +417,17 @@ int apmatrix_plan_masks(struct apmatrix_ctx *ctx,
 			const struct apmatrix_matrix *want,
 			struct apmatrix_plan **plan)
 {
-	struct apmatrix_matrix masks, none = { 0 };
+	struct apmatrix_matrix none = { 0 };
 	struct apmatrix_plan *p;
 	int rc;
 
 	if (!ctx || !host || !want || !plan)
 		return apm_fail(ctx, EINVAL, "bad arguments to apmatrix_plan_masks()");
 	*plan = NULL;
-	p = calloc(1, sizeof(*p));
-	if (p)
-		p->collateral = apmatrix_apqns_new();
-	if (!p || !p->collateral) {
-		free(p);
-		return apm_fail(ctx, ENOMEM, "out of memory");
-	}
-	p->reserve = true;
 	/* the plan starts from the host view, as reserve/release do */
-	apmatrix_host_get_masks(host, APMATRIX_HOST_MASKS, &masks);
-	memcpy(p->before_ap, masks.part[APMATRIX_ADAPTERS], sizeof(apm_bits));
-	memcpy(p->before_aq, masks.part[APMATRIX_DOMAINS], sizeof(apm_bits));
+	p = plan_alloc(ctx, host, true);
+	if (!p)
+		return -ENOMEM;
 	memcpy(p->after_ap, want->part[APMATRIX_ADAPTERS], sizeof(apm_bits));
 	memcpy(p->after_aq, want->part[APMATRIX_DOMAINS], sizeof(apm_bits));
 	rc = collect(host, &none, p->before_ap, p->before_aq, p->after_ap,

@@ -87,8 +87,7 @@ static int driver_write(struct apmatrix_ctx *ctx, const char *name,
 {
 	const char *file = bind ? "bind" : "unbind";
 	char text[24], e[160], *path = NULL;
-	ssize_t n;
-	int fd, rc, err = 0;
+	int rc, err;
 
 	if (asprintf(&path, "%s/bus/ap/drivers/%s/%s", ctx->sysfs_root, driver,
 		     file) < 0)
@@ -99,20 +98,7 @@ static int driver_write(struct apmatrix_ctx *ctx, const char *name,
 	 * lets a fixture tree's plain file keep every name written.
 	 */
 	snprintf(text, sizeof(text), "%s\n", name);
-	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-	if (fd < 0) {
-		err = errno;
-	} else {
-		do {
-			n = write(fd, text, strlen(text));
-		} while (n < 0 && errno == EINTR);
-		if (n < 0)
-			err = errno;
-		else if ((size_t)n != strlen(text))
-			err = EIO;
-		if (close(fd) && !err && errno != EINTR)
-			err = errno;
-	}
+	err = -apm_write_text(path, text, O_APPEND);
 	if (err) {
 		rc = apm_fail(ctx, err, "%s %s: writing %s: %s", bind ?
 			      "binding" : "unbinding", name, path,

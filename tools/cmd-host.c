@@ -110,9 +110,11 @@ static struct apmatrix_apqns *absent_apqns(const struct apmatrix_host *host,
 /*
  * A line for each queue reserve bound, moved or left without the apmatrix
  * driver (vfio_ap or none); queues it kept with apmatrix, or found with
- * another driver, need none. Returns the number of lines.
+ * another driver, need none. With dry, what it would do to those bound
+ * so now (a queue a default driver has now is the bus's to re-probe:
+ * --json shows them). Returns the number of lines.
  */
-static unsigned int print_claim(const struct apmatrix_claim *claim)
+static unsigned int print_claim(const struct apmatrix_claim *claim, bool dry)
 {
 	enum apmatrix_claim_action act;
 	const char *drv, *why;
@@ -122,9 +124,12 @@ static unsigned int print_claim(const struct apmatrix_claim *claim)
 		if (apmatrix_claim_get(claim, i, &a, &d, &act, &drv, &why) < 0)
 			continue;
 		if (act == APMATRIX_CLAIM_MOVED)
-			printf("%02x.%04x: moved from %s to apmatrix\n", a, d, drv);
+			printf("%02x.%04x: %s from %s to apmatrix\n", a, d,
+			       dry ? "would be moved" : "moved", drv);
 		else if (act == APMATRIX_CLAIM_BOUND)
-			printf("%02x.%04x: bound to apmatrix (it had no driver)\n", a, d);
+			printf("%02x.%04x: %s\n", a, d, dry ?
+			       "would be bound to apmatrix (it has no driver)" :
+			       "bound to apmatrix (it had no driver)");
 		else if (act == APMATRIX_CLAIM_LEFT && (!drv || !strcmp(drv, "vfio_ap")))
 			printf("%02x.%04x: %s: a VM cannot have it until it is bound to apmatrix\n",
 			       a, d, why);
@@ -133,28 +138,6 @@ static unsigned int print_claim(const struct apmatrix_claim *claim)
 		n++;
 	}
 	return n;
-}
-
-/*
- * APMATRIX_SETTLE_TIMEOUT as libapmatrix reads it (seconds, 0 to 3600);
- * the library falls back to its default on anything else, reserve says
- * so instead of waiting a time nobody asked for. False: message printed.
- */
-static bool settle_env_ok(const char *cmd)
-{
-	const char *v = getenv("APMATRIX_SETTLE_TIMEOUT");
-	char *end;
-	double t;
-
-	if (!v || !*v)
-		return true;
-	errno = 0;
-	t = strtod(v, &end);
-	if (!errno && !*end && t >= 0 && t <= 3600)
-		return true;
-	errmsg("%s: APMATRIX_SETTLE_TIMEOUT '%.40s%s': not a number of seconds from 0 to 3600",
-	       cmd, v, strlen(v) > 40 ? "..." : "");
-	return false;
 }
 
 static int reserve_release(struct cli *cli, struct args *a, bool reserve)
@@ -185,8 +168,10 @@ static int reserve_release(struct cli *cli, struct args *a, bool reserve)
 		       cli->cmd);
 		return RC_USAGE;
 	}
-	if (reserve && !settle_env_ok(cli->cmd))
+	if (cli->env_err[0]) {	/* APMATRIX_LOCK/SETTLE_TIMEOUT */
+		errmsg("%s: %s", cli->cmd, cli->env_err);
 		return RC_USAGE;
+	}
 	want = apmatrix_matrix_new();
 	if (!want) {
 		errmsg("out of memory");
@@ -225,9 +210,16 @@ static int reserve_release(struct cli *cli, struct args *a, bool reserve)
 		goto out;
 	}
 
+	if (a->dry_run && reserve)	/* what the queues' drivers now say it would do */
+		flags |= APMATRIX_CLAIM_DRY_RUN;
 	if (a->json && ((!reserve && apmatrix_plan_is_noop(plan)) || a->dry_run)) {
-		rc = plan_json(plan, absent, false, NULL);
-		goto out;
+		err = reserve ? apmatrix_plan_apply_claim(cli->ctx, host, plan, want,
+							  flags, &claim) : 0;
+		rc = plan_json(plan, absent, false, claim);
+		if (err == 0)
+			goto out;
+		fflush(stdout);
+		goto apply_failed;
 	}
 	if (a->json) {
 		if (reserve)
@@ -244,14 +236,16 @@ static int reserve_release(struct cli *cli, struct args *a, bool reserve)
 		fflush(stdout);
 		goto apply_failed;
 	}
-	if (apmatrix_plan_is_noop(plan) && reserve && !a->dry_run) {
+	if (apmatrix_plan_is_noop(plan) && reserve) {
 		/* the masks are right; the queues' driver may not be */
 		err = apmatrix_plan_apply_claim(cli->ctx, host, plan, want, flags,
 						&claim);
 		if (err)
 			goto apply_failed;
-		if (!print_claim(claim))
+		if (!print_claim(claim, a->dry_run))
 			printf("nothing to do: the host's default drivers hold none of these queues\n");
+		else if (a->dry_run)
+			printf("dry run: nothing written\n");
 		rc = RC_OK;
 		goto out;
 	}
@@ -295,6 +289,13 @@ static int reserve_release(struct cli *cli, struct args *a, bool reserve)
 		free(text);
 	}
 	if (a->dry_run) {
+		err = reserve ? apmatrix_plan_apply_claim(cli->ctx, host, plan, want,
+							  flags, &claim) : 0;
+		print_claim(claim, true);
+		if (err) {
+			fflush(stdout);
+			goto apply_failed;
+		}
 		printf("dry run: nothing written\n");
 		rc = RC_OK;
 		goto out;
@@ -307,7 +308,7 @@ static int reserve_release(struct cli *cli, struct args *a, bool reserve)
 	else
 		err = apmatrix_plan_apply(cli->ctx, plan);
 	if (err == 0) {
-		print_claim(claim);
+		print_claim(claim, false);
 		rc = RC_OK;
 		goto out;
 	}
@@ -366,7 +367,8 @@ static const struct ctl_opt resrel_opts[] = {
 };
 
 static const struct ctl_opt reserve_opts[] = {
-	{ "dry-run", no_argument, OPT_DRY_RUN, NULL, "print the plan, write nothing" },
+	{ "dry-run", no_argument, OPT_DRY_RUN, NULL,
+	  "print the plan and the queues it would move from\nvfio_ap or bind; refuse as reserve would; write nothing" },
 	{ "no-rebind", no_argument, OPT_NO_REBIND, NULL,
 	  "write the masks only: leave queues the bus gave to\nvfio_ap, or to no driver, where they are (and say so)" },
 	O_JSON("print the plan and its outcome as JSON\n(format in apmatrix-ctl(8))"),

@@ -6,10 +6,11 @@
  *
  * apply is one transaction under the AP configuration lock: read the
  * host, compute the masks and bindings the configuration asks for, refuse
- * (naming each) whatever conflicts, write apmask and aqmask through the
- * library's plan (which rolls the first mask back if the second write
- * fails), bind the queues set aside but bound to no driver to apmatrix,
- * and if a bind fails, put the masks back and unbind what it bound.
+ * (naming each) whatever conflicts, set /dev/apmatrix's group and mode,
+ * then write apmask and aqmask and see to the queues' drivers through the
+ * library's reserve code (apmatrix_plan_apply_claim(): binds queues set
+ * aside without a driver, moves from vfio_ap those the bus's re-probe gave
+ * it, undoes all of it on failure), putting the node back if that fails.
  * Nothing is written before every check passed.
  */
 #include <errno.h>
@@ -792,57 +793,75 @@ static int check_bus(struct job *j)
 	return RC_OK;
 }
 
-/* Put the masks back to before and unbind the queues bound (after a failed bind). */
-static void roll_back(struct job *j, unsigned int nbound)
+/*
+ * The masks and the queues' drivers, through the library's reserve code
+ * (apmatrix_plan_apply_claim(), lock held): write the masks, then bind
+ * to apmatrix the queues set aside without a driver and move from vfio_ap
+ * those the bus's re-probe gave it that no mediated device has. A queue
+ * set aside already and bound to vfio_ap is left to it (TAKEN_ONLY; a set
+ * naming one is a conflict found before). On failure the library has put
+ * back what it did, masks included, and its message says so. RC_OK or an
+ * exit code (message printed).
+ */
+static int job_claim(struct job *j)
 {
-	struct apmatrix_plan *back = NULL;
-	struct apmatrix_host *now = NULL;
-	unsigned int i, a, d, bad = 0;
+	struct apmatrix_matrix *all = apmatrix_matrix_new();
+	struct apmatrix_claim *claim = NULL;
+	enum apmatrix_claim_action act;
+	unsigned int i, a, d;
+	int err, rc = RC_OK;
 
-	for (i = 0; i < nbound; i++)
-		if (apmatrix_apqns_get(j->bind, i, &a, &d) == 0 &&
-		    apmatrix_queue_bind(j->ctx, a, d, NULL) < 0) {
-			errmsg("apply: rollback: %s", apmatrix_ctx_last_error(j->ctx));
-			bad++;
-		}
-	if (nbound && !bad)
-		errmsg("apply: the %u queue%s bound by this apply unbound again", nbound,
-		       nbound > 1 ? "s" : "");
-	if (!j->plan || apmatrix_plan_is_noop(j->plan))
-		return;
-	if (apmatrix_host_read(j->ctx, &now) < 0 ||
-	    apmatrix_plan_masks(j->ctx, now, j->before, &back) < 0 ||
-	    apmatrix_plan_apply(j->ctx, back) < 0)
-		errmsg("apply: rollback of apmask/aqmask failed: %s; the masks may be as configured",
-		       apmatrix_ctx_last_error(j->ctx));
-	else
-		errmsg("apply: apmask and aqmask rolled back");
-	apmatrix_plan_free(back);
-	apmatrix_host_free(now);
-}
-
-/* Queues just taken from the host and bound to no driver go to j->bind. */
-static void add_unbound(struct job *j)
-{
-	struct apmatrix_host *now = NULL;
-	unsigned int i, n = apmatrix_apqns_count(j->take), a, d;
-
-	if (apmatrix_host_read(j->ctx, &now) < 0)
-		return;	/* the next diff says what is left */
-	for (i = 0; i < n; i++) {
-		const struct apmatrix_queue *q;
-
-		if (apmatrix_apqns_get(j->take, i, &a, &d) < 0)
+	if (!all) {
+		errmsg("apply: out of memory");
+		return RC_HOST;
+	}
+	for (i = 0; i <= APMATRIX_MAX_ID; i++) {
+		apmatrix_matrix_set(all, APMATRIX_ADAPTERS, i, true);
+		apmatrix_matrix_set(all, APMATRIX_DOMAINS, i, true);
+	}
+	err = apmatrix_plan_apply_claim(j->ctx, j->host, j->plan, all,
+					APMATRIX_CLAIM_TAKEN_ONLY, &claim);
+	for (i = 0; !err && i < apmatrix_claim_count(claim); i++) {
+		if (apmatrix_claim_get(claim, i, &a, &d, &act, NULL, NULL) < 0)
 			break;
-		q = apmatrix_host_queue(now, a, d);
-		if (q && !apmatrix_queue_driver(q) && driver_exists(j, "apmatrix")) {
-			apmatrix_apqns_add(j->bind, a, d);
+		if (act == APMATRIX_CLAIM_MOVED)
+			printf("moved from vfio_ap to apmatrix: %02x.%04x (the AP bus gave it to vfio_ap)\n",
+			       a, d);
+		else if (act == APMATRIX_CLAIM_BOUND && !apmatrix_apqns_contains(j->bind, a, d))
 			printf("bind to apmatrix: %02x.%04x (left without a driver by the AP bus)\n",
 			       a, d);
-		}
 	}
-	fflush(stdout);
-	apmatrix_host_free(now);
+	if (err < 0) {
+		errmsg("apply: %s", apmatrix_ctx_last_error(j->ctx));
+		rc = err == -EBUSY ? RC_RETRY : err == -EADDRINUSE ? RC_REFUSED : RC_HOST;
+		/* the undo could not write them back (the message says so) */
+		if (apmatrix_claim_masks_written(claim))
+			rc = RC_HOST;
+	}
+	apmatrix_claim_free(claim);
+	apmatrix_matrix_free(all);
+	return rc;
+}
+
+/* /dev/apmatrix's group back as it was, after dev_apply changed it */
+static void dev_group_back(const struct job *j, gid_t gid)
+{
+	if (chown(j->dev_path, (uid_t)-1, j->dev_st.st_gid) < 0)
+		errmsg("apply: rollback: %s: chown back to group %u: %s; its group is %u",
+		       j->dev_path, (unsigned int)j->dev_st.st_gid, strerror(errno),
+		       (unsigned int)gid);
+}
+
+/* /dev/apmatrix's group and mode back as they were (after dev_apply) */
+static void dev_restore(const struct job *j)
+{
+	gid_t gid = j->conf->group ? j->conf->gid : 0;
+
+	if (j->dev_mode_drift && chmod(j->dev_path, j->dev_st.st_mode & 07777) < 0)
+		errmsg("apply: rollback: %s: chmod back to %04o: %s", j->dev_path,
+		       (unsigned int)(j->dev_st.st_mode & 07777), strerror(errno));
+	if (j->dev_group_drift)
+		dev_group_back(j, gid);
 }
 
 /*
@@ -864,11 +883,8 @@ static int dev_apply(struct job *j)
 		err = errno;
 		errmsg("apply: %s: chmod %04o: %s", j->dev_path, (unsigned int)j->conf->mode,
 		       strerror(err));
-		if (j->dev_group_drift &&
-		    chown(j->dev_path, (uid_t)-1, j->dev_st.st_gid) < 0)
-			errmsg("apply: rollback: %s: chown back to group %u: %s; its group is %u",
-			       j->dev_path, (unsigned int)j->dev_st.st_gid, strerror(errno),
-			       (unsigned int)gid);
+		if (j->dev_group_drift)
+			dev_group_back(j, gid);
 		return -err;
 	}
 	return 0;
@@ -878,7 +894,6 @@ int cmd_apply(int argc, char **argv)
 {
 	struct opts o = { 0 };
 	struct job j = { 0 };
-	unsigned int i, n, a, d;
 	int rc, err;
 
 	rc = parse_opts(argc, argv, &o);
@@ -910,7 +925,8 @@ int cmd_apply(int argc, char **argv)
 		}
 		if (err < 0) {
 			errmsg("apply: %s", apmatrix_ctx_last_error(j.ctx));
-			rc = RC_HOST;
+			/* EINVAL: a bad APMATRIX_LOCK/SETTLE_TIMEOUT, the user's */
+			rc = err == -EINVAL ? RC_USAGE : RC_HOST;
 			goto out;
 		}
 	}
@@ -938,38 +954,22 @@ int cmd_apply(int argc, char **argv)
 	}
 	fflush(stdout);
 
-	if (j.plan && !apmatrix_plan_is_noop(j.plan)) {
-		err = apmatrix_plan_apply(j.ctx, j.plan);
-		if (err < 0) {
-			errmsg("apply: %s", apmatrix_ctx_last_error(j.ctx));
-			rc = err == -EBUSY ? RC_RETRY : RC_HOST;
-			goto out;
-		}
-		/*
-		 * The AP bus rebinds a queue it takes from the default drivers
-		 * while the write returns; one it left without a driver (the
-		 * apmatrix driver loaded after it, say) is bound here too.
-		 */
-		if (apmatrix_apqns_count(j.take))
-			add_unbound(&j);
-	}
-	n = apmatrix_apqns_count(j.bind);
-	for (i = 0; i < n; i++) {
-		if (apmatrix_apqns_get(j.bind, i, &a, &d) < 0)
-			break;
-		err = apmatrix_queue_bind(j.ctx, a, d, "apmatrix");
-		if (err < 0) {
-			errmsg("apply: %s", apmatrix_ctx_last_error(j.ctx));
-			roll_back(&j, i);
-			rc = RC_HOST;
-			goto out;
-		}
-	}
-	err = dev_apply(&j);
-	if (err) {
-		roll_back(&j, n);
+	/*
+	 * /dev/apmatrix first: putting it back cannot fail the way an undo
+	 * of binds can, so a failure of the masks or queues that follow
+	 * leaves nothing changed
+	 */
+	if (dev_apply(&j)) {
+		errmsg("apply: nothing changed");
 		rc = RC_HOST;
 		goto out;
+	}
+	if (j.plan && (!apmatrix_plan_is_noop(j.plan) || apmatrix_apqns_count(j.bind))) {
+		rc = job_claim(&j);
+		if (rc) {
+			dev_restore(&j);
+			goto out;
+		}
 	}
 	printf("applied\n");
 	rc = RC_OK;

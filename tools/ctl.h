@@ -43,6 +43,8 @@ struct cli {
 	const char *cmd;		/* subcommand name, for messages */
 	const char *sysfs_root;		/* --sysfs-root, NULL: environment */
 	struct apmatrix_ctx *ctx;
+	/* an environment value the library cannot use (its message), "" if none */
+	char env_err[160];
 };
 
 /* What the options and arguments said */

@@ -138,6 +138,10 @@ static int cli_ctx(struct cli *cli)
 		errmsg("cannot make a libapmatrix context: %s", strerror(errno));
 		return RC_HOST;
 	}
+	/* a bad APMATRIX_*_TIMEOUT: the library's one reading of it, kept
+	 * for the commands that take the lock to refuse before anything */
+	snprintf(cli->env_err, sizeof(cli->env_err), "%s",
+		 apmatrix_ctx_last_error(cli->ctx));
 	apmatrix_ctx_set_lock_wait_fn(cli->ctx, lock_wait, NULL);
 	if (cli->sysfs_root) {
 		err = apmatrix_ctx_set_sysfs_root(cli->ctx, cli->sysfs_root);

@@ -354,6 +354,7 @@ const char *claim_action_name(enum apmatrix_claim_action action)
 	case APMATRIX_CLAIM_BOUND: return "bound";
 	case APMATRIX_CLAIM_LEFT: return "left";
 	case APMATRIX_CLAIM_REFUSED: return "refused";
+	case APMATRIX_CLAIM_REPROBE: return "reprobe";
 	}
 	return "?";
 }

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """The ABI of libapmatrix: every function lib/apmatrix.h declares is in
-exactly one version node of lib/libapmatrix.sym, the node a symbol had in
-an earlier release stays its node, and the built library exports exactly
-those symbols, each with its node's version (nm -D). TAP.
+exactly one version node of lib/libapmatrix.sym, a released node
+(released.txt) keeps exactly its symbols, the built library exports exactly
+those symbols, each with its node's version (nm -D), and the Debian symbols
+file lists the same symbols in the same nodes, each from its node's release.
+TAP.
 
-usage: check_abi.py HEADER SYMFILE LIBRARY.so [NM]
+usage: check_abi.py HEADER SYMFILE LIBRARY.so [NM [DEBIAN_SYMBOLS]]
 """
 
 import re
@@ -19,7 +21,27 @@ sys.path.insert(0, os.path.dirname(HERE))
 from tap import Tap  # noqa: E402
 
 # symbols of released nodes: they may never move (add a node, never edit one)
-RELEASED = {"APMATRIX_0.1": 77}
+RELEASED_FILE = os.path.join(HERE, "released.txt")
+
+
+def released_nodes(path):
+    nodes = {}
+    for line in open(path):
+        line = line.split("#")[0].split()
+        if line:
+            node, sym = line
+            nodes.setdefault(node, set()).add(sym)
+    return nodes
+
+
+def debian_symbols(path):
+    """{symbol: (node, minimal version)} of a dpkg symbols file"""
+    syms = {}
+    for line in open(path):
+        m = re.match(r"^ (\S+)@(APMATRIX_[0-9.]+) (\S+)$", line)
+        if m:
+            syms[m.group(1)] = (m.group(2), m.group(3))
+    return syms
 
 
 def header_functions(path):
@@ -54,10 +76,10 @@ def main():
     t.ok(set(where) == funcs, "the .sym lists exactly the header's functions",
          "only in header: %s\nonly in .sym: %s" % (sorted(funcs - set(where)),
                                                    sorted(set(where) - funcs)))
-    for node, count in RELEASED.items():
-        t.ok(len(nodes.get(node, [])) == count,
-             "released node %s keeps its %d symbols" % (node, count),
-             "has %d" % len(nodes.get(node, [])))
+    for node, syms in sorted(released_nodes(RELEASED_FILE).items()):
+        have = set(nodes.get(node, []))
+        t.ok(have == syms, "released node %s keeps exactly its %d symbols" % (node, len(syms)),
+             "gone or moved: %s\nadded: %s" % (sorted(syms - have), sorted(have - syms)))
     out = subprocess.run([nm, "-D", "--defined-only", lib], capture_output=True,
                          text=True, check=True).stdout
     exported = {}
@@ -72,6 +94,20 @@ def main():
                                      sorted(set(where) - set(exported))))
     wrong = {k: (v, where[k][0]) for k, v in exported.items() if k in where and v != where[k][0]}
     t.ok(not wrong, "each with its node's version", repr(wrong))
+    if len(sys.argv) > 5:
+        # ./run package finds a disagreement only after a whole package build
+        deb = debian_symbols(sys.argv[5])
+        want = {s: v[0] for s, v in where.items()}
+        want.update({n: n for n in nodes})      # the node names themselves
+        have = {s: v[0] for s, v in deb.items()}
+        t.ok(have == want, "debian/libapmatrix0.symbols: the .sym's symbols, in their nodes",
+             "only in .sym: %s\nonly in debian: %s\nother node: %s" % (
+                 sorted(set(want) - set(have)), sorted(set(have) - set(want)),
+                 sorted(s for s in set(want) & set(have) if want[s] != have[s])))
+        early = {s: v for s, v in deb.items()
+                 if v[1] != v[0][len("APMATRIX_"):] + ".0"}
+        t.ok(not early, "debian/libapmatrix0.symbols: each from its node's release (0.N.0)",
+             repr(early))
     return t.done()
 
 

@@ -307,12 +307,19 @@ def g_reserve(t):
     root = t.tree()
     before = snapshot(root)
 
+    # the default driver has them now: the bus's re-probe decides, and
+    # vfio_ap is loaded (it may get them, then they are moved)
+    reprobe = ("reprobe", "vfio_ap may get it from the bus's re-probe: then it is "
+               "moved unless a mediated device has it")
     r = t.run(["reserve", "--json", "--dry-run", "05-06.0004"], root)
     expect_plan(t, "reserve --json --dry-run: the plan, not applied", r, 0,
-                plan_doc((mask(0xfe), mask(0xfe)), (ONES, mask(0xf7)), ["0a.0004"], False))
+                plan_doc((mask(0xfe), mask(0xfe)), (ONES, mask(0xf7)), ["0a.0004"], False,
+                         queues=[(q, "cex4queue") + reprobe for q in ("05.0004", "06.0004")]))
     r = t.run(["reserve", "-jn", "--adapters", "05-06", "--domains", "0004-0006"], root)
     expect_plan(t, "reserve -jn whole cards: nothing taken along", r, 0,
-                plan_doc((mask(0xfe), mask(0xf8)), (ONES, ONES), [], False))
+                plan_doc((mask(0xfe), mask(0xf8)), (ONES, ONES), [], False,
+                         queues=[("%02x.%04x" % (a, d), "cex4queue") + reprobe
+                                 for a in (5, 6) for d in (4, 5, 6)]))
     r = t.run(["reserve", "--json", "07.0005"], root)
     expect_plan(t, "reserve --json with nothing to do: masks unchanged, not applied", r, 0,
                 plan_doc((mask(0xfe), mask(0xfe)), (ONES, ONES), [], False, queues=[
@@ -347,11 +354,27 @@ def g_reserve(t):
     r = t.run(["reserve", "07.0005"], root)
     t.expect("reserve of queues the host does not hold: nothing to do", r, 0,
              "nothing to do: the host's default drivers hold none of these queues\n")
-    # 07.0004 is vfio_ap's and in use by a guest: refused, named, nothing written
-    r = t.run(["reserve", "07.0004-0005"], root)
-    t.expect_error("reserve of a queue a vfio_ap mediated device uses: refused", r, 2,
-                   "07.0004: bound to vfio_ap and in use by a guest through a mediated "
-                   "device (status 'in use'): nothing changed")
+    # 07.0004 is vfio_ap's and in use by a guest: refused, named, nothing
+    # written; --dry-run refuses it the same, exit status and all
+    in_use = ("bound to vfio_ap and in use by a guest through a mediated device "
+              "(status 'in use')")
+    for dry in ([], ["--dry-run"]):
+        r = t.run(["reserve"] + dry + ["07.0004-0005"], root)
+        t.expect_error("reserve %sof a queue a vfio_ap mediated device uses: refused"
+                       % (dry and "--dry-run " or ""), r, 2, "07.0004: %s: nothing changed" % in_use)
+    # and with other queues the write would take: the plan, then the refusal
+    r = t.run(["reserve", "--dry-run", "05-07.0004"], root)
+    t.expect("reserve --dry-run of vfio_ap's queue in use and others: the plan, then refused",
+             r, 2, "apmask: %s (unchanged)\naqmask: %s -> %s\nalso takes from the host: "
+             "0a.0004\n" % (mask(0xfe), ONES, mask(0xf7)),
+             P + "07.0004: %s: nothing changed\n" % in_use)
+    r = t.run(["reserve", "-jn", "07.0004-0005"], root)
+    expect_plan(t, "reserve --json --dry-run of vfio_ap's queue in use: refused in the "
+                "document, then the error", r, 2,
+                plan_doc((mask(0xfe), mask(0xfe)), (ONES, ONES), [], False, queues=[
+                    ("07.0004", "vfio_ap", "refused", in_use),
+                    ("07.0005", "apmatrix", "kept", None)]),
+                P + "07.0004: %s: nothing changed\n" % in_use)
     t.ok(snapshot(root) == before, "reserve with nothing to do wrote nothing",
          snap_diff(before, snapshot(root)))
 
@@ -417,24 +440,43 @@ CARD.DOM TYPE  STATUS DRIVER   HOLDER
     r = t.run(["reserve", "--no-rebind", "--dry-run", "07.0004"], root)
     t.expect_error("reserve --no-rebind --dry-run: a usage error", r, 1,
                    "reserve: --no-rebind has no meaning with --dry-run: nothing is bound or written")
-    # a settle timeout that is no number of seconds 0-3600: refused, nothing
-    # written (the library alone would wait its default instead)
-    for bad in ("-1", "garbage", "nan", "inf", "3601", "2s"):
-        r = t.run(["reserve", "07.0004"], root, env={"APMATRIX_SETTLE_TIMEOUT": bad})
-        t.expect_error("reserve with APMATRIX_SETTLE_TIMEOUT=%s: a usage error" % bad, r, 1,
-                       "reserve: APMATRIX_SETTLE_TIMEOUT '%s': not a number of seconds "
-                       "from 0 to 3600" % bad)
-    r = t.run(["reserve", "07.0004"], root, env={"APMATRIX_SETTLE_TIMEOUT": "x" * 100})
-    t.expect_error("reserve with a long bad APMATRIX_SETTLE_TIMEOUT: cut short", r, 1,
-                   "reserve: APMATRIX_SETTLE_TIMEOUT '%s...': not a number of seconds "
-                   "from 0 to 3600" % ("x" * 40))
-    t.ok(snapshot(root) == before, "a bad APMATRIX_SETTLE_TIMEOUT changed nothing",
-         snap_diff(before, snapshot(root)))
+    # a settle timeout or lock wait that is no number of seconds (0-3600,
+    # 0-86400): refused by name, nothing written (the library alone once
+    # waited its default instead); both read by the library's one parser
+    for var, top, bads, cmds in (
+            ("APMATRIX_SETTLE_TIMEOUT", 3600, ("-1", "garbage", "nan", "inf", "3601", "2s"),
+             ("reserve",)),
+            ("APMATRIX_LOCK_TIMEOUT", 86400,
+             ("-1", "garbage", "nan", "inf", "86401", "1e999", "2s", " ", "0x"),
+             ("reserve", "release"))):
+        for bad in bads + ("x" * 100,):
+            shown = bad if len(bad) <= 40 else bad[:40] + "..."
+            for cmd in cmds:
+                r = t.run([cmd, "07.0004"], root, env={var: bad})
+                t.expect_error("%s with %s=%r: a usage error" % (cmd, var, shown), r, 1,
+                               "%s: %s '%s': not a number of seconds from 0 to %d"
+                               % (cmd, var, shown, top))
+        t.ok(snapshot(root) == before, "a bad %s changed nothing" % var,
+             snap_diff(before, snapshot(root)))
     # vfio_ap's queue no mediated device has ("unassigned"): moved to apmatrix
     status = os.path.join(root, "devices/ap/card07/07.0004/status")
     os.chmod(status, 0o644)
     with open(status, "w") as fh:
         fh.write("unassigned\n")
+    before = snapshot(root)
+    r = t.run(["reserve", "--dry-run", "07.0004", "07.0006"], root)
+    t.expect("reserve --dry-run of vfio_ap's unassigned queue and one without a driver: "
+             "what it would move and bind", r, 0,
+             "07.0004: would be moved from vfio_ap to apmatrix\n"
+             "07.0006: would be bound to apmatrix (it has no driver)\n"
+             "dry run: nothing written\n")
+    r = t.run(["reserve", "-jn", "07.0004", "07.0006"], root)
+    expect_plan(t, "reserve --json --dry-run: would move and bind", r, 0,
+                plan_doc((mask(0xfe), mask(0xfe)), (ONES, ONES), [], False, queues=[
+                    ("07.0004", "vfio_ap", "moved", None),
+                    ("07.0006", None, "bound", None)]))
+    t.ok(snapshot(root) == before, "reserve --dry-run moved and bound nothing",
+         snap_diff(before, snapshot(root)))
     r = t.run(["reserve", "07.0004"], root)
     t.expect("reserve of vfio_ap's unassigned queue: moved", r, 0,
              "07.0004: moved from vfio_ap to apmatrix\n")

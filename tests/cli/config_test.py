@@ -179,6 +179,25 @@ def g_errors(t):
              9, "", P + missing + ": no configuration directory: No such file or directory\n" + INVALID)
     t.ok(snapshot(root) == before, "after every bad configuration the host is unchanged",
          snap_diff(before, snapshot(root)))
+    # a good configuration, a lock wait or settle time that is no number of
+    # seconds: apply refuses by name before the lock (it once waited 30 s)
+    d = t.conf(GOOD)
+    for var, bad, top in (("APMATRIX_LOCK_TIMEOUT", "soon", 86400),
+                          ("APMATRIX_LOCK_TIMEOUT", "-3", 86400),
+                          ("APMATRIX_LOCK_TIMEOUT", "1e999", 86400),
+                          ("APMATRIX_LOCK_TIMEOUT", "5min", 86400),
+                          ("APMATRIX_SETTLE_TIMEOUT", "3601", 3600)):
+        r = t.run(["apply"], root, d, {var: bad})
+        t.expect_error("apply with %s=%s: a usage error, exit 1" % (var, bad), r, 1,
+                       "apply: %s '%s': not a number of seconds from 0 to %d" % (var, bad, top))
+        t.ok(not os.path.lexists(t.lock), "apply with %s=%s took no lock" % (var, bad))
+    t.ok(snapshot(root) == before, "a bad timeout in the environment: the host is unchanged",
+         snap_diff(before, snapshot(root)))
+    # what only reads needs no lock: diff still answers
+    r = t.run(["diff"], root, d, {"APMATRIX_LOCK_TIMEOUT": "soon"})
+    t.ok(r.rc in (0, 8) and "APMATRIX_LOCK_TIMEOUT" not in r.err,
+         "diff, which takes no lock, is not stopped by a bad APMATRIX_LOCK_TIMEOUT",
+         "rc %d %r" % (r.rc, r.err))
 
 
 def g_apply(t):
@@ -399,8 +418,9 @@ def g_rollback(t):
     d = t.conf("[guests]\nadapters = 05,07-08\n")
     r = t.run(["apply"], root, d, {"LD_PRELOAD": t.opts.fault_so,
                                   "APMATRIX_FAULT_WRITE": "drivers/apmatrix/bind:EIO"})
-    want_err = (P + "apply: binding 07.0006: writing %s/bus/ap/drivers/apmatrix/bind: Input/output error (EIO)\n" % root +
-                P + "apply: apmask and aqmask rolled back\n")
+    # (the library's reserve code binds and undoes: one line, what it undid)
+    want_err = (P + "apply: binding 07.0006: writing %s/bus/ap/drivers/apmatrix/bind: "
+                "Input/output error (EIO): nothing changed\n" % root)
     t.expect("a bind fails after the masks were written: exit 2, masks rolled back", r, 2,
              "apmask: %s -> %s\ntake from the host: 05.0004,05.0005,05.0006\nbind to apmatrix: 07.0006\n"
              % (mask(7, 8), mask(5, 7, 8)), want_err)
@@ -440,8 +460,8 @@ def g_many(t):
 
 
 def g_devrollback(t):
-    """/dev/apmatrix's chown or chmod fails after the masks and bindings
-    were written: all of it goes back, the node keeps its group and mode."""
+    """/dev/apmatrix is changed first: its chown or chmod failing changes
+    nothing else; a bind failing after it puts the node back too."""
     if os.geteuid() != 0:
         t.skip("a failed chmod of /dev/apmatrix is rolled back", "needs root to chown")
         return
@@ -452,30 +472,32 @@ def g_devrollback(t):
     os.chmod(dev, 0o600)
     other = [g for g in grp.getgrall() if g.gr_gid != 0][0]
     d = t.conf("[guests]\nadapters = 05,07-08\n[device]\ngroup = %s\nmode = 0660\n" % other.gr_name)
-    for call in ("chown", "chmod"):
+    # the node is changed first: its chown or chmod failing writes nothing
+    # else; the bind of 07.0006 failing after it: the library undoes masks
+    # and binds, apply puts the node's group and mode back
+    cases = [("chown of /dev/apmatrix fails", {"APMATRIX_FAULT_CALL": "chown:EPERM"},
+              "%s: chown to group %d: Operation not permitted\n" % (dev, other.gr_gid) +
+              P + "apply: nothing changed"),
+             ("chmod of /dev/apmatrix fails", {"APMATRIX_FAULT_CALL": "chmod:EPERM"},
+              "%s: chmod 0660: Operation not permitted\n" % dev + P + "apply: nothing changed"),
+             ("a bind fails after /dev/apmatrix changed",
+              {"APMATRIX_FAULT_WRITE": "drivers/apmatrix/bind:EIO"},
+              "binding 07.0006: writing %s/bus/ap/drivers/apmatrix/bind: "
+              "Input/output error (EIO): nothing changed")]
+    for name, fault, err in cases:
         root = t.tree("conf-busy")
         for q in ("08.0005", "08.0006"):
             with open(os.path.join(root, "bus/ap/devices/%s/apmatrix_state" % q), "w") as fh:
                 fh.write("free\n")
         before = snapshot(root)
-        r = t.run(["apply"], root, d, {"LD_PRELOAD": t.opts.fault_so, "APMATRIX_GRANT_DEVICE": dev,
-                                      "APMATRIX_FAULT_CALL": call + ":EPERM"})
-        what = ("chown to group %d" % other.gr_gid) if call == "chown" else "chmod 0660"
-        t.expect("%s of /dev/apmatrix fails: exit 2, bindings and masks rolled back" % call, r, 2, None,
-                 P + "apply: %s: %s: Operation not permitted\n" % (dev, what) +
-                 P + "apply: the 1 queue bound by this apply unbound again\n" +
-                 P + "apply: apmask and aqmask rolled back\n")
-        # (the fixture's bind file logs the bind; with no driver link made for
-        # it in a fake tree, the unbind that follows has nothing to undo)
-        after = snapshot(root)
-        logged = after.pop("bus/ap/drivers/apmatrix/bind", None)
-        before.pop("bus/ap/drivers/apmatrix/bind", None)
-        t.ok(after == before and logged == ("file", b"07.0006\n"),
-             "%s fails: the masks as before (the bind of 07.0006 was tried)" % call,
-             snap_diff(before, after) + " bind log %r" % (logged,))
+        r = t.run(["apply"], root, d, dict(fault, LD_PRELOAD=t.opts.fault_so,
+                                           APMATRIX_GRANT_DEVICE=dev))
+        t.expect("%s: exit 2" % name, r, 2, None, P + "apply: " + (err % root if "%s" in err else err) + "\n")
+        t.ok(snapshot(root) == before, "%s: masks and bindings as before" % name,
+             snap_diff(before, snapshot(root)))
         st = os.stat(dev)
         t.ok(st.st_gid == 0 and st.st_mode & 0o7777 == 0o600,
-             "%s fails: the node keeps root and 0600" % call, "gid %d mode %o" % (st.st_gid, st.st_mode))
+             "%s: the node is root and 0600" % name, "gid %d mode %o" % (st.st_gid, st.st_mode))
 
 
 def g_kill9(t):

@@ -674,6 +674,85 @@ class TestReserveVfio(E2E):
         rc, out, err = self.s.ctl("reserve", "04.0003")
         self.assertEqual((rc, out, err), (0, "04.0003: moved from vfio_ap to apmatrix\n", ""))
 
+    def test_dry_run_predicts_moves_and_refusals(self):
+        # what --dry-run says reserve would do, from the drivers now: the
+        # same refusal and exit status, the same move, nothing changed
+        before = self.state()
+        real = "apmatrix-ctl: 04.0003: bound to vfio_ap and in use by a guest " \
+               "through a mediated device (status 'in use'): nothing changed\n"
+        rc, out, err = self.s.ctl("reserve", "--dry-run", "04-05.0003")
+        self.assertEqual((rc, err), (2, real), out)
+        self.assertNotIn("dry run: nothing written", out)
+        self.assertEqual(self.state(), before)
+        rc, out, err = self.s.ctl("reserve", "--dry-run", "--json", "05.0000")
+        self.assertEqual((rc, err), (0, ""), out)
+        doc = json.loads(out)
+        self.assertFalse(doc["applied"])
+        self.assertEqual(doc["queues"], [{"apqn": "05.0000", "driver": "cex4queue",
+                                          "action": "reprobe",
+                                          "reason": "vfio_ap may get it from the bus's re-probe: "
+                                                    "then it is moved unless a mediated device "
+                                                    "has it"}])
+        self.assertEqual(self.state(), before)
+        self.s.sim("vfio-ap-unassign", "04.0003")
+        before = self.state()
+        rc, out, err = self.s.ctl("reserve", "--dry-run", "04.0003")
+        self.assertEqual((rc, out, err), (0, "04.0003: would be moved from vfio_ap to apmatrix\n"
+                                             "dry run: nothing written\n", ""))
+        self.assertEqual(self.state(), before)
+        rc, out, err = self.s.ctl("reserve", "04.0003")
+        self.assertEqual((rc, out, err), (0, "04.0003: moved from vfio_ap to apmatrix\n", ""))
+
+    def apply_conf(self):
+        conf = os.path.join(self.s.dir, "etc")
+        os.mkdir(conf)
+        with open(os.path.join(conf, "apmatrix.conf"), "w") as fh:
+            fh.write("[guests]\nadapters = 02-05\n")
+        return conf
+
+    def test_apply_moves_what_vfio_ap_got(self):
+        # apply goes through reserve's code: adapter 05 taken, the bus's
+        # re-probe gives its queues to vfio_ap; they are moved, 03.0003
+        # (no driver) bound, 04.0003 (vfio_ap's, set aside already) left
+        conf = self.apply_conf()
+        before = self.state()
+        rc, out, err = self.s.ctl("apply", "--config-dir", conf)
+        self.assertEqual((rc, err), (0, ""), out)
+        lines = out.splitlines()
+        self.assertIn("bind to apmatrix: 03.0003", lines)
+        self.assertEqual([ln for ln in lines if ln.startswith("moved")],
+                         ["moved from vfio_ap to apmatrix: 05.%04x (the AP bus gave it to vfio_ap)" % d
+                          for d in (0, 1, 2, 3, 0x1a)], out)
+        self.assertEqual(lines[-1], "applied")
+        after = self.state()
+        for q in ["05.%04x" % d for d in range(4)] + ["03.0003"]:
+            self.assertEqual(after[2][q], "apmatrix", q)
+        self.assertEqual(after[2]["04.0003"], "vfio_ap")
+        self.assertEqual(after[3]["04.0003"], before[3]["04.0003"])
+        rc, out, err = self.s.ctl("apply", "--config-dir", conf)
+        self.assertEqual((rc, out, err), (0, "nothing to do: the host matches %s\n" % conf, ""))
+
+    def test_apply_refuses_what_vfio_ap_got_that_a_mdev_has(self):
+        # a mediated device has 05.0003: once the re-probe gave it to
+        # vfio_ap it is refused before anything is moved or bound. Its
+        # apmask bit cannot go back (vfio_ap vetoes taking an assigned
+        # queue from it): the message says the mask stays, exit 2
+        self.s.sim("vfio-ap-assign", "05.0003")
+        conf = self.apply_conf()
+        before = self.state()
+        rc, out, err = self.s.ctl("apply", "--config-dir", conf)
+        self.assertEqual(rc, 2, out + err)
+        self.assertTrue(err.startswith("apmatrix-ctl: apply: 05.0003: bound to vfio_ap and assigned "
+                                       "to a mediated device (status 'assigned'); undoing it "
+                                       "failed: writing apmask back to 0xc7") and
+                        err.endswith(": it stays 0xc3" + "f" * 62 + "\n"), err)
+        self.assertNotIn("applied", out)
+        after = self.state()
+        self.assertEqual(after[0], "0xc3" + "f" * 62 + "\n")
+        self.assertEqual(after[2]["03.0003"], "none")    # not bound
+        self.assertEqual({q: after[2][q] for q in after[2] if q[:2] != "05"},
+                         {q: before[2][q] for q in before[2] if q[:2] != "05"})
+
     def test_failure_after_the_write_rolls_everything_back(self):
         # the apmatrix driver is gone (its sysfs directory stays in the
         # tree): binding to it fails after the masks were written and

@@ -119,6 +119,78 @@ START_TEST(moves_binds_keeps)
 }
 END_TEST
 
+/* DRY_RUN: the same decisions from the drivers now, nothing written or taken */
+START_TEST(dry_run_predicts)
+{
+	char ap[128], aq[128], b[256];
+
+	bus("apmask", ap, sizeof(ap));
+	bus("aqmask", aq, sizeof(aq));
+	ck_assert_int_eq(reserve("05-08.0004-0007", APMATRIX_CLAIM_DRY_RUN), -EADDRINUSE);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+			 "08.0005: bound to vfio_ap and assigned to a mediated device (status 'assigned'): nothing changed");
+	ck_assert_int_eq(apmatrix_claim_count(claim), 6);
+	expect(0, "05.0004", APMATRIX_CLAIM_REPROBE, "cex4queue",
+	       "vfio_ap may get it from the bus's re-probe: then it is moved unless a mediated device has it");
+	expect(1, "05.0005", APMATRIX_CLAIM_REPROBE, "cex4queue",
+	       "vfio_ap may get it from the bus's re-probe: then it is moved unless a mediated device has it");
+	expect(2, "08.0004", APMATRIX_CLAIM_MOVED, "vfio_ap", NULL);
+	expect(3, "08.0005", APMATRIX_CLAIM_REFUSED, "vfio_ap",
+	       "bound to vfio_ap and assigned to a mediated device (status 'assigned')");
+	expect(4, "08.0006", APMATRIX_CLAIM_BOUND, NULL, NULL);
+	expect(5, "08.0007", APMATRIX_CLAIM_KEPT, "apmatrix", NULL);
+	ck_assert(!apmatrix_claim_masks_written(claim));
+	ck_assert_str_eq(bus("apmask", b, sizeof(b)), ap);
+	ck_assert_str_eq(bus("aqmask", b, sizeof(b)), aq);
+	ck_assert_str_eq(bus("drivers/vfio_ap/unbind", b, sizeof(b)), "");
+	ck_assert_str_eq(bus("drivers/apmatrix/bind", b, sizeof(b)), "");
+	ck_assert(access(t.lock, F_OK) != 0);
+	/* no mediated device has it now: it would be moved too */
+	status(8, 5, "unassigned\n");
+	apmatrix_claim_free(claim);
+	claim = NULL;
+	ck_assert_int_eq(apmatrix_plan_apply_claim(ctx, host, plan, want,
+						   APMATRIX_CLAIM_DRY_RUN, &claim), 0);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), "");
+	expect(3, "08.0005", APMATRIX_CLAIM_MOVED, "vfio_ap", NULL);
+	ck_assert_str_eq(bus("drivers/vfio_ap/unbind", b, sizeof(b)), "");
+	ck_assert_str_eq(bus("apmask", b, sizeof(b)), ap);
+}
+END_TEST
+
+/*
+ * TAKEN_ONLY (apply): of every APQN, only the queues the plan takes from
+ * the host and those without a driver; vfio_ap's 08.0004-0005 (set aside
+ * already, one assigned) and apmatrix's 08.0007 are not looked at.
+ */
+START_TEST(taken_only)
+{
+	struct apmatrix_matrix *m = apmatrix_matrix_new();
+	char b[256];
+	unsigned int i;
+
+	for (i = 0; i <= APMATRIX_MAX_ID; i++) {
+		apmatrix_matrix_set(m, APMATRIX_ADAPTERS, i, i != 5 && i != 8);
+		apmatrix_matrix_set(m, APMATRIX_DOMAINS, i, true);
+	}
+	ck_assert_int_eq(apmatrix_plan_masks(ctx, host, m, &plan), 0);
+	for (i = 0; i <= APMATRIX_MAX_ID; i++)
+		apmatrix_matrix_set(m, APMATRIX_ADAPTERS, i, true);
+	ck_assert_int_eq(apmatrix_plan_apply_claim(ctx, host, plan, m, APMATRIX_CLAIM_TAKEN_ONLY,
+						   &claim), 0);
+	ck_assert_int_eq(apmatrix_claim_count(claim), 3);
+	expect(0, "05.0004", APMATRIX_CLAIM_LEFT, "cex4queue",
+	       "bound to cex4queue: only queues with vfio_ap or no driver are moved");
+	expect(1, "05.0005", APMATRIX_CLAIM_LEFT, "cex4queue",
+	       "bound to cex4queue: only queues with vfio_ap or no driver are moved");
+	expect(2, "08.0006", APMATRIX_CLAIM_BOUND, NULL, NULL);
+	ck_assert_str_eq(bus("drivers/apmatrix/bind", b, sizeof(b)), "08.0006\n");
+	ck_assert_str_eq(bus("drivers/vfio_ap/unbind", b, sizeof(b)), "");
+	ck_assert(apmatrix_claim_masks_written(claim));
+	apmatrix_matrix_free(m);
+}
+END_TEST
+
 START_TEST(refuses_assigned_before_writing)
 {
 	char b[256], m[68];
@@ -224,55 +296,48 @@ static void attr(unsigned int a, unsigned int d, const char *name, const char *t
 
 /*
  * 08.0003 (no driver) is bound to apmatrix, then unbinding 08.0004 from
- * vfio_ap fails: the undo unbinds 08.0003 from apmatrix by name (its
- * unbind file, not whatever driver it has now) and the entry says so.
+ * vfio_ap fails. The undo unbinds 08.0003 from apmatrix by name (its
+ * unbind file, not whatever driver it has now) and the entry says so -
+ * unless a VMM got 08.0003 between its bind and the undo: then it is not
+ * unbound (ap_matrix_remove() would take it from that guest) and the
+ * message says it stays with apmatrix.
  */
-START_TEST(undo_unbinds_from_apmatrix_and_says_so)
+static const struct {
+	const char *state;		/* 08.0003's apmatrix_state at the undo */
+	const char *unbound;		/* apmatrix's unbind file after */
+	enum apmatrix_claim_action action;
+	const char *reason;
+	const char *undo_failed;	/* in the message; NULL: "nothing changed" */
+} undo_cases[] = {
+	{ "free\n", "08.0003\n", APMATRIX_CLAIM_LEFT,
+	  "unbound from apmatrix again: the reserve failed", NULL },
+	{ "in use 4242\n", "", APMATRIX_CLAIM_BOUND, NULL,
+	  "; undoing it failed: 08.0003: left with apmatrix, its apmatrix_state is "
+	  "'in use 4242' (unbinding it would take it from that guest)" },
+};
+
+START_TEST(undo_of_a_queue_bound)
 {
+	const char *msg = apmatrix_ctx_last_error(ctx);
 	char b[256], p[PATH_MAX];
 
 	tree_queue(&t, 8, 3, -2, NULL);
-	attr(8, 3, "apmatrix_state", "free\n");
+	attr(8, 3, "apmatrix_state", undo_cases[_i].state);
 	apmatrix_host_free(host);
 	ck_assert_int_eq(apmatrix_host_read(ctx, &host), 0);
 	snprintf(p, sizeof(p), "%s/bus/ap/drivers/vfio_ap/unbind", t.sys);
 	ck_assert_int_eq(unlink(p), 0);
 	ck_assert_int_eq(reserve("08.0003-0004", 0), -ENOENT);
 	ck_assert_str_eq(bus("drivers/apmatrix/bind", b, sizeof(b)), "08.0003\n");
-	ck_assert_str_eq(bus("drivers/apmatrix/unbind", b, sizeof(b)), "08.0003\n");
-	expect(0, "08.0003", APMATRIX_CLAIM_LEFT, NULL,
-	       "unbound from apmatrix again: the reserve failed");
-	ck_assert_msg(strstr(apmatrix_ctx_last_error(ctx), ": nothing changed") &&
-		      !strstr(apmatrix_ctx_last_error(ctx), "undoing"), "%s",
-		      apmatrix_ctx_last_error(ctx));
-}
-END_TEST
-
-/*
- * The same, but a VMM got 08.0003 between its bind and the undo: the
- * undo does not unbind it (ap_matrix_remove() would take it from that
- * guest) and the message says it stays with apmatrix.
- */
-START_TEST(undo_leaves_a_queue_a_guest_got)
-{
-	char b[256], p[PATH_MAX];
-
-	tree_queue(&t, 8, 3, -2, NULL);
-	attr(8, 3, "apmatrix_state", "in use 4242\n");
-	apmatrix_host_free(host);
-	ck_assert_int_eq(apmatrix_host_read(ctx, &host), 0);
-	snprintf(p, sizeof(p), "%s/bus/ap/drivers/vfio_ap/unbind", t.sys);
-	ck_assert_int_eq(unlink(p), 0);
-	ck_assert_int_eq(reserve("08.0003-0004", 0), -ENOENT);
-	ck_assert_str_eq(bus("drivers/apmatrix/bind", b, sizeof(b)), "08.0003\n");
-	ck_assert_str_eq(bus("drivers/apmatrix/unbind", b, sizeof(b)), "");
-	expect(0, "08.0003", APMATRIX_CLAIM_BOUND, NULL, NULL);
+	ck_assert_str_eq(bus("drivers/apmatrix/unbind", b, sizeof(b)), undo_cases[_i].unbound);
+	expect(0, "08.0003", undo_cases[_i].action, NULL, undo_cases[_i].reason);
 	snprintf(p, sizeof(p), "unbinding 08.0004: writing %s/bus/ap/drivers/vfio_ap/unbind: ", t.sys);
-	ck_assert_msg(!strncmp(apmatrix_ctx_last_error(ctx), p, strlen(p)) &&
-		      strstr(apmatrix_ctx_last_error(ctx),
-			     "; undoing it failed: 08.0003: left with apmatrix, its apmatrix_state is "
-			     "'in use 4242' (unbinding it would take it from that guest)"),
-		      "%s", apmatrix_ctx_last_error(ctx));
+	ck_assert_msg(!strncmp(msg, p, strlen(p)), "%s", msg);
+	if (undo_cases[_i].undo_failed)
+		ck_assert_msg(strstr(msg, undo_cases[_i].undo_failed), "%s", msg);
+	else
+		ck_assert_msg(strstr(msg, ": nothing changed") && !strstr(msg, "undoing"),
+			      "%s", msg);
 }
 END_TEST
 
@@ -309,13 +374,15 @@ static Suite *suite(void)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, moves_binds_keeps);
+	tcase_add_test(tc, dry_run_predicts);
+	tcase_add_test(tc, taken_only);
 	tcase_add_test(tc, refuses_assigned_before_writing);
 	tcase_add_test(tc, refuses_in_use_and_unreadable);
 	tcase_add_test(tc, no_rebind);
 	tcase_add_test(tc, apmatrix_not_loaded);
 	tcase_add_test(tc, failure_after_write_undone);
-	tcase_add_test(tc, undo_unbinds_from_apmatrix_and_says_so);
-	tcase_add_test(tc, undo_leaves_a_queue_a_guest_got);
+	tcase_add_loop_test(tc, undo_of_a_queue_bound, 0,
+			    sizeof(undo_cases) / sizeof(undo_cases[0]));
 	tcase_add_test(tc, no_settle_wait_without_a_driver_to_probe);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);

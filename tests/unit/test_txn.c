@@ -249,6 +249,77 @@ START_TEST(bind_errors)
 }
 END_TEST
 
+/*
+ * APMATRIX_LOCK_TIMEOUT and APMATRIX_SETTLE_TIMEOUT: seconds 0 to 86400
+ * (3600); a bad value is named at once (the new context's last error) and
+ * stops the lock and every change, apmask and aqmask untouched, until the
+ * caller sets a time of its own (lock) - never a default waited instead.
+ */
+static const struct {
+	const char *var, *val;
+	unsigned int ms;	/* the lock's wait; 0 with bad */
+	const char *bad;	/* the message, NULL: good */
+} env_cases[] = {
+	{ "APMATRIX_LOCK_TIMEOUT", "2.5", 2500, NULL },
+	{ "APMATRIX_LOCK_TIMEOUT", "0", 0, NULL },
+	{ "APMATRIX_LOCK_TIMEOUT", "86400", 86400000, NULL },
+	{ "APMATRIX_LOCK_TIMEOUT", "", 30000, NULL },
+	{ "APMATRIX_SETTLE_TIMEOUT", "3600", 30000, NULL },
+	{ "APMATRIX_LOCK_TIMEOUT", "abc", 0,
+	  "APMATRIX_LOCK_TIMEOUT 'abc': not a number of seconds from 0 to 86400" },
+	{ "APMATRIX_LOCK_TIMEOUT", "-1", 0,
+	  "APMATRIX_LOCK_TIMEOUT '-1': not a number of seconds from 0 to 86400" },
+	{ "APMATRIX_LOCK_TIMEOUT", "86400.1", 0,
+	  "APMATRIX_LOCK_TIMEOUT '86400.1': not a number of seconds from 0 to 86400" },
+	{ "APMATRIX_LOCK_TIMEOUT", "1e400", 0,
+	  "APMATRIX_LOCK_TIMEOUT '1e400': not a number of seconds from 0 to 86400" },
+	{ "APMATRIX_LOCK_TIMEOUT", "3 ", 0,
+	  "APMATRIX_LOCK_TIMEOUT '3 ': not a number of seconds from 0 to 86400" },
+	{ "APMATRIX_LOCK_TIMEOUT", "nan", 0,
+	  "APMATRIX_LOCK_TIMEOUT 'nan': not a number of seconds from 0 to 86400" },
+	{ "APMATRIX_SETTLE_TIMEOUT", "3600.5", 0,
+	  "APMATRIX_SETTLE_TIMEOUT '3600.5': not a number of seconds from 0 to 3600" },
+};
+
+START_TEST(env_timeouts)
+{
+	const char *var = env_cases[_i].var, *bad = env_cases[_i].bad;
+	struct apmatrix_ctx *c;
+	char ap[128], aq[128], ap2[128], aq2[128];
+
+	setenv(var, env_cases[_i].val, 1);
+	c = apmatrix_ctx_new();
+	unsetenv(var);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(apmatrix_ctx_last_error(c), bad ? bad : "");
+	if (!bad)
+		ck_assert_uint_eq(apmatrix_ctx_get_lock_timeout(c), env_cases[_i].ms);
+	ck_assert_int_eq(apmatrix_ctx_set_sysfs_root(c, t.sys), 0);
+	ck_assert_int_eq(apmatrix_ctx_set_lock_file(c, t.lock), 0);
+	want_masks("5", "");
+	ck_assert_int_eq(apmatrix_plan_masks(c, host, want, &plan), 0);
+	tree_read(&t, "apmask", ap, sizeof(ap));
+	tree_read(&t, "aqmask", aq, sizeof(aq));
+	if (bad) {
+		ck_assert_int_eq(apmatrix_lock(c, false), -EINVAL);
+		ck_assert_str_eq(apmatrix_ctx_last_error(c), bad);
+		ck_assert_int_eq(apmatrix_plan_apply(c, plan), -EINVAL);
+		ck_assert_str_eq(apmatrix_ctx_last_error(c), bad);
+		ck_assert_str_eq(tree_read(&t, "apmask", ap2, sizeof(ap2)), ap);
+		ck_assert_str_eq(tree_read(&t, "aqmask", aq2, sizeof(aq2)), aq);
+		ck_assert(access(t.lock, F_OK) != 0);
+		if (strcmp(var, "APMATRIX_LOCK_TIMEOUT"))
+			goto out;
+		/* the caller's own time replaces the environment's */
+		ck_assert_int_eq(apmatrix_ctx_set_lock_timeout(c, 1000), 0);
+	}
+	ck_assert_int_eq(apmatrix_lock(c, false), 0);
+	apmatrix_unlock(c);
+out:
+	apmatrix_ctx_free(c);
+}
+END_TEST
+
 static Suite *suite(void)
 {
 	Suite *s = suite_create("txn");
@@ -262,6 +333,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, lock_dropped_by_free);
 	tcase_add_test(tc, bind_and_unbind);
 	tcase_add_test(tc, bind_errors);
+	tcase_add_loop_test(tc, env_timeouts, 0, sizeof(env_cases) / sizeof(env_cases[0]));
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
