@@ -183,9 +183,13 @@ bool shim_alloc_fails(void)
 	return __atomic_sub_fetch(&fail_nth, 1, __ATOMIC_SEQ_CST) == 0;
 }
 
+static void alloc_check(size_t size);
+
 void *kmalloc(size_t size, gfp_t gfp)
 {
 	void *p;
+
+	alloc_check(size);
 
 	if (!(gfp & __GFP_NOFAIL) && shim_alloc_fails())
 		return NULL;
@@ -247,6 +251,8 @@ unsigned long copy_to_user(void __user *to, const void *from, unsigned long n)
 
 static pthread_mutex_t dep_mtx = PTHREAD_MUTEX_INITIALIZER;
 static const char *class_name[MAX_CLASSES];
+/* per lock class: nothing may be allocated while it is held */
+static bool no_alloc[MAX_CLASSES];
 static int nclasses;
 static bool after[MAX_CLASSES][MAX_CLASSES];	/* after[a][b]: b was taken while a was held */
 
@@ -263,8 +269,10 @@ static int class_of(struct mutex *m)
 	for (i = 0; i < nclasses; i++)
 		if (!strcmp(class_name[i], m->name))
 			break;
-	if (i == nclasses && nclasses < MAX_CLASSES)
+	if (i == nclasses && nclasses < MAX_CLASSES) {
+		no_alloc[nclasses] = !strcmp(m->name, "ap_matrix_lock");
 		class_name[nclasses++] = m->name;
+	}
 	pthread_mutex_unlock(&dep_mtx);
 	m->cls = i < MAX_CLASSES ? i : MAX_CLASSES - 1;
 	return m->cls;
@@ -336,6 +344,22 @@ static void note_release(struct mutex *m)
 			return;
 		}
 	}
+}
+
+/*
+ * ap_matrix.c allocates nothing under ap_matrix_lock or an AP bus lock (a
+ * SET allocates before it takes them; remove(), on_config_changed() and
+ * the workers allocate nothing): an allocation there, __GFP_NOFAIL
+ * included, is a violation.
+ */
+static void alloc_check(size_t size)
+{
+	int i;
+
+	for (i = 0; i < nheld; i++)
+		if (held[i]->ap_bus || no_alloc[held[i]->cls])
+			violation("allocation of %zu bytes with %s held", size,
+				  held[i]->name);
 }
 
 int shim_locks_held(void)
@@ -628,6 +652,7 @@ void *__xa_store(struct xarray *xa, unsigned long index, void *entry, gfp_t gfp)
 		return old == XA_ZERO_ENTRY ? NULL : old;
 	}
 	if (!s || !*s) {
+		alloc_check(sizeof(void *));
 		/* a new entry is where the kernel may need a node: inject here */
 		if ((!(gfp & __GFP_NOFAIL) && shim_alloc_fails()) ||
 		    !grow(xa, index))

@@ -233,6 +233,7 @@ void kfree(const void *p);
 #define kvfree kfree
 #define kvzalloc kzalloc
 #define kvmalloc kmalloc
+#define kvmalloc_array kmalloc_array
 #define kfree_sensitive kfree
 
 /* ---- user copies: the "user" buffer is the payload the sim received --- */

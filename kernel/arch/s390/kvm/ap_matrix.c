@@ -29,8 +29,8 @@
  * Claims of different guests never overlap: a queue is claimed only if no
  * guest claims it and it has no marker.
  *
- * A marker (an xarray value in ap_matrix_markers, its APQN's bit set in its
- * adapter's @marked) says that the queue left a guest and is being reset
+ * A marker (an unsigned long in its adapter's @markers storage, its APQN's
+ * bit set in the adapter's @marked) says that the queue left a guest and is being reset
  * (RESETTING, or RESETTING_GONE if it also left the driver or the host
  * meanwhile), or that its reset failed (FAILED).  A marker wins over a
  * claim: the owner table entry of an APQN (ap_matrix_entry()) is its
@@ -50,8 +50,20 @@
  *     -> kvm->lock (killable in a SET)
  *          -> ap_matrix_lock
  *          -> vCPU blocking in kvm_arch_crypto_set_masks()
- * ap_matrix_lock (this file: ops pointer, per-adapter bitmaps and holder
- * lists, markers, guest list and matrices) is innermost: nothing is waited for while holding it.
+ * ap_matrix_lock (this file: ops pointer, per-adapter bitmaps, holder
+ * lists and marker storage, guest list and matrices) is innermost: nothing
+ * is waited for while holding it, and nothing is allocated under it.
+ *
+ * Marker storage: an adapter gets its @markers array (AP_MATRIX_IDS
+ * entries, 2 KiB) from the first SET that claims a domain of it; the SET
+ * allocates it (one allocation for all the adapters of the request that
+ * have none) before it takes any AP lock and installs it under
+ * ap_matrix_lock with the claim.  A queue can only leave a guest (get a
+ * marker) on an adapter some guest claimed, so marking never allocates:
+ * not in remove() (AP device lock) nor in on_config_changed()
+ * (ap_scan_bus_mutex).  The storage stays until kvm.ko is unloaded or the
+ * AP driver releases every queue: at most 256 x 2 KiB, shared by all
+ * guests, so it is not charged to the VMM that happened to come first.
  * ap_perms_mutex and kvm->lock are never held together: a SET claims the
  * queues under ap_perms_mutex and ap_matrix_lock, drops both, then installs
  * the masks under kvm->lock; if a fatal signal arrives while it waits for
@@ -119,6 +131,7 @@ static_assert(sizeof(struct apmatrix_grant) == 136);
 static_assert(offsetof(struct apmatrix_grant, flags) == 96);
 
 #define AP_MATRIX_IDS		256
+#define AP_MATRIX_QUEUES	(AP_MATRIX_IDS * AP_MATRIX_IDS)
 #define AP_MATRIX_WORDS		BITS_TO_LONGS(AP_MATRIX_IDS)
 #define AP_MATRIX_APQN(apid, apqi)	((apid) << 8 | (apqi))
 #define AP_MATRIX_APID(apqn)	(((apqn) >> 8) & 0xff)
@@ -147,7 +160,8 @@ static_assert(offsetof(struct apmatrix_grant, flags) == 96);
 #define AP_MATRIX_RC_ASSOC_FAILED	0x36
 
 /*
- * An owner table marker is xa_mk_value() of: the kind (RESETTING, FAILED,
+ * An owner table marker (ap_matrix_entry() answers xa_mk_value() of it;
+ * it is never 0) is: the kind (RESETTING, FAILED,
  * RESETTING_GONE of ap_matrix.h), AP_MATRIX_WORKER if the reset worker
  * drives the reset, AP_MATRIX_STARTED once it issued ZAPQ, the response
  * code of that ZAPQ and the number of polls so far; or, for a queue taken
@@ -214,10 +228,16 @@ struct ap_matrix_holds {
  * struct ap_matrix_adapter - the queues of one adapter, by domain (MSB0)
  * @held: domains claimed by a guest: the union of the guests' claims on
  *	this adapter, which never overlap
- * @marked: domains whose queue has a marker in ap_matrix_markers
+ * @marked: domains whose queue has a marker in @markers
  * @failed: those of @marked whose marker is FAILED
+ * @crycb: those of @marked whose marker waits for a CRYCB rewrite
+ *	(AP_MATRIX_CRYCB)
  * @holders: the guests claiming a domain of this adapter (struct
  *	ap_matrix_hold), at most one entry per guest
+ * @markers: the markers, by domain (valid where @marked is set); NULL
+ *	until a SET claims a domain of the adapter, then kept
+ * @storage: the allocation @markers is part of (one per SET, for the
+ *	adapters it gave storage to)
  *
  * Every field is protected by ap_matrix_lock.
  */
@@ -225,7 +245,10 @@ struct ap_matrix_adapter {
 	unsigned long held[AP_MATRIX_WORDS];
 	unsigned long marked[AP_MATRIX_WORDS];
 	unsigned long failed[AP_MATRIX_WORDS];
+	unsigned long crycb[AP_MATRIX_WORDS];
 	struct hlist_head holders;
+	unsigned long *markers;
+	unsigned long *storage;
 };
 
 /*
@@ -243,6 +266,8 @@ struct kvm_s390_ap_matrix_guest {
 	bool installing;		/* claimed, not yet installed */
 	bool dead;			/* unlisted: no more CRYCB rewrites */
 	unsigned long id;		/* in AP_MATRIX_CRYCB markers */
+	/* a superset of the adapters its AP_MATRIX_CRYCB markers are on */
+	unsigned long crycb_apm[AP_MATRIX_WORDS];
 	/* per VM: the only work that takes kvm->lock (mutex_trylock) */
 	struct delayed_work rewrite;
 	unsigned int holds;		/* its entries on holder lists */
@@ -254,14 +279,19 @@ struct ap_matrix_grant {
 };
 
 static DEFINE_MUTEX(ap_matrix_lock);
-/* APQN -> marker, for the queues set in their adapter's @marked */
-static DEFINE_XARRAY(ap_matrix_markers);
 /* per APID: who claims which domain, which queues have markers */
 static struct ap_matrix_adapter ap_matrix_adapters[AP_MATRIX_IDS];
+/* the adapters with a marker (@marked not empty) */
+static unsigned long ap_matrix_marked_apm[AP_MATRIX_WORDS];
+/*
+ * The adapters with marker storage; written under ap_matrix_lock, read
+ * without it by a SET that decides what to allocate (rechecked under it).
+ */
+static unsigned long ap_matrix_stored_apm[AP_MATRIX_WORDS];
 static LIST_HEAD(ap_matrix_guests);
 static const struct kvm_s390_ap_host_ops *ap_matrix_ops;
-/* the reset worker's position in the markers */
-static unsigned long ap_matrix_work_cursor;
+/* the reset worker's position in the markers (an APQN) */
+static unsigned int ap_matrix_work_cursor;
 
 /* the last guest id given (AP_MATRIX_CRYCB markers); have they wrapped? */
 static unsigned long ap_matrix_last_id;
@@ -357,7 +387,44 @@ static bool ap_matrix_owned(const struct kvm_s390_ap_matrix_guest *g,
 }
 
 /*
- * The owner table entry of a queue: its marker (an xarray value), else the
+ * The marker of a queue as an owner table entry (xa_mk_value() of it), NULL
+ * if it has none.  Without storage (never: see ap_matrix_mark()) a marked
+ * queue is FAILED.
+ */
+static void *ap_matrix_marker_entry(unsigned int apqn)
+{
+	struct ap_matrix_adapter *a =
+		&ap_matrix_adapters[AP_MATRIX_APID(apqn)];
+	unsigned int apqi = AP_MATRIX_APQI(apqn);
+
+	lockdep_assert_held(&ap_matrix_lock);
+	if (!test_bit_inv(apqi, a->marked))
+		return NULL;
+	return xa_mk_value(a->markers ? a->markers[apqi] :
+			   KVM_S390_AP_MATRIX_FAILED);
+}
+
+/* the first queue from @apqn on that has a marker, or AP_MATRIX_QUEUES */
+static unsigned int ap_matrix_next_marked(unsigned int apqn)
+{
+	unsigned int apid = apqn >> 8, apqi = AP_MATRIX_APQI(apqn);
+
+	lockdep_assert_held(&ap_matrix_lock);
+	for (; apid < AP_MATRIX_IDS;
+	     apid = find_next_bit_inv(ap_matrix_marked_apm, AP_MATRIX_IDS,
+				      apid + 1), apqi = 0) {
+		if (!test_bit_inv(apid, ap_matrix_marked_apm))
+			continue;
+		apqi = find_next_bit_inv(ap_matrix_adapters[apid].marked,
+					 AP_MATRIX_IDS, apqi);
+		if (apqi < AP_MATRIX_IDS)
+			return AP_MATRIX_APQN(apid, apqi);
+	}
+	return AP_MATRIX_QUEUES;
+}
+
+/*
+ * The owner table entry of a queue: its marker (xa_mk_value()), else the
  * guest claiming it, else NULL.  O(guests on the adapter), at most 256.
  */
 static void *ap_matrix_entry(unsigned int apqn)
@@ -367,10 +434,10 @@ static void *ap_matrix_entry(unsigned int apqn)
 	struct ap_matrix_hold *h;
 
 	lockdep_assert_held(&ap_matrix_lock);
-	if (apqn > AP_MATRIX_APQN(AP_MATRIX_IDS - 1, AP_MATRIX_IDS - 1))
+	if (apqn >= AP_MATRIX_QUEUES)
 		return NULL;
 	if (test_bit_inv(apqi, a->marked))
-		return xa_load(&ap_matrix_markers, apqn);
+		return ap_matrix_marker_entry(apqn);
 	if (!test_bit_inv(apqi, a->held))
 		return NULL;
 	hlist_for_each_entry(h, &a->holders, node)
@@ -382,24 +449,35 @@ static void *ap_matrix_entry(unsigned int apqn)
 
 /*
  * Set the marker of a queue.  A queue that leaves a guest gets its first
- * marker here: that cannot fail (it must not be claimable before its
- * reset), and it is the per-queue cost of a queue changing hands, as its
- * ZAPQ.
+ * marker here, into its adapter's storage, which the SET that claimed the
+ * queue installed: marking cannot fail and allocates nothing (it runs in
+ * the AP bus's remove() and on_config_changed()).  Should the storage be
+ * missing all the same, the queue is FAILED: never claimable, not in use
+ * for the AP bus, which resets it when an administrator gives it back to
+ * the host's default drivers.
  */
 static void ap_matrix_mark(unsigned int apqn, unsigned long marker)
 {
-	struct ap_matrix_adapter *a =
-		&ap_matrix_adapters[AP_MATRIX_APID(apqn)];
-	unsigned int apqi = AP_MATRIX_APQI(apqn);
+	unsigned int apid = AP_MATRIX_APID(apqn), apqi = AP_MATRIX_APQI(apqn);
+	struct ap_matrix_adapter *a = &ap_matrix_adapters[apid];
 
 	lockdep_assert_held(&ap_matrix_lock);
-	xa_store(&ap_matrix_markers, apqn, xa_mk_value(marker),
-		 GFP_KERNEL_ACCOUNT | __GFP_NOFAIL);
 	__set_bit_inv(apqi, a->marked);
+	__set_bit_inv(apid, ap_matrix_marked_apm);
+	if (WARN_ON_ONCE(!a->markers)) {
+		__set_bit_inv(apqi, a->failed);
+		__clear_bit_inv(apqi, a->crycb);
+		return;
+	}
+	a->markers[apqi] = marker;
 	if ((marker & AP_MATRIX_KIND) == KVM_S390_AP_MATRIX_FAILED)
 		__set_bit_inv(apqi, a->failed);
 	else
 		__clear_bit_inv(apqi, a->failed);
+	if (marker & AP_MATRIX_CRYCB)
+		__set_bit_inv(apqi, a->crycb);
+	else
+		__clear_bit_inv(apqi, a->crycb);
 }
 
 /* a completed reset: the queue is free (nobody claims a marked queue) */
@@ -410,9 +488,11 @@ static void ap_matrix_unmark(unsigned int apqn)
 	unsigned int apqi = AP_MATRIX_APQI(apqn);
 
 	lockdep_assert_held(&ap_matrix_lock);
-	xa_erase(&ap_matrix_markers, apqn);
 	__clear_bit_inv(apqi, a->marked);
 	__clear_bit_inv(apqi, a->failed);
+	__clear_bit_inv(apqi, a->crycb);
+	if (bitmap_empty(a->marked, AP_MATRIX_IDS))
+		__clear_bit_inv(AP_MATRIX_APID(apqn), ap_matrix_marked_apm);
 }
 
 /*
@@ -738,7 +818,7 @@ static void ap_matrix_reset_sync(struct kvm_s390_ap_matrix_guest *g,
 	lockdep_assert_not_held(&ap_matrix_lock);
 	mutex_lock(&ap_matrix_lock);
 	for (i = 0; i < n; i++) {
-		entry = xa_load(&ap_matrix_markers, r[i].apqn);
+		entry = ap_matrix_marker_entry(r[i].apqn);
 		if (r[i].keep)
 			ours = ap_matrix_owned(g, r[i].apqn);
 		else
@@ -837,14 +917,17 @@ static void ap_matrix_release_sync(struct kvm_s390_ap_matrix_guest *g,
 					       "did not complete");
 			set_bit_inv(AP_MATRIX_APID(r[i].apqn), failed_apm);
 			/* failed once its adapter left the CRYCB (EIO) */
-			if (ap_matrix_owned(g, r[i].apqn))
+			if (ap_matrix_owned(g, r[i].apqn)) {
 				ap_matrix_mark(r[i].apqn,
 					       KVM_S390_AP_MATRIX_RESETTING |
 					       AP_MATRIX_CRYCB | AP_MATRIX_FAIL |
 					       g->id << AP_MATRIX_GUEST_SHIFT);
+				set_bit_inv(AP_MATRIX_APID(r[i].apqn),
+					    g->crycb_apm);
+			}
 			continue;
 		}
-		entry = xa_load(&ap_matrix_markers, r[i].apqn);
+		entry = ap_matrix_marker_entry(r[i].apqn);
 		marker = ap_matrix_marker(entry);
 		if (!ap_matrix_resetting(entry) ||
 		    (marker & (AP_MATRIX_WORKER | AP_MATRIX_CRYCB)))
@@ -922,6 +1005,12 @@ static void ap_matrix_drop(struct kvm_s390_ap_matrix_guest *g,
 	}
 	/* the queues of @g among them wait for the CRYCB rewrite */
 	ap_matrix_shrink(g, &m, g->installing ? &next : NULL, marker);
+	if (!g->dead) {
+		bitmap_or(g->crycb_apm, g->crycb_apm, m.apm, AP_MATRIX_IDS);
+		if (g->installing)
+			bitmap_or(g->crycb_apm, g->crycb_apm, next.apm,
+				  AP_MATRIX_IDS);
+	}
 	if (!g->dead)
 		mod_delayed_work(system_unbound_wq, &g->rewrite, 0);
 }
@@ -934,27 +1023,36 @@ static void ap_matrix_drop(struct kvm_s390_ap_matrix_guest *g,
 static bool ap_matrix_crycb_done(struct kvm_s390_ap_matrix_guest *g,
 				 const struct ap_matrix_masks *m)
 {
-	unsigned long apqn, marker;
-	bool handed = false;
-	void *entry;
+	unsigned int apid, apqi, apqn;
+	struct ap_matrix_adapter *a;
+	unsigned long marker;
+	bool handed = false, left;
 
 	lockdep_assert_held(&ap_matrix_lock);
-	xa_for_each(&ap_matrix_markers, apqn, entry) {
-		marker = ap_matrix_marker(entry);
-		if (!(marker & AP_MATRIX_CRYCB) ||
-		    marker >> AP_MATRIX_GUEST_SHIFT != g->id)
-			continue;
-		if (m && ap_matrix_usage(m, AP_MATRIX_APID(apqn),
-					 AP_MATRIX_APQI(apqn)))
-			continue;
-		if (marker & AP_MATRIX_FAIL) {
-			ap_matrix_mark(apqn, KVM_S390_AP_MATRIX_FAILED);
-			continue;
+	/* only the adapters @g has such markers on, not everybody's */
+	for_each_set_bit_inv(apid, g->crycb_apm, AP_MATRIX_IDS) {
+		a = &ap_matrix_adapters[apid];
+		left = false;
+		for_each_set_bit_inv(apqi, a->crycb, AP_MATRIX_IDS) {
+			apqn = AP_MATRIX_APQN(apid, apqi);
+			marker = a->markers[apqi];
+			if (marker >> AP_MATRIX_GUEST_SHIFT != g->id)
+				continue;
+			if (m && ap_matrix_usage(m, apid, apqi)) {
+				left = true;
+				continue;
+			}
+			if (marker & AP_MATRIX_FAIL) {
+				ap_matrix_mark(apqn, KVM_S390_AP_MATRIX_FAILED);
+				continue;
+			}
+			marker &= (1UL << AP_MATRIX_GUEST_SHIFT) - 1;
+			marker &= ~AP_MATRIX_CRYCB;
+			ap_matrix_mark(apqn, marker | AP_MATRIX_WORKER);
+			handed = true;
 		}
-		marker &= (1UL << AP_MATRIX_GUEST_SHIFT) - 1;
-		marker &= ~AP_MATRIX_CRYCB;
-		ap_matrix_mark(apqn, marker | AP_MATRIX_WORKER);
-		handed = true;
+		if (!left)
+			__clear_bit_inv(apid, g->crycb_apm);
 	}
 	return handed;
 }
@@ -1022,12 +1120,12 @@ static void ap_matrix_rewrite_fn(struct work_struct *work)
 /* is there a reset left to the worker, or a queue waiting for a CRYCB? */
 static bool ap_matrix_work_left(void)
 {
-	unsigned long apqn;
-	void *entry;
+	unsigned int apqn;
 
 	lockdep_assert_held(&ap_matrix_lock);
-	xa_for_each(&ap_matrix_markers, apqn, entry)
-		if (ap_matrix_marker(entry) &
+	for (apqn = ap_matrix_next_marked(0); apqn < AP_MATRIX_QUEUES;
+	     apqn = ap_matrix_next_marked(apqn + 1))
+		if (ap_matrix_marker(ap_matrix_marker_entry(apqn)) &
 		    (AP_MATRIX_WORKER | AP_MATRIX_CRYCB))
 			return true;
 	return false;
@@ -1037,15 +1135,15 @@ static bool ap_matrix_work_left(void)
 static unsigned int ap_matrix_work_collect(struct ap_matrix_reset *r,
 					   bool *more)
 {
-	unsigned long apqn, marker;
-	unsigned int n = 0;
-	void *entry;
+	unsigned int apqn, n = 0;
+	unsigned long marker;
 
 	lockdep_assert_held(&ap_matrix_lock);
 	*more = false;
-	xa_for_each_start(&ap_matrix_markers, apqn, entry,
-			  ap_matrix_work_cursor) {
-		marker = ap_matrix_marker(entry);
+	for (apqn = ap_matrix_next_marked(ap_matrix_work_cursor);
+	     apqn < AP_MATRIX_QUEUES;
+	     apqn = ap_matrix_next_marked(apqn + 1)) {
+		marker = ap_matrix_marker(ap_matrix_marker_entry(apqn));
 		if (!(marker & AP_MATRIX_WORKER))
 			continue;
 		if (n == AP_MATRIX_RESET_BATCH) {
@@ -1073,7 +1171,7 @@ static void ap_matrix_work_update(struct ap_matrix_reset *r, unsigned int n)
 
 	lockdep_assert_held(&ap_matrix_lock);
 	for (i = 0; i < n; i++) {
-		entry = xa_load(&ap_matrix_markers, r[i].apqn);
+		entry = ap_matrix_marker_entry(r[i].apqn);
 		marker = ap_matrix_marker(entry);
 		if (!ap_matrix_resetting(entry) || !(marker & AP_MATRIX_WORKER))
 			continue;
@@ -1393,15 +1491,99 @@ static void ap_matrix_unclaim(struct kvm_s390_ap_matrix_guest *g)
 }
 
 /*
+ * What a claim needs allocated, allocated by ap_matrix_prepare() before
+ * any AP lock is taken and consumed by ap_matrix_claim() under them.
+ */
+struct ap_matrix_prealloc {
+	struct ap_matrix_holds *holds;	/* holder entries, or NULL */
+	unsigned long add[AP_MATRIX_WORDS];	/* adapters @holds is for */
+	unsigned long *storage;		/* marker storage, or NULL */
+	unsigned long need[AP_MATRIX_WORDS];	/* adapters @storage is for */
+};
+
+static void ap_matrix_prealloc_free(struct ap_matrix_prealloc *p)
+{
+	kfree(p->holds);
+	p->holds = NULL;
+	bitmap_zero(p->add, AP_MATRIX_IDS);
+	kvfree(p->storage);
+	p->storage = NULL;
+	bitmap_zero(p->need, AP_MATRIX_IDS);
+}
+
+/* the adapters of @req a claim adds @g to the holder lists of */
+static void ap_matrix_new_holds(const struct ap_matrix_masks *held,
+				const struct ap_matrix_masks *req,
+				unsigned long *add)
+{
+	bitmap_copy(add, req->apm, AP_MATRIX_IDS);
+	/* @g is on the holder lists of @held's adapters already */
+	if (!bitmap_empty(held->aqm, AP_MATRIX_IDS))
+		bitmap_andnot(add, add, held->apm, AP_MATRIX_IDS);
+}
+
+/*
+ * Allocate, with no AP lock held, what claiming @req for a guest that
+ * holds @held takes: one holder entry per adapter it adds to the guest,
+ * and marker storage for each adapter of @req that has none yet, each in
+ * one allocation however many adapters.  The holder entries are the VMM's
+ * (charged to it, freed with its claims).  Marker storage outlives the VMM
+ * and is shared by every guest of its adapters (bounded: 2 KiB per
+ * adapter, 512 KiB in all), so it is not charged to the VMM's memory
+ * cgroup: it would pin that cgroup's charge after the VMM is gone, or
+ * charge a tenant for what the others use.  Only a request that passed the
+ * range and authority checks gets here.  In steady state (the adapters
+ * have storage, @g holds them) nothing is allocated.  The adapters with
+ * storage are read without ap_matrix_lock: the claim rechecks under it
+ * and asks for another round (-EAGAIN) if this falls short.
+ */
+static int ap_matrix_prepare(const struct ap_matrix_masks *held,
+			     const struct ap_matrix_masks *req,
+			     struct ap_matrix_prealloc *p)
+{
+	unsigned int i, n;
+
+	ap_matrix_prealloc_free(p);
+	if (bitmap_empty(req->aqm, AP_MATRIX_IDS))
+		return 0;	/* adapters without domains claim no queue */
+	ap_matrix_new_holds(held, req, p->add);
+	n = bitmap_weight(p->add, AP_MATRIX_IDS);
+	if (n) {
+		p->holds = kmalloc(sizeof(*p->holds) +
+				   n * sizeof(p->holds->h[0]),
+				   GFP_KERNEL_ACCOUNT);
+		if (!p->holds)
+			goto nomem;
+	}
+	for (i = 0; i < AP_MATRIX_WORDS; i++)
+		p->need[i] = req->apm[i] &
+			     ~READ_ONCE(ap_matrix_stored_apm[i]);
+	if (bitmap_empty(p->need, AP_MATRIX_IDS))
+		return 0;
+	/* a marker is read only where @marked says it was written */
+	n = bitmap_weight(p->need, AP_MATRIX_IDS);
+	p->storage = kvmalloc_array(n * AP_MATRIX_IDS, sizeof(*p->storage),
+				    GFP_KERNEL);
+	if (!p->storage)
+		goto nomem;
+	return 0;
+nomem:
+	ap_matrix_prealloc_free(p);
+	return -ENOMEM;
+}
+
+/*
  * Claim the queues of @g->next for @g, after ap_matrix_check() found them
  * free; under ap_matrix_lock.  Per adapter: its @held gains the domains,
- * and @g joins its holder list.  The entries are the only allocation, made
- * before anything changes: ENOMEM leaves everything as it was.
+ * @g joins its holder list and it gets marker storage if it has none yet,
+ * all from @p: nothing is allocated here.  -EAGAIN (nothing changed) if @p
+ * falls short: @g's matrix shrank or storage was released meanwhile.
  */
-static int ap_matrix_claim(struct kvm_s390_ap_matrix_guest *g)
+static int ap_matrix_claim(struct kvm_s390_ap_matrix_guest *g,
+			   struct ap_matrix_prealloc *p)
 {
-	unsigned long add[AP_MATRIX_WORDS];
-	struct ap_matrix_holds *c = NULL;
+	unsigned long add[AP_MATRIX_WORDS], need[AP_MATRIX_WORDS];
+	struct ap_matrix_holds *c = p->holds;
 	struct ap_matrix_adapter *a;
 	struct ap_matrix_hold *h;
 	unsigned int apid, n;
@@ -1411,17 +1593,29 @@ static int ap_matrix_claim(struct kvm_s390_ap_matrix_guest *g)
 		g->installing = true;
 		return 0;	/* adapters without domains claim no queue */
 	}
-	/* @g is on the holder lists of @g->m's adapters already */
-	bitmap_copy(add, g->next.apm, AP_MATRIX_IDS);
-	if (!bitmap_empty(g->m.aqm, AP_MATRIX_IDS))
-		bitmap_andnot(add, add, g->m.apm, AP_MATRIX_IDS);
-	n = bitmap_weight(add, AP_MATRIX_IDS);
-	if (n) {
-		c = kmalloc(sizeof(*c) + n * sizeof(c->h[0]),
-			    GFP_KERNEL_ACCOUNT);
-		if (!c)
-			return -ENOMEM;
-		c->live = n;
+	ap_matrix_new_holds(&g->m, &g->next, add);
+	if (!bitmap_subset(add, p->add, AP_MATRIX_IDS))
+		return -EAGAIN;
+	if (bitmap_andnot(need, g->next.apm, ap_matrix_stored_apm,
+			  AP_MATRIX_IDS)) {
+		if (!bitmap_subset(need, p->need, AP_MATRIX_IDS))
+			return -EAGAIN;
+		/* slot k of the allocation for the k-th adapter of @p->need */
+		n = 0;
+		for_each_set_bit_inv(apid, p->need, AP_MATRIX_IDS) {
+			a = &ap_matrix_adapters[apid];
+			if (test_bit_inv(apid, need)) {
+				a->markers = p->storage + n * AP_MATRIX_IDS;
+				a->storage = p->storage;
+			}
+			n++;
+		}
+		/* read without the lock by ap_matrix_prepare() */
+		for (n = 0; n < AP_MATRIX_WORDS; n++)
+			WRITE_ONCE(ap_matrix_stored_apm[n],
+				   ap_matrix_stored_apm[n] | need[n]);
+		/* the adapters' now, slots of those that got some meanwhile idle */
+		p->storage = NULL;
 	}
 	g->installing = true;
 	n = 0;
@@ -1435,8 +1629,54 @@ static int ap_matrix_claim(struct kvm_s390_ap_matrix_guest *g)
 		}
 		bitmap_or(a->held, a->held, g->next.aqm, AP_MATRIX_IDS);
 	}
+	if (n) {
+		/* the holder lists' now; entries for adapters it lost idle */
+		c->live = n;
+		p->holds = NULL;
+	}
 	g->holds += n;
 	return 0;
+}
+
+/* does adapter @apid hold a claim or a marker? */
+static bool ap_matrix_adapter_busy(unsigned int apid)
+{
+	const struct ap_matrix_adapter *a = &ap_matrix_adapters[apid];
+
+	return !bitmap_empty(a->held, AP_MATRIX_IDS) ||
+	       !bitmap_empty(a->marked, AP_MATRIX_IDS);
+}
+
+/*
+ * Free the marker storage allocations none of whose adapters holds a claim
+ * or a marker (all of them if @all: kvm.ko is unloaded).  Under
+ * ap_matrix_lock; O(256 x 256) at most, only when the AP driver or kvm.ko
+ * goes.
+ */
+static void ap_matrix_storage_release(bool all)
+{
+	unsigned int apid, i;
+	unsigned long *s;
+	bool busy;
+
+	lockdep_assert_held(&ap_matrix_lock);
+	for_each_set_bit_inv(apid, ap_matrix_stored_apm, AP_MATRIX_IDS) {
+		s = ap_matrix_adapters[apid].storage;
+		busy = false;
+		for_each_set_bit_inv(i, ap_matrix_stored_apm, AP_MATRIX_IDS)
+			if (ap_matrix_adapters[i].storage == s && !all)
+				busy |= ap_matrix_adapter_busy(i);
+		if (busy)
+			continue;
+		for_each_set_bit_inv(i, ap_matrix_stored_apm, AP_MATRIX_IDS) {
+			if (ap_matrix_adapters[i].storage != s)
+				continue;
+			ap_matrix_adapters[i].storage = NULL;
+			ap_matrix_adapters[i].markers = NULL;
+			clear_bit_inv(i, ap_matrix_stored_apm);
+		}
+		kvfree(s);
+	}
 }
 
 /*
@@ -1522,6 +1762,7 @@ static int ap_matrix_set_locked(struct kvm *kvm,
 	unsigned long failed_apm[AP_MATRIX_WORDS] = {};
 	static const unsigned long none[AP_MATRIX_WORDS];
 	struct ap_matrix_masks old, new, held = {};
+	struct ap_matrix_prealloc pre = {};
 	struct kvm_s390_ap_host_config cfg;
 	bool fresh = false;
 	int rc;
@@ -1557,25 +1798,39 @@ static int ap_matrix_set_locked(struct kvm *kvm,
 		fresh = true;
 	}
 
-	rc = ops->lock();
-	if (rc)
-		goto out_free;
-	mutex_lock(&ap_matrix_lock);
-	rc = ap_matrix_check(kvm, fresh ? NULL : g, ops, req, probe);
-	if (rc || probe || !g) {
-		/* refused, a probe, or nothing held and nothing to hold */
+	/* what the claim needs is allocated before any AP lock */
+	if (!probe && g)
+		rc = ap_matrix_prepare(&held, req, &pre);
+	while (!rc) {
+		rc = ops->lock();
+		if (rc)
+			break;
+		mutex_lock(&ap_matrix_lock);
+		rc = ap_matrix_check(kvm, fresh ? NULL : g, ops, req, probe);
+		if (rc || probe || !g) {
+			/* refused, a probe, or nothing held and nothing to hold */
+			mutex_unlock(&ap_matrix_lock);
+			ops->unlock();
+			goto out_free;
+		}
+		g->next = *req;
+		rc = ap_matrix_claim(g, &pre);
+		if (!rc && fresh)
+			ap_matrix_list(g);
+		held = g->m;
 		mutex_unlock(&ap_matrix_lock);
 		ops->unlock();
-		goto out_free;
+		if (rc != -EAGAIN)
+			break;
+		/* @g's matrix shrank or storage went meanwhile: again */
+		rc = ap_matrix_prepare(&held, req, &pre);
 	}
-	if (fresh)
-		ap_matrix_list(g);
-	g->next = *req;
-	rc = ap_matrix_claim(g);
-	mutex_unlock(&ap_matrix_lock);
-	ops->unlock();
-	if (rc)
-		goto out_unlist;
+	ap_matrix_prealloc_free(&pre);
+	if (rc) {
+		if (fresh)
+			kfree(g);
+		return rc;
+	}
 
 	/* the AP locks are dropped: install under kvm->lock */
 	rc = mutex_lock_killable(&kvm->lock);
@@ -1622,6 +1877,7 @@ out_unlist:
 		ap_matrix_kick();
 	}
 out_free:
+	ap_matrix_prealloc_free(&pre);
 	if (fresh)
 		ap_matrix_free(g);
 	return rc;
@@ -1769,11 +2025,13 @@ void kvm_s390_ap_matrix_exit(void)
 	cancel_delayed_work_sync(&ap_matrix_work);
 	/* failed queues' markers: nobody resets them any more */
 	mutex_lock(&ap_matrix_lock);
-	xa_destroy(&ap_matrix_markers);
 	for (apid = 0; apid < AP_MATRIX_IDS; apid++) {
 		bitmap_zero(ap_matrix_adapters[apid].marked, AP_MATRIX_IDS);
 		bitmap_zero(ap_matrix_adapters[apid].failed, AP_MATRIX_IDS);
+		bitmap_zero(ap_matrix_adapters[apid].crycb, AP_MATRIX_IDS);
 	}
+	bitmap_zero(ap_matrix_marked_apm, AP_MATRIX_IDS);
+	ap_matrix_storage_release(true);
 	mutex_unlock(&ap_matrix_lock);
 }
 
@@ -1845,6 +2103,10 @@ void kvm_s390_ap_matrix_release_all(void)
 	}
 	mutex_unlock(&ap_matrix_lock);
 	ap_matrix_flush_work();
+	/* no SET runs any more: the storage goes but for FAILED markers */
+	mutex_lock(&ap_matrix_lock);
+	ap_matrix_storage_release(false);
+	mutex_unlock(&ap_matrix_lock);
 }
 EXPORT_SYMBOL_NS_GPL(kvm_s390_ap_matrix_release_all, KVM_S390_AP_MATRIX);
 
@@ -1968,12 +2230,14 @@ void kvm_s390_ap_matrix_config_removed(unsigned long *apm_gone,
 				       unsigned long *adm_gone)
 {
 	struct kvm_s390_ap_matrix_guest *g;
-	unsigned long apqn;
+	unsigned int apqn;
 	bool kick = false;
 	void *entry;
 
 	mutex_lock(&ap_matrix_lock);
-	xa_for_each(&ap_matrix_markers, apqn, entry) {
+	for (apqn = ap_matrix_next_marked(0); apqn < AP_MATRIX_QUEUES;
+	     apqn = ap_matrix_next_marked(apqn + 1)) {
+		entry = ap_matrix_marker_entry(apqn);
 		if (!ap_matrix_resetting(entry) ||
 		    !(test_bit_inv(AP_MATRIX_APID(apqn), apm_gone) ||
 		      test_bit_inv(AP_MATRIX_APQI(apqn), aqm_gone)))
@@ -2187,6 +2451,16 @@ void kvm_s390_ap_matrix_flush(void)
 	ap_matrix_flush_work();
 }
 
+unsigned int kvm_s390_ap_matrix_storage(void)
+{
+	unsigned int n;
+
+	mutex_lock(&ap_matrix_lock);
+	n = bitmap_weight(ap_matrix_stored_apm, AP_MATRIX_IDS);
+	mutex_unlock(&ap_matrix_lock);
+	return n;
+}
+
 bool kvm_s390_ap_matrix_idle(void)
 {
 	unsigned int apid;
@@ -2194,7 +2468,8 @@ bool kvm_s390_ap_matrix_idle(void)
 
 	ap_matrix_flush_work();
 	mutex_lock(&ap_matrix_lock);
-	idle = list_empty(&ap_matrix_guests) && xa_empty(&ap_matrix_markers);
+	idle = list_empty(&ap_matrix_guests) &&
+	       bitmap_empty(ap_matrix_marked_apm, AP_MATRIX_IDS);
 	for (apid = 0; apid < AP_MATRIX_IDS; apid++)
 		idle &= bitmap_empty(ap_matrix_adapters[apid].held,
 				     AP_MATRIX_IDS) &&

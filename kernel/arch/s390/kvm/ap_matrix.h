@@ -134,6 +134,15 @@ void *kvm_s390_ap_matrix_owner(unsigned int apqn);
 void kvm_s390_ap_matrix_flush(void);
 
 /**
+ * kvm_s390_ap_matrix_storage - how many adapters have marker storage
+ *
+ * Return: the number of adapters whose marker storage is allocated (kept
+ * from the first SET claiming a domain of them until the AP driver's
+ * release_all() finds them idle, or kvm.ko's exit).
+ */
+unsigned int kvm_s390_ap_matrix_storage(void);
+
+/**
  * kvm_s390_ap_matrix_idle - is nothing held, resetting or failed?
  *
  * Flushes the reset worker first.

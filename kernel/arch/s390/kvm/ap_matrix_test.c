@@ -2440,6 +2440,87 @@ static void test_alloc_failure(struct kunit *test)
 }
 
 /*
+ * Marker storage: the SET that first claims a domain of an adapter
+ * allocates the adapter's marker storage, before any AP lock; a SET on
+ * adapters that have it allocates nothing; a queue that leaves a guest in
+ * remove() (AP device lock) or on_config_changed() (ap_scan_bus_mutex)
+ * allocates nothing, so it gets its marker and its reset with every
+ * allocation failing.  The storage outlives the guests (bounded: one per
+ * adapter) until release_all() or kvm.ko's exit frees it.
+ */
+static void test_marker_storage(struct kunit *test)
+{
+	struct kvm *a = apm_vm(test, CRYCB_FORMAT2);
+	struct kvm *b = apm_vm(test, CRYCB_FORMAT2);
+	unsigned long apm[4] = {}, aqm[4] = {}, adm[4] = {};
+	struct failslab_knobs *k;
+	unsigned int failed;
+	int rc;
+
+	k = kunit_kzalloc(test, sizeof(*k), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, k);
+	if (!failslab_setup(k))
+		kunit_skip(test, "needs FAILSLAB and FAULT_INJECTION_DEBUG_FS");
+	ctx->failslab = k;
+
+	/* nothing is held: release_all() frees every adapter's storage */
+	kvm_s390_ap_matrix_release_all();
+	KUNIT_EXPECT_EQ(test, kvm_s390_ap_matrix_storage(), 0);
+	KUNIT_ASSERT_EQ(test, set(a, mx(1, 2, 1, 2), 0), 0);
+	KUNIT_EXPECT_EQ(test, kvm_s390_ap_matrix_storage(), 2);
+	KUNIT_ASSERT_EQ(test, set(b, mx(3, 3, 1, 1), 0), 0);
+	KUNIT_EXPECT_EQ(test, kvm_s390_ap_matrix_storage(), 3);
+	/* a SET that adds an adapter gets it storage */
+	KUNIT_ASSERT_EQ(test, set(b, mx(3, 4, 1, 1), 0), 0);
+	KUNIT_EXPECT_EQ(test, kvm_s390_ap_matrix_storage(), 4);
+	KUNIT_ASSERT_EQ(test, set(b, mx(3, 3, 1, 1), 0), 0);
+
+	/* steady state: a SET of adapters that have storage allocates nothing */
+	failslab_arm(k, 0);
+	rc = set(a, mx(1, 2, 1, 2), 0);
+	failed = failslab_disarm(k);
+	KUNIT_EXPECT_EQ(test, rc, 0);
+	KUNIT_EXPECT_EQ(test, failed, 0);
+
+	/* leaving a guest allocates nothing: every allocation would fail */
+	fake->nzapq = 0;
+	failslab_arm(k, 0);
+	kvm_s390_ap_matrix_queue_removed(APQN(1, 1));
+	set_bit_inv(3, apm);
+	kvm_s390_ap_matrix_config_removed(apm, aqm, adm);
+	failed = failslab_disarm(k);
+	KUNIT_EXPECT_EQ(test, failed, 0);
+	apm_flush();
+	/* each queue that left got its marker, its reset, and is free again */
+	KUNIT_EXPECT_EQ(test, fake->zapqs[APQN(1, 1)], 1);
+	KUNIT_EXPECT_EQ(test, fake->zapqs[APQN(1, 2)], 1);
+	KUNIT_EXPECT_EQ(test, fake->zapqs[APQN(3, 1)], 1);
+	KUNIT_EXPECT_EQ(test, fake->nzapq, 3);
+	KUNIT_EXPECT_EQ(test, qstate(APQN(1, 1)), KVM_S390_AP_QUEUE_FREE);
+	KUNIT_EXPECT_EQ(test, qstate(APQN(3, 1)), KVM_S390_AP_QUEUE_FREE);
+	KUNIT_EXPECT_PTR_EQ(test, kvm_s390_ap_matrix_owner(APQN(2, 2)),
+			    (void *)a);
+
+	/* the guests go: the storage stays, bounded by the adapters used */
+	apm_vm_destroy(a);
+	apm_vm_destroy(b);
+	apm_flush();
+	KUNIT_EXPECT_EQ(test, kvm_s390_ap_matrix_storage(), 4);
+	/* the AP driver's exit frees what nobody uses */
+	kvm_s390_ap_matrix_release_all();
+	KUNIT_EXPECT_EQ(test, kvm_s390_ap_matrix_storage(), 0);
+	/* and so does kvm.ko's exit, with nothing left to reset */
+	a = apm_vm(test, CRYCB_FORMAT2);
+	KUNIT_ASSERT_EQ(test, set(a, mx(5, 6, 1, 1), 0), 0);
+	KUNIT_EXPECT_EQ(test, kvm_s390_ap_matrix_storage(), 2);
+	apm_vm_destroy(a);
+	kvm_s390_ap_matrix_exit();
+	KUNIT_EXPECT_EQ(test, kvm_s390_ap_matrix_storage(), 0);
+	failslab_restore(k);
+	ctx->failslab = NULL;
+}
+
+/*
  * VM B claims every queue of adapter @apid, domains @d0..@d1, that it can
  * get now (probing one domain at a time, as libapmatrix does), and marks
  * them: a ZAPQ of one of them is a bug from then on.  Returns how many.
@@ -2809,6 +2890,7 @@ static struct kunit_case ap_matrix_test_cases[] = {
 	KUNIT_CASE(test_destroy_without_ops),
 	KUNIT_CASE(test_reset_worker_never_finishes),
 	KUNIT_CASE_SLOW(test_alloc_failure),
+	KUNIT_CASE(test_marker_storage),
 	KUNIT_CASE(test_race_set_set),
 	KUNIT_CASE(test_race_set_remove),
 	KUNIT_CASE(test_race_set_destroy),

@@ -98,7 +98,21 @@ static void ap_matrix_host_available(unsigned int apid, unsigned long *aqm)
 		bitmap_zero(aqm, AP_DOMAINS);
 		return;
 	}
-	/* probe() and remove() change it without ap_perms_mutex */
+	/*
+	 * probe() and remove() change ap_matrix_bound under the device lock,
+	 * not ap_perms_mutex, with atomic bit operations: READ_ONCE reads
+	 * each word whole, and a queue whose bit changes meanwhile is safe
+	 * either way, bit by bit.  KVM calls this under its ap_matrix_lock
+	 * and claims what it finds under the same hold.  remove() clears the
+	 * bit before kvm_s390_ap_matrix_queue_removed() takes that lock: a
+	 * SET that still saw the bit claimed the queue before that call,
+	 * which then takes the queue (its whole adapter) back from the guest
+	 * and resets it; a SET after that call sees the bit clear (the lock
+	 * orders them).  probe() sets the bit after
+	 * kvm_s390_ap_matrix_queue_probed() marked a failed queue for reset:
+	 * a SET that sees the bit also sees the marker (EBUSY), one that
+	 * misses it answers EADDRNOTAVAIL, as before the probe.
+	 */
 	for (i = 0; i < BITS_TO_LONGS(AP_DOMAINS); i++)
 		aqm[i] = READ_ONCE(ap_matrix_bound[apid][i]);
 	/* the default drivers own apmask x aqmask */
