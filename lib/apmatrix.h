@@ -699,9 +699,9 @@ int apmatrix_queue_bind(struct apmatrix_ctx *ctx, unsigned int apid,
  *
  * A flag the library does not know is -EINVAL ("bad arguments"), nothing
  * looked at or written. The 0.2.0 release knows NO_REBIND only: DRY_RUN
- * and TAKEN_ONLY (and the action REPROBE) are newer, with the same symbol
- * and version node, so a caller that may meet a 0.2.0 library takes
- * -EINVAL for "not supported here".
+ * and TAKEN_ONLY (and the action REPROBE) are new in 0.2.1, with the same
+ * symbol and version node, so a caller that may meet a 0.2.0 library takes
+ * -EINVAL for "not supported here" (apmatrix_version() tells which).
  */
 #define APMATRIX_CLAIM_NO_REBIND	(1U << 0)
 /*
