@@ -41,6 +41,9 @@
 #include "simhost.h"
 #include "bench-kvm.h"
 #include "vfio-ap-model.h"
+#ifdef BENCH_LOCK_PROBE
+#include "lockprobe.h"
+#endif
 
 #if __has_include(<valgrind/callgrind.h>)
 #include <valgrind/callgrind.h>
@@ -114,6 +117,93 @@ static void calibrate(void)
 	qsort(t, 101, sizeof(t[0]), cmp_u64);
 	cpu_overhead = t[50];
 }
+
+#ifdef BENCH_LOCK_PROBE
+/*
+ * bench-set-lock: the time each measured call holds the AP bus lock and
+ * the inner lock (lockprobe.h), summed over its holds, per call. The
+ * floor: the median of an empty hold of ap_perms_mutex with the probe
+ * armed (the probe's own clock reads and calls), taken off per hold.
+ */
+static uint64_t floor_wall, floor_cpu;
+static void die(const char *what);
+
+struct lockrec {
+	uint64_t *wall, *cpu;
+	unsigned int holds;	/* of the first call; every call must agree */
+	bool varies;
+};
+
+static void lock_floor(void)
+{
+	uint64_t w[101], c[101];
+	bool cg = lockprobe_bus.cg;
+	int i;
+
+	lockprobe_bus.cg = false;	/* not counted under callgrind: see floor_ir() */
+	for (i = 0; i < 101; i++) {
+		lockprobe_reset(&lockprobe_bus);
+		lockprobe_arm();
+		lockprobe_empty_hold();
+		lockprobe_disarm();
+		w[i] = lockprobe_bus.wall_ns;
+		c[i] = lockprobe_bus.cpu_ns;
+	}
+	qsort(w, 101, sizeof(w[0]), cmp_u64);
+	qsort(c, 101, sizeof(c[0]), cmp_u64);
+	floor_wall = w[50];
+	floor_cpu = c[50];
+	lockprobe_reset(&lockprobe_bus);
+	lockprobe_bus.cg = cg;
+}
+
+static void lockrec_init(struct lockrec *r, unsigned int iters)
+{
+	r->wall = calloc(iters, sizeof(*r->wall));
+	r->cpu = calloc(iters, sizeof(*r->cpu));
+	r->holds = 0;
+	r->varies = false;
+	if (!r->wall || !r->cpu)
+		die("out of memory");
+}
+
+static void lock_begin(struct lockprobe *a, struct lockprobe *b)
+{
+	lockprobe_reset(a);
+	lockprobe_reset(b);
+	lockprobe_arm();
+}
+
+static void lockrec_take(struct lockrec *r, const struct lockprobe *p, unsigned int i)
+{
+	uint64_t fw = (uint64_t)p->holds * floor_wall, fc = (uint64_t)p->holds * floor_cpu;
+
+	if (p->held)
+		die("lock probe: a lock is still held after the call");
+	if (i == 0)
+		r->holds = p->holds;
+	else if (p->holds != r->holds)
+		r->varies = true;
+	r->wall[i] = p->wall_ns > fw ? p->wall_ns - fw : 0;
+	r->cpu[i] = p->cpu_ns > fc ? p->cpu_ns - fc : 0;
+}
+
+static void lockrec_report(const char *key, struct lockrec *r, unsigned int n)
+{
+	qsort(r->wall, n, sizeof(*r->wall), cmp_u64);
+	qsort(r->cpu, n, sizeof(*r->cpu), cmp_u64);
+	printf("%s_holds %u%s\n%s_ns %llu\n%s_cpu_ns %llu\n", key, r->holds, r->varies ? "+" : "",
+	       key, (unsigned long long)r->wall[n / 2], key, (unsigned long long)r->cpu[n / 2]);
+	free(r->wall);
+	free(r->cpu);
+}
+
+static void lock_errors(void)
+{
+	printf("probe_errors %u\n", lockprobe_bus.errors + lockprobe_inner.errors +
+	       lockprobe_vfio_bus.errors + lockprobe_vfio_inner.errors);
+}
+#endif
 
 static int cmp_u64(const void *a, const void *b)
 {
@@ -233,6 +323,9 @@ static void side_apmatrix(const struct kmatrix *all, unsigned int n, struct kmat
 	struct sim_vm *vm;
 	unsigned long k0, kicks = 0;
 	unsigned int i, done = 0;
+#ifdef BENCH_LOCK_PROBE
+	struct lockrec bus, inner;
+#endif
 
 	if (!t || !c)
 		die("out of memory");
@@ -246,15 +339,27 @@ static void side_apmatrix(const struct kmatrix *all, unsigned int n, struct kmat
 		die("out of memory");
 	memset(&empty, 0, sizeof(empty));
 	settle();
+#ifdef BENCH_LOCK_PROBE
+	lockrec_init(&bus, iters);
+	lockrec_init(&inner, iters);
+#endif
 	CALLGRIND_START_INSTRUMENTATION;
 	for (i = 0; i < iters && (i == 0 || spent < BUDGET_NS); i++) {
 		k0 = sim_kicks();
+#ifdef BENCH_LOCK_PROBE
+		lock_begin(&lockprobe_bus, &lockprobe_inner);
+#endif
 		c0 = cpu_ns();
 		t0 = now_ns();
 		if (measured_apmatrix(vm, mine))
 			die("apmatrix: the SET failed");
 		t[i] = now_ns() - t0;
 		c[i] = cpu_ns() - c0;
+#ifdef BENCH_LOCK_PROBE
+		lockprobe_disarm();
+		lockrec_take(&bus, &lockprobe_bus, i);
+		lockrec_take(&inner, &lockprobe_inner, i);
+#endif
 		spent += t[i];
 		if (i == 0)
 			kicks = sim_kicks() - k0;
@@ -266,6 +371,11 @@ static void side_apmatrix(const struct kmatrix *all, unsigned int n, struct kmat
 	}
 	CALLGRIND_STOP_INSTRUMENTATION;
 	report("apmatrix", t, c, done, kicks);
+#ifdef BENCH_LOCK_PROBE
+	lockrec_report("apmatrix_lock", &bus, done);
+	lockrec_report("apmatrix_inner", &inner, done);
+#endif
+	sim_vm_destroy(vm);	/* it holds nothing now: the others stay for the host */
 	free(t);
 	free(c);
 }
@@ -283,6 +393,12 @@ static void side_vfio(const struct kmatrix *all, unsigned int n, const struct km
 	char text[256];
 	size_t len;
 	long rc;
+#ifdef BENCH_LOCK_PROBE
+	struct lockrec bus, inner;
+
+	lockrec_init(&bus, iters);
+	lockrec_init(&inner, iters);
+#endif
 
 	if (!t || !c || !vm)
 		die("out of memory");
@@ -309,11 +425,19 @@ static void side_vfio(const struct kmatrix *all, unsigned int n, const struct km
 	for (i = 0; i < iters && (i == 0 || spent < BUDGET_NS); i++) {
 		k0 = sim_kicks();
 		i0 = vfio_model_installs(vm);
+#ifdef BENCH_LOCK_PROBE
+		lock_begin(&lockprobe_vfio_bus, &lockprobe_vfio_inner);
+#endif
 		c0 = cpu_ns();
 		t0 = now_ns();
 		rc = measured_vfio(vm, mdev, text, len);
 		t[i] = now_ns() - t0;
 		c[i] = cpu_ns() - c0;
+#ifdef BENCH_LOCK_PROBE
+		lockprobe_disarm();
+		lockrec_take(&bus, &lockprobe_vfio_bus, i);
+		lockrec_take(&inner, &lockprobe_vfio_inner, i);
+#endif
 		spent += t[i];
 		if (rc != (long)len) {
 			fprintf(stderr, "bench-set: vfio_ap model: ap_config write returned %ld\n", rc);
@@ -330,7 +454,12 @@ static void side_vfio(const struct kmatrix *all, unsigned int n, const struct km
 	if (kicks != installs)
 		die("vfio_ap model: installs and kicks disagree");
 	report("vfio", t, c, done, kicks);
+#ifdef BENCH_LOCK_PROBE
+	lockrec_report("vfio_lock", &bus, done);
+	lockrec_report("vfio_inner", &inner, done);
+#endif
 	vfio_model_free(vm);
+	sim_vm_destroy(guest);
 	free(t);
 	free(c);
 }
@@ -352,6 +481,11 @@ static int point(unsigned int na, unsigned int nd, unsigned int n, unsigned int 
 	request(na, nd, &mine);
 	calibrate();
 	host();
+#ifdef BENCH_LOCK_PROBE
+	lock_floor();
+	printf("lock_floor_ns %llu\nlock_floor_cpu_ns %llu\n", (unsigned long long)floor_wall,
+	       (unsigned long long)floor_cpu);
+#endif
 	if (!strcmp(side, "both") || !strcmp(side, "apmatrix"))
 		side_apmatrix(all, n, &mine, iters);
 	/* under callgrind: what was counted so far is apmatrix's (OUT.1) */
@@ -359,13 +493,46 @@ static int point(unsigned int na, unsigned int nd, unsigned int n, unsigned int 
 		CALLGRIND_DUMP_STATS_AT("apmatrix");
 	if (!strcmp(side, "both") || !strcmp(side, "vfio"))
 		side_vfio(all, n, &mine, iters);
+#ifdef BENCH_LOCK_PROBE
+	lock_errors();
+#endif
 	free(all);
 	return 0;
 }
 
+#ifdef BENCH_LOCK_PROBE
+/* bench-set-lock floor N, under callgrind with BENCH_LOCK_CG=bus: N empty
+ * holds of ap_perms_mutex, the instructions the probe adds to a hold */
+static int floor_ir(unsigned int n)
+{
+	unsigned int i;
+
+	if (!n || !lockprobe_bus.cg)
+		die("floor: N > 0 and BENCH_LOCK_CG=bus");
+	host();
+	CALLGRIND_START_INSTRUMENTATION;
+	for (i = 0; i < n; i++) {
+		lockprobe_arm();
+		lockprobe_empty_hold();
+		lockprobe_disarm();
+	}
+	CALLGRIND_STOP_INSTRUMENTATION;
+	printf("floor_iters %u\nfloor_holds %u\n", n, lockprobe_bus.holds);
+	return 0;
+}
+#endif
+
 int main(int argc, char **argv)
 {
 	const char *side = argc == 7 ? argv[6] : "both";
+
+#ifdef BENCH_LOCK_PROBE
+	/* which lock's holds callgrind counts: BENCH_LOCK_CG=bus|inner */
+	if (lockprobe_callgrind(getenv("BENCH_LOCK_CG")))
+		die("BENCH_LOCK_CG is bus or inner");
+	if (argc == 3 && !strcmp(argv[1], "floor"))
+		return floor_ir((unsigned int)atoi(argv[2]));
+#endif
 
 	if ((argc == 6 || argc == 7) && !strcmp(argv[1], "point") &&
 	    (!strcmp(side, "both") || !strcmp(side, "apmatrix") || !strcmp(side, "vfio")))

@@ -57,6 +57,16 @@
 #include "bench-kvm.h"
 #include "vfio-ap-model.h"
 
+/* bench-set-lock's probe of the two locks (lockprobe.h); nothing otherwise */
+#ifdef BENCH_LOCK_PROBE
+#include "lockprobe.h"
+#define PROBE_ACQUIRED(p) lockprobe_acquired(&(p))
+#define PROBE_RELEASED(p) lockprobe_released(&(p))
+#else
+#define PROBE_ACQUIRED(p) do { } while (0)
+#define PROBE_RELEASED(p) do { } while (0)
+#endif
+
 #define NBITS 256
 #define NLONGS (NBITS / 64)
 #define NOINLINE __attribute__((noinline))
@@ -767,10 +777,12 @@ static void get_update_locks_for_mdev(struct vfio_model *m, struct vfio_mdev *md
 	if (mdev->kvm)
 		bench_kvm_lock(mdev->kvm);
 	pthread_mutex_lock(&m->mdevs_lock);
+	PROBE_ACQUIRED(lockprobe_vfio_inner);
 }
 
 static void release_update_locks_for_mdev(struct vfio_model *m, struct vfio_mdev *mdev)
 {
+	PROBE_RELEASED(lockprobe_vfio_inner);
 	pthread_mutex_unlock(&m->mdevs_lock);
 	if (mdev->kvm)
 		bench_kvm_unlock(mdev->kvm);
@@ -807,6 +819,7 @@ NOINLINE static ssize_t ap_config_store(struct vfio_model *m, struct vfio_mdev *
 	rest = newbuf;
 
 	pthread_mutex_lock(&m->ap_perms_mutex);
+	PROBE_ACQUIRED(lockprobe_vfio_bus);
 	get_update_locks_for_mdev(m, mdev);
 
 	matrix_copy(&m_old, &mdev->matrix);
@@ -850,6 +863,7 @@ NOINLINE static ssize_t ap_config_store(struct vfio_model *m, struct vfio_mdev *
 	}
 out:
 	release_update_locks_for_mdev(m, mdev);
+	PROBE_RELEASED(lockprobe_vfio_bus);
 	pthread_mutex_unlock(&m->ap_perms_mutex);
 	free(newbuf);
 	return rc;

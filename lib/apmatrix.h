@@ -696,6 +696,12 @@ int apmatrix_queue_bind(struct apmatrix_ctx *ctx, unsigned int apid,
 /**
  * Flags of apmatrix_plan_apply_claim(). NO_REBIND: write the masks and
  * report each queue's driver, but bind and unbind nothing.
+ *
+ * A flag the library does not know is -EINVAL ("bad arguments"), nothing
+ * looked at or written. The 0.2.0 release knows NO_REBIND only: DRY_RUN
+ * and TAKEN_ONLY (and the action REPROBE) are new in 0.2.1, with the same
+ * symbol and version node, so a caller that may meet a 0.2.0 library takes
+ * -EINVAL for "not supported here" (apmatrix_version() tells which).
  */
 #define APMATRIX_CLAIM_NO_REBIND	(1U << 0)
 /*
@@ -703,7 +709,10 @@ int apmatrix_queue_bind(struct apmatrix_ctx *ctx, unsigned int apid,
  * queue's driver now what the call would do (MOVED, BOUND: would be) and
  * fail as it would fail before writing: -EADDRINUSE for a queue with
  * vfio_ap a mediated device has (every queue is looked at, the first such
- * is the message). A queue a default driver has now is REPROBE.
+ * is the message; the queues not refused are then LEFT, as the real call
+ * leaves them, "not bound to apmatrix: the reserve failed"), -EINVAL for an APMATRIX_LOCK_TIMEOUT or
+ * APMATRIX_SETTLE_TIMEOUT the lock would refuse. A queue a default
+ * driver has now is REPROBE.
  */
 #define APMATRIX_CLAIM_DRY_RUN		(1U << 1)
 /*
@@ -759,7 +768,9 @@ struct apmatrix_claim;
  * Queues refused are found before anything is written when they are
  * with vfio_ap already. On any failure (a refusal, a bind or unbind or
  * mask write the kernel refuses) what was done is undone: queues moved
- * go back to their driver, then the masks are written back, and the
+ * go back to their driver, then the masks are written back (a queue
+ * the plan gave back to the default drivers that apmatrix had is bound
+ * to apmatrix again: the bus's re-probe may give it to vfio_ap), and the
  * message names the queue, its driver and why: "05.0004: bound to
  * vfio_ap and assigned to a mediated device (status 'assigned'):
  * nothing changed". A failed undo is named in the message too.

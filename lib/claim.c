@@ -313,6 +313,67 @@ static void undo_add(char *undo, size_t len, const char *text)
 }
 
 /*
+ * After the masks are written back: a queue the plan gave to the default
+ * drivers is set aside again, and the bus's re-probe gives it to the
+ * first non-default driver registered (vfio_ap when that came first) or
+ * to none. One that apmatrix had in host goes back to apmatrix (from
+ * vfio_ap only while no mediated device has it); each failure is named
+ * in undo.
+ */
+static void give_back_undo(struct apmatrix_ctx *ctx, const struct apmatrix_host *host,
+			   const struct apmatrix_plan *plan, char *undo, size_t len)
+{
+	struct timespec poll = { 0, SETTLE_POLL_MS * 1000000L };
+	char msg[APM_ERRLEN], name[16];
+	long long end = ms_now() + ctx->settle_timeout_ms;	/* one wait for all */
+	unsigned int i, k;
+	int rc;
+
+	for (i = 0; i < apmatrix_host_num_cards(host); i++) {
+		const struct apmatrix_card *card = apmatrix_host_card(host, i);
+
+		for (k = 0; k < apmatrix_card_num_queues(card); k++) {
+			const struct apmatrix_queue *q = apmatrix_card_queue(card, k);
+			struct claim_entry e = { apmatrix_queue_apid(q), apmatrix_queue_apqi(q),
+						 APMATRIX_CLAIM_LEFT, NULL, NULL };
+
+			if (!is(apmatrix_queue_driver(q), APMATRIX) ||
+			    !apm_plan_host_side(plan, true, e.apid, e.apqi) ||
+			    apm_plan_host_side(plan, false, e.apid, e.apqi))
+				continue;
+			qname(&e, name);
+			while (!(rc = now_driver(ctx, &e)) && !e.driver &&
+			       queue_exists(ctx, name) && ms_now() < end)
+				nanosleep(&poll, NULL);
+			msg[0] = '\0';
+			if (rc) {
+				snprintf(msg, sizeof(msg), "%s: its driver after the undo cannot be read",
+					 name);
+			} else if (is(e.driver, APMATRIX) || (!e.driver && !queue_exists(ctx, name))) {
+				/* as it was, or gone from the host meanwhile */
+			} else if (is(e.driver, VFIO_AP) && vfio_ap_free(ctx, &e)) {
+				snprintf(msg, sizeof(msg), "%s: given to vfio_ap by the bus, left there: %s",
+					 name, e.reason ? e.reason : "out of memory");
+			} else if (e.driver && !is(e.driver, VFIO_AP)) {
+				snprintf(msg, sizeof(msg), "%s: given to %s by the bus, apmatrix had it",
+					 name, e.driver);
+			} else if (e.driver && apm_queue_unbind_from(ctx, e.apid, e.apqi, VFIO_AP)) {
+				snprintf(msg, sizeof(msg), "%s", ctx->err);
+			} else if (apmatrix_queue_bind(ctx, e.apid, e.apqi, APMATRIX)) {
+				snprintf(msg, sizeof(msg), "%s", ctx->err);
+				/* not left without a driver: vfio_ap's again */
+				if (e.driver)
+					apmatrix_queue_bind(ctx, e.apid, e.apqi, VFIO_AP);
+			}
+			if (msg[0])
+				undo_add(undo, len, msg);
+			free(e.driver);
+			free(e.reason);
+		}
+	}
+}
+
+/*
  * Undo moves and binds made so far, then the masks; every failure is
  * named in undo. A queue is unbound from apmatrix only while its
  * apmatrix_state says "free": a VMM that got it in the meantime would
@@ -321,6 +382,7 @@ static void undo_add(char *undo, size_t len, const char *text)
  * LEFT, its reason saying so. True when the masks stay written.
  */
 static bool roll_back(struct apmatrix_ctx *ctx, struct apmatrix_claim *c,
+		      const struct apmatrix_host *host,
 		      const struct apmatrix_plan *plan, bool written,
 		      char *undo, size_t len)
 {
@@ -365,6 +427,7 @@ static bool roll_back(struct apmatrix_ctx *ctx, struct apmatrix_claim *c,
 			undo_add(undo, len, ctx->err);
 			return true;
 		}
+		give_back_undo(ctx, host, plan, undo, len);
 	}
 	return false;
 }
@@ -488,6 +551,17 @@ static int claim_one(struct apmatrix_ctx *ctx, struct claim_entry *e,
 	return 0;
 }
 
+/* a failed call's queues it did not get to (LEFT, no reason yet): say why */
+static void unreached(struct apmatrix_claim *c)
+{
+	unsigned int i;
+
+	for (i = 0; i < c->n; i++)
+		if (c->e[i].action == APMATRIX_CLAIM_LEFT && !c->e[i].reason &&
+		    set_text(&c->e[i].reason, "%s", "not bound to apmatrix: the reserve failed"))
+			break;
+}
+
 /*
  * --dry-run: what reserve would do, from each queue's driver now, nothing
  * written and no lock taken. A queue a default driver has now is the
@@ -528,8 +602,21 @@ static int predict(struct apmatrix_ctx *ctx, const struct apmatrix_plan *plan,
 			return rc == -ENOMEM ? apm_fail(ctx, ENOMEM, "out of memory") : rc;
 		}
 	}
-	if (first_rc)
-		apm_set_msg(ctx, "%s: nothing changed", first);
+	if (!first_rc)
+		return 0;
+	/* refused: the real call moves, binds and writes nothing, as here */
+	for (i = 0; i < c->n; i++) {
+		enum apmatrix_claim_action a = c->e[i].action;
+
+		if (a == APMATRIX_CLAIM_MOVED || a == APMATRIX_CLAIM_BOUND ||
+		    a == APMATRIX_CLAIM_REPROBE) {
+			c->e[i].action = APMATRIX_CLAIM_LEFT;
+			free(c->e[i].reason);
+			c->e[i].reason = NULL;
+		}
+	}
+	unreached(c);
+	apm_set_msg(ctx, "%s: nothing changed", first);
 	return first_rc;
 }
 
@@ -588,7 +675,10 @@ int apmatrix_plan_apply_claim(struct apmatrix_ctx *ctx,
 		return apm_fail(ctx, ENOMEM, "out of memory");
 	}
 	if (flags & APMATRIX_CLAIM_DRY_RUN) {
-		rc = predict(ctx, plan, c, flags);
+		/* the lock the real run takes refuses a bad environment time */
+		rc = c->n || !apmatrix_plan_is_noop(plan) ? apm_env_refusal(ctx) : 0;
+		if (!rc)
+			rc = predict(ctx, plan, c, flags);
 		goto out;
 	}
 
@@ -609,6 +699,7 @@ int apmatrix_plan_apply_claim(struct apmatrix_ctx *ctx,
 		if (rc) {
 			snprintf(first, sizeof(first), "%s", ctx->err);
 			apm_set_msg(ctx, "%s: nothing changed", first);
+			unreached(c);
 			goto unlock;
 		}
 	}
@@ -649,11 +740,8 @@ int apmatrix_plan_apply_claim(struct apmatrix_ctx *ctx,
 	}
 	snprintf(first, sizeof(first), "%s", ctx->err);
 undo:
-	c->masks_written = roll_back(ctx, c, plan, written, undo, sizeof(undo));
-	for (i = 0; i < c->n; i++)	/* those it did not get to */
-		if (c->e[i].action == APMATRIX_CLAIM_LEFT && !c->e[i].reason &&
-		    set_text(&c->e[i].reason, "%s", "not bound to apmatrix: the reserve failed"))
-			break;
+	c->masks_written = roll_back(ctx, c, host, plan, written, undo, sizeof(undo));
+	unreached(c);	/* those it did not get to */
 	if (undo[0])
 		apm_set_msg(ctx, "%s; undoing it failed: %s", first, undo);
 	else

@@ -117,6 +117,8 @@ struct apm_lock {
  * -EINVAL, nothing taken, while an environment timeout was not usable.
  */
 int apm_lock_take(struct apmatrix_ctx *ctx, struct apm_lock *l);
+/* -EINVAL (message) while an environment timeout was not usable, else 0 */
+int apm_env_refusal(struct apmatrix_ctx *ctx);
 /* Remove the lock file if it is ours, then unblock the signals. */
 void apm_lock_release(struct apmatrix_ctx *ctx, struct apm_lock *l);
 void apm_block_signals(sigset_t *old);

@@ -43,24 +43,53 @@ static char *dup_path(const char *p)
 
 /*
  * The one reading of the environment's timeouts: seconds as a decimal
- * number ("2.5") from 0 to max_s, in ms; unset or empty: def_ms. Anything
- * else is not guessed at: def_ms, and the message naming the variable and
- * its value (cut at 40 characters) in bad, "" when the value was good.
+ * number ("2", "2.5", ".5") from 0 to max_s, in ms (rounded half up at
+ * the fourth decimal); unset or empty: def_ms. Digits and one '.' only,
+ * read here and not by strtod(): no blanks, sign, exponent, hexadecimal
+ * ("0x10" was 16 s), "inf" or locale's decimal comma. Anything else is
+ * not guessed at: def_ms, and the message naming the variable and its
+ * value (cut at 40 characters) in bad, "" when the value was good.
  */
 static unsigned int env_seconds(const char *v, const char *name,
 				unsigned int max_s, unsigned int def_ms,
 				char *bad, size_t badlen)
 {
-	char *end;
-	double t;
+	unsigned long long whole = 0, ms;
+	unsigned int frac = 0, nfrac = 0, digits = 0;
+	bool over = false, dot = false, rest = false;
+	const char *p;
 
 	bad[0] = '\0';
 	if (!v || !*v)
 		return def_ms;
-	errno = 0;
-	t = strtod(v, &end);
-	if (!errno && end != v && !*end && t >= 0 && t <= max_s)
-		return (unsigned int)(t * 1000 + 0.5);
+	for (p = v; *p; p++) {
+		if (*p == '.' && !dot) {
+			dot = true;
+			continue;
+		}
+		if (*p < '0' || *p > '9')
+			break;
+		digits++;
+		if (!dot) {
+			if (!over)
+				whole = whole * 10 + (unsigned int)(*p - '0');
+			over = over || whole > max_s;
+		} else if (nfrac < 4) {
+			frac = frac * 10 + (unsigned int)(*p - '0');
+			nfrac++;
+		} else if (*p != '0') {
+			rest = true;	/* beyond the fourth decimal, only for max_s */
+		}
+	}
+	while (nfrac < 4) {
+		frac *= 10;
+		nfrac++;
+	}
+	/* max_s itself, and no more: "86400.0001" is out of range */
+	if (!*p && digits && !over && (whole < max_s || (!frac && !rest))) {
+		ms = whole * 1000 + (frac + 5) / 10;
+		return (unsigned int)ms;
+	}
 	snprintf(bad, badlen, "%s '%.40s%s': not a number of seconds from 0 to %u",
 		 name, v, strlen(v) > 40 ? "..." : "", max_s);
 	return def_ms;

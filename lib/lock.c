@@ -154,6 +154,15 @@ static int make_pid_file(struct apmatrix_ctx *ctx, const char *path,
 	return 0;
 }
 
+/* remove and forget our PID file (it names ours, not a lock) */
+static void drop_tmp(struct apm_lock *l)
+{
+	if (l->tmp)
+		unlink(l->tmp);
+	free(l->tmp);
+	l->tmp = NULL;
+}
+
 static void sleep_ms(unsigned int ms)
 {
 	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L };
@@ -204,7 +213,9 @@ void apm_restore_signals(const sigset_t *old)
  * swapped out is now ours alone to judge. Stale (or gone): the lock is
  * ours, it is removed. Someone's live lock: swapped back at once (ours,
  * with our live PID, stood in for it meanwhile; no one took it over).
- * 1 taken (signals blocked), 0 look again, -errno (message).
+ * Our PID file is made here, signals blocked, and gone again before
+ * they are let through. 1 taken (signals blocked), 0 look again,
+ * -errno (message).
  */
 static int take_over(struct apmatrix_ctx *ctx, struct apm_lock *l,
 		     const char *path, pid_t pid, const struct stat *stale)
@@ -216,8 +227,14 @@ static int take_over(struct apmatrix_ctx *ctx, struct apm_lock *l,
 	int err, rc;
 
 	apm_block_signals(&l->oldmask);
+	rc = make_pid_file(ctx, path, &l->tmp, &l->st);
+	if (rc) {
+		apm_restore_signals(&l->oldmask);
+		return rc;
+	}
 	if (renameat2(AT_FDCWD, l->tmp, AT_FDCWD, path, RENAME_EXCHANGE)) {
 		err = errno;
+		drop_tmp(l);
 		apm_restore_signals(&l->oldmask);
 		if (err == ENOENT)
 			return 0;	/* gone: link() again */
@@ -249,6 +266,7 @@ static int take_over(struct apmatrix_ctx *ctx, struct apm_lock *l,
 				"lock file %s: putting back the lock of process %d failed: %s (it is at %s.*)",
 				path, (int)other, apm_strerror(err, e, sizeof(e)), path);
 	}
+	drop_tmp(l);	/* ours again, swapped back */
 	apm_restore_signals(&l->oldmask);
 	apm_clear_error(ctx);
 	return 0;
@@ -268,6 +286,15 @@ cannot_remove:
 			path, apm_strerror(err, e, sizeof(e)));
 }
 
+int apm_env_refusal(struct apmatrix_ctx *ctx)
+{
+	if (ctx->lock_env_err[0])
+		return apm_fail(ctx, EINVAL, "%s", ctx->lock_env_err);
+	if (ctx->settle_env_err[0])
+		return apm_fail(ctx, EINVAL, "%s", ctx->settle_env_err);
+	return 0;
+}
+
 int apm_lock_take(struct apmatrix_ctx *ctx, struct apm_lock *l)
 {
 	const char *path = ctx->lock_file;
@@ -282,24 +309,28 @@ int apm_lock_take(struct apmatrix_ctx *ctx, struct apm_lock *l)
 
 	memset(l, 0, sizeof(*l));
 	/* a time nobody asked for is not waited: the caller's change stops here */
-	if (ctx->lock_env_err[0])
-		return apm_fail(ctx, EINVAL, "%s", ctx->lock_env_err);
-	if (ctx->settle_env_err[0])
-		return apm_fail(ctx, EINVAL, "%s", ctx->settle_env_err);
-	rc = make_pid_file(ctx, path, &l->tmp, &l->st);
+	rc = apm_env_refusal(ctx);
 	if (rc)
 		return rc;
 	for (;;) {
-		/* signals blocked from the moment the lock may be ours */
+		/*
+		 * signals blocked from the moment the lock may be ours, and
+		 * our PID file exists only while they are: a signal that ends
+		 * the process during the wait leaves no file behind
+		 */
 		apm_block_signals(&l->oldmask);
+		rc = make_pid_file(ctx, path, &l->tmp, &l->st);
+		if (rc) {
+			apm_restore_signals(&l->oldmask);
+			return rc;
+		}
 		if (!link(l->tmp, path)) {
-			unlink(l->tmp);
-			free(l->tmp);
-			l->tmp = NULL;
+			drop_tmp(l);
 			l->held = true;
 			return 0;
 		}
 		rc = errno;
+		drop_tmp(l);
 		apm_restore_signals(&l->oldmask);
 		if (rc != EEXIST) {
 			rc = apm_fail(ctx, rc, "taking lock file %s: %s", path,

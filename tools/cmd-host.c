@@ -291,11 +291,11 @@ static int reserve_release(struct cli *cli, struct args *a, bool reserve)
 	if (a->dry_run) {
 		err = reserve ? apmatrix_plan_apply_claim(cli->ctx, host, plan, want,
 							  flags, &claim) : 0;
-		print_claim(claim, true);
-		if (err) {
+		if (err) {	/* as reserve: the plan, then the refusal alone */
 			fflush(stdout);
 			goto apply_failed;
 		}
+		print_claim(claim, true);
 		printf("dry run: nothing written\n");
 		rc = RC_OK;
 		goto out;

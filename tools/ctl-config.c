@@ -169,6 +169,8 @@ struct job {
 	const char *dev_path;
 	bool dev_present, dev_group_drift, dev_mode_drift;
 	struct stat dev_st;
+	/* APMATRIX_LOCK/SETTLE_TIMEOUT the library cannot use (its message) */
+	char env_err[160];
 };
 
 static void __attribute__((format(printf, 2, 3)))
@@ -554,6 +556,8 @@ static int job_start(struct job *j, const struct opts *o)
 		errmsg("%s: cannot make a libapmatrix context: %s", o->cmd, strerror(errno));
 		return RC_HOST;
 	}
+	/* said right after the context is made, cleared by the next call */
+	snprintf(j->env_err, sizeof(j->env_err), "%s", apmatrix_ctx_last_error(j->ctx));
 	if (o->sysfs_root && apmatrix_ctx_set_sysfs_root(j->ctx, o->sysfs_root) < 0) {
 		errmsg("%s: --sysfs-root '%s': %s", o->cmd, o->sysfs_root,
 		       apmatrix_ctx_last_error(j->ctx));
@@ -800,8 +804,8 @@ static int check_bus(struct job *j)
  * those the bus's re-probe gave it that no mediated device has. A queue
  * set aside already and bound to vfio_ap is left to it (TAKEN_ONLY; a set
  * naming one is a conflict found before). On failure the library has put
- * back what it did, masks included, and its message says so. RC_OK or an
- * exit code (message printed).
+ * back what it did, masks included, and its message (ctx's last error,
+ * not printed yet) says so. RC_OK or an exit code.
  */
 static int job_claim(struct job *j)
 {
@@ -832,7 +836,7 @@ static int job_claim(struct job *j)
 			       a, d);
 	}
 	if (err < 0) {
-		errmsg("apply: %s", apmatrix_ctx_last_error(j->ctx));
+		/* said by the caller, once /dev/apmatrix is seen to */
 		rc = err == -EBUSY ? RC_RETRY : err == -EADDRINUSE ? RC_REFUSED : RC_HOST;
 		/* the undo could not write them back (the message says so) */
 		if (apmatrix_claim_masks_written(claim))
@@ -843,30 +847,38 @@ static int job_claim(struct job *j)
 	return rc;
 }
 
-/* /dev/apmatrix's group back as it was, after dev_apply changed it */
-static void dev_group_back(const struct job *j, gid_t gid)
+/* /dev/apmatrix's group back as it was, after dev_apply changed it: false printed */
+static bool dev_group_back(const struct job *j, gid_t gid)
 {
-	if (chown(j->dev_path, (uid_t)-1, j->dev_st.st_gid) < 0)
+	if (chown(j->dev_path, (uid_t)-1, j->dev_st.st_gid) < 0) {
 		errmsg("apply: rollback: %s: chown back to group %u: %s; its group is %u",
 		       j->dev_path, (unsigned int)j->dev_st.st_gid, strerror(errno),
 		       (unsigned int)gid);
+		return false;
+	}
+	return true;
 }
 
-/* /dev/apmatrix's group and mode back as they were (after dev_apply) */
-static void dev_restore(const struct job *j)
+/* /dev/apmatrix's group and mode back as they were (after dev_apply): false printed */
+static bool dev_restore(const struct job *j)
 {
 	gid_t gid = j->conf->group ? j->conf->gid : 0;
+	bool ok = true;
 
-	if (j->dev_mode_drift && chmod(j->dev_path, j->dev_st.st_mode & 07777) < 0)
+	if (j->dev_mode_drift && chmod(j->dev_path, j->dev_st.st_mode & 07777) < 0) {
 		errmsg("apply: rollback: %s: chmod back to %04o: %s", j->dev_path,
 		       (unsigned int)(j->dev_st.st_mode & 07777), strerror(errno));
+		ok = false;
+	}
 	if (j->dev_group_drift)
-		dev_group_back(j, gid);
+		ok = dev_group_back(j, gid) && ok;
+	return ok;
 }
 
 /*
  * /dev/apmatrix's group and mode, as the configuration says. On failure
- * (printed) the node is put back as it was: 0 or -errno.
+ * (printed) the node is put back as it was: -errno, or 1 when its
+ * group could not be put back (printed too); 0 done.
  */
 static int dev_apply(struct job *j)
 {
@@ -883,11 +895,36 @@ static int dev_apply(struct job *j)
 		err = errno;
 		errmsg("apply: %s: chmod %04o: %s", j->dev_path, (unsigned int)j->conf->mode,
 		       strerror(err));
-		if (j->dev_group_drift)
-			dev_group_back(j, gid);
+		if (j->dev_group_drift && !dev_group_back(j, gid))
+			return 1;
 		return -err;
 	}
 	return 0;
+}
+
+/*
+ * After job_claim() failed: /dev/apmatrix back first, then the library's
+ * message, which says "nothing changed" only while that is true. False
+ * when the node could not be put back.
+ */
+static bool claim_failed(const struct job *j)
+{
+	static const char none[] = ": nothing changed";
+	const char *msg = apmatrix_ctx_last_error(j->ctx);
+	size_t n = strlen(msg);
+	char *copy = strdup(msg);	/* dev_restore() may print, not call the library */
+	bool back = dev_restore(j);
+
+	msg = copy ? copy : msg;
+	if (back)
+		errmsg("apply: %s", msg);
+	else if (n >= sizeof(none) - 1 && !strcmp(msg + n - (sizeof(none) - 1), none))
+		errmsg("apply: %.*s: nothing else changed, but %s could not be put back (above)",
+		       (int)(n - (sizeof(none) - 1)), msg, j->dev_path);
+	else
+		errmsg("apply: %s; %s could not be put back either (above)", msg, j->dev_path);
+	free(copy);
+	return back;
 }
 
 int cmd_apply(int argc, char **argv)
@@ -904,6 +941,16 @@ int cmd_apply(int argc, char **argv)
 	rc = job_start(&j, &o);
 	if (rc)
 		goto out;
+	/*
+	 * A lock wait or settle time that is no number: the real run's lock
+	 * refuses it, so --dry-run, which takes no lock, refuses it too (it
+	 * said "dry run: nothing written", exit 0, to a run that exits 1)
+	 */
+	if (j.env_err[0]) {
+		errmsg("apply: %s", j.env_err);
+		rc = RC_USAGE;
+		goto out;
+	}
 	rc = check_bus(&j);
 	if (rc) {
 		rc = rc < 0 ? -1 - rc : rc;
@@ -924,9 +971,10 @@ int cmd_apply(int argc, char **argv)
 			err = apmatrix_lock(j.ctx, true);
 		}
 		if (err < 0) {
+			/* (a bad timeout was refused above: EINVAL here is
+			 * a lock file that is no regular file, the host's) */
 			errmsg("apply: %s", apmatrix_ctx_last_error(j.ctx));
-			/* EINVAL: a bad APMATRIX_LOCK/SETTLE_TIMEOUT, the user's */
-			rc = err == -EINVAL ? RC_USAGE : RC_HOST;
+			rc = RC_HOST;
 			goto out;
 		}
 	}
@@ -959,15 +1007,19 @@ int cmd_apply(int argc, char **argv)
 	 * of binds can, so a failure of the masks or queues that follow
 	 * leaves nothing changed
 	 */
-	if (dev_apply(&j)) {
-		errmsg("apply: nothing changed");
+	err = dev_apply(&j);
+	if (err) {
+		errmsg("apply: %s", err > 0 ?
+		       "the masks and queues are unchanged, not so /dev/apmatrix (above)" :
+		       "nothing changed");
 		rc = RC_HOST;
 		goto out;
 	}
 	if (j.plan && (!apmatrix_plan_is_noop(j.plan) || apmatrix_apqns_count(j.bind))) {
 		rc = job_claim(&j);
 		if (rc) {
-			dev_restore(&j);
+			if (!claim_failed(&j))
+				rc = RC_HOST;
 			goto out;
 		}
 	}

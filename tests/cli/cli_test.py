@@ -1240,6 +1240,25 @@ def g_faults(t):
     t.ok(snapshot(root) == before and read(t.lock) == "%d\n" % os.getpid(),
          "lock held: nothing written, the holder's lock left alone",
          snap_diff(before, snapshot(root)))
+    # Ctrl-C while it waits: it ends at once, and leaves no PID file of
+    # its own beside the lock (one lock.XXXXXX per interrupted wait was
+    # left in /run/lock: the file lived through the whole wait)
+    p = subprocess.Popen(t.cmd(["reserve", "05-06.0004"]),
+                         env=t.env(root, {"APMATRIX_LOCK_TIMEOUT": "30"}),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    waiting = p.stderr.readline()
+    p.send_signal(signal.SIGINT)
+    try:
+        p.wait(timeout=20)
+    finally:
+        p.kill()
+        p.stderr.close()
+    left = [f for f in os.listdir(t.tmp) if f.startswith("s390apconfig.lock.")]
+    t.ok("waiting for the AP configuration lock" in waiting and p.returncode == -signal.SIGINT
+         and not left and read(t.lock) == "%d\n" % os.getpid()
+         and snapshot(root) == before,
+         "SIGINT while waiting for the lock: ends, no file of its own left, nothing written",
+         "rc %s %r left %r" % (p.returncode, waiting, left))
     os.unlink(t.lock)
 
     # /run/lock is world-writable: as root, a lock file another user made

@@ -191,8 +191,23 @@ def g_errors(t):
         t.expect_error("apply with %s=%s: a usage error, exit 1" % (var, bad), r, 1,
                        "apply: %s '%s': not a number of seconds from 0 to %d" % (var, bad, top))
         t.ok(not os.path.lexists(t.lock), "apply with %s=%s took no lock" % (var, bad))
+        # --dry-run says what the real run says: it once printed the
+        # plan and "dry run: nothing written", exit 0
+        r = t.run(["apply", "--dry-run"], root, d, {var: bad})
+        t.expect_error("apply --dry-run with %s=%s: the same usage error, exit 1" % (var, bad),
+                       r, 1, "apply: %s '%s': not a number of seconds from 0 to %d"
+                       % (var, bad, top))
     t.ok(snapshot(root) == before, "a bad timeout in the environment: the host is unchanged",
          snap_diff(before, snapshot(root)))
+    # a lock file that is no regular file (the caller's own FIFO) is the
+    # host's problem, exit 2 as for reserve, not a usage error
+    os.mkfifo(t.lock)
+    try:
+        r = t.run(["apply"], root, d)
+    finally:
+        os.unlink(t.lock)
+    t.expect_error("apply with a FIFO as lock file: a host error, exit 2", r, 2,
+                   "apply: lock file %s is not a regular file" % t.lock)
     # what only reads needs no lock: diff still answers
     r = t.run(["diff"], root, d, {"APMATRIX_LOCK_TIMEOUT": "soon"})
     t.ok(r.rc in (0, 8) and "APMATRIX_LOCK_TIMEOUT" not in r.err,
@@ -498,6 +513,40 @@ def g_devrollback(t):
         st = os.stat(dev)
         t.ok(st.st_gid == 0 and st.st_mode & 0o7777 == 0o600,
              "%s: the node is root and 0600" % name, "gid %d mode %o" % (st.st_gid, st.st_mode))
+    # the node cannot be put back: no "nothing changed" (it said so, with
+    # the node left changed)
+    root = t.tree("conf-busy")
+    for q in ("08.0005", "08.0006"):
+        with open(os.path.join(root, "bus/ap/devices/%s/apmatrix_state" % q), "w") as fh:
+            fh.write("free\n")
+    before = snapshot(root)
+    # its chmod fails after the chown, and the chown back fails too
+    r = t.run(["apply"], root, d, {"LD_PRELOAD": t.opts.fault_so, "APMATRIX_GRANT_DEVICE": dev,
+                                   "APMATRIX_FAULT_CALL": "chown+1:EPERM,chmod:EPERM"})
+    st = os.stat(dev)
+    t.expect("chmod fails, the chown back too: exit 2, no 'nothing changed'", r, 2, None,
+             P + "apply: %s: chmod 0660: Operation not permitted\n" % dev +
+             P + "apply: rollback: %s: chown back to group 0: Operation not permitted; "
+             "its group is %d\n" % (dev, other.gr_gid) +
+             P + "apply: the masks and queues are unchanged, not so /dev/apmatrix (above)\n")
+    t.ok(snapshot(root) == before and st.st_gid == other.gr_gid and st.st_mode & 0o7777 == 0o600,
+         "chmod and chown back fail: masks and bindings as before, the node's group %s"
+         % other.gr_name, "gid %d mode %o" % (st.st_gid, st.st_mode))
+    os.chown(dev, -1, 0)
+    # a bind fails after the node changed, and its chmod back fails
+    r = t.run(["apply"], root, d, {"LD_PRELOAD": t.opts.fault_so, "APMATRIX_GRANT_DEVICE": dev,
+                                   "APMATRIX_FAULT_CALL": "chmod+1:EPERM",
+                                   "APMATRIX_FAULT_WRITE": "drivers/apmatrix/bind:EIO"})
+    st = os.stat(dev)
+    t.expect("a bind fails, the node's chmod back fails: exit 2, no 'nothing changed'", r, 2, None,
+             P + "apply: rollback: %s: chmod back to 0600: Operation not permitted\n" % dev +
+             P + "apply: binding 07.0006: writing %s/bus/ap/drivers/apmatrix/bind: "
+             "Input/output error (EIO): nothing else changed, but %s could not be put back "
+             "(above)\n" % (root, dev))
+    t.ok(snapshot(root) == before and st.st_mode & 0o7777 == 0o660 and st.st_gid == 0,
+         "a bind fails, the node's chmod back fails: masks and bindings as before, the node "
+         "0660 and its group root again", "mode %o gid %d" % (st.st_mode, st.st_gid))
+    os.chmod(dev, 0o600)
 
 
 def g_kill9(t):

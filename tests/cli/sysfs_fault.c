@@ -30,7 +30,10 @@
  *       after a successful write() to "/bus/ap/NAME", raise SIGNAL (TERM,
  *       HUP, INT, KILL): an ssh session ending, a kill, between the two masks.
  *   APMATRIX_FAULT_CALL=chmod:ERRNO or chown:ERRNO
- *       chmod() or chown() (of /dev/apmatrix by apply) fails with ERRNO.
+ *       chmod() or chown() (of /dev/apmatrix by apply) fails with ERRNO;
+ *       chmod+N:ERRNO: the first N calls succeed, the later ones fail (an
+ *       undo that cannot put the node back). Several, comma-separated:
+ *       APMATRIX_FAULT_CALL=chown+1:EPERM,chmod:EPERM.
  *
  * Only the library's plain open/write/link calls are affected.
  */
@@ -39,6 +42,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -263,13 +267,37 @@ INTERPOSE_EXPORT int renameat2(int ofd, const char *from, int nfd, const char *t
 /* APMATRIX_FAULT_CALL=NAME:ERRNO: should call NAME fail? 0 or the errno */
 static int call_fault(const char *call)
 {
-	const char *name, *err;
-	size_t len;
+	static unsigned int calls[2];	/* chmod, chown */
+	unsigned int *n = &calls[!strcmp(call, "chown")];
+	const char *spec = getenv("APMATRIX_FAULT_CALL");
+	size_t cl = strlen(call);
+	char item[64], *colon, *plus;
+	bool counted = false;
+	int err = 0;
 
-	err = spec_value("APMATRIX_FAULT_CALL", &name, &len);
-	if (!err || len != strlen(call) || memcmp(name, call, len))
-		return 0;
-	return spec_errno(err);
+	while (spec && *spec) {
+		size_t len = strcspn(spec, ",");
+
+		snprintf(item, sizeof(item), "%.*s", (int)len, spec);
+		spec += len + (spec[len] == ',');
+		colon = strchr(item, ':');
+		if (!colon)
+			continue;
+		*colon = '\0';
+		plus = strchr(item, '+');
+		if (plus)
+			*plus = '\0';
+		if (strlen(item) != cl || memcmp(item, call, cl))
+			continue;
+		if (!counted) {
+			(*n)++;
+			counted = true;
+		}
+		if (plus && *n <= strtoul(plus + 1, NULL, 10))
+			continue;
+		err = spec_errno(colon + 1);
+	}
+	return err;
 }
 
 INTERPOSE_EXPORT int chmod(const char *path, mode_t mode)

@@ -703,6 +703,25 @@ class TestReserveVfio(E2E):
         rc, out, err = self.s.ctl("reserve", "04.0003")
         self.assertEqual((rc, out, err), (0, "04.0003: moved from vfio_ap to apmatrix\n", ""))
 
+    def test_dry_run_refused_says_what_reserve_says(self):
+        # 03.0003 given to vfio_ap (no mediated device has it), 04.0003 in
+        # use: reserve refuses all of it. The dry run printed "03.0003:
+        # would be moved" before the refusal, and its JSON said "moved"
+        # where reserve's says "left": now the same lines, the same queues
+        self.s.sim("bind", "03.0003", "vfio_ap")
+        before = self.state()
+        outs = []
+        for dry in (["--dry-run"], []):
+            rc, out, err = self.s.ctl("reserve", *dry, "03-05.0003")
+            rc2, js, err2 = self.s.ctl("reserve", "--json", *dry, "03-05.0003")
+            queues = [{k: q[k] for k in ("apqn", "action", "reason")}
+                      for q in json.loads(js)["queues"]]
+            outs.append((rc, out, err, rc2, err2, queues))
+            self.assertEqual(self.state(), before)
+        self.assertEqual(outs[0], outs[1])
+        self.assertEqual(outs[0][0], 2)
+        self.assertNotIn("03.0003", outs[0][1])
+
     def apply_conf(self):
         conf = os.path.join(self.s.dir, "etc")
         os.mkdir(conf)
@@ -752,6 +771,25 @@ class TestReserveVfio(E2E):
         self.assertEqual(after[2]["03.0003"], "none")    # not bound
         self.assertEqual({q: after[2][q] for q in after[2] if q[:2] != "05"},
                          {q: before[2][q] for q in before[2] if q[:2] != "05"})
+
+    def test_apply_failure_gives_back_what_it_gave_back(self):
+        # the configuration gives adapter 02 back to the host and takes 05;
+        # 05.0001's bind to apmatrix fails: the undo writes apmask back, and
+        # the bus's re-probe gives 02's queues to vfio_ap (registered first),
+        # not to apmatrix, which had them: they are moved back to apmatrix
+        # (apply said "nothing changed" with 02 now vfio_ap's)
+        conf = os.path.join(self.s.dir, "etc")
+        os.mkdir(conf)
+        with open(os.path.join(conf, "apmatrix.conf"), "w") as fh:
+            fh.write("[guests]\nadapters = 03-05\n")
+        before = self.state()
+        self.s.sim("fail-bind", "05.0001")
+        rc, out, err = self.s.ctl("apply", "--config-dir", conf)
+        self.assertEqual(rc, 2, out + err)
+        self.assertIn("give back to the host: 02.0000", out)
+        self.assertTrue(err.startswith("apmatrix-ctl: apply: binding 05.0001: writing ") and
+                        err.endswith(": nothing changed\n"), err)
+        self.assertEqual(self.state(), before)
 
     def test_failure_after_the_write_rolls_everything_back(self):
         # the apmatrix driver is gone (its sysfs directory stays in the

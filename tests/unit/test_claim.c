@@ -130,14 +130,17 @@ START_TEST(dry_run_predicts)
 	ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
 			 "08.0005: bound to vfio_ap and assigned to a mediated device (status 'assigned'): nothing changed");
 	ck_assert_int_eq(apmatrix_claim_count(claim), 6);
-	expect(0, "05.0004", APMATRIX_CLAIM_REPROBE, "cex4queue",
-	       "vfio_ap may get it from the bus's re-probe: then it is moved unless a mediated device has it");
-	expect(1, "05.0005", APMATRIX_CLAIM_REPROBE, "cex4queue",
-	       "vfio_ap may get it from the bus's re-probe: then it is moved unless a mediated device has it");
-	expect(2, "08.0004", APMATRIX_CLAIM_MOVED, "vfio_ap", NULL);
+	/* refused: what the real call says of the others, nothing moved or bound */
+	expect(0, "05.0004", APMATRIX_CLAIM_LEFT, "cex4queue",
+	       "not bound to apmatrix: the reserve failed");
+	expect(1, "05.0005", APMATRIX_CLAIM_LEFT, "cex4queue",
+	       "not bound to apmatrix: the reserve failed");
+	expect(2, "08.0004", APMATRIX_CLAIM_LEFT, "vfio_ap",
+	       "not bound to apmatrix: the reserve failed");
 	expect(3, "08.0005", APMATRIX_CLAIM_REFUSED, "vfio_ap",
 	       "bound to vfio_ap and assigned to a mediated device (status 'assigned')");
-	expect(4, "08.0006", APMATRIX_CLAIM_BOUND, NULL, NULL);
+	expect(4, "08.0006", APMATRIX_CLAIM_LEFT, NULL,
+	       "not bound to apmatrix: the reserve failed");
 	expect(5, "08.0007", APMATRIX_CLAIM_KEPT, "apmatrix", NULL);
 	ck_assert(!apmatrix_claim_masks_written(claim));
 	ck_assert_str_eq(bus("apmask", b, sizeof(b)), ap);
@@ -152,9 +155,75 @@ START_TEST(dry_run_predicts)
 	ck_assert_int_eq(apmatrix_plan_apply_claim(ctx, host, plan, want,
 						   APMATRIX_CLAIM_DRY_RUN, &claim), 0);
 	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), "");
+	expect(0, "05.0004", APMATRIX_CLAIM_REPROBE, "cex4queue",
+	       "vfio_ap may get it from the bus's re-probe: then it is moved unless a mediated device has it");
+	expect(1, "05.0005", APMATRIX_CLAIM_REPROBE, "cex4queue",
+	       "vfio_ap may get it from the bus's re-probe: then it is moved unless a mediated device has it");
+	expect(2, "08.0004", APMATRIX_CLAIM_MOVED, "vfio_ap", NULL);
 	expect(3, "08.0005", APMATRIX_CLAIM_MOVED, "vfio_ap", NULL);
+	expect(4, "08.0006", APMATRIX_CLAIM_BOUND, NULL, NULL);
+	expect(5, "08.0007", APMATRIX_CLAIM_KEPT, "apmatrix", NULL);
 	ck_assert_str_eq(bus("drivers/vfio_ap/unbind", b, sizeof(b)), "");
 	ck_assert_str_eq(bus("apmask", b, sizeof(b)), ap);
+}
+END_TEST
+
+/*
+ * A flag this library does not know: -EINVAL, nothing looked at, written
+ * or taken - what a caller built against a newer header gets from an
+ * older library (0.2.0 knew NO_REBIND only), so it can tell.
+ */
+START_TEST(unknown_flags_refused)
+{
+	static const unsigned int bad[] = { 1U << 3, 1U << 31, ~0U,
+					    APMATRIX_CLAIM_DRY_RUN | (1U << 5) };
+	struct apmatrix_claim *got;
+	char ap[128], aq[128], b[128];
+	unsigned int i;
+
+	bus("apmask", ap, sizeof(ap));
+	bus("aqmask", aq, sizeof(aq));
+	want = mat("08.0004,08.0006");
+	ck_assert_int_eq(apmatrix_plan_reserve(ctx, host, want, &plan), 0);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		got = (struct apmatrix_claim *)&i;	/* set to NULL on failure */
+		ck_assert_int_eq(apmatrix_plan_apply_claim(ctx, host, plan, want, bad[i], &got),
+				 -EINVAL);
+		ck_assert_ptr_null(got);
+		ck_assert_str_eq(apmatrix_ctx_last_error(ctx),
+				 "bad arguments to apmatrix_plan_apply_claim()");
+	}
+	ck_assert_str_eq(bus("apmask", b, sizeof(b)), ap);
+	ck_assert_str_eq(bus("aqmask", b, sizeof(b)), aq);
+	ck_assert_str_eq(bus("drivers/vfio_ap/unbind", b, sizeof(b)), "");
+	ck_assert_str_eq(bus("drivers/apmatrix/bind", b, sizeof(b)), "");
+	ck_assert(access(t.lock, F_OK) != 0);
+}
+END_TEST
+
+/*
+ * A lock wait the real run's lock refuses (APMATRIX_LOCK_TIMEOUT=5s):
+ * DRY_RUN refuses it too (it predicted a success the real call could
+ * not have), nothing written either way.
+ */
+START_TEST(dry_run_bad_env)
+{
+	const char *bad = "APMATRIX_LOCK_TIMEOUT '5s': not a number of seconds from 0 to 86400";
+	char ap[128], b[128];
+
+	apmatrix_ctx_free(ctx);
+	setenv("APMATRIX_LOCK_TIMEOUT", "5s", 1);
+	ctx = tree_ctx(&t);
+	unsetenv("APMATRIX_LOCK_TIMEOUT");
+	bus("apmask", ap, sizeof(ap));
+	ck_assert_int_eq(reserve("05.0004", APMATRIX_CLAIM_DRY_RUN), -EINVAL);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), bad);
+	apmatrix_claim_free(claim);
+	claim = NULL;
+	ck_assert_int_eq(apmatrix_plan_apply_claim(ctx, host, plan, want, 0, &claim), -EINVAL);
+	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), bad);
+	ck_assert_str_eq(bus("apmask", b, sizeof(b)), ap);
+	ck_assert(access(t.lock, F_OK) != 0);
 }
 END_TEST
 
@@ -203,6 +272,17 @@ START_TEST(refuses_assigned_before_writing)
 	ck_assert_str_eq(bus("drivers/apmatrix/bind", b, sizeof(b)), "");
 	ck_assert_str_eq(bus("apmask", b, sizeof(b)), mask_text("0-7,9-255", m));
 	ck_assert_str_eq(bus("aqmask", b, sizeof(b)), mask_text("0-255", m));
+	expect(3, "08.0005", APMATRIX_CLAIM_REFUSED, "vfio_ap",
+	       "bound to vfio_ap and assigned to a mediated device (status 'assigned')");
+	/* the others say why they stay, as a DRY_RUN of it says */
+	expect(2, "08.0004", APMATRIX_CLAIM_LEFT, "vfio_ap",
+	       "not bound to apmatrix: the reserve failed");
+	apmatrix_claim_free(claim);
+	claim = NULL;
+	ck_assert_int_eq(apmatrix_plan_apply_claim(ctx, host, plan, want, APMATRIX_CLAIM_DRY_RUN,
+						   &claim), -EADDRINUSE);
+	expect(2, "08.0004", APMATRIX_CLAIM_LEFT, "vfio_ap",
+	       "not bound to apmatrix: the reserve failed");
 	expect(3, "08.0005", APMATRIX_CLAIM_REFUSED, "vfio_ap",
 	       "bound to vfio_ap and assigned to a mediated device (status 'assigned')");
 }
@@ -375,6 +455,8 @@ static Suite *suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, moves_binds_keeps);
 	tcase_add_test(tc, dry_run_predicts);
+	tcase_add_test(tc, dry_run_bad_env);
+	tcase_add_test(tc, unknown_flags_refused);
 	tcase_add_test(tc, taken_only);
 	tcase_add_test(tc, refuses_assigned_before_writing);
 	tcase_add_test(tc, refuses_in_use_and_unreadable);

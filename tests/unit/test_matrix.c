@@ -57,7 +57,7 @@ static const char *fmt_mask(const struct apmatrix_matrix *x, enum apmatrix_part 
 
 START_TEST(ctx_defaults)
 {
-	ck_assert_str_eq(apmatrix_version(), "0.2.0");
+	ck_assert_str_eq(apmatrix_version(), "0.2.1");
 	ck_assert_str_eq(apmatrix_ctx_get_sysfs_root(ctx), "/sys");
 	ck_assert_str_eq(apmatrix_ctx_get_lock_file(ctx), "/run/lock/s390apconfig.lock");
 	ck_assert_str_eq(apmatrix_ctx_last_error(ctx), "");
