@@ -29,10 +29,10 @@
  * Claims of different guests never overlap: a queue is claimed only if no
  * guest claims it and it has no marker.
  *
- * A marker (an unsigned long in its adapter's @markers storage, its APQN's
- * bit set in the adapter's @marked) says that the queue left a guest and is being reset
- * (RESETTING, or RESETTING_GONE if it also left the driver or the host
- * meanwhile), or that its reset failed (FAILED).  A marker wins over a
+ * A marker (an unsigned long in its adapter's @markers storage, its
+ * APQN's bit set in the adapter's @marked) says that the queue left a guest
+ * and is being reset (RESETTING, or RESETTING_GONE if it also left the
+ * driver or the host meanwhile), or that its reset failed (FAILED).  A marker wins over a
  * claim: the owner table entry of an APQN (ap_matrix_entry()) is its
  * marker, else the guest claiming it, else nothing.  Only a completed reset
  * clears a marker; unbinding a queue does not.  A marker's reset is driven
@@ -57,11 +57,12 @@
  * Marker storage: an adapter gets its @markers array (AP_MATRIX_IDS
  * entries, 2 KiB) from the first SET that claims a domain of it; the SET
  * allocates it (one allocation for all the adapters of the request that
- * have none) before it takes any AP lock and installs it under
- * ap_matrix_lock with the claim.  A queue can only leave a guest (get a
- * marker) on an adapter some guest claimed, so marking never allocates:
- * not in remove() (AP device lock) nor in on_config_changed()
- * (ap_scan_bus_mutex).  The storage stays until kvm.ko is unloaded or the
+ * have none, every slot used) with no lock held, once a round of the AP
+ * locks found the request claimable (a refused request allocates none),
+ * and installs it under ap_matrix_lock with the claim in the next round.
+ * A queue can only leave a guest (get a marker) on an adapter some guest
+ * claimed, so marking never allocates: not in remove() (AP device lock)
+ * nor in on_config_changed() (ap_scan_bus_mutex).  The storage stays until kvm.ko is unloaded or the
  * AP driver releases every queue: at most 256 x 2 KiB, shared by all
  * guests, so it is not charged to the VMM that happened to come first.
  * ap_perms_mutex and kvm->lock are never held together: a SET claims the
@@ -105,6 +106,7 @@
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/ratelimit.h>
+#include <linux/sched/mm.h>
 #include <linux/sched/signal.h>
 #include <linux/seq_file.h>
 #include <linux/slab.h>
@@ -288,6 +290,8 @@ static unsigned long ap_matrix_marked_apm[AP_MATRIX_WORDS];
  * without it by a SET that decides what to allocate (rechecked under it).
  */
 static unsigned long ap_matrix_stored_apm[AP_MATRIX_WORDS];
+/* the slots (AP_MATRIX_IDS markers each) of marker storage allocated */
+static unsigned int ap_matrix_storage_slots;
 static LIST_HEAD(ap_matrix_guests);
 static const struct kvm_s390_ap_host_ops *ap_matrix_ops;
 /* the reset worker's position in the markers (an APQN) */
@@ -1531,15 +1535,18 @@ static void ap_matrix_new_holds(const struct ap_matrix_masks *held,
  * and is shared by every guest of its adapters (bounded: 2 KiB per
  * adapter, 512 KiB in all), so it is not charged to the VMM's memory
  * cgroup: it would pin that cgroup's charge after the VMM is gone, or
- * charge a tenant for what the others use.  Only a request that passed the
- * range and authority checks gets here.  In steady state (the adapters
- * have storage, @g holds them) nothing is allocated.  The adapters with
+ * charge a tenant for what the others use.  So it is allocated only with
+ * @storage: after a round whose checks (all of them, under the AP locks)
+ * passed and whose claim found storage missing; a request that is refused
+ * never allocates it, however many SETs a tenant runs.  In steady state
+ * (the adapters have storage, @g holds them) nothing is allocated.  The adapters with
  * storage are read without ap_matrix_lock: the claim rechecks under it
- * and asks for another round (-EAGAIN) if this falls short.
+ * and asks for another round (-EAGAIN) unless this is exactly what it
+ * needs, so every slot of an allocation is an adapter's.
  */
 static int ap_matrix_prepare(const struct ap_matrix_masks *held,
 			     const struct ap_matrix_masks *req,
-			     struct ap_matrix_prealloc *p)
+			     struct ap_matrix_prealloc *p, bool storage)
 {
 	unsigned int i, n;
 
@@ -1558,7 +1565,7 @@ static int ap_matrix_prepare(const struct ap_matrix_masks *held,
 	for (i = 0; i < AP_MATRIX_WORDS; i++)
 		p->need[i] = req->apm[i] &
 			     ~READ_ONCE(ap_matrix_stored_apm[i]);
-	if (bitmap_empty(p->need, AP_MATRIX_IDS))
+	if (!storage || bitmap_empty(p->need, AP_MATRIX_IDS))
 		return 0;
 	/* a marker is read only where @marked says it was written */
 	n = bitmap_weight(p->need, AP_MATRIX_IDS);
@@ -1577,7 +1584,9 @@ nomem:
  * free; under ap_matrix_lock.  Per adapter: its @held gains the domains,
  * @g joins its holder list and it gets marker storage if it has none yet,
  * all from @p: nothing is allocated here.  -EAGAIN (nothing changed) if @p
- * falls short: @g's matrix shrank or storage was released meanwhile.
+ * falls short (@g's matrix shrank or storage was released meanwhile, or
+ * no storage was prepared: the first round of a claim on new adapters) or
+ * holds storage for an adapter another SET gave storage to meanwhile.
  */
 static int ap_matrix_claim(struct kvm_s390_ap_matrix_guest *g,
 			   struct ap_matrix_prealloc *p)
@@ -1598,23 +1607,27 @@ static int ap_matrix_claim(struct kvm_s390_ap_matrix_guest *g,
 		return -EAGAIN;
 	if (bitmap_andnot(need, g->next.apm, ap_matrix_stored_apm,
 			  AP_MATRIX_IDS)) {
-		if (!bitmap_subset(need, p->need, AP_MATRIX_IDS))
+		/*
+		 * Exactly what was prepared: an allocation whose slots are not
+		 * all installed would stay, idle, as long as one adapter uses
+		 * it (up to 256 x 256 x 8 bytes), so if another SET gave some
+		 * of the adapters storage meanwhile, prepare again.
+		 */
+		if (!p->storage || !bitmap_equal(need, p->need, AP_MATRIX_IDS))
 			return -EAGAIN;
-		/* slot k of the allocation for the k-th adapter of @p->need */
+		/* slot k of the allocation for the k-th adapter of @need */
 		n = 0;
-		for_each_set_bit_inv(apid, p->need, AP_MATRIX_IDS) {
+		for_each_set_bit_inv(apid, need, AP_MATRIX_IDS) {
 			a = &ap_matrix_adapters[apid];
-			if (test_bit_inv(apid, need)) {
-				a->markers = p->storage + n * AP_MATRIX_IDS;
-				a->storage = p->storage;
-			}
-			n++;
+			a->markers = p->storage + n++ * AP_MATRIX_IDS;
+			a->storage = p->storage;
 		}
+		ap_matrix_storage_slots += n;
 		/* read without the lock by ap_matrix_prepare() */
 		for (n = 0; n < AP_MATRIX_WORDS; n++)
 			WRITE_ONCE(ap_matrix_stored_apm[n],
 				   ap_matrix_stored_apm[n] | need[n]);
-		/* the adapters' now, slots of those that got some meanwhile idle */
+		/* the adapters' now */
 		p->storage = NULL;
 	}
 	g->installing = true;
@@ -1674,6 +1687,8 @@ static void ap_matrix_storage_release(bool all)
 			ap_matrix_adapters[i].storage = NULL;
 			ap_matrix_adapters[i].markers = NULL;
 			clear_bit_inv(i, ap_matrix_stored_apm);
+			/* one slot per adapter: ap_matrix_claim() */
+			ap_matrix_storage_slots--;
 		}
 		kvfree(s);
 	}
@@ -1798,9 +1813,13 @@ static int ap_matrix_set_locked(struct kvm *kvm,
 		fresh = true;
 	}
 
-	/* what the claim needs is allocated before any AP lock */
+	/*
+	 * What the claim needs is allocated before any AP lock; marker
+	 * storage only once a round's checks passed (a refused request
+	 * allocates none).
+	 */
 	if (!probe && g)
-		rc = ap_matrix_prepare(&held, req, &pre);
+		rc = ap_matrix_prepare(&held, req, &pre, false);
 	while (!rc) {
 		rc = ops->lock();
 		if (rc)
@@ -1822,8 +1841,8 @@ static int ap_matrix_set_locked(struct kvm *kvm,
 		ops->unlock();
 		if (rc != -EAGAIN)
 			break;
-		/* @g's matrix shrank or storage went meanwhile: again */
-		rc = ap_matrix_prepare(&held, req, &pre);
+		/* storage missing, @g's matrix shrank or storage went: again */
+		rc = ap_matrix_prepare(&held, req, &pre, true);
 	}
 	ap_matrix_prealloc_free(&pre);
 	if (rc) {
@@ -2451,12 +2470,19 @@ void kvm_s390_ap_matrix_flush(void)
 	ap_matrix_flush_work();
 }
 
+void kvm_s390_ap_matrix_lockdep_no_alloc(void)
+{
+	fs_reclaim_acquire(GFP_KERNEL);
+	might_lock(&ap_matrix_lock);
+	fs_reclaim_release(GFP_KERNEL);
+}
+
 unsigned int kvm_s390_ap_matrix_storage(void)
 {
 	unsigned int n;
 
 	mutex_lock(&ap_matrix_lock);
-	n = bitmap_weight(ap_matrix_stored_apm, AP_MATRIX_IDS);
+	n = ap_matrix_storage_slots;
 	mutex_unlock(&ap_matrix_lock);
 	return n;
 }

@@ -134,9 +134,24 @@ void *kvm_s390_ap_matrix_owner(unsigned int apqn);
 void kvm_s390_ap_matrix_flush(void);
 
 /**
- * kvm_s390_ap_matrix_storage - how many adapters have marker storage
+ * kvm_s390_ap_matrix_lockdep_no_alloc - make lockdep report an allocation
+ *	under ap_matrix_lock
  *
- * Return: the number of adapters whose marker storage is allocated (kept
+ * Tells lockdep that memory reclaim may take ap_matrix_lock (as
+ * dma_resv_lockdep() does for dma_resv): from then on, an allocation that
+ * may reclaim (GFP_KERNEL, __GFP_NOFAIL or not) made under ap_matrix_lock
+ * is a lock inversion that lockdep reports, wherever it happens.  Nothing
+ * in ap_matrix.c allocates under it (it is taken in the AP bus's remove()
+ * and on_config_changed()).  A no-op without CONFIG_LOCKDEP.
+ */
+void kvm_s390_ap_matrix_lockdep_no_alloc(void);
+
+/**
+ * kvm_s390_ap_matrix_storage - how much marker storage is allocated
+ *
+ * Return: the number of slots (one adapter's markers each) of marker
+ * storage allocated; every slot is an adapter's, so it is also the number
+ * of adapters whose marker storage is allocated (kept
  * from the first SET claiming a domain of them until the AP driver's
  * release_all() finds them idle, or kvm.ko's exit).
  */

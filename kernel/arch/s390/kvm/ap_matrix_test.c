@@ -74,6 +74,8 @@ struct fake_host {
 	struct completion unlocked;	/* completed by every unlock */
 	/* the next unlock (lock released) or lock (held) pauses until resume */
 	atomic_t pause_unlock, pause_lock;
+	/* the lock() call that brings it to 0 pauses before it takes the lock */
+	atomic_t pause_before_lock;
 	struct completion paused, resume;
 	struct kvm_s390_ap_host_config cfg;
 	DECLARE_BITMAP(unavailable, NR_APQNS);
@@ -135,7 +137,14 @@ static struct apm_ctx *ctx;
 
 static int fake_lock(void)
 {
-	int rc = mutex_lock_killable(&fake->lock);
+	int rc;
+
+	if (atomic_add_unless(&fake->pause_before_lock, -1, 0) &&
+	    !atomic_read(&fake->pause_before_lock)) {
+		complete(&fake->paused);
+		wait_for_completion_timeout(&fake->resume, LONG_WAIT);
+	}
+	rc = mutex_lock_killable(&fake->lock);
 
 	if (!rc)
 		WRITE_ONCE(fake->lock_owner, current);
@@ -450,6 +459,7 @@ static void apm_test_exit(struct kunit *test)
 	/* let every thread finish first */
 	atomic_set(&fake->pause_unlock, 0);
 	atomic_set(&fake->pause_lock, 0);
+	atomic_set(&fake->pause_before_lock, 0);
 	complete_all(&fake->resume);
 	fake_release_tapq();
 	bitmap_zero(fake->stuck, NR_APQNS);
@@ -2446,7 +2456,9 @@ static void test_alloc_failure(struct kunit *test)
  * remove() (AP device lock) or on_config_changed() (ap_scan_bus_mutex)
  * allocates nothing, so it gets its marker and its reset with every
  * allocation failing.  The storage outlives the guests (bounded: one per
- * adapter) until release_all() or kvm.ko's exit frees it.
+ * adapter) until release_all() or kvm.ko's exit frees it.  failslab never
+ * fails a __GFP_NOFAIL allocation (the old marker's): that one only the
+ * lockdep run (apm_suite_init()) and the simulated host's shim report.
  */
 static void test_marker_storage(struct kunit *test)
 {
@@ -2518,6 +2530,89 @@ static void test_marker_storage(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, kvm_s390_ap_matrix_storage(), 0);
 	failslab_restore(k);
 	ctx->failslab = NULL;
+}
+
+/*
+ * Marker storage is not charged to the VMM, so a request that is refused
+ * must not allocate it: only a round whose checks passed does.  failslab
+ * lets the holder entry (64 bytes) through and fails anything bigger, as
+ * the 2 KiB of storage for adapter 2.
+ */
+static void test_refused_no_storage(struct kunit *test)
+{
+	struct kvm *a = apm_vm(test, CRYCB_FORMAT2);
+	struct failslab_knobs *k;
+	unsigned int failed;
+	int rc;
+
+	k = kunit_kzalloc(test, sizeof(*k), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, k);
+	if (!failslab_setup(k))
+		kunit_skip(test, "needs FAILSLAB and FAULT_INJECTION_DEBUG_FS");
+	ctx->failslab = k;
+
+	kvm_s390_ap_matrix_release_all();
+	KUNIT_ASSERT_EQ(test, kvm_s390_ap_matrix_storage(), 0);
+	KUNIT_ASSERT_EQ(test, set(a, mx(1, 1, 1, 1), 0), 0);
+	KUNIT_ASSERT_EQ(test, kvm_s390_ap_matrix_storage(), 1);
+	/* adapter 2 has no storage; its queue is not the driver's */
+	set_bit(APQN(2, 1), fake->unavailable);
+	failslab_arm(k, 1024);
+	rc = set(a, mx(1, 2, 1, 1), 0);
+	failed = failslab_disarm(k);
+	KUNIT_EXPECT_EQ(test, rc, -EADDRNOTAVAIL);
+	KUNIT_EXPECT_EQ_MSG(test, failed, 0,
+			    "a refused SET allocated marker storage");
+	KUNIT_EXPECT_EQ(test, kvm_s390_ap_matrix_storage(), 1);
+	KUNIT_EXPECT_TRUE(test, get_is(a, mx(1, 1, 1, 1)));
+	clear_bit(APQN(2, 1), fake->unavailable);
+	/* once the checks pass, the SET allocates it and claims */
+	KUNIT_EXPECT_EQ(test, set(a, mx(1, 2, 1, 1), 0), 0);
+	KUNIT_EXPECT_EQ(test, kvm_s390_ap_matrix_storage(), 2);
+	KUNIT_EXPECT_TRUE(test, get_is(a, mx(1, 2, 1, 1)));
+	failslab_restore(k);
+	ctx->failslab = NULL;
+}
+
+/*
+ * Two SETs give storage to the same fresh adapter: A claims adapters 1 and
+ * 2, its first round finds storage missing and it prepares two slots;
+ * before its second round takes the AP lock, B claims adapter 2 (and gets
+ * it storage).  A's allocation then has a slot for adapter 2 that it must
+ * not keep idle (an allocation stays while one of its adapters is used):
+ * A prepares again, and the storage is one slot per adapter with storage,
+ * the bound the design promises.
+ */
+static void test_marker_storage_race(struct kunit *test)
+{
+	struct kvm *a = apm_vm(test, CRYCB_FORMAT2);
+	struct kvm *b = apm_vm(test, CRYCB_FORMAT2);
+	struct apm_thread *ta;
+
+	/* nothing is held: release_all() frees every adapter's storage */
+	kvm_s390_ap_matrix_release_all();
+	KUNIT_ASSERT_EQ(test, kvm_s390_ap_matrix_storage(), 0);
+	reinit_completion(&fake->paused);
+	reinit_completion(&fake->resume);
+	/* A's second lock(): after it prepared storage for adapters 1, 2 */
+	atomic_set(&fake->pause_before_lock, 2);
+	ta = apm_thread_start(test, thread_set, a, mx(1, 2, 1, 1), 0);
+	KUNIT_ASSERT_TRUE(test, wait_for_completion_timeout(&fake->paused,
+							    LONG_WAIT));
+	KUNIT_EXPECT_EQ(test, set(b, mx(2, 2, 2, 2), 0), 0);
+	KUNIT_EXPECT_EQ(test, kvm_s390_ap_matrix_storage(), 1);
+	complete(&fake->resume);
+	KUNIT_EXPECT_TRUE(test, apm_thread_wait(ta, LONG_WAIT));
+	KUNIT_EXPECT_EQ(test, ta->rc, 0);
+	KUNIT_EXPECT_TRUE(test, get_is(a, mx(1, 2, 1, 1)));
+	KUNIT_EXPECT_TRUE(test, get_is(b, mx(2, 2, 2, 2)));
+	/* adapters 1 and 2: two slots, not B's one plus A's two */
+	KUNIT_EXPECT_EQ(test, kvm_s390_ap_matrix_storage(), 2);
+	KUNIT_EXPECT_EQ(test, set(a, mx_empty(), 0), 0);
+	KUNIT_EXPECT_EQ(test, set(b, mx_empty(), 0), 0);
+	apm_flush();
+	kvm_s390_ap_matrix_release_all();
+	KUNIT_EXPECT_EQ(test, kvm_s390_ap_matrix_storage(), 0);
 }
 
 /*
@@ -2891,6 +2986,8 @@ static struct kunit_case ap_matrix_test_cases[] = {
 	KUNIT_CASE(test_reset_worker_never_finishes),
 	KUNIT_CASE_SLOW(test_alloc_failure),
 	KUNIT_CASE(test_marker_storage),
+	KUNIT_CASE(test_marker_storage_race),
+	KUNIT_CASE(test_refused_no_storage),
 	KUNIT_CASE(test_race_set_set),
 	KUNIT_CASE(test_race_set_remove),
 	KUNIT_CASE(test_race_set_destroy),
@@ -2900,8 +2997,21 @@ static struct kunit_case ap_matrix_test_cases[] = {
 	{}
 };
 
+/*
+ * Every case runs with lockdep (the PROVE_LOCKING run) told that reclaim
+ * may take ap_matrix_lock: an allocation under it, even __GFP_NOFAIL,
+ * which failslab never fails (test_marker_storage cannot see one), is
+ * then a lockdep report, which fails the run.
+ */
+static int apm_suite_init(struct kunit_suite *suite)
+{
+	kvm_s390_ap_matrix_lockdep_no_alloc();
+	return 0;
+}
+
 static struct kunit_suite ap_matrix_test_suite = {
 	.name = "apmatrix",
+	.suite_init = apm_suite_init,
 	.init = apm_test_init,
 	.exit = apm_test_exit,
 	.test_cases = ap_matrix_test_cases,
