@@ -242,6 +242,25 @@ for s in $SIZES; do
 	flat="$flat ${s}x$s $(awk -v a="$lo" -v b="$hi" 'BEGIN { printf "%.2f", b / a }'),"
 done
 [ -z "$flat" ] || echo "SET instructions, most / least over N (flat = 1.00):${flat%,}"
+# The table's SETs claim adapters the host has seen claimed before (bench-set
+# claims once, unmeasured). The first claim ever of an adapter allocates its
+# marker storage (2 KiB, once per adapter per host) in a second round of the
+# AP locks: its cost, one call at N = 1, apart.
+if [ "$CG" != 0 ]; then
+	first=
+	for s in $SIZES; do
+		rm -f "$W"/cgf*
+		BENCH_FIRST_CLAIM=1 valgrind --tool=callgrind --instr-atstart=no --collect-atstart=no \
+			--toggle-collect=measured_apmatrix --callgrind-out-file="$W/cgf" \
+			"$B" point "$s" "$s" 1 1 apmatrix >"$W/cf" 2>/dev/null || continue
+		f=$(ir "$W/cgf" "$(val apmatrix_iters "$W/cf")")
+		eval "FIRST_$s=$f"
+		first="$first ${s}x$s $(grp "$f"),"
+	done
+	[ -z "$first" ] || echo "first claim of never-claimed adapters (once per adapter per host; N = 1, Ir):${first%,}"
+	[ -z "${FIRST_1:-}" ] || [ -z "${FIRST_64:-}" ] ||
+		echo "  first claim 64x64 / 1x1: $(awk -v a="$FIRST_1" -v b="$FIRST_64" 'BEGIN { printf "%.3fx", b / a }') (not issue 18's steady-state target)"
+fi
 echo "kicks: both counted by the simulator's kvm_arch_crypto_set_masks."
 echo "Not measured, from the interfaces: user/kernel crossings per reconfiguration are"
 echo "1 ioctl (apmatrix) against open + write + close of ap_config (vfio_ap), any size."
