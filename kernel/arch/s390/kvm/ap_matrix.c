@@ -61,10 +61,10 @@
  * locks found the request claimable (a refused request allocates none),
  * and installs it under ap_matrix_lock with the claim in the next round.
  * A queue can only leave a guest (get a marker) on an adapter some guest
- * claimed, so marking never allocates: not in remove() (AP device lock)
- * nor in on_config_changed() (ap_scan_bus_mutex).  The storage stays until kvm.ko is unloaded or the
- * AP driver releases every queue: at most 256 x 2 KiB, shared by all
- * guests, so it is not charged to the VMM that happened to come first.
+ * claimed, so marking never allocates: not in remove() (AP device lock),
+ * not in on_config_changed() (ap_scan_bus_mutex).  Storage stays until
+ * kvm.ko goes or the AP driver releases every queue: 256 x 2 KiB at most,
+ * shared by all guests, so not charged to the VMM that came first.
  * ap_perms_mutex and kvm->lock are never held together: a SET claims the
  * queues under ap_perms_mutex and ap_matrix_lock, drops both, then installs
  * the masks under kvm->lock; if a fatal signal arrives while it waits for
