@@ -1580,4 +1580,9 @@ GROUPS = {
 
 
 if __name__ == "__main__":
+    # The signal tests expect the tool to die of SIGTERM and SIGHUP; a run
+    # started under nohup (or any parent that ignores them) would hand the
+    # ignored disposition down through exec and the tool would live on.
+    for s in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, signal.SIG_DFL)
     sys.exit(main(Tests, GROUPS))
