@@ -2311,6 +2311,28 @@ static void failslab_restore(struct failslab_knobs *k)
 	atomic_set(k->space, k->saved_space);
 }
 
+/*
+ * failslab armed for this test (the case is skipped without it); ctx keeps
+ * it so that the exit hook restores it if the case fails halfway.
+ */
+static struct failslab_knobs *failslab_begin(struct kunit *test)
+{
+	struct failslab_knobs *k;
+
+	k = kunit_kzalloc(test, sizeof(*k), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, k);
+	if (!failslab_setup(k))
+		kunit_skip(test, "needs FAILSLAB and FAULT_INJECTION_DEBUG_FS");
+	ctx->failslab = k;
+	return k;
+}
+
+static void failslab_end(struct failslab_knobs *k)
+{
+	failslab_restore(k);
+	ctx->failslab = NULL;
+}
+
 /* the state a refused SET must leave alone */
 #define SNAP_APIDS	4
 #define SNAP_APQIS	80
@@ -2420,11 +2442,7 @@ static void test_alloc_failure(struct kunit *test)
 	struct kvm_s390_ap_matrix m;
 	unsigned int refused;
 
-	k = kunit_kzalloc(test, sizeof(*k), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, k);
-	if (!failslab_setup(k))
-		kunit_skip(test, "needs FAILSLAB and FAULT_INJECTION_DEBUG_FS");
-	ctx->failslab = k;
+	k = failslab_begin(test);
 
 	KUNIT_ASSERT_EQ(test, set(b, mx(0, 0, 0, 3), 0), 0);
 	/* a VM's first matrix */
@@ -2444,8 +2462,7 @@ static void test_alloc_failure(struct kunit *test)
 		   mx(1, 3, 0, 3));
 	inject_set(test, k, a, mx(2, 3, 0, 3), 0, mx(1, 3, 0, 3));
 	inject_grant(test, k);
-	failslab_restore(k);
-	ctx->failslab = NULL;
+	failslab_end(k);
 	KUNIT_EXPECT_EQ(test, set(a, mx_empty(), 0), 0);
 }
 
@@ -2469,11 +2486,7 @@ static void test_marker_storage(struct kunit *test)
 	unsigned int failed;
 	int rc;
 
-	k = kunit_kzalloc(test, sizeof(*k), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, k);
-	if (!failslab_setup(k))
-		kunit_skip(test, "needs FAILSLAB and FAULT_INJECTION_DEBUG_FS");
-	ctx->failslab = k;
+	k = failslab_begin(test);
 
 	/* nothing is held: release_all() frees every adapter's storage */
 	kvm_s390_ap_matrix_release_all();
@@ -2528,8 +2541,7 @@ static void test_marker_storage(struct kunit *test)
 	apm_vm_destroy(a);
 	kvm_s390_ap_matrix_exit();
 	KUNIT_EXPECT_EQ(test, kvm_s390_ap_matrix_storage(), 0);
-	failslab_restore(k);
-	ctx->failslab = NULL;
+	failslab_end(k);
 }
 
 /*
@@ -2545,11 +2557,7 @@ static void test_refused_no_storage(struct kunit *test)
 	unsigned int failed;
 	int rc;
 
-	k = kunit_kzalloc(test, sizeof(*k), GFP_KERNEL);
-	KUNIT_ASSERT_NOT_NULL(test, k);
-	if (!failslab_setup(k))
-		kunit_skip(test, "needs FAILSLAB and FAULT_INJECTION_DEBUG_FS");
-	ctx->failslab = k;
+	k = failslab_begin(test);
 
 	kvm_s390_ap_matrix_release_all();
 	KUNIT_ASSERT_EQ(test, kvm_s390_ap_matrix_storage(), 0);
@@ -2570,8 +2578,7 @@ static void test_refused_no_storage(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, set(a, mx(1, 2, 1, 1), 0), 0);
 	KUNIT_EXPECT_EQ(test, kvm_s390_ap_matrix_storage(), 2);
 	KUNIT_EXPECT_TRUE(test, get_is(a, mx(1, 2, 1, 1)));
-	failslab_restore(k);
-	ctx->failslab = NULL;
+	failslab_end(k);
 }
 
 /*
