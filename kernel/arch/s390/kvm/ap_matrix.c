@@ -32,9 +32,10 @@
  * A marker (an unsigned long in its adapter's @markers storage, its
  * APQN's bit set in the adapter's @marked) says that the queue left a guest
  * and is being reset (RESETTING, or RESETTING_GONE if it also left the
- * driver or the host meanwhile), or that its reset failed (FAILED).  A marker wins over a
- * claim: the owner table entry of an APQN (ap_matrix_entry()) is its
- * marker, else the guest claiming it, else nothing.  Only a completed reset
+ * driver or the host meanwhile), or that its reset failed (FAILED).  A
+ * marker wins over a claim: the owner table entry of an APQN
+ * (ap_matrix_entry()) is its marker, else the guest claiming it, else
+ * nothing.  Only a completed reset
  * clears a marker; unbinding a queue does not.  A marker's reset is driven
  * by exactly one party: the SET or VM destruction that created it, or the
  * reset worker (AP_MATRIX_WORKER), and only that party issues ZAPQ/TAPQ for
@@ -84,10 +85,10 @@
  * wrote to the reset worker.  The reset worker (one delayed work, no
  * kvm->lock) issues ZAPQ for the queues handed to it and polls them with
  * TAPQ every interval_ms, up to polls + worker_polls polls; a queue whose
- * reset does not complete by then is FAILED.  FAILED queues are not in use for the AP
- * bus: an administrator recovers one by giving it back to the host's
- * default drivers (the AP bus resets it) and then to the apmatrix driver,
- * whose probe() resets it again.
+ * reset does not complete by then is FAILED.  FAILED queues are not in
+ * use for the AP bus: an administrator recovers one by giving it back to
+ * the host's default drivers (the AP bus resets it) and then to the
+ * apmatrix driver, whose probe() resets it again.
  */
 
 #define KMSG_COMPONENT "kvm-s390"
@@ -1539,9 +1540,10 @@ static void ap_matrix_new_holds(const struct ap_matrix_masks *held,
  * @storage: after a round whose checks (all of them, under the AP locks)
  * passed and whose claim found storage missing; a request that is refused
  * never allocates it, however many SETs a tenant runs.  In steady state
- * (the adapters have storage, @g holds them) nothing is allocated.  The adapters with
- * storage are read without ap_matrix_lock: the claim rechecks under it
- * and asks for another round (-EAGAIN) unless this is exactly what it
+ * (the adapters have storage, @g holds them) nothing is allocated.  The
+ * adapters with storage are read without ap_matrix_lock: the claim
+ * rechecks under it and asks for another round (-EAGAIN) unless this is
+ * exactly what it
  * needs, so every slot of an allocation is an adapter's.
  */
 static int ap_matrix_prepare(const struct ap_matrix_masks *held,
