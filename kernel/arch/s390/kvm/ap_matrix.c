@@ -53,7 +53,8 @@
  *          -> vCPU blocking in kvm_arch_crypto_set_masks()
  * ap_matrix_lock (this file: ops pointer, per-adapter bitmaps, holder
  * lists and marker storage, guest list and matrices) is innermost: nothing
- * is waited for while holding it, and nothing is allocated under it.
+ * is waited for while holding it, and nothing is allocated under it
+ * (lockdep is told so when the AP driver registers).
  *
  * Marker storage: an adapter gets its @markers array (AP_MATRIX_IDS
  * entries, 2 KiB) from the first SET that claims a domain of it; the SET
@@ -2056,9 +2057,27 @@ void kvm_s390_ap_matrix_exit(void)
 	mutex_unlock(&ap_matrix_lock);
 }
 
+/*
+ * Tell lockdep that memory reclaim may take ap_matrix_lock, as
+ * dma_resv_lockdep() does for dma_resv: an allocation that may reclaim
+ * (__GFP_NOFAIL or not) made under ap_matrix_lock is then a lock inversion
+ * that lockdep reports wherever it happens, not only when reclaim really
+ * runs.  Nothing may allocate under it: the AP bus's remove() and
+ * on_config_changed() take it.  No-op without CONFIG_LOCKDEP.
+ */
+static void ap_matrix_lockdep_no_alloc(void)
+{
+	fs_reclaim_acquire(GFP_KERNEL);
+	might_lock(&ap_matrix_lock);
+	fs_reclaim_release(GFP_KERNEL);
+}
+
 /**
  * kvm_s390_ap_matrix_register - register the AP bus side
  * @ops: the host operations
+ *
+ * From now on the AP bus's paths take ap_matrix_lock: lockdep learns here
+ * that nothing may allocate under it.
  *
  * Return: 0, or -EBUSY if operations are already registered.
  */
@@ -2066,6 +2085,7 @@ int kvm_s390_ap_matrix_register(const struct kvm_s390_ap_host_ops *ops)
 {
 	int rc = 0;
 
+	ap_matrix_lockdep_no_alloc();
 	mutex_lock(&ap_matrix_lock);
 	if (ap_matrix_ops)
 		rc = -EBUSY;
@@ -2474,9 +2494,7 @@ void kvm_s390_ap_matrix_flush(void)
 
 void kvm_s390_ap_matrix_lockdep_no_alloc(void)
 {
-	fs_reclaim_acquire(GFP_KERNEL);
-	might_lock(&ap_matrix_lock);
-	fs_reclaim_release(GFP_KERNEL);
+	ap_matrix_lockdep_no_alloc();
 }
 
 unsigned int kvm_s390_ap_matrix_storage(void)

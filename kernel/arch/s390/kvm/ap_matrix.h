@@ -137,12 +137,11 @@ void kvm_s390_ap_matrix_flush(void);
  * kvm_s390_ap_matrix_lockdep_no_alloc - make lockdep report an allocation
  *	under ap_matrix_lock
  *
- * Tells lockdep that memory reclaim may take ap_matrix_lock (as
- * dma_resv_lockdep() does for dma_resv): from then on, an allocation that
- * may reclaim (GFP_KERNEL, __GFP_NOFAIL or not) made under ap_matrix_lock
- * is a lock inversion that lockdep reports, wherever it happens.  Nothing
- * in ap_matrix.c allocates under it (it is taken in the AP bus's remove()
- * and on_config_changed()).  A no-op without CONFIG_LOCKDEP.
+ * What kvm_s390_ap_matrix_register() tells lockdep, for a test that
+ * registers no AP driver: from then on, an allocation that may reclaim
+ * (GFP_KERNEL, __GFP_NOFAIL or not) made under ap_matrix_lock is a lock
+ * inversion that lockdep reports, wherever it happens.  A no-op without
+ * CONFIG_LOCKDEP.
  */
 void kvm_s390_ap_matrix_lockdep_no_alloc(void);
 
