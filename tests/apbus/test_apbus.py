@@ -31,7 +31,9 @@ Checked (TAP):
     "reset failed" and EBUSY for ever), the driver unloaded and reloaded
     while VMs hold queues;
   - the kernel log has no WARNING, BUG, Oops or lockdep report
-    (PROVE_LOCKING, DEBUG_ATOMIC_SLEEP).
+    (PROVE_LOCKING, DEBUG_ATOMIC_SLEEP); lockdep was told when the driver
+    registered that reclaim may take ap_matrix_lock, so an allocation under
+    that lock on any path above would have been such a report.
 
 usage: test_apbus.py --qemu Q --kernel BZIMAGE --initrd CPIO [--log FILE]
 """
@@ -163,7 +165,16 @@ def driver(con, apqn):
     return out.strip() if rc == 0 else None
 
 
+# /proc/lockdep (PROVE_LOCKING) lists each lock class, then " -> [key] name"
+# for every lock taken right after it: is ap_matrix_lock one of fs_reclaim's?
+RECLAIM_TAKES_AP_MATRIX_LOCK = (
+    "awk '/^[^ ]/ { c = ($NF == \"fs_reclaim\") } "
+    "c && /^ -> / && $NF == \"ap_matrix_lock\" { f = 1 } "
+    "END { print f ? \"yes\" : \"no\" }' /proc/lockdep")
+
+
 def steps(con, qmp):
+    before = con.ok(RECLAIM_TAKES_AP_MATRIX_LOCK).strip()
     # the apmatrix driver is a module (the test unloads it later); the
     # test module gives fake VMs on the real SET path
     rc, out = con.run("insmod /modules/ap_matrix_drv.ko && "
@@ -172,6 +183,13 @@ def steps(con, qmp):
                       "test -c /dev/apmatrix_vmtest")
     check("insmod ap_matrix_drv.ko (the apmatrix driver) and "
           "apmatrix_vmtest.ko (fake VMs)", rc == 0, out)
+    after = con.ok(RECLAIM_TAKES_AP_MATRIX_LOCK).strip()
+    # so an allocation under ap_matrix_lock on any real path below (the
+    # AP bus's remove(), on_config_changed(), the SETs) is a lockdep report,
+    # which the kernel log check at the end fails on
+    check("lockdep: not told before the driver registers, told after it "
+          "that reclaim may take ap_matrix_lock (/proc/lockdep)",
+          (before, after) == ("no", "yes"), f"before {before}, after {after}")
     out = con.ok("cat /sys/bus/ap/ap_max_adapter_id /sys/bus/ap/ap_max_domain_id"
                  " /sys/bus/ap/ap_interrupts")
     check("AP bus up: max adapter ff, max domain ff (QCI, APXA), no "
