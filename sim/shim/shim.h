@@ -73,9 +73,13 @@ typedef long long ktime_t;
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
 #define barrier() __asm__ __volatile__("" ::: "memory")
-/* a marked access, as the kernel's (KCSAN, here TSan, knows it is racy on purpose) */
+/*
+ * Marked accesses, as the kernel's: KCSAN does not report a READ_ONCE()
+ * against a WRITE_ONCE(), so both are relaxed atomics for TSan (a volatile
+ * store is a plain write to it, and a race with every READ_ONCE()).
+ */
 #define READ_ONCE(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
-#define WRITE_ONCE(x, v) (*(volatile __typeof__(x) *)&(x) = (v))
+#define WRITE_ONCE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
 #define smp_mb() __sync_synchronize()
 #define smp_wmb() __sync_synchronize()
 #define smp_rmb() __sync_synchronize()
