@@ -2058,12 +2058,13 @@ void kvm_s390_ap_matrix_exit(void)
 }
 
 /*
- * Tell lockdep that memory reclaim may take ap_matrix_lock, as
- * dma_resv_lockdep() does for dma_resv: an allocation that may reclaim
- * (__GFP_NOFAIL or not) made under ap_matrix_lock is then a lock inversion
- * that lockdep reports wherever it happens, not only when reclaim really
- * runs.  Nothing may allocate under it: the AP bus's remove() and
- * on_config_changed() take it.  No-op without CONFIG_LOCKDEP.
+ * Nothing may allocate under ap_matrix_lock: the AP bus's remove() and
+ * on_config_changed() take it.  Reclaim does not take it; this tells
+ * lockdep that it may (as icc_init() does for icc_bw_lock), so that a
+ * blocking __GFP_FS allocation (GFP_KERNEL, __GFP_NOFAIL or not) under
+ * ap_matrix_lock is a lock inversion that lockdep reports wherever it
+ * happens, not only when reclaim runs.  GFP_NOFS/GFP_NOIO allocations
+ * are not seen.  No-op without CONFIG_LOCKDEP.
  */
 static void ap_matrix_lockdep_no_alloc(void)
 {
@@ -2076,8 +2077,9 @@ static void ap_matrix_lockdep_no_alloc(void)
  * kvm_s390_ap_matrix_register - register the AP bus side
  * @ops: the host operations
  *
- * From now on the AP bus's paths take ap_matrix_lock: lockdep learns here
- * that nothing may allocate under it.
+ * Also tells lockdep, once per registration, that nothing may allocate
+ * under ap_matrix_lock (whether the driver's probe() took the lock before
+ * does not matter to lockdep).
  *
  * Return: 0, or -EBUSY if operations are already registered.
  */

@@ -138,7 +138,7 @@ void kvm_s390_ap_matrix_flush(void);
  *	under ap_matrix_lock
  *
  * What kvm_s390_ap_matrix_register() tells lockdep, for a test that
- * registers no AP driver: from then on, an allocation that may reclaim
+ * registers no AP driver: from then on, a blocking __GFP_FS allocation
  * (GFP_KERNEL, __GFP_NOFAIL or not) made under ap_matrix_lock is a lock
  * inversion that lockdep reports, wherever it happens.  A no-op without
  * CONFIG_LOCKDEP.
