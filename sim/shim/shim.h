@@ -77,6 +77,8 @@ typedef long long ktime_t;
  * Marked accesses, as the kernel's: KCSAN does not report a READ_ONCE()
  * against a WRITE_ONCE(), so both are relaxed atomics for TSan (a volatile
  * store is a plain write to it, and a race with every READ_ONCE()).
+ * Scalars and pointers only: the kernel's also take a struct of 1, 2, 4 or
+ * 8 bytes, which nothing compiled here passes.
  */
 #define READ_ONCE(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
 #define WRITE_ONCE(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
